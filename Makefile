@@ -1,0 +1,44 @@
+# hotline — make run | make test | make bench | make build
+GO       ?= go
+BIN      := bin/hotline
+# Debian packages the tests talk to (real peers, not mocks).
+PEERS    := sip-tester baresip-core sox espeak-ng redis-server kamailio
+PEER_BIN := sipp baresip sox espeak-ng redis-server kamailio
+
+.PHONY: all build run test unit e2e bench peers vet fmt clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/hotline
+
+# The embedded demo centre on 127.0.0.1:5060 (SIP) and 127.0.0.1:8080 (HTTP).
+run: build
+	./$(BIN)
+
+# Installs any missing peer with apt-get (root, Debian), then runs every test.
+test: peers vet
+	$(GO) test -count=1 -timeout 14m ./...
+
+# Go benchmarks and SIPp load runs; figures go to docs/BENCHMARKS.md.
+bench: peers build
+	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./media/ ./records/
+	HOTLINE_BENCH=1 $(GO) test -count=1 -timeout 30m -run 'Bench' -v ./cmd/hotline/
+
+peers:
+	@missing=""; for b in $(PEER_BIN); do command -v $$b >/dev/null 2>&1 || missing="$$missing $$b"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing test peers (missing:$$missing)"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -qq && apt-get install -y -qq --no-install-recommends $(PEERS) >/dev/null; \
+		for s in redis-server kamailio; do (service $$s stop >/dev/null 2>&1 || true); done; \
+	fi
+
+vet:
+	$(GO) vet ./...
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+clean:
+	rm -rf bin data

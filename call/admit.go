@@ -1,0 +1,238 @@
+package call
+
+import (
+	"errors"
+	"math/rand/v2"
+	"net/netip"
+	"slices"
+
+	"github.com/hotline-cc/hotline/config"
+	"github.com/hotline-cc/hotline/media"
+	"github.com/hotline-cc/hotline/sip"
+)
+
+// supportedCodecs are the audio codecs hotline negotiates, in preference order.
+var supportedCodecs = []string{sip.CodecPCMU, sip.CodecPCMA}
+
+// offerDTMF is the telephone-event payload type we offer on legs we open.
+const offerDTMF = 101
+
+// legSDP is our side of one leg's offer/answer: the session id and version
+// (incremented for each new description, RFC 3264 8), the codec and DTMF
+// payload type in force.
+type legSDP struct {
+	id, version uint64
+	codec       sip.Format
+	dtmf        uint8
+}
+
+func newLegSDP() legSDP { return legSDP{id: rand.Uint64() >> 1} }
+
+// build returns our session description for the leg, with only the codec in
+// force (plus telephone-event when negotiated).
+func (l *legSDP) build(addr netip.AddrPort, dir string) []byte {
+	l.version++
+	return sip.BuildSDP(sip.SDPParams{
+		SessionID: l.id, Version: l.version, Addr: addr,
+		Formats: []sip.Format{l.codec}, DTMF: l.dtmf, Direction: dir, Username: "hotline",
+	})
+}
+
+// offer returns the offer we send on a new outbound leg: every codec we
+// support, the one the caller uses first so that no transcoding is needed
+// when the far side agrees.
+func (l *legSDP) offer(addr netip.AddrPort, first string) []byte {
+	l.version++
+	formats := sip.DefaultFormats(offerDTMF)
+	slices.SortStableFunc(formats, func(a, b sip.Format) int {
+		switch {
+		case a.Name == first && b.Name != first:
+			return -1
+		case b.Name == first && a.Name != first:
+			return 1
+		}
+		return 0
+	})
+	return sip.BuildSDP(sip.SDPParams{
+		SessionID: l.id, Version: l.version, Addr: addr, Formats: formats,
+		DTMF: offerDTMF, Direction: sip.DirSendRecv, Username: "hotline",
+	})
+}
+
+// admit decides what to do with a new INVITE. A nil result means the call
+// goes on (answering or ringing is under way); otherwise the call ends with
+// the reason, whose SIP code the caller gets.
+func (c *Call) admit() *reason {
+	if o := c.a.Origin(); o.Seat != "" {
+		return c.admitSeatCall(o.Seat)
+	}
+	return c.admitTrunkCall(c.a.Origin().Trunk)
+}
+
+// admitTrunkCall: a carrier call. The dialled number picks the line; the call
+// is answered, greeted, and queued for a seat.
+func (c *Call) admitTrunkCall(trunk string) *reason {
+	dialled := c.a.Dialled()
+	c.log = c.log.With("trunk", trunk, "dialled", dialled)
+	for _, em := range c.cfg.Emergency {
+		if em.Number == dialled {
+			c.log.Warn("emergency number refused on the trunk: it is a linkage target only")
+			return reasonPtr(endForbidden)
+		}
+	}
+	line, ok := c.cfg.Line(dialled)
+	if !ok || !trunkMayCall(c.cfg.Trunks, trunk, dialled) {
+		return reasonPtr(endNoRoute)
+	}
+	c.line = line
+	c.rec.LineMode, c.rec.Skill, c.rec.Queue = line.Mode, line.Skill, line.Skill
+	c.metricStart(line.Number)
+	if r := c.setupCallerMedia(); r != nil {
+		return r
+	}
+	c.answerCaller()
+	return nil
+}
+
+// admitSeatCall: a registered seat calls another seat by extension.
+func (c *Call) admitSeatCall(from string) *reason {
+	c.fromSeat = from
+	c.rec.LineMode = "internal"
+	target := c.a.Dialled()
+	c.log = c.log.With("seat", from, "dialled", target)
+	c.metricStart("internal")
+	if _, ok := c.cfg.Seat(target); !ok || target == from {
+		return reasonPtr(endNoRoute)
+	}
+	reg, ok := c.e.opts.Seats.Lookup(target)
+	if !ok {
+		return reasonPtr(endUnavailable)
+	}
+	if !c.e.seats.reserve(target, c) {
+		return reasonPtr(endBusy)
+	}
+	c.toSeat = target
+	c.e.seats.reserve(from, c)
+	if r := c.setupCallerMedia(); r != nil {
+		return r
+	}
+	return c.ring(seatOffer{ext: target, contact: reg.Contact})
+}
+
+func trunkMayCall(trunks []config.Trunk, name, number string) bool {
+	for _, t := range trunks {
+		if t.Name == name {
+			return len(t.Lines) == 0 || slices.Contains(t.Lines, number)
+		}
+	}
+	return true
+}
+
+// setupCallerMedia negotiates the caller's offer and opens the caller's RTP
+// session: 488 when no codec is common, 503 when no RTP port is free.
+func (c *Call) setupCallerMedia() *reason {
+	if !c.a.HasOffer() {
+		c.log.Info("INVITE without SDP offer refused (late offer not supported)")
+		return reasonPtr(endNoCodec)
+	}
+	offer, err := c.a.Offer()
+	if err != nil {
+		c.log.Info("unusable SDP offer", "error", err)
+		return reasonPtr(endNoCodec)
+	}
+	codec, dtmf, err := sip.Negotiate(offer, supportedCodecs)
+	if err != nil {
+		return reasonPtr(endNoCodec)
+	}
+	sess, err := c.newSession(false, offer.Addr, codec, dtmf)
+	if err != nil {
+		c.log.Error("no RTP session for the caller", "error", err)
+		return reasonPtr(endNoMedia)
+	}
+	c.am = sess
+	c.aSDP = newLegSDP()
+	c.aSDP.codec, c.aSDP.dtmf = codec, dtmf
+	c.aOfferDir = offer.Direction
+	c.rec.Codec = codec.Name
+	return nil
+}
+
+// newSession opens an RTP session for one leg.
+func (c *Call) newSession(b bool, remote netip.AddrPort, codec sip.Format, dtmf uint8) (*media.Session, error) {
+	mc, ok := media.CodecByName(codec.Name)
+	if !ok {
+		mc = media.PCMU
+	}
+	onDTMF, onTimeout := c.mediaCallbacks(b)
+	return c.e.opts.Media.NewSession(media.SessionConfig{
+		Params:    media.Params{Remote: remote, Codec: mc, DTMF: dtmf},
+		Timeout:   c.cfg.RTP.Timeout,
+		Logger:    c.log.With("leg", legName(b)),
+		OnDTMF:    onDTMF,
+		OnTimeout: onTimeout,
+	})
+}
+
+func legName(b bool) string {
+	if b {
+		return "seat"
+	}
+	return "caller"
+}
+
+// answerCaller sends the 200 from a helper goroutine (it blocks until the
+// ACK); the outcome comes back as evAnswered.
+func (c *Call) answerCaller() {
+	sdp := c.aSDP.build(c.am.LocalAddr(), sip.AnswerDirection(c.aOfferDir))
+	c.setState(stAnswering)
+	go func() { c.post(evAnswered{err: c.a.Answer(sdp)}) }()
+}
+
+// onAnswered: the caller's 200 was acknowledged. A trunk caller is greeted;
+// a seat-to-seat call is already bridged.
+func (c *Call) onAnswered(err error) *reason {
+	if err != nil {
+		if errors.Is(err, sip.ErrLegClosed) || c.a.Context().Err() != nil {
+			return reasonPtr(endAbandoned)
+		}
+		c.log.Warn("answering the caller failed", "error", err)
+		return reasonPtr(endError)
+	}
+	if c.toSeat != "" {
+		return nil
+	}
+	c.greeting = c.greetingPrompts()
+	return c.nextGreeting()
+}
+
+// greetingPrompts: the line's transition announcement while it is in force,
+// then the welcome.
+func (c *Call) greetingPrompts() []*media.Prompt {
+	var out []*media.Prompt
+	if a := c.line.Announcement; a != nil {
+		now := c.e.opts.Now()
+		if !now.Before(a.From) && now.Before(a.Until) {
+			if p := c.ps.extra[a.Prompt]; p != nil {
+				out = append(out, p)
+				c.rec.IVRPath = append(c.rec.IVRPath, "announcement")
+			}
+		}
+	}
+	c.rec.IVRPath = append(c.rec.IVRPath, "welcome")
+	return append(out, c.ps.welcome)
+}
+
+// nextGreeting plays the next greeting prompt, or queues the caller when the
+// greeting is over.
+func (c *Call) nextGreeting() *reason {
+	if len(c.greeting) == 0 {
+		return c.requestSeat(false)
+	}
+	p := c.greeting[0]
+	c.greeting = c.greeting[1:]
+	c.setState(stGreeting)
+	c.play(p, false)
+	return nil
+}
+
+func reasonPtr(r reason) *reason { return &r }

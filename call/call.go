@@ -1,0 +1,282 @@
+package call
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hotline-cc/hotline/config"
+	"github.com/hotline-cc/hotline/media"
+	"github.com/hotline-cc/hotline/records"
+	"github.com/hotline-cc/hotline/sip"
+)
+
+// Internal events of a call. Everything that happens to a call arrives as one
+// of these (or a sip.Event wrapped in evLeg) on its inbox.
+type (
+	evLeg struct {
+		b  bool // from the seat/outbound leg
+		ev sip.Event
+	}
+	evAnswered   struct{ err error }
+	evPromptDone struct{ gen int }
+	evSeat       struct{ offer seatOffer }
+	evRinging    struct{}
+	evSeatAnswer struct{ err error }
+	evDTMF       struct {
+		digit rune
+		via   string
+	}
+	evRTPTimeout struct{ b bool }
+	evShutdown   struct{}
+	evRetrySeats struct{}
+)
+
+// state is where a call is in its life.
+type state int
+
+const (
+	stAdmitting state = iota
+	stAnswering
+	stGreeting
+	stWaiting
+	stRinging
+	stBridged
+	stEnded
+)
+
+var stateNames = [...]string{"admitting", "answering", "greeting", "waiting", "ringing", "bridged", "ended"}
+
+func (s state) String() string { return stateNames[s] }
+
+// Call is one caller's call: the inbound leg, at most one seat leg, their
+// media sessions and the record being built. Its fields are owned by the
+// goroutine running run(), except tried (guarded by seatPool.mu) and snap.
+type Call struct {
+	e     *Engine
+	id    string
+	log   *slog.Logger
+	cfg   *config.Config
+	ps    *promptSet
+	inbox chan any
+	done  chan struct{}
+	ended atomic.Bool
+
+	a         *sip.InboundLeg
+	am        *media.Session
+	aSDP      legSDP
+	aOfferDir string
+	line      config.Line
+	greeting  []*media.Prompt
+	toSeat    string // seat-to-seat: the extension called
+	fromSeat  string // seat-to-seat: the calling extension
+
+	b        *sip.OutboundLeg
+	bm       *media.Session
+	bSDP     legSDP
+	seat     string
+	ringStop context.CancelFunc
+	ringAt   time.Time
+
+	st       state
+	playGen  int
+	moh      bool
+	waitFrom time.Time
+	tried    map[string]bool // guarded by seatPool.mu
+	retry    *time.Timer
+	rec      records.Record
+	start    time.Time
+	talkFrom time.Time
+
+	snapMu sync.Mutex
+	snap   CallInfo
+}
+
+func newCall(e *Engine, leg *sip.InboundLeg) *Call {
+	c := &Call{
+		e: e, id: newID(), a: leg,
+		cfg: e.config(), ps: e.prompts.Load(),
+		inbox: make(chan any, 16), done: make(chan struct{}),
+		tried: make(map[string]bool), start: e.opts.Now(),
+	}
+	c.log = e.log.With("call_id", c.id, "sip_call_id", leg.CallID())
+	c.rec = records.Record{
+		CallID: c.id, Centre: c.cfg.Centre, Caller: leg.Caller(), Dialled: leg.Dialled(),
+		IVRPath: []string{}, Transfers: []records.Transfer{},
+		StartedAt: records.Time(c.start),
+	}
+	c.snap = CallInfo{ID: c.id, Caller: leg.Caller(), Dialled: leg.Dialled(), StartedAt: c.start}
+	leg.SetEvents(func(ev sip.Event) { c.post(evLeg{ev: ev}) })
+	return c
+}
+
+// post delivers an event to the call's goroutine; false once the call has
+// ended. It blocks only while the inbox is full and the call alive.
+func (c *Call) post(ev any) bool {
+	select {
+	case <-c.done:
+		return false
+	default:
+	}
+	select {
+	case c.inbox <- ev:
+		return true
+	case <-c.done:
+		return false
+	}
+}
+
+func (c *Call) info() CallInfo {
+	c.snapMu.Lock()
+	defer c.snapMu.Unlock()
+	return c.snap
+}
+
+func (c *Call) setState(s state) {
+	c.st = s
+	c.snapMu.Lock()
+	c.snap.State = s.String()
+	c.snap.Agent = c.seat
+	c.snapMu.Unlock()
+}
+
+// run is the call's goroutine: admit, then one select over the inbox until
+// the call ends.
+func (c *Call) run() {
+	defer close(c.done)
+	c.setState(stAdmitting)
+	if r := c.admit(); r != nil {
+		c.end(*r)
+		return
+	}
+	for !c.ended.Load() {
+		ev := <-c.inbox
+		if r := c.handle(ev); r != nil {
+			c.end(*r)
+		}
+	}
+}
+
+// handle applies one event; a non-nil reason ends the call.
+func (c *Call) handle(ev any) *reason {
+	switch ev := ev.(type) {
+	case evLeg:
+		return c.onLeg(ev)
+	case evAnswered:
+		return c.onAnswered(ev.err)
+	case evPromptDone:
+		if ev.gen == c.playGen && c.st == stGreeting {
+			return c.nextGreeting()
+		}
+	case evSeat:
+		return c.onSeat(ev.offer)
+	case evRetrySeats:
+		if c.st == stWaiting {
+			c.e.seats.clearTried(c)
+			return c.requestSeat(true)
+		}
+	case evRinging:
+		if c.toSeat != "" && !c.a.Answered() {
+			_ = c.a.Ringing()
+		}
+	case evSeatAnswer:
+		return c.onSeatAnswer(ev.err)
+	case evDTMF:
+		c.onDTMF(ev.digit, ev.via)
+	case evRTPTimeout:
+		r := endRTPTimeout
+		return &r
+	case evShutdown:
+		r := endShutdown
+		return &r
+	}
+	return nil
+}
+
+// onLeg handles the SIP events of either leg.
+func (c *Call) onLeg(ev evLeg) *reason {
+	switch e := ev.ev.(type) {
+	case sip.EventBye:
+		if ev.b {
+			c.rec.HangupBy = "agent"
+			return c.legGone(true)
+		}
+		c.rec.HangupBy = "caller"
+		return c.legGone(false)
+	case sip.EventCancel:
+		c.rec.HangupBy = "caller"
+		r := endAbandoned
+		return &r
+	case sip.EventAckLost:
+		r := endAckLost
+		return &r
+	case sip.EventDTMF:
+		c.onDTMF(e.Digit, "info")
+		if ev.b {
+			return nil
+		}
+		if c.st == stBridged && c.bm != nil {
+			_ = c.bm.SendDTMF(e.Digit, 100*time.Millisecond)
+		}
+	case sip.EventReinvite:
+		c.onReinvite(ev.b, e)
+	}
+	return nil
+}
+
+// legGone: one side hung up. A bridged call ends normally; a caller who
+// leaves before a seat answered has abandoned.
+func (c *Call) legGone(seatSide bool) *reason {
+	if c.st == stBridged {
+		r := endAnswered
+		return &r
+	}
+	if seatSide {
+		r := endError
+		return &r
+	}
+	r := endAbandoned
+	return &r
+}
+
+func (c *Call) onDTMF(d rune, via string) {
+	c.rec.DTMF = append(c.rec.DTMF, string(d))
+	c.log.Info("dtmf", "digit", string(d), "via", via, "state", c.st.String())
+}
+
+// mediaEvents are the callbacks a media session calls on its own goroutines.
+func (c *Call) mediaCallbacks(b bool) (func(rune), func()) {
+	onDTMF := func(d rune) {
+		if !b {
+			c.post(evDTMF{digit: d, via: "rfc4733"})
+		}
+	}
+	onTimeout := func() { c.post(evRTPTimeout{b: b}) }
+	return onDTMF, onTimeout
+}
+
+// play starts a prompt on the caller's leg; its end arrives as evPromptDone
+// with the generation it was started in (so a stale end is ignored).
+func (c *Call) play(p *media.Prompt, loop bool) {
+	c.playGen++
+	gen := c.playGen
+	c.moh = loop
+	var done func()
+	if !loop {
+		done = func() { c.post(evPromptDone{gen: gen}) }
+	}
+	c.am.Play(p, loop, done)
+}
+
+// stopRinging cancels a seat INVITE in progress.
+func (c *Call) stopRinging() {
+	if c.ringStop != nil {
+		c.ringStop()
+		c.ringStop = nil
+	}
+}
+
+var errNoAnswer = errors.New("call: seat did not answer in time")

@@ -1,0 +1,266 @@
+// Package call is hotline's orchestrator: one Call per caller, owned by one
+// goroutine that receives every event about the call (SIP leg events, media
+// events, seat offers) in its inbox and alone changes the call's state. It is
+// the only package that imports both sip and media.
+//
+// Lock order: Engine.mu, then seatPool.mu; a Call's fields are owned by its
+// goroutine and take no lock.
+package call
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hotline-cc/hotline/config"
+	"github.com/hotline-cc/hotline/media"
+	"github.com/hotline-cc/hotline/records"
+	"github.com/hotline-cc/hotline/sip"
+)
+
+// Metrics is what the engine reports; supervisor.Metrics implements it.
+type Metrics interface {
+	CallStarted(line string)
+	CallEnded(reason string, d time.Duration)
+	SetActiveCalls(n int)
+}
+
+// Recorder stores call records; records.Writer implements it.
+type Recorder interface {
+	Write(r *records.Record) error
+}
+
+// Dialer opens outbound legs; sip.Server implements it.
+type Dialer interface {
+	Dial(ctx context.Context, o sip.DialOptions) (*sip.OutboundLeg, error)
+}
+
+// Registrations tells where seats' phones are; sip.Registrar implements it.
+type Registrations interface {
+	Lookup(ext string) (sip.Registration, bool)
+}
+
+// Options wires an Engine.
+type Options struct {
+	Config   *config.Config
+	Media    *media.Manager
+	Seats    Registrations
+	Records  Recorder
+	Metrics  Metrics
+	Logger   *slog.Logger
+	Now      func() time.Time
+	Location *time.Location
+}
+
+// ErrDraining: the engine takes no new calls.
+var ErrDraining = errors.New("call: engine is draining")
+
+// Engine admits calls and keeps the table of live ones. It implements
+// sip.Handler.
+type Engine struct {
+	opts    Options
+	cfg     atomic.Pointer[config.Config]
+	log     *slog.Logger
+	dialer  Dialer
+	prompts atomic.Pointer[promptSet]
+	seats   *seatPool
+
+	draining atomic.Bool
+	mu       sync.Mutex
+	calls    map[string]*Call
+	idle     chan struct{} // closed and replaced when the table empties
+	wg       sync.WaitGroup
+}
+
+// promptSet is the prompts of one config generation, decoded once at load.
+type promptSet struct {
+	welcome, hold *media.Prompt
+	extra         map[string]*media.Prompt // announcements by file name
+}
+
+// NewEngine loads the prompts of cfg and returns an engine ready for Start.
+func NewEngine(o Options) (*Engine, error) {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Location == nil {
+		o.Location = time.Local
+	}
+	e := &Engine{opts: o, log: o.Logger, calls: make(map[string]*Call)}
+	e.seats = newSeatPool(e)
+	if err := e.Reload(o.Config); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// Start gives the engine its way to dial out; call it before serving SIP.
+func (e *Engine) Start(d Dialer) { e.dialer = d }
+
+// Reload switches to a new config for new calls; calls already running keep
+// the prompts and settings they started with.
+func (e *Engine) Reload(cfg *config.Config) error {
+	ps, err := loadPrompts(cfg)
+	if err != nil {
+		return err
+	}
+	e.cfg.Store(cfg)
+	e.prompts.Store(ps)
+	e.seats.configure(cfg)
+	return nil
+}
+
+func loadPrompts(cfg *config.Config) (*promptSet, error) {
+	ps := &promptSet{extra: make(map[string]*media.Prompt)}
+	var err error
+	if ps.welcome, err = media.LoadPrompt(cfg.FS, cfg.Prompts.Welcome); err != nil {
+		return nil, fmt.Errorf("call: welcome prompt: %w", err)
+	}
+	if ps.hold, err = media.LoadPrompt(cfg.FS, cfg.Prompts.HoldMusic); err != nil {
+		return nil, fmt.Errorf("call: hold music: %w", err)
+	}
+	for _, l := range cfg.Lines {
+		if a := l.Announcement; a != nil && ps.extra[a.Prompt] == nil {
+			p, err := media.LoadPrompt(cfg.FS, a.Prompt)
+			if err != nil {
+				return nil, fmt.Errorf("call: line %s announcement: %w", l.Number, err)
+			}
+			ps.extra[a.Prompt] = p
+		}
+	}
+	return ps, nil
+}
+
+// HandleInvite implements sip.Handler: it creates the Call and its goroutine.
+func (e *Engine) HandleInvite(leg *sip.InboundLeg) {
+	if e.draining.Load() {
+		go leg.Reject(503, "Service Unavailable")
+		return
+	}
+	c := newCall(e, leg)
+	e.mu.Lock()
+	e.calls[c.id] = c
+	n := len(e.calls)
+	e.mu.Unlock()
+	if e.opts.Metrics != nil {
+		e.opts.Metrics.SetActiveCalls(n)
+	}
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		c.run()
+		e.remove(c)
+	}()
+}
+
+func (e *Engine) remove(c *Call) {
+	e.mu.Lock()
+	delete(e.calls, c.id)
+	n := len(e.calls)
+	if n == 0 && e.idle != nil {
+		close(e.idle)
+		e.idle = nil
+	}
+	e.mu.Unlock()
+	if e.opts.Metrics != nil {
+		e.opts.Metrics.SetActiveCalls(n)
+	}
+}
+
+// Active is the number of live calls.
+func (e *Engine) Active() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return len(e.calls)
+}
+
+// Draining reports whether Drain has been called.
+func (e *Engine) Draining() bool { return e.draining.Load() }
+
+// Drain stops new calls, lets live ones finish for up to grace, then ends
+// the rest with reason shutdown and waits for them. It returns how many calls
+// had to be cut.
+func (e *Engine) Drain(ctx context.Context, grace time.Duration) int {
+	e.draining.Store(true)
+	e.mu.Lock()
+	var idle chan struct{}
+	if len(e.calls) > 0 {
+		if e.idle == nil {
+			e.idle = make(chan struct{})
+		}
+		idle = e.idle
+	}
+	e.mu.Unlock()
+	cut := 0
+	if idle != nil {
+		t := time.NewTimer(grace)
+		defer t.Stop()
+		select {
+		case <-idle:
+		case <-t.C:
+		case <-ctx.Done():
+		}
+		e.mu.Lock()
+		for _, c := range e.calls {
+			c.post(evShutdown{})
+			cut++
+		}
+		e.mu.Unlock()
+	}
+	e.wg.Wait()
+	return cut
+}
+
+// SeatRegistered is called when a seat registers or refreshes (from the
+// registrar's OnChange); a free seat may take a waiting caller.
+func (e *Engine) SeatRegistered(ext string, registered bool) {
+	if registered {
+		e.seats.offerWaiting()
+	}
+}
+
+func (e *Engine) config() *config.Config { return e.cfg.Load() }
+
+func newID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// CallInfo is one row of the calls snapshot.
+type CallInfo struct {
+	ID        string    `json:"id"`
+	Caller    string    `json:"caller"`
+	Dialled   string    `json:"dialled"`
+	State     string    `json:"state"`
+	Agent     string    `json:"agent,omitempty"`
+	StartedAt time.Time `json:"started_at"`
+}
+
+// Calls is a snapshot of the live calls, oldest first.
+func (e *Engine) Calls() any {
+	e.mu.Lock()
+	out := make([]CallInfo, 0, len(e.calls))
+	for _, c := range e.calls {
+		out = append(out, c.info())
+	}
+	e.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].StartedAt.Before(out[j].StartedAt) })
+	return out
+}
+
+// Agents is a snapshot of the seats.
+func (e *Engine) Agents() any { return e.seats.snapshot() }
+
+// Queues is a snapshot of the waiting callers.
+func (e *Engine) Queues() any { return e.seats.queueSnapshot() }

@@ -1,0 +1,210 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hotline-cc/hotline/internal/testpeer"
+)
+
+// TestRegister: digest registration with SIPp as the phone: the right
+// password registers (401 then 200); a wrong one gets 401 and then 403; the
+// registration shows in the agents snapshot.
+func TestRegister(t *testing.T) {
+	e := startEngine(t, centreOpts{Seats: 2})
+	ok := testpeer.RunSipp(t, testpeer.SippOptions{
+		Scenario: testpeer.ScenarioPath(t, "register_auth.xml"), Target: e.target(), Calls: 1,
+		InfFile: testpeer.WriteInf(t, [][]string{{"1001", "demo-1001", "127.0.0.1:7999"}}),
+		TraceMessages: true, Timeout: 10 * time.Second,
+	})
+	if ok.ExitCode != 0 || ok.Successful != 1 {
+		t.Fatalf("register: %s", ok)
+	}
+	if codes := ok.FinalCodes(); fmt.Sprint(codes) != "[401 200]" {
+		t.Errorf("register codes %v, want [401 200]", codes)
+	}
+	body := httpGet(t, "http://"+e.HTTP+"/api/v1/agents")
+	if !strings.Contains(body, `"extension":"1001"`) || !strings.Contains(body, `127.0.0.1:7999`) {
+		t.Errorf("agents snapshot lacks the registration: %s", body)
+	}
+	bad := testpeer.RunSipp(t, testpeer.SippOptions{
+		Scenario: testpeer.ScenarioPath(t, "register_wrong.xml"), Target: e.target(), Calls: 1,
+		InfFile: testpeer.WriteInf(t, [][]string{{"1002", "demo-1002", "127.0.0.1:7998"}}),
+		TraceMessages: true, Timeout: 10 * time.Second,
+	})
+	codes := bad.FinalCodes()
+	if bad.ExitCode != 0 || len(codes) < 2 || codes[0] != 401 || codes[len(codes)-1] != 403 {
+		t.Fatalf("wrong password: codes %v, want 401 … 403\n%s", codes, bad)
+	}
+}
+
+// TestMalformedRequests: every file under testdata/sip/malformed is sent as
+// one UDP datagram; each gets 400 Bad Request, and the engine still answers
+// OPTIONS afterwards.
+func TestMalformedRequests(t *testing.T) {
+	e := startEngine(t, centreOpts{Seats: 1})
+	files, _ := filepath.Glob(filepath.Join(repoDir(t), "testdata", "sip", "malformed", "*.sip"))
+	if len(files) < 4 {
+		t.Fatalf("only %d malformed samples", len(files))
+	}
+	conn, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.MustParseAddrPort("127.0.0.1:0")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			raw, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			msg := bytes.ReplaceAll(raw, []byte("\r\n"), []byte("\n"))
+			msg = bytes.ReplaceAll(msg, []byte("\n"), []byte("\r\n"))
+			if got := exchange(t, conn, e.SIP, msg); !strings.HasPrefix(got, "SIP/2.0 400") {
+				t.Errorf("got %q, want 400", firstLine(got))
+			}
+		})
+	}
+	opt := fmt.Sprintf("OPTIONS sip:%s SIP/2.0\r\nVia: SIP/2.0/UDP %s;branch=z9hG4bK-opt1\r\n"+
+		"From: <sip:probe@127.0.0.1>;tag=p1\r\nTo: <sip:%s>\r\nCall-ID: opt-1\r\nCSeq: 1 OPTIONS\r\n"+
+		"Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n", e.SIP, conn.LocalAddr(), e.SIP)
+	if got := exchange(t, conn, e.SIP, []byte(opt)); !strings.HasPrefix(got, "SIP/2.0 200") || !strings.Contains(got, "Allow:") {
+		t.Fatalf("OPTIONS after the torture: %q", got)
+	}
+}
+
+// exchange sends one datagram and returns the first reply.
+func exchange(t *testing.T, conn *net.UDPConn, to netip.AddrPort, msg []byte) string {
+	t.Helper()
+	if _, err := conn.WriteToUDPAddrPort(msg, to); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 65535)
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for {
+		n, _, err := conn.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			return "no answer: " + err.Error()
+		}
+		if s := string(buf[:n]); !strings.HasPrefix(s, "SIP/2.0 100") {
+			return s
+		}
+	}
+}
+
+func firstLine(s string) string {
+	l, _, _ := strings.Cut(s, "\r\n")
+	return l
+}
+
+func httpGet(t *testing.T, url string) string {
+	t.Helper()
+	res, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var b bytes.Buffer
+	_, _ = b.ReadFrom(res.Body)
+	return b.String()
+}
+
+// TestRTPTimeout: a caller whose RTP stops (here: never starts) is hung up
+// after the configured timeout with that reason, and SIPp gets our BYE.
+func TestRTPTimeout(t *testing.T) {
+	e := startEngine(t, centreOpts{Seats: 1, RTPTimeout: "2s"})
+	p := testpeer.StartSipp(t, testpeer.SippOptions{
+		Scenario: testpeer.ScenarioPath(t, "uac_call.xml"), Target: e.target(), Service: "12345",
+		Calls: 1, Timeout: 30 * time.Second,
+	})
+	res := p.Wait()
+	if res.ExitCode != 0 {
+		t.Fatalf("sipp: %s", res)
+	}
+	r := e.waitRecords(1, 10*time.Second)[0]
+	if r.EndReason != "rtp_timeout" || r.HangupBy != "system" {
+		t.Fatalf("record: end_reason %q hangup_by %q", r.EndReason, r.HangupBy)
+	}
+}
+
+// TestDTMF: a digit sent as RFC 4733 by the caller during the greeting, and
+// one sent as SIP INFO, are both detected and recorded.
+func TestDTMF(t *testing.T) {
+	e := startEngine(t, centreOpts{Seats: 1})
+	p, peer := e.caller(t, "12345", "0 8", 6*time.Second)
+	if err := peer.WaitPackets(5, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	peer.SendDTMF(netip.AddrPort{}, 101, '5')
+	if _, err := e.log.wait(`msg=dtmf .*digit=5 via=rfc4733`, 5*time.Second); err != nil {
+		t.Fatalf("RFC 4733 digit not detected: %v\n%s", err, e.log.tail(30))
+	}
+	if res := p.Wait(); res.ExitCode != 0 {
+		t.Fatalf("sipp: %s", res)
+	}
+	info := testpeer.RunSipp(t, testpeer.SippOptions{
+		Scenario: filepath.Join(repoDir(t), "testdata", "sipp", "uac_info_dtmf.xml"),
+		Target:   e.target(), Service: "12345", Calls: 1, Timeout: 20 * time.Second,
+		Vars: map[string]string{"digit": "7"},
+	})
+	if info.ExitCode != 0 {
+		t.Fatalf("sipp INFO: %s", info)
+	}
+	recs := e.waitRecords(2, 10*time.Second)
+	got := map[string]bool{}
+	for _, r := range recs {
+		got[strings.Join(r.DTMF, "")] = true
+	}
+	if !got["5"] || !got["7"] {
+		t.Fatalf("records' dtmf: %v, want a call with 5 and one with 7", got)
+	}
+}
+
+// TestShutdownDrains: SIGTERM makes the engine refuse new calls with 503
+// while a live call goes on; when the grace runs out the call is ended with
+// reason shutdown, its record written, and the process exits 0.
+func TestShutdownDrains(t *testing.T) {
+	e := startEngine(t, centreOpts{Seats: 1, Grace: "3s"})
+	p, peer := e.caller(t, "12345", "0", 60*time.Second)
+	if err := peer.WaitPackets(5, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	e.signal(syscall.SIGTERM)
+	if _, err := e.log.wait(`msg="draining`, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	rej := testpeer.RunSipp(t, testpeer.SippOptions{
+		Scenario: testpeer.ScenarioPath(t, "uac_expect_reject.xml"), Target: e.target(),
+		Service: "12345", Calls: 1, TraceMessages: true, Timeout: 10 * time.Second,
+	})
+	if codes := rej.FinalCodes(); len(codes) == 0 || codes[len(codes)-1] != 503 {
+		t.Errorf("new call while draining: codes %v, want 503", codes)
+	}
+	if code := e.waitExit(20 * time.Second); code != 0 {
+		t.Fatalf("exit code %d\n%s", code, e.log.tail(30))
+	}
+	if res := p.Wait(); res.ExitCode != 0 {
+		t.Errorf("live call: %s", res)
+	}
+	var found bool
+	for _, r := range e.records() {
+		if r.EndReason == "shutdown" {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("no record with end_reason shutdown")
+	}
+}
+
+var _ = strconv.Itoa

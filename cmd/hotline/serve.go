@@ -1,0 +1,195 @@
+package main
+
+import (
+	"context"
+
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/hotline-cc/hotline"
+	"github.com/hotline-cc/hotline/call"
+	"github.com/hotline-cc/hotline/config"
+	"github.com/hotline-cc/hotline/media"
+	"github.com/hotline-cc/hotline/records"
+	"github.com/hotline-cc/hotline/sip"
+	"github.com/hotline-cc/hotline/supervisor"
+)
+
+func demoConfig() (*config.Config, error) { return hotline.DemoConfig() }
+
+// centre is the running engine: every part, wired once at start.
+type centre struct {
+	log     *slog.Logger
+	cfg     atomic.Pointer[config.Config]
+	path    string
+	metrics *supervisor.Metrics
+	media   *media.Manager
+	reg     *sip.Registrar
+	engine  *call.Engine
+	sip     *sip.Server
+	http    *supervisor.Server
+	records *records.Writer
+}
+
+// serve builds the centre, runs it until SIGTERM/SIGINT, drains and exits.
+func serve(cfg *config.Config, path string, log *slog.Logger) error {
+	c := &centre{log: log, path: path, metrics: supervisor.NewMetrics()}
+	c.cfg.Store(cfg)
+	if err := c.build(cfg); err != nil {
+		return err
+	}
+	defer c.records.Close()
+	defer c.media.Close()
+
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	go c.reg.Run(ctx)
+	sipDone := make(chan error, 1)
+	go func() { sipDone <- c.sip.Serve(ctx) }()
+
+	hl, err := net.Listen("tcp", cfg.HTTP.Address.String())
+	if err != nil {
+		return fmt.Errorf("http: listen %s: %w", cfg.HTTP.Address, err)
+	}
+	go func() {
+		if err := c.http.Serve(hl); err != nil {
+			log.Error("http server stopped", "error", err)
+		}
+	}()
+	log.Info("hotline ready", "centre", cfg.Centre,
+		"sip_udp", c.sip.BoundAddr("udp").String(), "sip_tcp", c.sip.BoundAddr("tcp").String(),
+		"http", hl.Addr().String(), "data", cfg.DataDir, "seats", len(cfg.Seats), "lines", len(cfg.Lines))
+
+	c.waitSignals()
+
+	grace := c.cfg.Load().ShutdownGrace
+	log.Info("draining: new calls get 503", "live_calls", c.engine.Active(), "grace", grace)
+	c.sip.Drain()
+	cut := c.engine.Drain(context.Background(), grace)
+	log.Info("drained", "calls_cut", cut)
+	shCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = c.http.Shutdown(shCtx)
+	stop()
+	<-sipDone
+	return nil
+}
+
+// build creates every part from the config.
+func (c *centre) build(cfg *config.Config) error {
+	var err error
+	c.records, err = records.NewWriter(filepath.Join(cfg.DataDir, "records"), c.log)
+	if err != nil {
+		return err
+	}
+	c.media, err = media.NewManager(media.Config{
+		Address: cfg.RTP.Address, PortMin: cfg.RTP.PortMin, PortMax: cfg.RTP.PortMax,
+		Logger: c.log.With("part", "media"),
+	})
+	if err != nil {
+		return err
+	}
+	c.metrics.RegisterRTPStats(c.rtpStats)
+	c.reg = sip.NewRegistrar(sip.RegistrarConfig{
+		Realm: cfg.SIP.Realm, NonceTTL: cfg.SIP.NonceTTL,
+		MinExpires: cfg.SIP.RegisterMin, MaxExpires: cfg.SIP.RegisterMax, DefaultExpires: cfg.SIP.RegisterDefault,
+		MaxAuthFailures: cfg.SIP.MaxAuthFailures,
+		Passwords:       c.password,
+		Logger:          c.log.With("part", "registrar"),
+		OnChange:        c.registrationChanged,
+	})
+	c.engine, err = call.NewEngine(call.Options{
+		Config: cfg, Media: c.media, Seats: c.reg, Records: c.records, Metrics: c.metrics,
+		Logger: c.log,
+	})
+	if err != nil {
+		return err
+	}
+	c.sip, err = sip.NewServer(sip.Config{
+		Address: cfg.SIP.Address, Transports: cfg.SIP.Transports, UserAgent: cfg.SIP.UserAgent,
+		Registrar: c.reg, Trunks: c.trunk, Handler: c.engine, Observer: c.metrics,
+		Logger: c.log.With("part", "sip"),
+	})
+	if err != nil {
+		return err
+	}
+	if err := c.sip.Listen(); err != nil {
+		return err
+	}
+	c.engine.Start(c.sip)
+	c.http = supervisor.NewServer(supervisor.ServerConfig{
+		Address: cfg.HTTP.Address.String(), Token: cfg.HTTP.Token, Logger: c.log.With("part", "http"),
+		Metrics: c.metrics, State: c.engine, Healthy: func() bool { return !c.engine.Draining() },
+	})
+	return nil
+}
+
+func (c *centre) password(ext string) (string, bool) {
+	s, ok := c.cfg.Load().Seat(ext)
+	return s.Password, ok
+}
+
+func (c *centre) trunk(ip netip.Addr) (string, bool) {
+	t, ok := c.cfg.Load().TrunkFor(ip)
+	return t.Name, ok
+}
+
+func (c *centre) registrationChanged(r sip.Registration, registered bool) {
+	c.metrics.SetRegistrations(c.reg.Count())
+	c.log.Info("registration", "seat", r.Extension, "registered", registered, "contact", r.Contact)
+	c.engine.SeatRegistered(r.Extension, registered)
+}
+
+func (c *centre) rtpStats() supervisor.RTPStats {
+	s := c.media.Stats()
+	return supervisor.RTPStats{
+		Received: s.PacketsIn, Sent: s.PacketsOut, Relayed: s.PacketsRelayed, Dropped: s.PacketsDropped,
+		Timeouts: s.Timeouts, Sessions: int(s.ActiveSessions),
+	}
+}
+
+// waitSignals returns on SIGTERM or SIGINT; SIGHUP reloads the config.
+func (c *centre) waitSignals() {
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	for s := range sigs {
+		if s != syscall.SIGHUP {
+			return
+		}
+		c.reload()
+	}
+}
+
+// reload re-reads the config file for new calls. Listen addresses, ports and
+// the data folder are fixed at start; a change to them is logged and ignored.
+func (c *centre) reload() {
+	if c.path == "" {
+		c.log.Info("reload: the embedded demo centre has nothing to reload")
+		return
+	}
+	cfg, err := config.Load(c.path)
+	if err != nil {
+		c.log.Error("reload refused: the running config stays", "error", err)
+		return
+	}
+	old := c.cfg.Load()
+	if cfg.SIP.Address != old.SIP.Address || cfg.HTTP.Address != old.HTTP.Address || cfg.RTP != old.RTP {
+		c.log.Warn("reload: listen addresses and RTP ports change only on restart")
+	}
+	cfg.DataDir = old.DataDir
+	if err := c.engine.Reload(cfg); err != nil {
+		c.log.Error("reload refused: the running config stays", "error", err)
+		return
+	}
+	c.cfg.Store(cfg)
+	c.log.Info("config reloaded", "file", c.path, "seats", len(cfg.Seats), "lines", len(cfg.Lines))
+}

@@ -1,0 +1,185 @@
+package config
+
+import (
+	"io/fs"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Line modes: how an inbound number is integrated into the centre.
+const (
+	ModeMain      = "main"      // the 12345 front door
+	ModeMerge     = "merge"     // legacy number merged directly (融合)
+	ModeForward   = "forward"   // legacy number forwarded into 12345 (来电转移)
+	ModeParallel  = "parallel"  // the department answers its own number too (并行接听)
+	ModeSubcentre = "subcentre" // vertically managed sub-centre (分中心)
+)
+
+// Transports accepted in sip.transports.
+const (
+	TransportUDP = "udp"
+	TransportTCP = "tcp"
+)
+
+// DemoPasswordPrefix marks a seat password as a demo password.
+const DemoPasswordPrefix = "demo-"
+
+// Config is one centre, validated. It is immutable after Load or Parse: callers
+// read it from any goroutine and must not modify it (nor the slices inside).
+type Config struct {
+	File          string // file name used in messages
+	FS            fs.FS  // prompt files; prompts.dir already applied
+	Centre        string
+	SIP           SIP
+	RTP           RTP
+	HTTP          HTTP
+	DataDir       string
+	ShutdownGrace time.Duration
+	Prompts       Prompts
+	Skills        []string
+	Trunks        []Trunk
+	Lines         []Line
+	Emergency     []Emergency
+	Seats         []Seat
+}
+
+// SIP is the sip section. Register* are the REGISTER expiry bounds.
+type SIP struct {
+	Address                                   netip.AddrPort
+	Transports                                []string
+	Realm, UserAgent                          string
+	NonceTTL                                  time.Duration
+	RegisterMin, RegisterMax, RegisterDefault time.Duration
+	MaxAuthFailures                           int
+	SeatRingTimeout                           time.Duration
+}
+
+// HasTransport reports whether t ("udp" or "tcp") is enabled.
+func (s SIP) HasTransport(t string) bool { return slices.Contains(s.Transports, t) }
+
+// RTP is the rtp section: the address bound and advertised in SDP, the even
+// port range [PortMin, PortMax], and the media timeout (0 disables it).
+type RTP struct {
+	Address          netip.Addr
+	PortMin, PortMax int
+	Timeout          time.Duration
+}
+
+// HTTP is the http section; Token guards state-changing requests.
+type HTTP struct {
+	Address netip.AddrPort
+	Token   string
+}
+
+// Prompts are paths inside Config.FS.
+type Prompts struct{ Welcome, HoldMusic string }
+
+// Trunk is a carrier trunk: INVITEs from ACL addresses are its calls. Empty
+// Lines means the trunk may call every line.
+type Trunk struct {
+	Name  string
+	ACL   []netip.Prefix
+	Lines []string
+}
+
+// MayCall reports whether the trunk may call the line number.
+func (t Trunk) MayCall(number string) bool {
+	return len(t.Lines) == 0 || slices.Contains(t.Lines, number)
+}
+
+// Line is an inbound number. Target and RingTimeout are set only for the
+// parallel and subcentre modes.
+type Line struct {
+	Number, Mode, Skill string
+	Target              string
+	RingTimeout         time.Duration
+	Announcement        *Announcement
+}
+
+// Announcement is a prompt played before anything else on a line while in
+// force: from From (inclusive) until Until (exclusive), both local midnight.
+type Announcement struct {
+	Prompt      string // path inside Config.FS
+	From, Until time.Time
+}
+
+// InForce reports whether the announcement applies at t.
+func (a *Announcement) InForce(t time.Time) bool {
+	return a != nil && !t.Before(a.From) && t.Before(a.Until)
+}
+
+// Emergency is an emergency linkage target (110, 119, 120, 122): never an
+// inbound line, only called out to.
+type Emergency struct{ Number, Target string }
+
+// Seat is an agent seat (a SIP extension).
+type Seat struct {
+	Extension, Name, Password string
+	Skills                    []SkillLevel
+}
+
+// IsDemo reports whether the seat has a demo password.
+func (s Seat) IsDemo() bool { return strings.HasPrefix(s.Password, DemoPasswordPrefix) }
+
+// Level returns the seat's level in skill, and false when it lacks it.
+func (s Seat) Level(skill string) (int, bool) {
+	for _, sl := range s.Skills {
+		if sl.Skill == skill {
+			return sl.Level, true
+		}
+	}
+	return 0, false
+}
+
+// SkillLevel is one skill of a seat; Level is 1..10, higher is better.
+type SkillLevel struct {
+	Skill string
+	Level int
+}
+
+// Line returns the line with the number.
+func (c *Config) Line(number string) (Line, bool) {
+	i := slices.IndexFunc(c.Lines, func(l Line) bool { return l.Number == number })
+	if i < 0 {
+		return Line{}, false
+	}
+	return c.Lines[i], true
+}
+
+// Seat returns the seat with the extension.
+func (c *Config) Seat(ext string) (Seat, bool) {
+	i := slices.IndexFunc(c.Seats, func(s Seat) bool { return s.Extension == ext })
+	if i < 0 {
+		return Seat{}, false
+	}
+	return c.Seats[i], true
+}
+
+// EmergencyTarget returns the SIP URI of an emergency number.
+func (c *Config) EmergencyTarget(number string) (string, bool) {
+	for _, e := range c.Emergency {
+		if e.Number == number {
+			return e.Target, true
+		}
+	}
+	return "", false
+}
+
+// HasDemoPasswords reports whether any seat has a demo password.
+func (c *Config) HasDemoPasswords() bool { return slices.ContainsFunc(c.Seats, Seat.IsDemo) }
+
+// TrunkFor returns the trunk whose ACL admits addr. ACLs of different trunks
+// never overlap (validated), so at most one trunk matches.
+func (c *Config) TrunkFor(addr netip.Addr) (Trunk, bool) {
+	addr = addr.Unmap()
+	for _, t := range c.Trunks {
+		for _, p := range t.ACL {
+			if p.Contains(addr) {
+				return t, true
+			}
+		}
+	}
+	return Trunk{}, false
+}

@@ -1,0 +1,246 @@
+package config
+
+import (
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+const (
+	lowerDigitsDash = "abcdefghijklmnopqrstuvwxyz0123456789-"
+	skillChars      = "abcdefghijklmnopqrstuvwxyz0123456789_"
+	trunkChars      = "abcdefghijklmnopqrstuvwxyz0123456789-_"
+)
+
+// parser decodes one file into c, field by field; each decoder assigns a
+// value only when it is valid, so later rules skip what is already reported.
+type parser struct {
+	reader
+	c          *Config
+	promptsDir string
+	skillsBad  bool // skills was not a list: skip the checks of references to it
+}
+
+func (p *parser) root(n *yaml.Node) {
+	c := p.c
+	seen := p.mapping("", n, fields{
+		"centre": func(path string, v *yaml.Node) {
+			if s, ok := p.str(path, v); ok && p.checkName(path, v, s, lowerDigitsDash, "made of a-z, 0-9 and -") {
+				c.Centre = s
+			}
+		},
+		"sip":  p.sip,
+		"rtp":  p.rtp,
+		"http": p.http,
+		"data_dir": func(path string, v *yaml.Node) {
+			if s, ok := p.nonEmpty(path, v); ok {
+				c.DataDir = s
+			}
+		},
+		"shutdown_grace": func(path string, v *yaml.Node) { setDuration(&p.reader, &c.ShutdownGrace, path, v, 0) },
+		"prompts":        p.prompts,
+		"skills":         p.skills,
+		"trunks":         p.trunks,
+		"lines":          p.lines,
+		"emergency":      p.emergency,
+		"seats":          p.seats,
+	})
+	p.require("", n, seen, "centre", "sip", "rtp", "http", "skills")
+	if !seen["skills"] {
+		p.skillsBad = true
+	}
+}
+
+func setDuration(r *reader, dst *time.Duration, path string, v *yaml.Node, lo time.Duration) {
+	if d, ok := r.duration(path, v, lo); ok {
+		*dst = d
+	}
+}
+
+func (p *parser) addrPort(path string, v *yaml.Node, dst *netip.AddrPort) {
+	s, ok := p.nonEmpty(path, v)
+	if !ok {
+		return
+	}
+	ap, err := netip.ParseAddrPort(s)
+	if err != nil {
+		p.problem(v.Line, path, "%q is not IP:PORT (e.g. 127.0.0.1:5060 or [::1]:5060)", s)
+		return
+	}
+	*dst = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+}
+
+func (p *parser) sip(path string, n *yaml.Node) {
+	s := &p.c.SIP
+	seen := p.mapping(path, n, fields{
+		"address":    func(path string, v *yaml.Node) { p.addrPort(path, v, &s.Address) },
+		"transports": p.transports,
+		"realm": func(path string, v *yaml.Node) {
+			if r, ok := p.nonEmpty(path, v); ok {
+				s.Realm = r
+			}
+		},
+		"user_agent": func(path string, v *yaml.Node) {
+			if ua, ok := p.nonEmpty(path, v); ok {
+				s.UserAgent = ua
+			}
+		},
+		"nonce_ttl":        func(path string, v *yaml.Node) { setDuration(&p.reader, &s.NonceTTL, path, v, time.Second) },
+		"register_expires": p.registerExpires,
+		"max_auth_failures": func(path string, v *yaml.Node) {
+			if i, ok := p.integer(path, v, 0, 100); ok {
+				s.MaxAuthFailures = i
+			}
+		},
+		"seat_ring_timeout": func(path string, v *yaml.Node) {
+			setDuration(&p.reader, &s.SeatRingTimeout, path, v, time.Second)
+		},
+	})
+	p.require(path, n, seen, "address")
+}
+
+func (p *parser) transports(path string, n *yaml.Node) {
+	ts, ok := p.strList(path, n)
+	if !ok {
+		return
+	}
+	if len(ts) == 0 {
+		p.problem(n.Line, path, "must name at least one of udp, tcp")
+		return
+	}
+	for i, t := range ts {
+		ip := path + "[" + strconv.Itoa(i) + "]"
+		switch {
+		case t != TransportUDP && t != TransportTCP:
+			p.problemAt(ip, "unknown transport %q (known: udp, tcp)", t)
+			return
+		case slices.Index(ts, t) != i:
+			p.problemAt(ip, "transport %q is listed twice", t)
+			return
+		}
+	}
+	p.c.SIP.Transports = ts
+}
+
+func (p *parser) registerExpires(path string, n *yaml.Node) {
+	s := &p.c.SIP
+	secs := func(dst *time.Duration) func(string, *yaml.Node) {
+		return func(path string, v *yaml.Node) {
+			if i, ok := p.integer(path, v, 1, 7*24*3600); ok {
+				*dst = time.Duration(i) * time.Second
+			}
+		}
+	}
+	seen := p.mapping(path, n, fields{
+		"min":     secs(&s.RegisterMin),
+		"max":     secs(&s.RegisterMax),
+		"default": secs(&s.RegisterDefault),
+	})
+	if seen != nil && (s.RegisterMin > s.RegisterDefault || s.RegisterDefault > s.RegisterMax) {
+		p.problem(n.Line, path, "need min <= default <= max, have min %d, default %d, max %d (seconds)",
+			int(s.RegisterMin.Seconds()), int(s.RegisterDefault.Seconds()), int(s.RegisterMax.Seconds()))
+	}
+}
+
+func (p *parser) rtp(path string, n *yaml.Node) {
+	r := &p.c.RTP
+	seen := p.mapping(path, n, fields{
+		"address": func(path string, v *yaml.Node) {
+			s, ok := p.nonEmpty(path, v)
+			if !ok {
+				return
+			}
+			a, err := netip.ParseAddr(s)
+			switch {
+			case err != nil:
+				p.problem(v.Line, path, "%q is not an IP address", s)
+			case a.IsUnspecified():
+				p.problem(v.Line, path, "%s is advertised in SDP, so it must be a concrete address, not unspecified", s)
+			default:
+				r.Address = a.Unmap()
+			}
+		},
+		"ports":   p.rtpPorts,
+		"timeout": func(path string, v *yaml.Node) { setDuration(&p.reader, &r.Timeout, path, v, 0) },
+	})
+	p.require(path, n, seen, "address")
+}
+
+// rtpPorts parses "MIN-MAX": even MIN, MIN < MAX, 1024..65535, >= 4 ports.
+func (p *parser) rtpPorts(path string, v *yaml.Node) {
+	s, ok := p.str(path, v)
+	if !ok {
+		return
+	}
+	first, last, found := strings.Cut(s, "-")
+	lo, err1 := strconv.Atoi(strings.TrimSpace(first))
+	hi, err2 := strconv.Atoi(strings.TrimSpace(last))
+	switch {
+	case !found || err1 != nil || err2 != nil:
+		p.problem(v.Line, path, "%q is not a range MIN-MAX such as 20000-29999", s)
+	case lo < 1024 || hi > 65535:
+		p.problem(v.Line, path, "range %s must lie within 1024-65535", s)
+	case lo >= hi:
+		p.problem(v.Line, path, "range %s is inverted or empty: MIN must be below MAX", s)
+	case lo%2 != 0:
+		p.problem(v.Line, path, "range %s must start on an even port (RTP uses even ports, RFC 3550 section 11)", s)
+	case hi-lo+1 < 4:
+		p.problem(v.Line, path, "range %s holds %d ports; at least 4 are needed", s, hi-lo+1)
+	default:
+		p.c.RTP.PortMin, p.c.RTP.PortMax = lo, hi
+	}
+}
+
+func (p *parser) http(path string, n *yaml.Node) {
+	h := &p.c.HTTP
+	seen := p.mapping(path, n, fields{
+		"address": func(path string, v *yaml.Node) { p.addrPort(path, v, &h.Address) },
+		"token": func(path string, v *yaml.Node) {
+			s, ok := p.str(path, v)
+			if ok && len(s) < 8 {
+				p.problem(v.Line, path, "must be at least 8 characters")
+				return
+			}
+			h.Token = s
+		},
+	})
+	p.require(path, n, seen, "address", "token")
+}
+
+func (p *parser) prompts(path string, n *yaml.Node) {
+	pr := &p.c.Prompts
+	file := func(dst *string) func(string, *yaml.Node) {
+		return func(path string, v *yaml.Node) {
+			if s, ok := p.nonEmpty(path, v); ok {
+				*dst = s
+			}
+		}
+	}
+	p.mapping(path, n, fields{
+		"dir":        file(&p.promptsDir),
+		"welcome":    file(&pr.Welcome),
+		"hold_music": file(&pr.HoldMusic),
+	})
+}
+
+func (p *parser) skills(path string, n *yaml.Node) {
+	ok := p.list(path, n, func(_ int, ip string, v *yaml.Node) {
+		s, ok := p.str(ip, v)
+		if !ok || !p.checkName(ip, v, s, skillChars, "made of a-z, 0-9 and _") {
+			return
+		}
+		if slices.Contains(p.c.Skills, s) {
+			p.problem(v.Line, ip, "skill %q is listed twice", s)
+			return
+		}
+		p.c.Skills = append(p.c.Skills, s)
+	})
+	if ok && len(n.Content) == 0 {
+		p.problem(n.Line, path, "must list at least one skill")
+	}
+	p.skillsBad = !ok
+}

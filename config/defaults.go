@@ -1,0 +1,53 @@
+package config
+
+import "time"
+
+// Every default lives in this file: newConfig fills the values a file may
+// leave out before decoding, and finishDefaults fills those that depend on
+// other values after decoding. docs/CONFIG.md lists the same values.
+
+const (
+	defaultPromptsDir  = "prompts"
+	defaultSkillLevel  = 5
+	defaultRingTimeout = 15 * time.Second
+	seatNamePrefix     = "Seat "
+)
+
+func newConfig() *Config {
+	return &Config{
+		SIP: SIP{
+			Transports:      []string{TransportUDP, TransportTCP},
+			Realm:           "hotline",
+			UserAgent:       "hotline",
+			NonceTTL:        5 * time.Minute,
+			RegisterMin:     60 * time.Second,
+			RegisterMax:     3600 * time.Second,
+			RegisterDefault: 600 * time.Second,
+			MaxAuthFailures: 2,
+			SeatRingTimeout: 30 * time.Second,
+		},
+		RTP:           RTP{PortMin: 20000, PortMax: 29999, Timeout: 30 * time.Second},
+		DataDir:       "./data",
+		ShutdownGrace: 60 * time.Second,
+		Prompts:       Prompts{Welcome: "welcome.wav", HoldMusic: "hold.wav"},
+		Skills:        []string{},
+		Trunks:        []Trunk{},
+		Lines:         []Line{},
+		Emergency:     []Emergency{},
+		Seats:         []Seat{},
+	}
+}
+
+// finishDefaults fills the defaults that depend on other fields.
+func finishDefaults(c *Config) {
+	for i := range c.Lines {
+		if hasTarget(c.Lines[i].Mode) && c.Lines[i].RingTimeout == 0 {
+			c.Lines[i].RingTimeout = defaultRingTimeout
+		}
+	}
+	for i := range c.Seats {
+		if c.Seats[i].Name == "" {
+			c.Seats[i].Name = seatNamePrefix + c.Seats[i].Extension
+		}
+	}
+}

@@ -1,0 +1,131 @@
+package config
+
+import (
+	"io/fs"
+	"net/netip"
+	"os"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+)
+
+const demoPath = "../testdata/demo.yaml"
+
+// TestDemoLoads checks the embedded demo centre against CONTRACT.md.
+func TestDemoLoads(t *testing.T) {
+	c, err := Load(demoPath)
+	if err != nil {
+		t.Fatalf("Load(%s):\n%v", demoPath, err)
+	}
+	if c.Centre != "demo-12345" || c.File != demoPath {
+		t.Errorf("centre %q file %q", c.Centre, c.File)
+	}
+	if c.SIP.Address != netip.MustParseAddrPort("127.0.0.1:5060") || !slices.Equal(c.SIP.Transports, []string{"udp", "tcp"}) {
+		t.Errorf("sip %v %v", c.SIP.Address, c.SIP.Transports)
+	}
+	if c.HTTP.Address != netip.MustParseAddrPort("127.0.0.1:8080") || c.SIP.Realm != "hotline" {
+		t.Errorf("http %v realm %q", c.HTTP.Address, c.SIP.Realm)
+	}
+	if c.RTP.Address != netip.MustParseAddr("127.0.0.1") || c.RTP.PortMin != 20000 || c.RTP.PortMax != 29999 {
+		t.Errorf("rtp %+v", c.RTP)
+	}
+	if c.DataDir != "./data" {
+		t.Errorf("data_dir %q", c.DataDir)
+	}
+	tr, ok := c.TrunkFor(netip.MustParseAddr("127.0.0.1"))
+	if !ok || tr.Name != "carrier" || !tr.MayCall("12345") {
+		t.Errorf("TrunkFor(127.0.0.1) = %+v, %v", tr, ok)
+	}
+	checkDemoLines(t, c)
+	checkDemoSeats(t, c)
+	for _, e := range []struct{ number, target string }{
+		{"110", "sip:110@127.0.0.1:5094"}, {"119", "sip:119@127.0.0.1:5095"},
+		{"120", "sip:120@127.0.0.1:5096"}, {"122", "sip:122@127.0.0.1:5097"},
+	} {
+		if got, ok := c.EmergencyTarget(e.number); !ok || got != e.target {
+			t.Errorf("emergency %s = %q, %v", e.number, got, ok)
+		}
+	}
+	for _, name := range []string{c.Prompts.Welcome, c.Prompts.HoldMusic} {
+		if _, err := fs.Stat(c.FS, name); err != nil {
+			t.Errorf("prompt %s: %v", name, err)
+		}
+	}
+}
+
+func checkDemoLines(t *testing.T, c *Config) {
+	t.Helper()
+	want := []struct{ number, mode, skill, target string }{
+		{"12345", ModeMain, "general", ""},
+		{"12316", ModeMerge, "agriculture", ""},
+		{"12369", ModeMerge, "environment", ""},
+		{"12333", ModeParallel, "social_security", "sip:12333@127.0.0.1:5092"},
+		{"12315", ModeSubcentre, "market", "sip:12315@127.0.0.1:5093"},
+	}
+	for _, w := range want {
+		l, ok := c.Line(w.number)
+		if !ok || l.Mode != w.mode || l.Skill != w.skill || l.Target != w.target {
+			t.Errorf("line %s = %+v, %v", w.number, l, ok)
+		}
+		if w.target != "" && l.RingTimeout != 15*time.Second {
+			t.Errorf("line %s ring timeout %v, want the 15s default", w.number, l.RingTimeout)
+		}
+	}
+	a := c.Lines[2].Announcement
+	if a == nil || a.Prompt != "transition-12369.wav" {
+		t.Fatalf("12369 announcement %+v", a)
+	}
+	day := func(s string) time.Time { d, _ := time.ParseInLocation(time.DateOnly, s, time.Local); return d }
+	for _, tc := range []struct {
+		at   string
+		want bool
+	}{{"2026-08-31", false}, {"2026-09-01", true}, {"2027-02-28", true}, {"2027-03-01", false}} {
+		if got := a.InForce(day(tc.at)); got != tc.want {
+			t.Errorf("InForce(%s) = %v", tc.at, got)
+		}
+	}
+	if _, ok := c.Line("110"); ok {
+		t.Error("110 is a line")
+	}
+}
+
+func checkDemoSeats(t *testing.T, c *Config) {
+	t.Helper()
+	if len(c.Seats) != 40 || !c.HasDemoPasswords() {
+		t.Fatalf("%d seats, demo passwords %v", len(c.Seats), c.HasDemoPasswords())
+	}
+	perSkill := map[string]int{}
+	for i, s := range c.Seats {
+		ext := strconv.Itoa(1001 + i)
+		if s.Extension != ext || s.Password != "demo-"+ext {
+			t.Errorf("seat %d = %s/%s", i, s.Extension, s.Password)
+		}
+		if _, ok := s.Level("general"); !ok {
+			t.Errorf("seat %s lacks general", ext)
+		}
+		for _, sl := range s.Skills {
+			perSkill[sl.Skill]++
+		}
+	}
+	for _, skill := range c.Skills {
+		if perSkill[skill] < 4 {
+			t.Errorf("only %d seats have %s", perSkill[skill], skill)
+		}
+	}
+}
+
+// TestDemoParsesFromFS is how the root package loads the embedded demo.
+func TestDemoParsesFromFS(t *testing.T) {
+	data, err := os.ReadFile(demoPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Parse("demo.yaml", data, os.DirFS("../testdata"))
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	if _, err := fs.Stat(c.FS, "transition-12369.wav"); err != nil {
+		t.Error(err)
+	}
+}

@@ -1,0 +1,45 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"testing"
+)
+
+// FuzzParse feeds arbitrary files to Parse: it must never panic, and must
+// either accept the file with the required fields set or refuse it with
+// problems that each carry the file name and a line inside the file.
+// Seeds: the demo centre, the base config and every bad file of the table;
+// testdata/fuzz/FuzzParse holds the corpus entries found so far.
+func FuzzParse(f *testing.F) {
+	demo, err := os.ReadFile(demoPath)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(demo)
+	f.Add([]byte(baseYAML))
+	for _, tc := range badCases(f) {
+		f.Add([]byte(tc.text))
+	}
+	fsys := testFS()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := Parse("fuzz.yaml", data, fsys)
+		if err == nil {
+			if c.Centre == "" || !c.SIP.Address.IsValid() || !c.RTP.Address.IsValid() || len(c.SIP.Transports) == 0 {
+				t.Fatalf("accepted an incomplete config: %+v", c)
+			}
+			return
+		}
+		var errs *Errors
+		if !errors.As(err, &errs) || len(errs.Problems) == 0 {
+			t.Fatalf("error %T without problems: %v", err, err)
+		}
+		lines := bytes.Count(data, []byte("\n")) + 2
+		for _, p := range errs.Problems {
+			if p.File != "fuzz.yaml" || p.Line < 1 || p.Line > lines || p.Msg == "" {
+				t.Fatalf("bad problem %+v (file has %d lines)", p, lines-1)
+			}
+		}
+	})
+}

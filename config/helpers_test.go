@@ -1,0 +1,95 @@
+package config
+
+import (
+	"encoding/binary"
+	"errors"
+	"strings"
+	"testing"
+	"testing/fstest"
+)
+
+// baseYAML is a small valid centre; the table tests edit single lines of it,
+// so the line numbers below stay meaningful (see lineOf comments in rows).
+const baseYAML = `centre: test
+sip:
+  address: 127.0.0.1:0
+rtp:
+  address: 127.0.0.1
+http:
+  address: 127.0.0.1:0
+  token: test-token
+skills: [general, market]
+trunks:
+  - name: carrier
+    acl: [127.0.0.1/32]
+lines:
+  - number: "12345"
+    mode: main
+    skill: general
+  - number: "12315"
+    mode: subcentre
+    skill: market
+    target: sip:12315@127.0.0.1:5093
+emergency:
+  - {number: "110", target: "sip:110@127.0.0.1:5094"}
+seats:
+  - {extension: "1001", password: demo-1001, skills: [general, market:7]}
+`
+
+// wavHeader is a 44-byte PCM WAV header with no samples.
+func wavHeader(rate uint32, channels, bits uint16) []byte {
+	b := make([]byte, 44)
+	copy(b[0:], "RIFF")
+	binary.LittleEndian.PutUint32(b[4:], 36)
+	copy(b[8:], "WAVEfmt ")
+	binary.LittleEndian.PutUint32(b[16:], 16)
+	binary.LittleEndian.PutUint16(b[20:], 1)
+	binary.LittleEndian.PutUint16(b[22:], channels)
+	binary.LittleEndian.PutUint32(b[24:], rate)
+	binary.LittleEndian.PutUint32(b[28:], rate*uint32(channels)*uint32(bits)/8)
+	binary.LittleEndian.PutUint16(b[32:], channels*bits/8)
+	binary.LittleEndian.PutUint16(b[34:], bits)
+	copy(b[36:], "data")
+	return b
+}
+
+func testFS() fstest.MapFS {
+	good := wavHeader(8000, 1, 16)
+	return fstest.MapFS{
+		"prompts/welcome.wav":    {Data: good},
+		"prompts/hold.wav":       {Data: good},
+		"prompts/transition.wav": {Data: good},
+		"prompts/stereo.wav":     {Data: wavHeader(44100, 2, 16)},
+		"prompts/text.wav":       {Data: []byte("not a wav file at all")},
+	}
+}
+
+// edit replaces each old with new in baseYAML (pairs); old must occur once.
+func edit(t testing.TB, pairs ...string) string {
+	t.Helper()
+	s := baseYAML
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if strings.Count(s, pairs[i]) != 1 {
+			t.Fatalf("edit: %q occurs %d times in baseYAML", pairs[i], strings.Count(s, pairs[i]))
+		}
+		s = strings.Replace(s, pairs[i], pairs[i+1], 1)
+	}
+	return s
+}
+
+// problems parses text and returns its problems (nil when valid).
+func problems(t testing.TB, text string) ([]Problem, *Config) {
+	t.Helper()
+	c, err := Parse("test.yaml", []byte(text), testFS())
+	if err == nil {
+		return nil, c
+	}
+	var errs *Errors
+	if !errors.As(err, &errs) {
+		t.Fatalf("Parse error is %T, want *Errors: %v", err, err)
+	}
+	if !errors.Is(err, ErrInvalid) {
+		t.Fatalf("Parse error does not match ErrInvalid")
+	}
+	return errs.Problems, nil
+}

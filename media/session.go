@@ -1,0 +1,238 @@
+package media
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// ErrCodec is returned for a codec media cannot send or receive.
+var ErrCodec = errors.New("media: unsupported codec")
+
+// Params is what the offer/answer exchange decided for one leg.
+type Params struct {
+	// Remote is where to send RTP until the peer's own packets show where
+	// it really is (symmetric RTP). The zero value sends nothing.
+	Remote netip.AddrPort
+	// Codec is the audio codec both ways; the zero value means PCMU.
+	Codec Codec
+	// DTMF is the negotiated telephone-event payload type (RFC 4733);
+	// 0 = none.
+	DTMF uint8
+}
+
+// SessionConfig configures one leg's RTP session.
+type SessionConfig struct {
+	Params
+	// Timeout is how long without RTP (while receiving is enabled) before
+	// OnTimeout; 0 = never.
+	Timeout time.Duration
+	// Logger for this leg (with the call's identity); nil: the manager's.
+	Logger *slog.Logger
+	// OnDTMF is called on the session's reader goroutine once per RFC 4733
+	// event received, when its first packet arrives. It must not block and
+	// must not call Close.
+	OnDTMF func(digit rune)
+	// OnTimeout is called once, on a timer goroutine, when no RTP arrived
+	// for Timeout. It must not block.
+	OnTimeout func()
+}
+
+// SessionStats describe one session.
+type SessionStats struct {
+	PacketsIn  uint64         // valid RTP packets received
+	PacketsOut uint64         // RTP packets sent
+	LastPacket time.Time      // arrival of the last valid packet; zero if none
+	Remote     netip.AddrPort // the learned peer address; zero until a valid packet
+}
+
+// Session is one leg's RTP endpoint: a UDP socket, its reader goroutine,
+// and one continuous output stream (own SSRC, sequence numbers and
+// timestamps) fed by the player, the DTMF sender or a relay from another
+// session. All methods are safe from any goroutine and do not block, except
+// Close.
+type Session struct {
+	m         *Manager
+	conn      *net.UDPConn
+	port      int
+	log       *slog.Logger
+	timeout   time.Duration
+	onDTMF    func(rune)
+	onTimeout func()
+	slot      int // index in Manager.sessions, guarded by Manager.mu
+
+	params      atomic.Pointer[Params]
+	learned     atomic.Pointer[netip.AddrPort]
+	learnLogged atomic.Int64 // package clock of the last address-change log
+	relay       atomic.Pointer[Session]
+	player      atomic.Pointer[player]
+	send, recv  atomic.Bool
+	closed      atomic.Bool
+	lastPacket  atomic.Int64 // package clock; 0 = none yet
+	packetsIn   atomic.Uint64
+	packetsOut  atomic.Uint64
+
+	reader  sync.WaitGroup
+	timing  timeoutState
+	rx      dtmfReceiver // reader goroutine only
+	txMu    sync.Mutex   // guards tx
+	tx      dtmfSender
+	txState atomic.Uint32 // txIdle, txPending or txSending; written under txMu
+
+	outMu sync.Mutex // guards out and writes to conn
+	out   output
+}
+
+// NewSession binds an even UDP port from the manager's range (skipping
+// ports in use, round-robin), and starts the session's reader goroutine and
+// (with a Timeout) its timer. It does not send anything until a player,
+// DTMF sender or relay gives it audio.
+func (m *Manager) NewSession(cfg SessionConfig) (*Session, error) {
+	p, err := normalize(cfg.Params)
+	if err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return nil, ErrClosed
+	}
+	conn, port, err := m.ports.bindLocked(m.addr)
+	m.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	s := &Session{
+		m:         m,
+		conn:      conn,
+		port:      port,
+		log:       cfg.Logger,
+		timeout:   cfg.Timeout,
+		onDTMF:    cfg.OnDTMF,
+		onTimeout: cfg.OnTimeout,
+		slot:      -1,
+	}
+	if s.log == nil {
+		s.log = m.log
+	}
+	s.log = s.log.With("rtp_port", port)
+	s.params.Store(&p)
+	s.send.Store(true)
+	s.recv.Store(true)
+	s.out.init()
+	s.startTimer()
+	if err := m.register(s); err != nil {
+		s.stopTimer()
+		m.mu.Lock()
+		m.ports.releaseLocked(port)
+		m.mu.Unlock()
+		return nil, errors.Join(err, conn.Close())
+	}
+	s.reader.Add(1)
+	go s.readLoop()
+	return s, nil
+}
+
+// normalize checks p's codec: zero means PCMU, anything but PCMU/PCMA is
+// ErrCodec; the codec is made canonical. The remote address is unmapped (IPv4-in-IPv6 to IPv4).
+func normalize(p Params) (Params, error) {
+	if p.Codec == (Codec{}) {
+		p.Codec = PCMU
+	}
+	c, ok := CodecByPayloadType(p.Codec.PayloadType)
+	if !ok || c.ClockRate != p.Codec.ClockRate {
+		return p, fmt.Errorf("%w: %s/%d (payload type %d)", ErrCodec, p.Codec.Name, p.Codec.ClockRate, p.Codec.PayloadType)
+	}
+	p.Codec = c
+	p.Remote = netip.AddrPortFrom(p.Remote.Addr().Unmap(), p.Remote.Port())
+	return p, nil
+}
+
+// LocalAddr is the address and port the session receives RTP on.
+func (s *Session) LocalAddr() netip.AddrPort {
+	return netip.AddrPortFrom(s.m.addr, uint16(s.port))
+}
+
+// Update applies new Params (a re-INVITE). A new Remote forgets the learned
+// address, so output goes to the new Remote until the peer's packets arrive
+// from somewhere. A codec media does not support is refused with a log
+// line and the old params stay.
+func (s *Session) Update(p Params) {
+	p, err := normalize(p)
+	if err != nil {
+		s.log.Warn("rtp update refused", "err", err)
+		return
+	}
+	old := s.params.Swap(&p)
+	if old.Remote != p.Remote {
+		s.learned.Store(nil)
+	}
+}
+
+// SetDirection sets what the session does (hold): send=false drops all
+// output (player, DTMF, relay) and the stream resumes with a marker;
+// recv=false suspends the RTP timeout, which restarts in full when
+// receiving is enabled again.
+func (s *Session) SetDirection(send, recv bool) {
+	if !s.send.Swap(send) && send {
+		s.outMu.Lock()
+		s.out.restart = true
+		s.outMu.Unlock()
+	}
+	if !s.recv.Swap(recv) && recv {
+		s.timing.rearm(s.m.now())
+	}
+}
+
+// Stats returns the session's counters.
+func (s *Session) Stats() SessionStats {
+	st := SessionStats{PacketsIn: s.packetsIn.Load(), PacketsOut: s.packetsOut.Load()}
+	if t := s.lastPacket.Load(); t != 0 {
+		st.LastPacket = s.m.epoch.Add(time.Duration(t))
+	}
+	if a := s.learned.Load(); a != nil {
+		st.Remote = *a
+	}
+	return st
+}
+
+// Close stops the session: its timer, player (onDone runs), relay and
+// reader goroutine (unblocked by a read deadline, waited for), then closes
+// the socket and returns the port to the range. It is idempotent, blocks
+// until the reader has returned, and must not be called from OnDTMF.
+func (s *Session) Close() error {
+	if !s.closed.CompareAndSwap(false, true) {
+		return nil
+	}
+	s.stopTimer()
+	s.relay.Store(nil)
+	if pl := s.player.Swap(nil); pl != nil {
+		pl.finish()
+	}
+	err := s.conn.SetReadDeadline(time.Now())
+	s.reader.Wait()
+	s.outMu.Lock()
+	err = errors.Join(err, s.conn.Close())
+	s.outMu.Unlock()
+	s.m.unregister(s)
+	if err != nil {
+		return fmt.Errorf("media: close session on port %d: %w", s.port, err)
+	}
+	return nil
+}
+
+// dest is where output goes: the learned peer address, else Params.Remote.
+func (s *Session) dest() netip.AddrPort {
+	if a := s.learned.Load(); a != nil {
+		return *a
+	}
+	return s.params.Load().Remote
+}
+
+// drop counts a packet refused or not sent.
+func (s *Session) drop() { s.m.stats.packetsDropped.Add(1) }

@@ -1,0 +1,58 @@
+package records
+
+import "encoding/json"
+
+// Transfer is one attempt to bring another party into the call: a department
+// hotline (parallel answering, sub-centre) or an emergency service.
+type Transfer struct {
+	Target   string `json:"target"`   // SIP URI or number called
+	Mode     string `json:"mode"`     // how it was brought in (e.g. blind, attended, conference)
+	RingMs   int64  `json:"ring_ms"`  // from the outbound INVITE to answer or give-up
+	Answered bool   `json:"answered"` // whether the target answered
+}
+
+// Record is everything a ticket needs about one call. It is filled by the
+// call's goroutine when the call ends and written once by a Writer.
+//
+// In JSON, IVRPath and Transfers are always lists ([] when empty, never
+// null); OfferedAt, AnsweredAt and SurveyScore are null when the call never
+// got there; DTMF is left out when empty.
+type Record struct {
+	CallID      string     `json:"call_id"`
+	Centre      string     `json:"centre"`
+	Caller      string     `json:"caller"`
+	Dialled     string     `json:"dialled"`
+	LineMode    string     `json:"line_mode"`
+	IVRPath     []string   `json:"ivr_path"`
+	Queue       string     `json:"queue"`
+	Skill       string     `json:"skill"`
+	StartedAt   Time       `json:"started_at"`
+	OfferedAt   *Time      `json:"offered_at"`
+	AnsweredAt  *Time      `json:"answered_at"`
+	EndedAt     Time       `json:"ended_at"`
+	WaitMs      int64      `json:"wait_ms"`
+	TalkMs      int64      `json:"talk_ms"`
+	Agent       string     `json:"agent"`
+	Transfers   []Transfer `json:"transfers"`
+	Recording   string     `json:"recording"`
+	SurveyScore *int       `json:"survey_score"`
+	EndReason   string     `json:"end_reason"`
+	HangupBy    string     `json:"hangup_by"` // caller|agent|system
+	Codec       string     `json:"codec"`
+	DTMF        []string   `json:"dtmf,omitempty"`
+}
+
+// recordJSON has Record's fields and tags but not its methods, so that
+// MarshalJSON can delegate to encoding/json without recursing.
+type recordJSON Record
+
+// MarshalJSON encodes r with empty lists written as [] rather than null.
+func (r Record) MarshalJSON() ([]byte, error) {
+	if r.IVRPath == nil {
+		r.IVRPath = []string{}
+	}
+	if r.Transfers == nil {
+		r.Transfers = []Transfer{}
+	}
+	return json.Marshal(recordJSON(r))
+}

@@ -1,0 +1,212 @@
+package sip
+
+import (
+	"context"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+
+	"github.com/emiago/sipgo"
+	sipmsg "github.com/emiago/sipgo/sip"
+)
+
+// InboundLeg is a dialog someone opened with an INVITE: a caller on a trunk or
+// a seat calling out. The engine answers or rejects it once; after an answer
+// it can hang it up. Methods may be called from any goroutine; Answer and
+// Reject block until the transaction completes (ACK received or timed out).
+type InboundLeg struct {
+	events
+	s      *Server
+	req    *sipmsg.Request
+	d      *sipgo.DialogServerSession
+	origin Origin
+	source netip.AddrPort
+	key    string
+
+	final    chan struct{} // closed once a final response has been sent
+	finalOne sync.Once
+	answered atomic.Bool
+	ended    atomic.Bool
+}
+
+// CallID is the SIP Call-ID of the caller's dialog.
+func (l *InboundLeg) CallID() string { return l.req.CallID().Value() }
+
+// Caller is the From user (the calling number).
+func (l *InboundLeg) Caller() string { return userOf(l.req.From().Address) }
+
+// CallerName is the From display name, if any.
+func (l *InboundLeg) CallerName() string { return l.req.From().DisplayName }
+
+// Dialled is the Request-URI user part: the number the caller dialled.
+func (l *InboundLeg) Dialled() string { return userOf(l.req.Recipient) }
+
+// Origin says whether the INVITE came through a trunk or from a seat.
+func (l *InboundLeg) Origin() Origin { return l.origin }
+
+// Source is where the INVITE came from.
+func (l *InboundLeg) Source() netip.AddrPort { return l.source }
+
+// Transport is "udp" or "tcp".
+func (l *InboundLeg) Transport() string { return l.req.Transport() }
+
+// Offer parses the INVITE's SDP offer.
+func (l *InboundLeg) Offer() (MediaDesc, error) { return ParseSDP(l.req.Body()) }
+
+// HasOffer reports whether the INVITE carried a body at all.
+func (l *InboundLeg) HasOffer() bool { return len(l.req.Body()) > 0 }
+
+// Context ends when the dialog ends (CANCEL, BYE, transaction failure).
+func (l *InboundLeg) Context() context.Context { return l.d.Context() }
+
+// Answered reports whether a 200 has been sent.
+func (l *InboundLeg) Answered() bool { return l.answered.Load() }
+
+// Ringing sends 180 Ringing.
+func (l *InboundLeg) Ringing() error {
+	err := l.d.Respond(sipmsg.StatusRinging, "Ringing", nil)
+	if err == nil {
+		l.s.observeResponse("INVITE", 180)
+	}
+	return err
+}
+
+// Reject sends a final non-2xx response and waits for its ACK.
+func (l *InboundLeg) Reject(code int, reason string, hdrs ...sipmsg.Header) error {
+	if l.answered.Load() || !l.ended.CompareAndSwap(false, true) {
+		return ErrLegClosed
+	}
+	defer l.markFinal()
+	err := l.d.Respond(code, reason, nil, hdrs...)
+	if err == nil {
+		l.s.observeResponse("INVITE", code)
+	}
+	return err
+}
+
+// Answer sends 200 with our SDP and blocks until the ACK arrives. The dialog
+// is in the server's table before the 200 leaves, so a BYE racing the ACK
+// still finds it.
+func (l *InboundLeg) Answer(sdp []byte) error {
+	if l.ended.Load() || !l.answered.CompareAndSwap(false, true) {
+		return ErrLegClosed
+	}
+	l.s.addDialog(l.key, l)
+	defer l.markFinal()
+	err := l.d.RespondSDP(sdp)
+	if err != nil {
+		if l.d.InviteResponse != nil && l.d.InviteResponse.StatusCode == 200 {
+			// 200 went out but no ACK came back in 64*T1.
+			l.emit(EventAckLost{})
+			return err
+		}
+		l.answered.Store(false)
+		l.s.removeDialog(l.key)
+		return err
+	}
+	l.s.observeResponse("INVITE", 200)
+	return nil
+}
+
+// Hangup ends the leg: BYE when answered, otherwise the given final code.
+// Idempotent; safe on a leg the peer has already ended.
+func (l *InboundLeg) Hangup(ctx context.Context, code int) error {
+	if !l.answered.Load() {
+		if err := l.Reject(code, ""); err != ErrLegClosed {
+			return err
+		}
+		return nil
+	}
+	if !l.ended.CompareAndSwap(false, true) {
+		return nil
+	}
+	defer l.s.removeDialog(l.key)
+	ctx, cancel := detached(ctx)
+	defer cancel()
+	return l.d.Bye(ctx)
+}
+
+func (l *InboundLeg) markFinal() { l.finalOne.Do(func() { close(l.final) }) }
+
+// handleInDialog serves requests within this leg's dialog.
+func (l *InboundLeg) handleInDialog(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+	switch req.Method {
+	case sipmsg.ACK:
+		_ = l.d.ReadAck(req, tx)
+	case sipmsg.BYE:
+		l.s.removeDialog(l.key)
+		if err := l.d.ReadBye(req, tx); err != nil {
+			l.s.respond(req, tx, sipmsg.StatusBadRequest, "Bad Request")
+			return
+		}
+		l.s.observeResponse("BYE", 200)
+		if l.ended.CompareAndSwap(false, true) {
+			l.emit(EventBye{})
+		}
+	default:
+		if !l.s.handleCommon(&l.events, req, tx, &l.s.dua.ContactHDR) {
+			l.s.respond(req, tx, sipmsg.StatusMethodNotAllowed, "Method Not Allowed",
+				sipmsg.NewHeader("Allow", allowed))
+		}
+	}
+}
+
+// onInvite admits a new INVITE (or routes a re-INVITE to its dialog).
+// It answers 403 to strangers and 503 while draining, sends 100 Trying, hands
+// the leg to the Handler, and stays until the leg has its final response, so
+// sipgo does not end the transaction under it.
+func (s *Server) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+	if tag, _ := req.To().Params.Get("tag"); tag != "" {
+		s.onInDialog(req, tx)
+		return
+	}
+	if s.draining.Load() {
+		s.respond(req, tx, sipmsg.StatusServiceUnavailable, "Service Unavailable")
+		return
+	}
+	src := sourceOf(req)
+	origin, ok := s.originOf(src)
+	if !ok {
+		s.log.Warn("sip: INVITE from unknown source refused", "source", src, "call_id", req.CallID().Value())
+		s.respond(req, tx, sipmsg.StatusForbidden, "Forbidden")
+		return
+	}
+	s.respond(req, tx, sipmsg.StatusTrying, "Trying")
+	d, err := s.dua.ReadInvite(req, tx)
+	if err != nil {
+		s.respond(req, tx, sipmsg.StatusBadRequest, "Bad Request")
+		return
+	}
+	leg := &InboundLeg{
+		s: s, req: req, d: d, origin: origin, source: src,
+		final: make(chan struct{}),
+	}
+	local, _ := d.InviteRequest.To().Params.Get("tag")
+	remote, _ := req.From().Params.Get("tag")
+	leg.key = dialogKey(req.CallID().Value(), local, remote)
+	s.cfg.Handler.HandleInvite(leg)
+	select {
+	case <-leg.final:
+	case <-d.Context().Done():
+		if !leg.answered.Load() && leg.ended.CompareAndSwap(false, true) {
+			leg.markFinal()
+			leg.emit(EventCancel{})
+		}
+	}
+}
+
+// originOf classifies an INVITE's source: a registered seat's address first
+// (seats and trunk may share an IP on loopback), then the trunk ACLs.
+func (s *Server) originOf(src netip.AddrPort) (Origin, bool) {
+	if s.cfg.Registrar != nil {
+		if r, ok := s.cfg.Registrar.BySource(src); ok {
+			return Origin{Seat: r.Extension}, true
+		}
+	}
+	if s.cfg.Trunks != nil {
+		if name, ok := s.cfg.Trunks(src.Addr()); ok {
+			return Origin{Trunk: name}, true
+		}
+	}
+	return Origin{}, false
+}

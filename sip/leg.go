@@ -1,0 +1,150 @@
+package sip
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	sipmsg "github.com/emiago/sipgo/sip"
+)
+
+// Event is something that happened on a leg's dialog, reported to the leg's
+// owner through the func given to SetEvents. Events are delivered on SIP
+// handler goroutines; the owner forwards them to its own goroutine.
+type Event interface{ legEvent() }
+
+// EventBye: the peer hung up; its BYE has been answered 200.
+type EventBye struct{}
+
+// EventCancel: the peer cancelled the INVITE before we answered; the
+// transaction layer has answered the CANCEL 200 and the INVITE 487.
+type EventCancel struct{}
+
+// EventReinvite: the peer sent a re-INVITE (hold, unhold, codec change).
+// The owner must call Reply exactly once, with an SDP answer and 200, or with
+// nil and an error code (488 when the offer is unacceptable).
+type EventReinvite struct {
+	Offer MediaDesc
+	Reply func(answer []byte, code int)
+}
+
+// EventDTMF: a digit arrived in a SIP INFO (application/dtmf-relay or
+// application/dtmf).
+type EventDTMF struct{ Digit rune }
+
+func (EventBye) legEvent()       {}
+func (EventCancel) legEvent()    {}
+func (EventReinvite) legEvent()  {}
+func (EventDTMF) legEvent()      {}
+func (EventAckLost) legEvent()   {}
+func (EventTransport) legEvent() {}
+
+// EventAckLost: our 200 was never acknowledged (RFC 3261 13.3.1.4); the
+// dialog should be hung up.
+type EventAckLost struct{}
+
+// EventTransport: a request on the dialog failed at the transport or timed out.
+type EventTransport struct{ Err error }
+
+// reinviteReplyTimeout bounds how long a re-INVITE waits for its owner.
+const reinviteReplyTimeout = 5 * time.Second
+
+// events is the shared event plumbing of both leg kinds.
+type events struct {
+	f atomic.Pointer[func(Event)]
+}
+
+// SetEvents sets the function that receives the leg's events. Call it before
+// answering or dialling so no event is missed.
+func (e *events) SetEvents(f func(Event)) { e.f.Store(&f) }
+
+func (e *events) emit(ev Event) bool {
+	if f := e.f.Load(); f != nil {
+		(*f)(ev)
+		return true
+	}
+	return false
+}
+
+// handleCommon serves the in-dialog requests both leg kinds treat alike:
+// INFO (DTMF) and re-INVITE. It reports whether it handled req.
+func (s *Server) handleCommon(e *events, req *sipmsg.Request, tx sipmsg.ServerTransaction, contact *sipmsg.ContactHeader) bool {
+	switch req.Method {
+	case sipmsg.INFO:
+		digit, ok, known := parseInfoDTMF(req)
+		if !known {
+			s.respond(req, tx, sipmsg.StatusUnsupportedMediaType, "Unsupported Media Type",
+				sipmsg.NewHeader("Accept", "application/dtmf-relay, application/dtmf"))
+			return true
+		}
+		s.respond(req, tx, sipmsg.StatusOK, "OK")
+		if ok {
+			e.emit(EventDTMF{Digit: digit})
+		}
+		return true
+	case sipmsg.INVITE:
+		s.handleReinvite(e, req, tx, contact)
+		return true
+	}
+	return false
+}
+
+// handleReinvite asks the owner for an answer and sends it. The 200 carries
+// our Contact; its ACK arrives through onAck and is absorbed by the leg.
+func (s *Server) handleReinvite(e *events, req *sipmsg.Request, tx sipmsg.ServerTransaction, contact *sipmsg.ContactHeader) {
+	offer, err := ParseSDP(req.Body())
+	if err != nil {
+		s.respond(req, tx, sipmsg.StatusNotAcceptableHere, "Not Acceptable Here")
+		return
+	}
+	type reply struct {
+		sdp  []byte
+		code int
+	}
+	ch := make(chan reply, 1)
+	var once atomic.Bool
+	ok := e.emit(EventReinvite{Offer: offer, Reply: func(answer []byte, code int) {
+		if once.CompareAndSwap(false, true) {
+			ch <- reply{answer, code}
+		}
+	}})
+	if !ok {
+		s.respond(req, tx, sipmsg.StatusInternalServerError, "No Owner")
+		return
+	}
+	timer := time.NewTimer(reinviteReplyTimeout)
+	defer timer.Stop()
+	select {
+	case r := <-ch:
+		if r.code != sipmsg.StatusOK || r.sdp == nil {
+			s.respond(req, tx, r.code, "")
+			return
+		}
+		res := sipmsg.NewSDPResponseFromRequest(req, r.sdp)
+		res.AppendHeader(contact)
+		if err := tx.Respond(res); err == nil {
+			s.observeResponse("INVITE", 200)
+		}
+	case <-timer.C:
+		s.respond(req, tx, sipmsg.StatusInternalServerError, "Owner Timeout")
+	case <-tx.Done():
+	}
+}
+
+// RejectError is a final non-2xx answer to an INVITE we sent.
+type RejectError struct {
+	Code   int
+	Reason string
+}
+
+func (e *RejectError) Error() string { return fmt.Sprintf("sip: rejected %d %s", e.Code, e.Reason) }
+
+// StatusCode lets the call layer map an error to the SIP answer it implies.
+func (e *RejectError) StatusCode() int { return e.Code }
+
+// detached is a short context for cleanup requests (BYE) that must go out even
+// when the call's own context has been cancelled.
+func detached(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+}

@@ -1,0 +1,341 @@
+package sip
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"github.com/pion/sdp/v3"
+)
+
+// Errors from reading an SDP offer or answer.
+var (
+	ErrBadSDP        = errors.New("sip: malformed SDP")
+	ErrNoAudio       = errors.New("sip: SDP has no usable audio stream")
+	ErrNoCommonCodec = errors.New("sip: no common audio codec")
+)
+
+// Media directions (RFC 3264).
+const (
+	DirSendRecv = "sendrecv"
+	DirSendOnly = "sendonly"
+	DirRecvOnly = "recvonly"
+	DirInactive = "inactive"
+)
+
+// Codec names as they appear in a=rtpmap.
+const (
+	CodecPCMU           = "PCMU"
+	CodecPCMA           = "PCMA"
+	CodecTelephoneEvent = "telephone-event"
+)
+
+// Format is one RTP payload format of an audio stream.
+type Format struct {
+	PT   uint8
+	Name string // "PCMU", "PCMA", "telephone-event", ...
+	Rate uint32
+}
+
+// MediaDesc is what we use of one audio stream of a session description.
+type MediaDesc struct {
+	Addr      netip.AddrPort // connection address (c= at media or session level) + m= port
+	Formats   []Format       // audio formats in offer order (static 0/8 implied without rtpmap)
+	DTMF      uint8          // telephone-event PT (8000 Hz), 0 if none
+	Direction string         // sendrecv|sendonly|recvonly|inactive (media level overrides session level; default sendrecv)
+	Ptime     int
+}
+
+// Hold reports whether the description puts the stream on hold: the
+// RFC 2543 form (c=0.0.0.0) or a direction in which the peer will not
+// receive our audio (sendonly, inactive).
+func (m MediaDesc) Hold() bool {
+	return m.Addr.Addr().IsUnspecified() || m.Direction == DirSendOnly || m.Direction == DirInactive
+}
+
+// staticFormats are the RFC 3551 audio payload types that may appear without
+// an rtpmap.
+var staticFormats = map[uint8]Format{
+	0:  {PT: 0, Name: CodecPCMU, Rate: 8000},
+	3:  {PT: 3, Name: "GSM", Rate: 8000},
+	4:  {PT: 4, Name: "G723", Rate: 8000},
+	8:  {PT: 8, Name: CodecPCMA, Rate: 8000},
+	9:  {PT: 9, Name: "G722", Rate: 8000},
+	13: {PT: 13, Name: "CN", Rate: 8000},
+	18: {PT: 18, Name: "G729", Rate: 8000},
+}
+
+// ParseSDP reads the first audio stream with a non-zero port (RTP/AVP or
+// RTP/AVPF) from an SDP body. c=0.0.0.0 or a=inactive mean hold (see
+// MediaDesc.Hold). An empty body (an INVITE without an offer) is ErrBadSDP.
+func ParseSDP(body []byte) (MediaDesc, error) {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return MediaDesc{}, fmt.Errorf("%w: empty body", ErrBadSDP)
+	}
+	var sd sdp.SessionDescription
+	if err := sd.UnmarshalString(string(body)); err != nil {
+		return MediaDesc{}, fmt.Errorf("%w: %w", ErrBadSDP, err)
+	}
+	for _, m := range sd.MediaDescriptions {
+		if m.MediaName.Media != "audio" || m.MediaName.Port.Value == 0 || !isRTPProfile(m.MediaName.Protos) {
+			continue
+		}
+		return audioDesc(&sd, m)
+	}
+	return MediaDesc{}, ErrNoAudio
+}
+
+func isRTPProfile(protos []string) bool {
+	p := strings.Join(protos, "/")
+	return p == "RTP/AVP" || p == "RTP/AVPF"
+}
+
+// audioDesc builds the MediaDesc of one audio m= section.
+func audioDesc(sd *sdp.SessionDescription, m *sdp.MediaDescription) (MediaDesc, error) {
+	addr, err := connectionAddr(sd, m)
+	if err != nil {
+		return MediaDesc{}, err
+	}
+	port := m.MediaName.Port.Value
+	if port < 0 || port > 65535 {
+		return MediaDesc{}, fmt.Errorf("%w: port %d", ErrBadSDP, port)
+	}
+	md := MediaDesc{
+		Addr:      netip.AddrPortFrom(addr, uint16(port)),
+		Direction: direction(sd.Attributes, m.Attributes),
+		Ptime:     ptime(sd.Attributes, m.Attributes),
+	}
+	rtpmaps := rtpmapsOf(m.Attributes)
+	var seen [128]bool
+	for _, f := range m.MediaName.Formats {
+		pt, err := strconv.ParseUint(f, 10, 8)
+		if err != nil || pt > 127 {
+			return MediaDesc{}, fmt.Errorf("%w: payload type %q", ErrBadSDP, f)
+		}
+		if seen[pt] {
+			continue
+		}
+		seen[pt] = true
+		format, ok := rtpmaps[uint8(pt)]
+		if !ok {
+			format, ok = staticFormats[uint8(pt)]
+		}
+		if !ok {
+			continue
+		}
+		if md.DTMF == 0 && format.Name == CodecTelephoneEvent && format.Rate == 8000 {
+			md.DTMF = format.PT
+		}
+		md.Formats = append(md.Formats, format)
+	}
+	return md, nil
+}
+
+// connectionAddr is the media-level c= address, else the session-level one.
+func connectionAddr(sd *sdp.SessionDescription, m *sdp.MediaDescription) (netip.Addr, error) {
+	ci := m.ConnectionInformation
+	if ci == nil {
+		ci = sd.ConnectionInformation
+	}
+	if ci == nil || ci.Address == nil {
+		return netip.Addr{}, fmt.Errorf("%w: no connection address", ErrBadSDP)
+	}
+	if ci.NetworkType != "IN" || (ci.AddressType != "IP4" && ci.AddressType != "IP6") {
+		return netip.Addr{}, fmt.Errorf("%w: connection %s %s", ErrBadSDP, ci.NetworkType, ci.AddressType)
+	}
+	host, _, _ := strings.Cut(ci.Address.Address, "/") // multicast TTL/count
+	addr, err := netip.ParseAddr(host)
+	if err != nil || addr.Zone() != "" || addr.Is4() != (ci.AddressType == "IP4") {
+		return netip.Addr{}, fmt.Errorf("%w: connection address %q", ErrBadSDP, ci.Address.Address)
+	}
+	return addr, nil
+}
+
+// rtpmapsOf reads a=rtpmap lines (the first one for a PT wins); names of the codecs we know are
+// canonicalised (PCMU, PCMA, telephone-event).
+func rtpmapsOf(attrs []sdp.Attribute) map[uint8]Format {
+	out := make(map[uint8]Format, 4)
+	for _, a := range attrs {
+		if a.Key != "rtpmap" {
+			continue
+		}
+		ptText, enc, ok := strings.Cut(strings.TrimSpace(a.Value), " ")
+		pt, err := strconv.ParseUint(ptText, 10, 8)
+		if !ok || err != nil || pt > 127 {
+			continue
+		}
+		name, rest, _ := strings.Cut(strings.TrimSpace(enc), "/")
+		rateText, _, _ := strings.Cut(rest, "/")
+		rate, err := strconv.ParseUint(rateText, 10, 32)
+		if _, dup := out[uint8(pt)]; dup || err != nil || name == "" {
+			continue
+		}
+		out[uint8(pt)] = Format{PT: uint8(pt), Name: canonicalCodec(name), Rate: uint32(rate)}
+	}
+	return out
+}
+
+func canonicalCodec(name string) string {
+	for _, known := range []string{CodecPCMU, CodecPCMA, CodecTelephoneEvent} {
+		if strings.EqualFold(name, known) {
+			return known
+		}
+	}
+	return name
+}
+
+// direction is the media-level direction attribute, else the session-level
+// one, else sendrecv.
+func direction(session, media []sdp.Attribute) string {
+	for _, attrs := range [][]sdp.Attribute{media, session} {
+		for _, a := range attrs {
+			switch a.Key {
+			case DirSendRecv, DirSendOnly, DirRecvOnly, DirInactive:
+				return a.Key
+			}
+		}
+	}
+	return DirSendRecv
+}
+
+// ptime is the media-level a=ptime, else the session-level one, else 0.
+func ptime(session, media []sdp.Attribute) int {
+	for _, attrs := range [][]sdp.Attribute{media, session} {
+		for _, a := range attrs {
+			if a.Key != "ptime" {
+				continue
+			}
+			whole, _, _ := strings.Cut(strings.TrimSpace(a.Value), ".")
+			if n, err := strconv.Atoi(whole); err == nil && n > 0 && n <= 1000 {
+				return n
+			}
+		}
+	}
+	return 0
+}
+
+// Negotiate picks the first format of the offer (the offerer's preference
+// order) whose name is in supported, at 8000 Hz, skipping telephone-event and
+// comfort noise. dtmf is the offer's telephone-event PT, 0 if none.
+func Negotiate(offer MediaDesc, supported []string) (codec Format, dtmf uint8, err error) {
+	for _, f := range offer.Formats {
+		if f.Rate != 8000 || f.Name == CodecTelephoneEvent || strings.EqualFold(f.Name, "CN") {
+			continue
+		}
+		for _, name := range supported {
+			if strings.EqualFold(f.Name, name) {
+				return f, offer.DTMF, nil
+			}
+		}
+	}
+	return Format{}, 0, ErrNoCommonCodec
+}
+
+// SDPParams describes the SDP we send (offer or answer).
+type SDPParams struct {
+	SessionID, Version uint64
+	Addr               netip.AddrPort
+	Formats            []Format
+	DTMF               uint8 // telephone-event PT to add (if not already in Formats), 0 for none
+	Direction          string
+	Username           string // o= username; "-" when empty
+}
+
+// BuildSDP marshals p as a session description with one audio stream:
+// v=, o=, s=, c=, t=0 0, m=audio, an a=rtpmap per format (telephone-event
+// with a=fmtp:PT 0-16), a=ptime:20 and the direction (sendrecv when empty).
+func BuildSDP(p SDPParams) []byte {
+	addrType := "IP4"
+	if p.Addr.Addr().Is6() && !p.Addr.Addr().Is4In6() {
+		addrType = "IP6"
+	}
+	host := p.Addr.Addr().Unmap().WithZone("").String()
+	user := p.Username
+	if user == "" || strings.ContainsAny(user, " \r\n") {
+		user = "-"
+	}
+	sd := sdp.SessionDescription{
+		Origin: sdp.Origin{
+			Username: user, SessionID: p.SessionID, SessionVersion: p.Version,
+			NetworkType: "IN", AddressType: addrType, UnicastAddress: host,
+		},
+		SessionName: "hotline",
+		ConnectionInformation: &sdp.ConnectionInformation{
+			NetworkType: "IN", AddressType: addrType, Address: &sdp.Address{Address: host},
+		},
+		TimeDescriptions:  []sdp.TimeDescription{{}},
+		MediaDescriptions: []*sdp.MediaDescription{audioSection(p)},
+	}
+	body, err := sd.Marshal()
+	if err != nil { // pion's Marshal has no failing path; keep the contract explicit
+		return nil
+	}
+	return body
+}
+
+// audioSection builds the m=audio section of BuildSDP.
+func audioSection(p SDPParams) *sdp.MediaDescription {
+	formats := withDTMF(p.Formats, p.DTMF)
+	m := &sdp.MediaDescription{MediaName: sdp.MediaName{
+		Media: "audio", Port: sdp.RangedPort{Value: int(p.Addr.Port())}, Protos: []string{"RTP", "AVP"},
+	}}
+	for _, f := range formats {
+		pt := strconv.Itoa(int(f.PT))
+		m.MediaName.Formats = append(m.MediaName.Formats, pt)
+		m.Attributes = append(m.Attributes, sdp.NewAttribute("rtpmap", pt+" "+f.Name+"/"+strconv.FormatUint(uint64(f.Rate), 10)))
+		if f.Name == CodecTelephoneEvent {
+			m.Attributes = append(m.Attributes, sdp.NewAttribute("fmtp", pt+" 0-16"))
+		}
+	}
+	m.Attributes = append(m.Attributes, sdp.NewAttribute("ptime", "20"))
+	dir := p.Direction
+	switch dir {
+	case DirSendRecv, DirSendOnly, DirRecvOnly, DirInactive:
+	default:
+		dir = DirSendRecv
+	}
+	m.Attributes = append(m.Attributes, sdp.NewPropertyAttribute(dir))
+	return m
+}
+
+// withDTMF returns formats plus telephone-event/8000 at dtmf unless that PT
+// is already listed or dtmf is 0.
+func withDTMF(formats []Format, dtmf uint8) []Format {
+	if dtmf == 0 {
+		return formats
+	}
+	for _, f := range formats {
+		if f.PT == dtmf {
+			return formats
+		}
+	}
+	out := make([]Format, 0, len(formats)+1)
+	out = append(out, formats...)
+	return append(out, Format{PT: dtmf, Name: CodecTelephoneEvent, Rate: 8000})
+}
+
+// AnswerDirection is the direction to answer an offered one with:
+// sendonly→recvonly, recvonly→sendonly, inactive→inactive, else sendrecv.
+func AnswerDirection(offered string) string {
+	switch offered {
+	case DirSendOnly:
+		return DirRecvOnly
+	case DirRecvOnly:
+		return DirSendOnly
+	case DirInactive:
+		return DirInactive
+	}
+	return DirSendRecv
+}
+
+// DefaultFormats is what we offer: PCMU/0, PCMA/8 and telephone-event at dtmfPT.
+func DefaultFormats(dtmfPT uint8) []Format {
+	return []Format{
+		{PT: 0, Name: CodecPCMU, Rate: 8000},
+		{PT: 8, Name: CodecPCMA, Rate: 8000},
+		{PT: dtmfPT, Name: CodecTelephoneEvent, Rate: 8000},
+	}
+}

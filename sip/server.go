@@ -1,0 +1,365 @@
+// Package sip is hotline's SIP edge: transports, the seat registrar with
+// digest auth, trunk ACLs, SDP offer/answer, and the two kinds of call leg the
+// B2BUA is made of (InboundLeg for a dialog someone opened with us,
+// OutboundLeg for one we open). It speaks SIP and nothing else: it knows
+// dialogs and SDP, not queues, and it never imports media or call.
+//
+// Lock order: Server.mu is a leaf; legs take their own mutex only, never
+// while holding Server.mu.
+package sip
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/emiago/sipgo"
+	sipmsg "github.com/emiago/sipgo/sip"
+)
+
+// Sentinel errors of the SIP edge.
+var (
+	ErrDraining  = errors.New("sip: engine is draining")
+	ErrNoDialog  = errors.New("sip: no such dialog")
+	ErrLegClosed = errors.New("sip: leg already ended")
+)
+
+// Origin says who opened an inbound dialog.
+type Origin struct {
+	Trunk string // trunk name when the INVITE came through a trunk ACL
+	Seat  string // extension when it came from a registered seat
+}
+
+// Handler is what the SIP edge asks of the rest of the engine. HandleInvite is
+// called on the INVITE's handler goroutine with a leg that has been sent
+// 100 Trying; it must return quickly, handing the leg to the goroutine that
+// will own it, and that goroutine must eventually answer or reject the leg.
+type Handler interface {
+	HandleInvite(leg *InboundLeg)
+}
+
+// Observer counts SIP traffic; called on handler goroutines, must not block.
+type Observer interface {
+	SIPRequest(method string)
+	SIPResponse(method string, code int)
+}
+
+// Config is the SIP edge's configuration, built by cmd from config.Config.
+type Config struct {
+	Address    netip.AddrPort
+	Transports []string // "udp", "tcp"
+	UserAgent  string
+	Registrar  *Registrar
+	Trunks     func(ip netip.Addr) (name string, ok bool)
+	Handler    Handler
+	Observer   Observer
+	Logger     *slog.Logger
+}
+
+// Server owns the sipgo user agent, its listeners and the dialog table that
+// routes in-dialog requests (BYE, INFO, re-INVITE, ACK) to their legs.
+type Server struct {
+	cfg    Config
+	log    *slog.Logger
+	ua     *sipgo.UserAgent
+	srv    *sipgo.Server
+	client *sipgo.Client
+	dua    *sipgo.DialogUA
+	parser *sipmsg.Parser
+
+	draining atomic.Bool
+
+	mu      sync.Mutex
+	dialogs map[string]dialogLeg // key: Call-ID|local tag|remote tag
+	udp     []net.PacketConn
+	tcp     []net.Listener
+	addrs   map[string]netip.AddrPort // bound address per transport
+}
+
+// dialogLeg is what the dialog table holds: either kind of leg.
+type dialogLeg interface {
+	handleInDialog(req *sipmsg.Request, tx sipmsg.ServerTransaction)
+}
+
+// NewServer builds the SIP edge; Listen binds it, Serve runs it.
+func NewServer(cfg Config) (*Server, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.UserAgent == "" {
+		cfg.UserAgent = "hotline"
+	}
+	if len(cfg.Transports) == 0 {
+		cfg.Transports = []string{"udp", "tcp"}
+	}
+	s := &Server{
+		cfg:     cfg,
+		log:     cfg.Logger,
+		parser:  sipmsg.NewParser(),
+		dialogs: make(map[string]dialogLeg),
+		addrs:   make(map[string]netip.AddrPort),
+	}
+	ua, err := sipgo.NewUA(
+		sipgo.WithUserAgent(cfg.UserAgent),
+		sipgo.WithUserAgentHostname(cfg.Address.Addr().String()),
+		sipgo.WithUserAgentTransportLayerOptions(
+			sipmsg.WithTransportLayerLogger(cfg.Logger.With("layer", "transport")),
+			sipmsg.WithTransportLayerReadFilter(s.readFilter),
+		),
+		sipgo.WithUserAgentTransactionLayerOptions(
+			sipmsg.WithTransactionLayerLogger(cfg.Logger.With("layer", "transaction")),
+		),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("sip: user agent: %w", err)
+	}
+	s.ua = ua
+	s.srv, err = sipgo.NewServer(ua, sipgo.WithServerLogger(cfg.Logger))
+	if err != nil {
+		return nil, fmt.Errorf("sip: server: %w", err)
+	}
+	s.srv.OnRegister(s.observe(s.onRegister))
+	s.srv.OnOptions(s.observe(s.onOptions))
+	s.srv.OnInvite(s.observe(s.onInvite))
+	s.srv.OnAck(s.onAck)
+	s.srv.OnBye(s.observe(s.onInDialog))
+	s.srv.OnInfo(s.observe(s.onInDialog))
+	s.srv.OnCancel(s.observe(s.onCancel))
+	s.srv.OnNoRoute(s.observe(s.onNoRoute))
+	return s, nil
+}
+
+// Listen binds every configured transport on the configured address. A port
+// of 0 binds a free port; BoundAddr reports it (all transports share the
+// port the first one got).
+func (s *Server) Listen() error {
+	addr := s.cfg.Address
+	for _, tr := range s.cfg.Transports {
+		switch tr {
+		case "udp":
+			pc, err := net.ListenPacket("udp", addr.String())
+			if err != nil {
+				return fmt.Errorf("sip: listen udp %s: %w", addr, err)
+			}
+			s.udp = append(s.udp, pc)
+			bound := pc.LocalAddr().(*net.UDPAddr).AddrPort()
+			s.addrs["udp"] = bound
+			addr = netip.AddrPortFrom(addr.Addr(), bound.Port())
+		case "tcp":
+			l, err := net.Listen("tcp", addr.String())
+			if err != nil {
+				return fmt.Errorf("sip: listen tcp %s: %w", addr, err)
+			}
+			s.tcp = append(s.tcp, l)
+			bound := l.Addr().(*net.TCPAddr).AddrPort()
+			s.addrs["tcp"] = bound
+			addr = netip.AddrPortFrom(addr.Addr(), bound.Port())
+		default:
+			return fmt.Errorf("sip: unknown transport %q", tr)
+		}
+	}
+	host := addr.Addr().String()
+	client, err := sipgo.NewClient(s.ua, sipgo.WithClientHostname(host),
+		sipgo.WithClientPort(int(addr.Port())), sipgo.WithClientLogger(s.log))
+	if err != nil {
+		return fmt.Errorf("sip: client: %w", err)
+	}
+	s.client = client
+	s.dua = &sipgo.DialogUA{
+		Client: client,
+		ContactHDR: sipmsg.ContactHeader{
+			Address: sipmsg.Uri{Scheme: "sip", User: "hotline", Host: host, Port: int(addr.Port())},
+		},
+	}
+	return nil
+}
+
+// BoundAddr is the address a transport listens on, after Listen.
+func (s *Server) BoundAddr(transport string) netip.AddrPort { return s.addrs[transport] }
+
+// Serve runs the listeners until ctx ends; it returns when all have stopped.
+func (s *Server) Serve(ctx context.Context) error {
+	var wg sync.WaitGroup
+	errs := make(chan error, len(s.udp)+len(s.tcp))
+	for _, pc := range s.udp {
+		wg.Add(1)
+		go func() { defer wg.Done(); errs <- s.srv.ServeUDP(pc) }()
+	}
+	for _, l := range s.tcp {
+		wg.Add(1)
+		go func() { defer wg.Done(); errs <- s.srv.ServeTCP(l) }()
+	}
+	<-ctx.Done()
+	s.ua.Close()
+	for _, pc := range s.udp {
+		pc.Close()
+	}
+	for _, l := range s.tcp {
+		l.Close()
+	}
+	wg.Wait()
+	return nil
+}
+
+// Drain makes the edge refuse new dialogs with 503 from now on.
+func (s *Server) Drain() { s.draining.Store(true) }
+
+// observe wraps a handler so every request is counted.
+func (s *Server) observe(h sipgo.RequestHandler) sipgo.RequestHandler {
+	return func(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+		if s.cfg.Observer != nil {
+			s.cfg.Observer.SIPRequest(req.Method.String())
+		}
+		if req.CallID() == nil || req.From() == nil || req.To() == nil || req.CSeq() == nil {
+			s.log.Warn("sip: request without Call-ID, From, To or CSeq rejected", "method", req.Method, "source", req.Source())
+			s.respond(req, tx, sipmsg.StatusBadRequest, "Bad Request: missing mandatory header")
+			return
+		}
+		h(req, tx)
+	}
+}
+
+// respond sends a response built from req and counts it.
+func (s *Server) respond(req *sipmsg.Request, tx sipmsg.ServerTransaction, code int, reason string, hdrs ...sipmsg.Header) {
+	res := sipmsg.NewResponseFromRequest(req, code, reason, nil)
+	for _, h := range hdrs {
+		res.AppendHeader(h)
+	}
+	if err := tx.Respond(res); err != nil {
+		s.log.Debug("sip: respond failed", "method", req.Method, "code", code, "error", err)
+		return
+	}
+	s.observeResponse(req.Method.String(), code)
+}
+
+func (s *Server) observeResponse(method string, code int) {
+	if s.cfg.Observer != nil {
+		s.cfg.Observer.SIPResponse(method, code)
+	}
+}
+
+// allowed is the Allow header value: the methods we serve.
+const allowed = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO"
+
+func (s *Server) onOptions(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+	code := sipmsg.StatusOK
+	if s.draining.Load() {
+		code = sipmsg.StatusServiceUnavailable
+	}
+	s.respond(req, tx, code, "", sipmsg.NewHeader("Allow", allowed),
+		sipmsg.NewHeader("Accept", "application/sdp"))
+}
+
+func (s *Server) onRegister(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+	if s.cfg.Registrar == nil {
+		s.respond(req, tx, sipmsg.StatusForbidden, "Registration Disabled")
+		return
+	}
+	s.cfg.Registrar.HandleRegister(req, tx)
+}
+
+// onNoRoute answers methods we know but do not serve with 405 and an Allow
+// header, and methods we do not know at all with 501 (RFC 3261 8.2.1).
+func (s *Server) onNoRoute(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+	switch req.Method {
+	case sipmsg.SUBSCRIBE, sipmsg.NOTIFY, sipmsg.REFER, sipmsg.MESSAGE, sipmsg.PRACK,
+		sipmsg.UPDATE, sipmsg.PUBLISH:
+		s.respond(req, tx, sipmsg.StatusMethodNotAllowed, "Method Not Allowed",
+			sipmsg.NewHeader("Allow", allowed))
+	default:
+		s.respond(req, tx, sipmsg.StatusNotImplemented, "Not Implemented",
+			sipmsg.NewHeader("Allow", allowed))
+	}
+}
+
+// onCancel sees only CANCELs that matched no pending INVITE (the transaction
+// layer answers the others itself, with 200 and a 487 on the INVITE).
+func (s *Server) onCancel(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+	s.respond(req, tx, sipmsg.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
+}
+
+func (s *Server) onAck(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+	if leg := s.lookup(req); leg != nil {
+		leg.handleInDialog(req, tx)
+		return
+	}
+	s.log.Debug("sip: ACK matches no dialog", "call_id", req.CallID().Value())
+}
+
+// onInDialog routes BYE and INFO (and re-INVITEs, from onInvite) to the leg
+// whose dialog they belong to; 481 when there is none.
+func (s *Server) onInDialog(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+	leg := s.lookup(req)
+	if leg == nil {
+		s.respond(req, tx, sipmsg.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
+		return
+	}
+	leg.handleInDialog(req, tx)
+}
+
+func dialogKey(callID, local, remote string) string {
+	return callID + "|" + local + "|" + remote
+}
+
+// lookup finds the leg of an incoming in-dialog request: To is us, From the peer.
+func (s *Server) lookup(req *sipmsg.Request) dialogLeg {
+	cid, to, from := req.CallID(), req.To(), req.From()
+	if cid == nil || to == nil || from == nil {
+		return nil
+	}
+	lt, _ := to.Params.Get("tag")
+	rt, _ := from.Params.Get("tag")
+	if lt == "" {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.dialogs[dialogKey(string(*cid), lt, rt)]
+}
+
+func (s *Server) addDialog(key string, leg dialogLeg) {
+	s.mu.Lock()
+	s.dialogs[key] = leg
+	s.mu.Unlock()
+}
+
+func (s *Server) removeDialog(key string) {
+	s.mu.Lock()
+	delete(s.dialogs, key)
+	s.mu.Unlock()
+}
+
+// Dialogs is the number of live dialogs in the table (tests and metrics).
+func (s *Server) Dialogs() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.dialogs)
+}
+
+// sourceOf parses a request's source "ip:port".
+func sourceOf(req *sipmsg.Request) netip.AddrPort {
+	ap, err := netip.ParseAddrPort(req.Source())
+	if err != nil {
+		host, port, _ := net.SplitHostPort(req.Source())
+		ip, _ := netip.ParseAddr(host)
+		p, _ := strconv.Atoi(port)
+		return netip.AddrPortFrom(ip, uint16(p))
+	}
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+}
+
+// userOf is the user part of a URI, without any ;params.
+func userOf(u sipmsg.Uri) string {
+	user := u.User
+	if i := strings.IndexByte(user, ';'); i >= 0 {
+		user = user[:i]
+	}
+	return user
+}

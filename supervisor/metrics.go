@@ -1,0 +1,162 @@
+package supervisor
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Metrics is the one place hotline's metrics are created and registered. It
+// owns a private prometheus.Registry (never the global one) holding the Go
+// and process collectors and every hotline_ collector. Its methods are safe
+// for concurrent use and do not block; a nil *Metrics records nothing, so
+// packages under test can pass nil.
+//
+// Label values never carry caller numbers: lines are configured line numbers
+// (or "seat"), reasons come from the engine's own vocabulary, and SIP methods
+// outside the known set are counted as "other".
+type Metrics struct {
+	registry *prometheus.Registry
+
+	sipRequests      *prometheus.CounterVec
+	sipResponses     *prometheus.CounterVec
+	callsStarted     *prometheus.CounterVec
+	callsEnded       *prometheus.CounterVec
+	callDuration     prometheus.Histogram
+	callsActive      prometheus.Gauge
+	registrations    prometheus.Gauge
+	registerFailures *prometheus.CounterVec
+	rtp              *rtpCollector
+}
+
+// NewMetrics creates every collector and registers it on a new registry.
+func NewMetrics() *Metrics {
+	m := &Metrics{
+		registry: prometheus.NewRegistry(),
+		sipRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hotline_sip_requests_total",
+			Help: "SIP requests received, by method.",
+		}, []string{"method"}),
+		sipResponses: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hotline_sip_responses_total",
+			Help: "SIP responses sent, by request method and status code.",
+		}, []string{"method", "code"}),
+		callsStarted: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hotline_calls_started_total",
+			Help: "Calls started, by dialled line (\"seat\" for calls from agent seats).",
+		}, []string{"line"}),
+		callsEnded: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hotline_calls_ended_total",
+			Help: "Calls ended, by end reason.",
+		}, []string{"reason"}),
+		callDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "hotline_call_duration_seconds",
+			Help: "Duration of ended calls, from first INVITE to end.",
+			// From abandoned in the greeting (seconds) to long consultations (an hour).
+			Buckets: []float64{1, 5, 10, 30, 60, 120, 180, 300, 600, 900, 1800, 3600},
+		}),
+		callsActive: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "hotline_calls_active",
+			Help: "Calls in progress.",
+		}),
+		registrations: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "hotline_registrations",
+			Help: "Agent seat registrations currently bound.",
+		}),
+		registerFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hotline_register_failures_total",
+			Help: "REGISTER requests refused, by reason.",
+		}, []string{"reason"}),
+		rtp: newRTPCollector(),
+	}
+	m.registry.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		m.sipRequests, m.sipResponses,
+		m.callsStarted, m.callsEnded, m.callDuration, m.callsActive,
+		m.registrations, m.registerFailures,
+		m.rtp,
+	)
+	return m
+}
+
+// Registry returns the registry /metrics serves; callers may register more
+// collectors on it (names must start with hotline_).
+func (m *Metrics) Registry() *prometheus.Registry { return m.registry }
+
+// SIPRequest counts a SIP request received. Called by the SIP layer's handlers.
+func (m *Metrics) SIPRequest(method string) {
+	if m == nil {
+		return
+	}
+	m.sipRequests.WithLabelValues(methodLabel(method)).Inc()
+}
+
+// SIPResponse counts a SIP response we sent to a request of method.
+func (m *Metrics) SIPResponse(method string, code int) {
+	if m == nil {
+		return
+	}
+	m.sipResponses.WithLabelValues(methodLabel(method), codeLabel(code)).Inc()
+}
+
+// CallStarted counts a new call on line: the configured line number dialled,
+// or "seat" for calls placed by agent seats. Never a caller's number.
+func (m *Metrics) CallStarted(line string) {
+	if m == nil {
+		return
+	}
+	m.callsStarted.WithLabelValues(line).Inc()
+}
+
+// CallEnded counts an ended call by its end reason and observes its duration.
+func (m *Metrics) CallEnded(reason string, d time.Duration) {
+	if m == nil {
+		return
+	}
+	m.callsEnded.WithLabelValues(reason).Inc()
+	m.callDuration.Observe(d.Seconds())
+}
+
+// SetActiveCalls sets the number of calls in progress.
+func (m *Metrics) SetActiveCalls(n int) {
+	if m == nil {
+		return
+	}
+	m.callsActive.Set(float64(n))
+}
+
+// SetRegistrations sets the number of seat registrations bound.
+func (m *Metrics) SetRegistrations(n int) {
+	if m == nil {
+		return
+	}
+	m.registrations.Set(float64(n))
+}
+
+// RegisterFailure counts a refused REGISTER by reason (e.g. "auth", "unknown_user").
+func (m *Metrics) RegisterFailure(reason string) {
+	if m == nil {
+		return
+	}
+	m.registerFailures.WithLabelValues(reason).Inc()
+}
+
+// methodLabel bounds the method label: anything else a peer sends is "other".
+func methodLabel(method string) string {
+	switch method {
+	case "INVITE", "ACK", "BYE", "CANCEL", "REGISTER", "OPTIONS", "INFO", "REFER",
+		"NOTIFY", "SUBSCRIBE", "UPDATE", "PRACK", "MESSAGE", "PUBLISH":
+		return method
+	}
+	return "other"
+}
+
+func codeLabel(code int) string {
+	if code < 100 || code > 699 {
+		return "other"
+	}
+	return strconv.Itoa(code)
+}

@@ -1,0 +1,164 @@
+package supervisor
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
+)
+
+// exercise touches every method so that every family has a sample.
+func exercise(m *Metrics) {
+	m.SIPRequest("INVITE")
+	m.SIPResponse("INVITE", 200)
+	m.CallStarted("12345")
+	m.CallEnded("caller_hangup", 90*time.Second)
+	m.SetActiveCalls(3)
+	m.SetRegistrations(40)
+	m.RegisterFailure("auth")
+	m.RegisterRTPStats(func() RTPStats {
+		return RTPStats{Received: 10, Sent: 20, Relayed: 30, Dropped: 1, Timeouts: 2, Sessions: 4}
+	})
+}
+
+// standardPrefixes are the Go runtime and process collectors' families.
+var standardPrefixes = []string{"go_", "process_"}
+
+func isStandard(name string) bool {
+	for _, p := range standardPrefixes {
+		if strings.HasPrefix(name, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestMetricNamesLint(t *testing.T) {
+	m := NewMetrics()
+	exercise(m)
+	mfs, err := m.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	problems, err := promlint.NewWithMetricFamilies(mfs).Lint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("promlint: %s: %s", p.Metric, p.Text)
+	}
+	want := map[string]bool{
+		"hotline_sip_requests_total": false, "hotline_sip_responses_total": false,
+		"hotline_calls_started_total": false, "hotline_calls_ended_total": false,
+		"hotline_call_duration_seconds": false, "hotline_calls_active": false,
+		"hotline_registrations": false, "hotline_register_failures_total": false,
+		"hotline_rtp_packets_received_total": false, "hotline_rtp_packets_sent_total": false,
+		"hotline_rtp_packets_relayed_total": false, "hotline_rtp_packets_dropped_total": false,
+		"hotline_rtp_sessions_active": false, "hotline_rtp_timeouts_total": false,
+	}
+	for _, mf := range mfs {
+		name := mf.GetName()
+		if isStandard(name) {
+			continue
+		}
+		if !strings.HasPrefix(name, "hotline_") {
+			t.Errorf("metric %s lacks the hotline_ prefix", name)
+		}
+		if _, ok := want[name]; !ok {
+			t.Errorf("unexpected metric %s (add it to this list and the README)", name)
+		}
+		want[name] = true
+	}
+	for name, seen := range want {
+		if !seen {
+			t.Errorf("metric %s not exposed", name)
+		}
+	}
+}
+
+func TestMetricValues(t *testing.T) {
+	m := NewMetrics()
+	exercise(m)
+	m.SIPRequest("INVITE")
+	m.SIPRequest("HACK")
+	m.SIPRequest("invite")
+	m.SIPResponse("INVITE", 9999)
+
+	tests := []struct {
+		name string
+		got  float64
+		want float64
+	}{
+		{"requests INVITE", testutil.ToFloat64(m.sipRequests.WithLabelValues("INVITE")), 2},
+		{"unknown methods as other", testutil.ToFloat64(m.sipRequests.WithLabelValues("other")), 2},
+		{"responses INVITE 200", testutil.ToFloat64(m.sipResponses.WithLabelValues("INVITE", "200")), 1},
+		{"bad code as other", testutil.ToFloat64(m.sipResponses.WithLabelValues("INVITE", "other")), 1},
+		{"calls started", testutil.ToFloat64(m.callsStarted.WithLabelValues("12345")), 1},
+		{"calls ended", testutil.ToFloat64(m.callsEnded.WithLabelValues("caller_hangup")), 1},
+		{"active", testutil.ToFloat64(m.callsActive), 3},
+		{"registrations", testutil.ToFloat64(m.registrations), 40},
+		{"register failures", testutil.ToFloat64(m.registerFailures.WithLabelValues("auth")), 1},
+	}
+	for _, tc := range tests {
+		if tc.got != tc.want {
+			t.Errorf("%s = %v, want %v", tc.name, tc.got, tc.want)
+		}
+	}
+}
+
+func TestRTPStatsReadAtScrape(t *testing.T) {
+	m := NewMetrics()
+	if n := testutil.CollectAndCount(m.rtp); n != 0 {
+		t.Fatalf("%d RTP metrics before RegisterRTPStats, want 0", n)
+	}
+	var stats RTPStats
+	m.RegisterRTPStats(func() RTPStats { return stats })
+	stats = RTPStats{Received: 1000, Sent: 500, Relayed: 900, Dropped: 7, Timeouts: 1, Sessions: 12}
+	const want = `
+# HELP hotline_rtp_packets_dropped_total RTP packets dropped (invalid, unexpected source or payload type).
+# TYPE hotline_rtp_packets_dropped_total counter
+hotline_rtp_packets_dropped_total 7
+# HELP hotline_rtp_packets_received_total RTP packets received on all media sessions.
+# TYPE hotline_rtp_packets_received_total counter
+hotline_rtp_packets_received_total 1000
+# HELP hotline_rtp_sessions_active Media sessions open.
+# TYPE hotline_rtp_sessions_active gauge
+hotline_rtp_sessions_active 12
+`
+	err := testutil.GatherAndCompare(m.Registry(), strings.NewReader(want),
+		"hotline_rtp_packets_received_total", "hotline_rtp_packets_dropped_total", "hotline_rtp_sessions_active")
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCallDurationHistogram(t *testing.T) {
+	m := NewMetrics()
+	m.CallEnded("no_seat", 2*time.Second)
+	m.CallEnded("caller_hangup", 400*time.Second)
+	if n := testutil.CollectAndCount(m.callDuration); n != 1 {
+		t.Fatalf("histogram series = %d", n)
+	}
+	mfs, err := m.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "hotline_call_duration_seconds" {
+			continue
+		}
+		h := mf.GetMetric()[0].GetHistogram()
+		if h.GetSampleCount() != 2 || h.GetSampleSum() != 402 {
+			t.Fatalf("count %d sum %v", h.GetSampleCount(), h.GetSampleSum())
+		}
+		return
+	}
+	t.Fatal("hotline_call_duration_seconds not gathered")
+}
+
+func TestNilMetricsRecordsNothing(t *testing.T) {
+	var m *Metrics
+	exercise(m) // must not panic
+}

@@ -1,0 +1,75 @@
+package supervisor
+
+import (
+	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// RTPStats are the media layer's running totals (media.Manager.Stats), read
+// from its atomics at scrape time.
+type RTPStats struct {
+	Received, Sent, Relayed, Dropped, Timeouts uint64
+	Sessions                                   int
+}
+
+// RegisterRTPStats makes each scrape of /metrics call f for the RTP figures,
+// so the packet path updates only its own atomics and never a metric. f runs
+// on the scraping goroutine and must not block. A later call replaces f;
+// until the first call no RTP metric is exposed.
+func (m *Metrics) RegisterRTPStats(f func() RTPStats) {
+	if m == nil {
+		return
+	}
+	m.rtp.source.Store(&f)
+}
+
+// rtpCollector turns an RTPStats func into const metrics at scrape time.
+type rtpCollector struct {
+	source   atomic.Pointer[func() RTPStats]
+	received *prometheus.Desc
+	sent     *prometheus.Desc
+	relayed  *prometheus.Desc
+	dropped  *prometheus.Desc
+	timeouts *prometheus.Desc
+	sessions *prometheus.Desc
+}
+
+func newRTPCollector() *rtpCollector {
+	desc := func(name, help string) *prometheus.Desc {
+		return prometheus.NewDesc(name, help, nil, nil)
+	}
+	return &rtpCollector{
+		received: desc("hotline_rtp_packets_received_total", "RTP packets received on all media sessions."),
+		sent:     desc("hotline_rtp_packets_sent_total", "RTP packets sent by the engine (prompts, tones)."),
+		relayed:  desc("hotline_rtp_packets_relayed_total", "RTP packets relayed from one leg to another."),
+		dropped:  desc("hotline_rtp_packets_dropped_total", "RTP packets dropped (invalid, unexpected source or payload type)."),
+		timeouts: desc("hotline_rtp_timeouts_total", "Media sessions ended because no RTP arrived in time."),
+		sessions: desc("hotline_rtp_sessions_active", "Media sessions open."),
+	}
+}
+
+// Describe implements prometheus.Collector.
+func (c *rtpCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.received, c.sent, c.relayed, c.dropped, c.timeouts, c.sessions} {
+		ch <- d
+	}
+}
+
+// Collect implements prometheus.Collector.
+func (c *rtpCollector) Collect(ch chan<- prometheus.Metric) {
+	f := c.source.Load()
+	if f == nil {
+		return
+	}
+	s := (*f)()
+	counter := func(d *prometheus.Desc, v uint64) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v))
+	}
+	counter(c.received, s.Received)
+	counter(c.sent, s.Sent)
+	counter(c.relayed, s.Relayed)
+	counter(c.dropped, s.Dropped)
+	counter(c.timeouts, s.Timeouts)
+	ch <- prometheus.MustNewConstMetric(c.sessions, prometheus.GaugeValue, float64(s.Sessions))
+}

@@ -210,3 +210,42 @@ func FuzzRTP4733(f *testing.F) {
 		}
 	})
 }
+
+// TestDTMFInterruptsPrompt checks the output stays one stream when an
+// event interrupts a prompt: the event starts past the last frame, the
+// prompt resumes past the event, each switch with the marker.
+func TestDTMFInterruptsPrompt(t *testing.T) {
+	m := newTestManager(t)
+	p := newPeer(t)
+	s := newTestSession(t, m, SessionConfig{Params: Params{Remote: p.addr(), DTMF: testDTMFPT}})
+	s.Play(framePrompt(2, 1000), true, nil)
+	prev, _ := p.recv()
+	if err := s.SendDTMF('9', 40*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	ev := p.recvUntil(func(pkt rtp.Packet) bool {
+		if pkt.PayloadType == testDTMFPT {
+			return false
+		}
+		prev = pkt
+		return true
+	})
+	checkNext(t, "prompt -> event", prev, ev, true)
+	prev = ev
+	for range 2 + dtmfEndCopies - 1 {
+		pkt, _ := p.recv()
+		if pkt.PayloadType != testDTMFPT || pkt.Timestamp != ev.Timestamp || pkt.SequenceNumber != prev.SequenceNumber+1 {
+			t.Fatalf("event packet: pt %d ts %d seq %d", pkt.PayloadType, pkt.Timestamp, pkt.SequenceNumber)
+		}
+		prev = pkt
+	}
+	resumed, _ := p.recv()
+	if resumed.PayloadType != PCMU.PayloadType || !resumed.Marker || resumed.SequenceNumber != prev.SequenceNumber+1 ||
+		int32(resumed.Timestamp-ev.Timestamp) < 2*samplesPerFrame {
+		t.Errorf("prompt resumed: pt %d marker %v seq +%d ts +%d", resumed.PayloadType, resumed.Marker,
+			resumed.SequenceNumber-prev.SequenceNumber, resumed.Timestamp-ev.Timestamp)
+	}
+	if resumed.SSRC != ev.SSRC {
+		t.Error("SSRC changed")
+	}
+}

@@ -1,10 +1,8 @@
 package media
 
 import (
-	"errors"
 	"net"
 	"net/netip"
-	"os"
 	"testing"
 	"time"
 
@@ -139,9 +137,4 @@ func framePrompt(n, base int) *Prompt {
 		pcm[i] = int16(base + i/samplesPerFrame*500)
 	}
 	return NewPrompt("frames", pcm)
-}
-
-func isTimeout(err error) bool {
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout() || errors.Is(err, os.ErrDeadlineExceeded)
 }

@@ -19,8 +19,8 @@ var (
 
 // Config is what a Manager needs. It is read once by NewManager.
 type Config struct {
-	// Address is the local IP every session binds (and the call layer puts
-	// in SDP).
+	// Address is the local IP every session binds, and what LocalAddr
+	// reports for the call layer to put in SDP: use a concrete address.
 	Address netip.Addr
 	// PortMin and PortMax bound the RTP ports (inclusive; only even ports
 	// are used, RFC 3550 §11). Both 0: the system picks any free port

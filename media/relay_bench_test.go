@@ -43,37 +43,46 @@ func newRelayRig(tb testing.TB, from, to Codec) *relayRig {
 }
 
 // roundTrip sends one packet into a and waits for it to come out of b.
-func (r *relayRig) roundTrip(tb testing.TB) {
-	r.seq++
-	binary.BigEndian.PutUint16(r.out[2:], r.seq)
-	binary.BigEndian.PutUint32(r.out[4:], uint32(r.seq)*samplesPerFrame)
-	if _, err := r.caller.conn.WriteToUDPAddrPort(r.out, r.a.LocalAddr()); err != nil {
-		tb.Fatal(err)
+func (r *relayRig) roundTrip(tb testing.TB) { r.burst(tb, 1) }
+
+// burst sends n packets into a, then waits for the n to come out of b.
+func (r *relayRig) burst(tb testing.TB, n int) {
+	for range n {
+		r.seq++
+		binary.BigEndian.PutUint16(r.out[2:], r.seq)
+		binary.BigEndian.PutUint32(r.out[4:], uint32(r.seq)*samplesPerFrame)
+		if _, err := r.caller.conn.WriteToUDPAddrPort(r.out, r.a.LocalAddr()); err != nil {
+			tb.Fatal(err)
+		}
 	}
-	if _, _, err := r.agent.conn.ReadFromUDPAddrPort(r.in); err != nil {
-		tb.Fatal(err)
+	for range n {
+		if _, _, err := r.agent.conn.ReadFromUDPAddrPort(r.in); err != nil {
+			tb.Fatal(err)
+		}
 	}
 }
 
-// BenchmarkRelay measures one packet through the relay path: socket read,
-// parse, rewrite (and transcode), socket write, over real loopback UDP.
-// The figure includes the test's own send and receive.
+// BenchmarkRelay measures packets through the relay path: socket read,
+// parse, rewrite (and transcode), socket write, over real loopback UDP. One
+// op is a burst of 1 packet (latency-bound ping-pong) or 8 (closer to
+// throughput); the figures include the test's own sends and receives.
 func BenchmarkRelay(b *testing.B) {
 	for _, tc := range []struct {
 		name     string
 		from, to Codec
+		burst    int
 	}{
-		{"PCMU-PCMU", PCMU, PCMU},
-		{"PCMU-PCMA", PCMU, PCMA},
+		{"PCMU-PCMU", PCMU, PCMU, 1},
+		{"PCMU-PCMA", PCMU, PCMA, 1},
+		{"PCMU-PCMA-burst8", PCMU, PCMA, 8},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			r := newRelayRig(b, tc.from, tc.to)
 			b.ReportAllocs()
-			b.ResetTimer()
 			for b.Loop() {
-				r.roundTrip(b)
+				r.burst(b, tc.burst)
 			}
-			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "packets/s")
+			b.ReportMetric(float64(b.N*tc.burst)/b.Elapsed().Seconds(), "packets/s")
 		})
 	}
 }

@@ -77,12 +77,13 @@ type Session struct {
 	packetsIn   atomic.Uint64
 	packetsOut  atomic.Uint64
 
-	reader  sync.WaitGroup
-	timing  timeoutState
-	rx      dtmfReceiver // reader goroutine only
-	txMu    sync.Mutex   // guards tx
-	tx      dtmfSender
-	txState atomic.Uint32 // txIdle, txPending or txSending; written under txMu
+	reader    sync.WaitGroup
+	closeOnce sync.Once
+	timing    timeoutState
+	rx        dtmfReceiver // reader goroutine only
+	txMu      sync.Mutex   // guards tx
+	tx        dtmfSender
+	txState   atomic.Uint32 // txIdle, txPending or txSending; written under txMu
 
 	outMu sync.Mutex // guards out and writes to conn
 	out   output
@@ -203,12 +204,17 @@ func (s *Session) Stats() SessionStats {
 
 // Close stops the session: its timer, player (onDone runs), relay and
 // reader goroutine (unblocked by a read deadline, waited for), then closes
-// the socket and returns the port to the range. It is idempotent, blocks
-// until the reader has returned, and must not be called from OnDTMF.
+// the socket and returns the port to the range. It blocks until the reader
+// has returned, also when another goroutine is closing the session at the
+// same time; later calls return nil. It must not be called from OnDTMF.
 func (s *Session) Close() error {
-	if !s.closed.CompareAndSwap(false, true) {
-		return nil
-	}
+	var err error
+	s.closeOnce.Do(func() { err = s.close() })
+	return err
+}
+
+func (s *Session) close() error {
+	s.closed.Store(true)
 	s.stopTimer()
 	s.relay.Store(nil)
 	if pl := s.player.Swap(nil); pl != nil {

@@ -2,16 +2,17 @@ package testpeer
 
 import "math"
 
-// toneBlock is the Goertzel block length: 50 ms at 8 kHz, so tones that are
-// multiples of 20 Hz fall exactly on a bin, and phase jumps between packets
-// (jitter buffers, source switches) only cost one block each.
-const toneBlock = 400
+// toneBlock is the Goertzel block length: one 20 ms packet at 8 kHz, so a
+// phase jump between packets (a jitter buffer or a source switch splicing
+// audio) never falls inside a block. Resolution is 50 Hz: test tones should
+// be a few hundred Hz apart.
+const toneBlock = 160
 
 // minToneRMS is the level under which HasTone says no (silence or noise).
 const minToneRMS = 100
 
 // ToneLevel is the share of pcm's energy (8 kHz) that sits at hz, in [0,1]:
-// the Goertzel power of each 50 ms block summed over blocks, relative to
+// the Goertzel power of each 20 ms block summed over blocks, relative to
 // what a pure sine of the same energy would give. A clean tone scores about
 // 1, silence and other frequencies about 0.
 func ToneLevel(pcm []int16, hz float64) float64 {

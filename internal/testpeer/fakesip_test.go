@@ -17,7 +17,7 @@ import (
 	"github.com/icholy/digest"
 )
 
-// fakeSIP is a tiny sipgo server standing in for the engine in self-tests: a
+// fakeSIP is a tiny sipgo server (UDP and TCP on one port) standing in for the engine in self-tests: a
 // digest registrar (401, then 200; wrong passwords get 401 twice, then 403)
 // and an INVITE handler chosen by the test.
 type fakeSIP struct {
@@ -64,15 +64,25 @@ func startFakeSIP(t *testing.T, users map[string]string, onInvite sipgo.RequestH
 	srv.OnBye(func(req *sip.Request, tx sip.ServerTransaction) {
 		_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil))
 	})
-	served := make(chan struct{})
+	ln, err := net.Listen("tcp4", f.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var served sync.WaitGroup
+	served.Add(2)
 	go func() {
-		defer close(served)
+		defer served.Done()
 		_ = srv.ServeUDP(conn)
+	}()
+	go func() {
+		defer served.Done()
+		_ = srv.ServeTCP(ln)
 	}()
 	t.Cleanup(func() {
 		_ = ua.Close()
 		_ = conn.Close()
-		<-served
+		_ = ln.Close()
+		served.Wait()
 	})
 	return f
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -105,6 +106,11 @@ func (s *Seat) dialCtrl(port int) (net.Conn, error) {
 	}
 }
 
+// regFailure matches baresip's log line for a failed REGISTER, e.g.
+// "reg: sip:1001@127.0.0.1:5070: 403 Forbidden" (a 401 challenge is answered
+// internally and never logged as a failure).
+var regFailure = regexp.MustCompile(`reg: \S+: (?:[3-6]\d\d [^\n]*|Register: [^\n]*)`)
+
 // WaitRegistered waits for the REGISTER_OK event or the "[1 binding]" log
 // line (whichever comes first: the first REGISTER may finish before the
 // control connection exists). REGISTER_FAIL returns ErrSeatRegister at once.
@@ -116,6 +122,9 @@ func (s *Seat) WaitRegistered(timeout time.Duration) error {
 		}
 		if ev, ok := s.ctrl.find("REGISTER_FAIL"); ok {
 			return fmt.Errorf("%w: %s", ErrSeatRegister, ev.Param)
+		}
+		if line := regFailure.FindString(s.Log()); line != "" {
+			return fmt.Errorf("%w: %s", ErrSeatRegister, line)
 		}
 		left := time.Until(deadline)
 		if left <= 0 {

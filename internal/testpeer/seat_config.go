@@ -44,7 +44,7 @@ func seatConfig(dir string, o SeatOptions, ports seatPorts) string {
 	lines := []string{
 		"poll_method epoll",
 		fmt.Sprintf("sip_listen 127.0.0.1:%d", ports.sip),
-		"net_interface lo",
+		"net_interface 127.0.0.1",
 		"call_local_timeout 120",
 		"call_max_calls 4",
 		"audio_player aubridge,nil",

@@ -46,9 +46,10 @@ type SippOptions struct {
 	InfFile       string            // -inf CSV (see WriteInf)
 	MediaPort     int               // -mp; 0 = a free even port (SIPp binds mp and mp+2)
 	RTPEcho       bool              // -rtp_echo: send every RTP packet back (UAS seats)
+	BufferSize    int               // -buff_size in bytes (socket buffers; 4194304 for load)
 	TraceMessages bool              // -trace_msg into Dir/messages.log (needed by FinalCodes)
 	Extra         []string          // more arguments, appended last
-	Timeout       time.Duration     // -timeout (global) and, plus a grace, a hard kill; 0 = 30 s
+	Timeout       time.Duration     // -timeout (global, also for StartSipp) and, plus 5 s, a hard kill; 0 = 30 s
 }
 
 // SippResult is what a finished SIPp run left behind.
@@ -205,11 +206,26 @@ func numericArgs(o SippOptions) []string {
 	if o.RTPEcho {
 		a = append(a, "-rtp_echo")
 	}
+	if o.BufferSize > 0 {
+		a = append(a, "-buff_size", strconv.Itoa(o.BufferSize))
+	}
 	return a
 }
 
-// withDefaults fills the zero fields the harness decides for the caller.
+// withDefaults fills the zero fields the harness decides for the caller and
+// makes file paths absolute (SIPp runs in its own trace folder).
 func (o SippOptions) withDefaults(t testing.TB) SippOptions {
+	t.Helper()
+	for _, p := range []*string{&o.Scenario, &o.InfFile} {
+		if *p == "" {
+			continue
+		}
+		abs, err := filepath.Abs(*p)
+		if err != nil {
+			t.Fatalf("sipp: %v", err)
+		}
+		*p = abs
+	}
 	if o.Transport == "" {
 		o.Transport = "u1"
 	}

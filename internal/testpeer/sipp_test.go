@@ -189,7 +189,7 @@ func TestUACLoadWithPcapMedia(t *testing.T) {
 	uas := StartSipp(t, SippOptions{Scenario: ScenarioPath(t, "uas_answer.xml"), RTPEcho: true,
 		Vars: map[string]string{"codec": "8"}, Calls: 4, Timeout: 15 * time.Second})
 	r := RunSipp(t, SippOptions{Scenario: ScenarioPath(t, "uac_load.xml"), Target: uas.Addr,
-		Service: "12345", Calls: 4, Rate: 20, Limit: 4, Vars: map[string]string{"hold_ms": "1000"},
+		Service: "12345", Calls: 4, Rate: 20, Limit: 4, Vars: map[string]string{"hold_ms": "1000"}, BufferSize: 1 << 20,
 		Timeout: 15 * time.Second})
 	requireSuccess(t, r, 4)
 	requireSuccess(t, uas.Wait(), 4)
@@ -197,7 +197,8 @@ func TestUACLoadWithPcapMedia(t *testing.T) {
 
 func TestSippStopEndsIdleUAS(t *testing.T) {
 	t.Parallel()
-	uas := StartSipp(t, SippOptions{Scenario: ScenarioPath(t, "uas_answer.xml"), Timeout: 30 * time.Second})
+	// A relative scenario path works although SIPp runs in its trace folder.
+	uas := StartSipp(t, SippOptions{Scenario: "../../testdata/sipp/uas_answer.xml", Timeout: 30 * time.Second})
 	if !portBound(uas.Port, false) {
 		t.Fatal("StartSipp returned before the port was bound")
 	}

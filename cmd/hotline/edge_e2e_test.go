@@ -8,7 +8,6 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -24,7 +23,7 @@ func TestRegister(t *testing.T) {
 	e := startEngine(t, centreOpts{Seats: 2})
 	ok := testpeer.RunSipp(t, testpeer.SippOptions{
 		Scenario: testpeer.ScenarioPath(t, "register_auth.xml"), Target: e.target(), Calls: 1,
-		InfFile: testpeer.WriteInf(t, [][]string{{"1001", "demo-1001", "127.0.0.1:7999"}}),
+		InfFile:       testpeer.WriteInf(t, [][]string{{"1001", "demo-1001", "127.0.0.1:7999"}}),
 		TraceMessages: true, Timeout: 10 * time.Second,
 	})
 	if ok.ExitCode != 0 || ok.Successful != 1 {
@@ -39,7 +38,7 @@ func TestRegister(t *testing.T) {
 	}
 	bad := testpeer.RunSipp(t, testpeer.SippOptions{
 		Scenario: testpeer.ScenarioPath(t, "register_wrong.xml"), Target: e.target(), Calls: 1,
-		InfFile: testpeer.WriteInf(t, [][]string{{"1002", "demo-1002", "127.0.0.1:7998"}}),
+		InfFile:       testpeer.WriteInf(t, [][]string{{"1002", "demo-1002", "127.0.0.1:7998"}}),
 		TraceMessages: true, Timeout: 10 * time.Second,
 	})
 	codes := bad.FinalCodes()
@@ -207,4 +206,3 @@ func TestShutdownDrains(t *testing.T) {
 	}
 }
 
-var _ = strconv.Itoa

@@ -16,7 +16,7 @@ func registerSeats(t *testing.T, e *engine, n int, contact string) {
 	rows := make([][]string, n)
 	for i := range rows {
 		ext := strconv.Itoa(1001 + i)
-		rows[i] = []string{ext, "demo-" + ext, contact}
+		rows[i] = testpeer.RegistrationRow(ext, "demo-"+ext, contact)
 	}
 	res := testpeer.RunSipp(t, testpeer.SippOptions{
 		Scenario: testpeer.ScenarioPath(t, "register_auth.xml"), Target: e.target(),

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net/netip"
 	"strconv"
 	"testing"
 	"time"
@@ -129,4 +130,49 @@ func splitLines(s string) []string {
 		}
 	}
 	return append(out, s[start:])
+}
+
+// TestHold: the caller puts the agent on hold with a re-INVITE (sendonly),
+// which is answered recvonly, and the agent hears the music on hold; the
+// caller resumes (sendrecv) and the call goes on to a normal end.
+func TestHold(t *testing.T) {
+	e := startEngine(t, centreOpts{Seats: 1})
+	seat := e.seat(t, 1001, testpeer.SeatOptions{Codecs: []string{"pcmu"}, Record: true})
+	peer := testpeer.NewRTPPeer(t)
+	talk := time.Duration(len(loadPCM(t, "welcome.wav"))/8)*time.Millisecond + 3*time.Second
+	p := testpeer.StartSipp(t, testpeer.SippOptions{
+		Scenario: testpeer.ScenarioPath(t, "uac_hold.xml"), Target: e.target(), Service: "12345", Calls: 1,
+		Vars: map[string]string{
+			"media_port": strconv.Itoa(peer.Port()),
+			"talk_ms":    strconv.Itoa(int(talk.Milliseconds())),
+			"hold_ms":    "5000",
+		},
+		Timeout: 2*talk + 30*time.Second,
+	})
+	peer.SendTone(netip.AddrPort{}, 0, 1000, 2*talk+5*time.Second)
+	if res := p.Wait(); res.ExitCode != 0 || res.Successful != 1 {
+		t.Fatalf("sipp: %s\n%s", res, e.log.tail(30))
+	}
+	if _, err := e.log.wait(`msg=re-INVITE .*hold=true`, time.Second); err != nil {
+		t.Errorf("engine did not log the hold: %v", err)
+	}
+	r := e.waitRecords(1, 10*time.Second)[0]
+	if r.EndReason != "answered" || r.Agent != "1001" {
+		t.Errorf("record: %+v", r)
+	}
+	if _, err := seat.WaitEvent("CALL_CLOSED", 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	seat.Stop()
+	heard, _, err := testpeer.ReadWAV(seat.Recording())
+	if err != nil {
+		t.Fatal(err)
+	}
+	music := loadPCM(t, "hold.wav")[:3*8000]
+	if c := testpeer.BestCorrelation(heard, music); c < 0.6 {
+		t.Errorf("seat did not hear the music on hold: correlation %.2f", c)
+	}
+	if !testpeer.HasTone(heard[len(heard)-8000:], 1000) {
+		t.Errorf("seat did not hear the caller again after the resume")
+	}
 }

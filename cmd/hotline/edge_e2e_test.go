@@ -205,4 +205,3 @@ func TestShutdownDrains(t *testing.T) {
 		t.Fatalf("no record with end_reason shutdown")
 	}
 }
-

@@ -32,10 +32,21 @@ func (e *engine) seat(t *testing.T, ext int, o testpeer.SeatOptions) *testpeer.S
 // from) a Go RTP endpoint; it hangs up after hold.
 func (e *engine) caller(t *testing.T, number string, codecs string, hold time.Duration) (*testpeer.SippProc, *testpeer.RTPPeer) {
 	t.Helper()
+	return e.callerOver(t, "", number, codecs, hold)
+}
+
+// callerOver is caller over a given transport ("" or "udp", "tcp").
+func (e *engine) callerOver(t *testing.T, transport, number string, codecs string, hold time.Duration) (*testpeer.SippProc, *testpeer.RTPPeer) {
+	t.Helper()
 	peer := testpeer.NewRTPPeer(t)
+	tr := "u1"
+	if transport == "tcp" {
+		tr = "t1"
+	}
 	p := testpeer.StartSipp(t, testpeer.SippOptions{
-		Scenario: testpeer.ScenarioPath(t, "uac_call.xml"),
-		Target:   e.target(), Service: number, Calls: 1,
+		Transport: tr,
+		Scenario:  testpeer.ScenarioPath(t, "uac_call.xml"),
+		Target:    e.target(), Service: number, Calls: 1,
 		Vars: map[string]string{
 			"media_port": strconv.Itoa(peer.Port()),
 			"hold_ms":    strconv.Itoa(int(hold.Milliseconds())),
@@ -67,16 +78,18 @@ func TestCallReachesSeat(t *testing.T) {
 		callerCodec string
 		seatCodecs  []string
 		pt          uint8
+		transport   string // "" UDP, "tcp"
 	}{
-		{"pcmu both", "0", []string{"pcmu"}, 0},
-		{"caller pcma seat pcmu", "8", []string{"pcmu"}, 8},
+		{"pcmu both", "0", []string{"pcmu"}, 0, ""},
+		{"caller pcma seat pcmu", "8", []string{"pcmu"}, 8, ""},
+		{"tcp caller and seat", "0", []string{"pcmu"}, 0, "tcp"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := startEngine(t, centreOpts{Seats: 2})
-			seat := e.seat(t, 1001, testpeer.SeatOptions{Codecs: tc.seatCodecs, SineHz: 440, Record: true})
+			seat := e.seat(t, 1001, testpeer.SeatOptions{Codecs: tc.seatCodecs, SineHz: 440, Record: true, Transport: tc.transport})
 			welcome := loadPCM(t, "welcome.wav")
 			hold := time.Duration(len(welcome)/8)*time.Millisecond + 6*time.Second
-			p, peer := e.caller(t, "12345", tc.callerCodec, hold)
+			p, peer := e.callerOver(t, tc.transport, "12345", tc.callerCodec, hold)
 
 			// The caller sends a 1 kHz tone for the whole call, to wherever the
 			// engine's RTP comes from (symmetric RTP).

@@ -82,6 +82,21 @@ func TestMalformedRequests(t *testing.T) {
 	}
 }
 
+// TestStrangerRefused: an INVITE from an address that is neither in a trunk
+// ACL nor a registered seat gets 403, over UDP and TCP.
+func TestStrangerRefused(t *testing.T) {
+	e := startEngine(t, centreOpts{Seats: 1, TrunkACL: "127.0.0.2/32"})
+	for _, tr := range []string{"u1", "t1"} {
+		res := testpeer.RunSipp(t, testpeer.SippOptions{
+			Scenario: testpeer.ScenarioPath(t, "uac_expect_reject.xml"), Target: e.target(), Transport: tr,
+			Service: "12345", Calls: 1, TraceMessages: true, Timeout: 10 * time.Second,
+		})
+		if codes := res.FinalCodes(); len(codes) == 0 || codes[len(codes)-1] != 403 {
+			t.Errorf("%s: want 403, got %v\n%s", tr, codes, res)
+		}
+	}
+}
+
 // exchange sends one datagram and returns the first reply.
 func exchange(t *testing.T, conn *net.UDPConn, to netip.AddrPort, msg []byte) string {
 	t.Helper()
@@ -181,6 +196,14 @@ func TestShutdownDrains(t *testing.T) {
 	e.signal(syscall.SIGTERM)
 	if _, err := e.log.wait(`msg="draining`, 5*time.Second); err != nil {
 		t.Fatal(err)
+	}
+	if res, err := http.Get("http://" + e.HTTP + "/healthz"); err != nil {
+		t.Errorf("healthz while draining: %v", err)
+	} else {
+		res.Body.Close()
+		if res.StatusCode != http.StatusServiceUnavailable {
+			t.Errorf("healthz while draining: %d, want 503", res.StatusCode)
+		}
 	}
 	rej := testpeer.RunSipp(t, testpeer.SippOptions{
 		Scenario: testpeer.ScenarioPath(t, "uac_expect_reject.xml"), Target: e.target(),

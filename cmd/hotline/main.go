@@ -13,6 +13,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/pprof"
 
 	"github.com/hotline-cc/hotline/config"
 )
@@ -31,6 +32,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	dataDir := fl.String("data", "", "data `DIR` for call records (default: data_dir of the config, ./data)")
 	level := fl.String("log-level", "info", "log level: debug, info, warn, error")
 	logJSON := fl.Bool("log-json", false, "log as JSON lines instead of text")
+	cpuProfile := fl.String("cpuprofile", "", "write a CPU profile to `FILE` until the engine exits (for benchmarks)")
 	if err := fl.Parse(args); err != nil {
 		return 2
 	}
@@ -51,11 +53,36 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if *dataDir != "" {
 		cfg.DataDir = *dataDir
 	}
+	if *cpuProfile != "" {
+		stop, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(stderr, "hotline:", err)
+			return 1
+		}
+		defer stop()
+	}
 	if err := serve(cfg, *cfgPath, log); err != nil {
 		log.Error("hotline stopped", "error", err)
 		return 1
 	}
 	return 0
+}
+
+// startCPUProfile profiles the process into path; the returned function
+// stops the profile and closes the file (on a clean exit, e.g. SIGTERM).
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpuprofile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 func checkConfig(args []string, stdout, stderr io.Writer) int {

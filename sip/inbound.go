@@ -15,18 +15,15 @@ import (
 // it can hang it up. Methods may be called from any goroutine; Answer and
 // Reject block until the transaction completes (ACK received or timed out).
 type InboundLeg struct {
-	events
-	s      *Server
+	legCore
 	req    *sipmsg.Request
 	d      *sipgo.DialogServerSession
 	origin Origin
 	source netip.AddrPort
-	key    string
 
 	final    chan struct{} // closed once a final response has been sent
 	finalOne sync.Once
 	answered atomic.Bool
-	ended    atomic.Bool
 }
 
 // CallID is the SIP Call-ID of the caller's dialog.
@@ -130,25 +127,11 @@ func (l *InboundLeg) markFinal() { l.finalOne.Do(func() { close(l.final) }) }
 
 // handleInDialog serves requests within this leg's dialog.
 func (l *InboundLeg) handleInDialog(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
-	switch req.Method {
-	case sipmsg.ACK:
+	if req.Method == sipmsg.ACK {
 		_ = l.d.ReadAck(req, tx)
-	case sipmsg.BYE:
-		l.s.removeDialog(l.key)
-		if err := l.d.ReadBye(req, tx); err != nil {
-			l.s.respond(req, tx, sipmsg.StatusBadRequest, "Bad Request")
-			return
-		}
-		l.s.observeResponse("BYE", 200)
-		if l.ended.CompareAndSwap(false, true) {
-			l.emit(EventBye{})
-		}
-	default:
-		if !l.s.handleCommon(&l.events, req, tx, &l.s.dua.ContactHDR) {
-			l.s.respond(req, tx, sipmsg.StatusMethodNotAllowed, "Method Not Allowed",
-				sipmsg.NewHeader("Allow", allowed))
-		}
+		return
 	}
+	l.inDialog(req, tx, l.d.ReadBye)
 }
 
 // onInvite admits a new INVITE (or routes a re-INVITE to its dialog).
@@ -178,7 +161,7 @@ func (s *Server) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		return
 	}
 	leg := &InboundLeg{
-		s: s, req: req, d: d, origin: origin, source: src,
+		legCore: legCore{s: s}, req: req, d: d, origin: origin, source: src,
 		final: make(chan struct{}),
 	}
 	local, _ := d.InviteRequest.To().Params.Get("tag")

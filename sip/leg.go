@@ -67,6 +67,38 @@ func (e *events) emit(ev Event) bool {
 	return false
 }
 
+// legCore is what both leg kinds share: the server, the dialog's key in the
+// server's table, the end flag and the event plumbing.
+type legCore struct {
+	events
+	s     *Server
+	key   string
+	ended atomic.Bool
+}
+
+// inDialog serves a request within the leg's dialog other than ACK: BYE
+// (read with readBye, the dialog kind's own) ends the leg; INFO and
+// re-INVITE go to handleCommon; anything else gets 405.
+func (c *legCore) inDialog(req *sipmsg.Request, tx sipmsg.ServerTransaction,
+	readBye func(*sipmsg.Request, sipmsg.ServerTransaction) error) {
+	if req.Method == sipmsg.BYE {
+		c.s.removeDialog(c.key)
+		if err := readBye(req, tx); err != nil {
+			c.s.respond(req, tx, sipmsg.StatusBadRequest, "Bad Request")
+			return
+		}
+		c.s.observeResponse("BYE", 200)
+		if c.ended.CompareAndSwap(false, true) {
+			c.emit(EventBye{})
+		}
+		return
+	}
+	if !c.s.handleCommon(&c.events, req, tx, &c.s.dua.ContactHDR) {
+		c.s.respond(req, tx, sipmsg.StatusMethodNotAllowed, "Method Not Allowed",
+			sipmsg.NewHeader("Allow", allowed))
+	}
+}
+
 // handleCommon serves the in-dialog requests both leg kinds treat alike:
 // INFO (DTMF) and re-INVITE. It reports whether it handled req.
 func (s *Server) handleCommon(e *events, req *sipmsg.Request, tx sipmsg.ServerTransaction, contact *sipmsg.ContactHeader) bool {

@@ -21,12 +21,9 @@ type DialOptions struct {
 // OutboundLeg is a dialog we open: a seat's phone ringing, a department
 // hotline. Dial sends the INVITE; WaitAnswer waits for the outcome.
 type OutboundLeg struct {
-	events
-	s     *Server
-	d     *sipgo.DialogClientSession
-	key   string
-	ended atomic.Bool
-	up    atomic.Bool
+	legCore
+	d  *sipgo.DialogClientSession
+	up atomic.Bool
 }
 
 // Dial sends an INVITE and returns at once. The caller must then call
@@ -60,7 +57,7 @@ func (s *Server) Dial(ctx context.Context, o DialOptions) (*OutboundLeg, error) 
 	if err != nil {
 		return nil, fmt.Errorf("sip: dial %s: %w", o.Target, err)
 	}
-	return &OutboundLeg{s: s, d: d}, nil
+	return &OutboundLeg{legCore: legCore{s: s}, d: d}, nil
 }
 
 // WaitAnswer blocks until the far side answers (nil, with its SDP in
@@ -123,25 +120,10 @@ func (l *OutboundLeg) Hangup(ctx context.Context) error {
 }
 
 func (l *OutboundLeg) handleInDialog(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
-	switch req.Method {
-	case sipmsg.ACK:
-		// ACK of a 200 we sent to the far side's re-INVITE: nothing to do.
-	case sipmsg.BYE:
-		l.s.removeDialog(l.key)
-		if err := l.d.ReadBye(req, tx); err != nil {
-			l.s.respond(req, tx, sipmsg.StatusBadRequest, "Bad Request")
-			return
-		}
-		l.s.observeResponse("BYE", 200)
-		if l.ended.CompareAndSwap(false, true) {
-			l.emit(EventBye{})
-		}
-	default:
-		if !l.s.handleCommon(&l.events, req, tx, &l.s.dua.ContactHDR) {
-			l.s.respond(req, tx, sipmsg.StatusMethodNotAllowed, "Method Not Allowed",
-				sipmsg.NewHeader("Allow", allowed))
-		}
+	if req.Method == sipmsg.ACK {
+		return // the ACK of a 200 we sent to the far side's re-INVITE
 	}
+	l.inDialog(req, tx, l.d.ReadBye)
 }
 
 // ErrBadHeaderValue: CR or LF in a value we would put in a header.

@@ -3,6 +3,7 @@ package call
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -99,7 +100,7 @@ func newCall(e *Engine, leg *sip.InboundLeg) *Call {
 	c := &Call{
 		e: e, id: newID(), a: leg,
 		cfg: e.config(), ps: e.prompts.Load(),
-		inbox: make(chan any, 16), done: make(chan struct{}),
+		inbox: make(chan any, inboxSize), done: make(chan struct{}),
 		tried: make(map[string]bool), start: e.opts.Now(),
 	}
 	c.log = e.log.With("call_id", c.id, "sip_call_id", leg.CallID())
@@ -125,6 +126,28 @@ func (c *Call) post(ev any) bool {
 	case c.inbox <- ev:
 		return true
 	case <-c.done:
+		return false
+	}
+}
+
+// inboxSize bounds a call's pending events; a call rarely has more than a
+// handful queued.
+const inboxSize = 64
+
+// tryPost delivers an event without ever blocking: for callers that hold a
+// lock or run on a shared goroutine (the seat pool, the media pacer and
+// readers). false when the call has ended or its inbox is full.
+func (c *Call) tryPost(ev any) bool {
+	select {
+	case <-c.done:
+		return false
+	default:
+	}
+	select {
+	case c.inbox <- ev:
+		return true
+	default:
+		c.log.Error("call inbox full: event dropped", "event", fmt.Sprintf("%T", ev))
 		return false
 	}
 }
@@ -251,10 +274,10 @@ func (c *Call) onDTMF(d rune, via string) {
 func (c *Call) mediaCallbacks(b bool) (func(rune), func()) {
 	onDTMF := func(d rune) {
 		if !b {
-			c.post(evDTMF{digit: d, via: "rfc4733"})
+			c.tryPost(evDTMF{digit: d, via: "rfc4733"})
 		}
 	}
-	onTimeout := func() { c.post(evRTPTimeout{b: b}) }
+	onTimeout := func() { c.tryPost(evRTPTimeout{b: b}) }
 	return onDTMF, onTimeout
 }
 
@@ -266,7 +289,7 @@ func (c *Call) play(p *media.Prompt, loop bool) {
 	c.moh = loop
 	var done func()
 	if !loop {
-		done = func() { c.post(evPromptDone{gen: gen}) }
+		done = func() { c.tryPost(evPromptDone{gen: gen}) }
 	}
 	c.am.Play(p, loop, done)
 }

@@ -212,7 +212,7 @@ func (e *Engine) Drain(ctx context.Context, grace time.Duration) int {
 		}
 		e.mu.Lock()
 		for _, c := range e.calls {
-			c.post(evShutdown{})
+			go c.post(evShutdown{})
 			cut++
 		}
 		e.mu.Unlock()

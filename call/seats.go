@@ -151,7 +151,7 @@ func (p *seatPool) offerWaiting() {
 			continue
 		}
 		p.waiting = append(p.waiting[:i], p.waiting[i+1:]...)
-		if !c.post(evSeat{offer: o}) {
+		if !c.tryPost(evSeat{offer: o}) {
 			delete(p.busy, o.ext)
 		}
 	}

@@ -2,6 +2,7 @@ package call
 
 import (
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"testing"
 
@@ -31,7 +32,7 @@ func testPool(regs fakeRegs, exts ...string) *seatPool {
 }
 
 func testCall(id string) *Call {
-	return &Call{id: id, tried: map[string]bool{}, inbox: make(chan any, 8), done: make(chan struct{})}
+	return &Call{id: id, tried: map[string]bool{}, inbox: make(chan any, 8), done: make(chan struct{}), log: slog.New(slog.DiscardHandler)}
 }
 
 // offered drains the seat offers a call has received.

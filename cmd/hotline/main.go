@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime/pprof"
+	"time"
 
 	"github.com/hotline-cc/hotline/config"
 )
@@ -33,6 +34,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	level := fl.String("log-level", "info", "log level: debug, info, warn, error")
 	logJSON := fl.Bool("log-json", false, "log as JSON lines instead of text")
 	cpuProfile := fl.String("cpuprofile", "", "write a CPU profile to `FILE` until the engine exits (for benchmarks)")
+	fakeNow := fl.String("now", "", "run the engine's clock from this RFC 3339 `TIME` (tests of business hours and holidays)")
 	if err := fl.Parse(args); err != nil {
 		return 2
 	}
@@ -61,7 +63,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		defer stop()
 	}
-	if err := serve(cfg, *cfgPath, log); err != nil {
+	now, err := clock(*fakeNow)
+	if err != nil {
+		fmt.Fprintln(stderr, "hotline:", err)
+		return 2
+	}
+	if err := serve(cfg, *cfgPath, log, now); err != nil {
 		log.Error("hotline stopped", "error", err)
 		return 1
 	}
@@ -83,6 +90,20 @@ func startCPUProfile(path string) (func(), error) {
 		pprof.StopCPUProfile()
 		f.Close()
 	}, nil
+}
+
+// clock is time.Now, or with -now a clock that starts at the given instant
+// and runs at the real rate.
+func clock(from string) (func() time.Time, error) {
+	if from == "" {
+		return time.Now, nil
+	}
+	t0, err := time.Parse(time.RFC3339, from)
+	if err != nil {
+		return nil, fmt.Errorf("bad -now %q: %w", from, err)
+	}
+	start := time.Now()
+	return func() time.Time { return t0.Add(time.Since(start)) }, nil
 }
 
 func checkConfig(args []string, stdout, stderr io.Writer) int {

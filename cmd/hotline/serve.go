@@ -30,6 +30,7 @@ type centre struct {
 	log     *slog.Logger
 	cfg     atomic.Pointer[config.Config]
 	path    string
+	now     func() time.Time
 	metrics *supervisor.Metrics
 	media   *media.Manager
 	reg     *sip.Registrar
@@ -40,8 +41,8 @@ type centre struct {
 }
 
 // serve builds the centre, runs it until SIGTERM/SIGINT, drains and exits.
-func serve(cfg *config.Config, path string, log *slog.Logger) error {
-	c := &centre{log: log, path: path, metrics: supervisor.NewMetrics()}
+func serve(cfg *config.Config, path string, log *slog.Logger, now func() time.Time) error {
+	c := &centre{log: log, path: path, now: now, metrics: supervisor.NewMetrics()}
 	c.cfg.Store(cfg)
 	if err := c.build(cfg); err != nil {
 		return err
@@ -108,7 +109,7 @@ func (c *centre) build(cfg *config.Config) error {
 	})
 	c.engine, err = call.NewEngine(call.Options{
 		Config: cfg, Media: c.media, Seats: c.reg, Records: c.records, Metrics: c.metrics,
-		Logger: c.log,
+		Logger: c.log, Now: c.now,
 	})
 	if err != nil {
 		return err

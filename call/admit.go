@@ -81,7 +81,7 @@ func (c *Call) admitTrunkCall(trunk string) *reason {
 		}
 	}
 	line, ok := c.cfg.Line(dialled)
-	if !ok || !trunkMayCall(c.cfg.Trunks, trunk, dialled) {
+	if !ok || !trunkMayCall(c.cfg, trunk, dialled) {
 		return reasonPtr(endNoRoute)
 	}
 	c.line = line
@@ -90,8 +90,24 @@ func (c *Call) admitTrunkCall(trunk string) *reason {
 	if r := c.setupCallerMedia(); r != nil {
 		return r
 	}
+	if c.departmentFirst() {
+		c.log.Info("parallel answering: ringing the department first", "target", line.Target)
+		c.setState(stRinging)
+		return c.dialOut(legDepartment, line.Target, line.RingTimeout)
+	}
 	c.answerCaller()
 	return nil
+}
+
+// departmentFirst: a parallel-answering or sub-centre line within the
+// department's working hours offers the call to the department's own target
+// before 12345 answers it.
+func (c *Call) departmentFirst() bool {
+	l := c.line
+	if (l.Mode != config.ModeParallel && l.Mode != config.ModeSubcentre) || l.Target == "" {
+		return false
+	}
+	return c.ps.plan.Open(l.Hours, c.e.opts.Now().In(c.e.opts.Location))
 }
 
 // admitSeatCall: a registered seat calls another seat by extension.
@@ -119,10 +135,10 @@ func (c *Call) admitSeatCall(from string) *reason {
 	return c.ring(seatOffer{ext: target, contact: reg.Contact})
 }
 
-func trunkMayCall(trunks []config.Trunk, name, number string) bool {
-	for _, t := range trunks {
+func trunkMayCall(cfg *config.Config, name, number string) bool {
+	for _, t := range cfg.Trunks {
 		if t.Name == name {
-			return len(t.Lines) == 0 || slices.Contains(t.Lines, number)
+			return t.MayCall(number)
 		}
 	}
 	return true
@@ -184,7 +200,9 @@ func legName(b bool) string {
 // ACK); the outcome comes back as evAnswered.
 func (c *Call) answerCaller() {
 	sdp := c.aSDP.build(c.am.LocalAddr(), sip.AnswerDirection(c.aOfferDir))
-	c.setState(stAnswering)
+	if c.st != stBridged {
+		c.setState(stAnswering)
+	}
 	go func() { c.post(evAnswered{err: c.a.Answer(sdp)}) }()
 }
 
@@ -198,41 +216,10 @@ func (c *Call) onAnswered(err error) *reason {
 		c.log.Warn("answering the caller failed", "error", err)
 		return reasonPtr(endError)
 	}
-	if c.toSeat != "" {
+	if c.toSeat != "" || c.st == stBridged {
 		return nil
 	}
-	c.greeting = c.greetingPrompts()
-	return c.nextGreeting()
-}
-
-// greetingPrompts: the line's transition announcement while it is in force,
-// then the welcome.
-func (c *Call) greetingPrompts() []*media.Prompt {
-	var out []*media.Prompt
-	if a := c.line.Announcement; a != nil {
-		now := c.e.opts.Now()
-		if !now.Before(a.From) && now.Before(a.Until) {
-			if p := c.ps.extra[a.Prompt]; p != nil {
-				out = append(out, p)
-				c.rec.IVRPath = append(c.rec.IVRPath, "announcement")
-			}
-		}
-	}
-	c.rec.IVRPath = append(c.rec.IVRPath, "welcome")
-	return append(out, c.ps.welcome)
-}
-
-// nextGreeting plays the next greeting prompt, or queues the caller when the
-// greeting is over.
-func (c *Call) nextGreeting() *reason {
-	if len(c.greeting) == 0 {
-		return c.requestSeat(false)
-	}
-	p := c.greeting[0]
-	c.greeting = c.greeting[1:]
-	c.setState(stGreeting)
-	c.play(p, false)
-	return nil
+	return c.startIVR()
 }
 
 func reasonPtr(r reason) *reason { return &r }

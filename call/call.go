@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hotline-cc/hotline/config"
+	"github.com/hotline-cc/hotline/ivr"
 	"github.com/hotline-cc/hotline/media"
 	"github.com/hotline-cc/hotline/records"
 	"github.com/hotline-cc/hotline/sip"
@@ -33,6 +34,7 @@ type (
 	}
 	evRTPTimeout struct{ b bool }
 	evShutdown   struct{}
+	evIVRTimeout struct{ gen int }
 	evRetrySeats struct{}
 )
 
@@ -42,14 +44,14 @@ type state int
 const (
 	stAdmitting state = iota
 	stAnswering
-	stGreeting
+	stIVR
 	stWaiting
 	stRinging
 	stBridged
 	stEnded
 )
 
-var stateNames = [...]string{"admitting", "answering", "greeting", "waiting", "ringing", "bridged", "ended"}
+var stateNames = [...]string{"admitting", "answering", "ivr", "waiting", "ringing", "bridged", "ended"}
 
 func (s state) String() string { return stateNames[s] }
 
@@ -71,11 +73,17 @@ type Call struct {
 	aSDP      legSDP
 	aOfferDir string
 	line      config.Line
-	greeting  []*media.Prompt
+	ivr       *ivr.Session
+	list      []*media.Prompt // prompts still to play after the current one
+	ivrTimer  *time.Timer
+	timerGen  int
+	priority  int
 	toSeat    string // seat-to-seat: the extension called
 	fromSeat  string // seat-to-seat: the calling extension
 
 	b        *sip.OutboundLeg
+	bKind    legKind
+	bTarget  string
 	bm       *media.Session
 	bSDP     legSDP
 	seat     string
@@ -191,8 +199,12 @@ func (c *Call) handle(ev any) *reason {
 	case evAnswered:
 		return c.onAnswered(ev.err)
 	case evPromptDone:
-		if ev.gen == c.playGen && c.st == stGreeting {
-			return c.nextGreeting()
+		if ev.gen == c.playGen {
+			return c.onPromptDone()
+		}
+	case evIVRTimeout:
+		if ev.gen == c.timerGen && c.ivr != nil {
+			return c.act(c.ivr.Timeout())
 		}
 	case evSeat:
 		return c.onSeat(ev.offer)
@@ -202,13 +214,13 @@ func (c *Call) handle(ev any) *reason {
 			return c.requestSeat(true)
 		}
 	case evRinging:
-		if c.toSeat != "" && !c.a.Answered() {
+		if (c.toSeat != "" || c.bKind == legDepartment) && !c.a.Answered() {
 			_ = c.a.Ringing()
 		}
 	case evSeatAnswer:
 		return c.onSeatAnswer(ev.err)
 	case evDTMF:
-		c.onDTMF(ev.digit, ev.via)
+		return c.onDTMF(ev.digit, ev.via)
 	case evRTPTimeout:
 		r := endRTPTimeout
 		return &r
@@ -237,13 +249,13 @@ func (c *Call) onLeg(ev evLeg) *reason {
 		r := endAckLost
 		return &r
 	case sip.EventDTMF:
-		c.onDTMF(e.Digit, "info")
 		if ev.b {
 			return nil
 		}
 		if c.st == stBridged && c.bm != nil {
 			_ = c.bm.SendDTMF(e.Digit, 100*time.Millisecond)
 		}
+		return c.onDTMF(e.Digit, "info")
 	case sip.EventReinvite:
 		c.onReinvite(ev.b, e)
 	}
@@ -265,9 +277,15 @@ func (c *Call) legGone(seatSide bool) *reason {
 	return &r
 }
 
-func (c *Call) onDTMF(d rune, via string) {
+// onDTMF: a digit from the caller. It is recorded, and an IVR walk under way
+// gets it.
+func (c *Call) onDTMF(d rune, via string) *reason {
 	c.rec.DTMF = append(c.rec.DTMF, string(d))
 	c.log.Info("dtmf", "digit", string(d), "via", via, "state", c.st.String())
+	if c.st == stIVR && c.ivr != nil {
+		return c.act(c.ivr.Digit(d))
+	}
+	return nil
 }
 
 // mediaEvents are the callbacks a media session calls on its own goroutines.

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/hotline-cc/hotline/config"
+	"github.com/hotline-cc/hotline/ivr"
 	"github.com/hotline-cc/hotline/media"
 	"github.com/hotline-cc/hotline/records"
 	"github.com/hotline-cc/hotline/sip"
@@ -79,10 +80,12 @@ type Engine struct {
 	wg       sync.WaitGroup
 }
 
-// promptSet is the prompts of one config generation, decoded once at load.
+// promptSet is what one config generation plays, decoded once at load: the
+// IVR plan and every prompt it may play, by path in the config's FS.
 type promptSet struct {
-	welcome, hold *media.Prompt
-	extra         map[string]*media.Prompt // announcements by file name
+	plan   *ivr.Plan
+	hold   *media.Prompt
+	byPath map[string]*media.Prompt
 }
 
 // NewEngine loads the prompts of cfg and returns an engine ready for Start.
@@ -121,22 +124,17 @@ func (e *Engine) Reload(cfg *config.Config) error {
 }
 
 func loadPrompts(cfg *config.Config) (*promptSet, error) {
-	ps := &promptSet{extra: make(map[string]*media.Prompt)}
+	ps := &promptSet{plan: ivr.NewPlan(cfg), byPath: make(map[string]*media.Prompt)}
 	var err error
-	if ps.welcome, err = media.LoadPrompt(cfg.FS, cfg.Prompts.Welcome); err != nil {
-		return nil, fmt.Errorf("call: welcome prompt: %w", err)
-	}
 	if ps.hold, err = media.LoadPrompt(cfg.FS, cfg.Prompts.HoldMusic); err != nil {
 		return nil, fmt.Errorf("call: hold music: %w", err)
 	}
-	for _, l := range cfg.Lines {
-		if a := l.Announcement; a != nil && ps.extra[a.Prompt] == nil {
-			p, err := media.LoadPrompt(cfg.FS, a.Prompt)
-			if err != nil {
-				return nil, fmt.Errorf("call: line %s announcement: %w", l.Number, err)
-			}
-			ps.extra[a.Prompt] = p
+	for _, path := range ps.plan.Prompts() {
+		p, err := media.LoadPrompt(cfg.FS, path)
+		if err != nil {
+			return nil, fmt.Errorf("call: prompt %s: %w", path, err)
 		}
+		ps.byPath[path] = p
 	}
 	return ps, nil
 }

@@ -53,40 +53,54 @@ func (c *Call) onSeat(o seatOffer) *reason {
 	return c.ring(o)
 }
 
-// ring opens the seat leg: an RTP session, an INVITE to the seat's contact,
-// and a helper goroutine waiting for the answer (evSeatAnswer) within the
-// ring timeout. The seat is reserved before its phone rings.
+// ring offers the call to a reserved seat: its phone rings (an outbound leg)
+// while the caller hears music.
 func (c *Call) ring(o seatOffer) *reason {
 	c.seat = o.ext
 	c.e.seats.markTried(c, o.ext)
 	c.setState(stRinging)
 	c.holdMusic()
+	if c.rec.OfferedAt == nil {
+		t := records.Time(c.e.opts.Now())
+		c.rec.OfferedAt = &t
+	}
+	c.log.Info("ringing seat", "seat", o.ext)
+	return c.dialOut(legSeat, o.contact, c.cfg.SIP.SeatRingTimeout)
+}
+
+// legKind is what the outbound leg is for.
+type legKind int
+
+const (
+	legSeat       legKind = iota // an agent seat (queue call or seat-to-seat call)
+	legDepartment                // a parallel-answering department or sub-centre, before the caller is answered
+	legTransfer                  // an external target an IVR transferred the caller to
+)
+
+// dialOut opens the outbound leg: an RTP session, an INVITE to target with
+// our offer (the caller's codec first), and a helper goroutine waiting for
+// the answer (evSeatAnswer) within timeout.
+func (c *Call) dialOut(kind legKind, target string, timeout time.Duration) *reason {
+	c.bKind, c.bTarget, c.ringAt = kind, target, c.e.opts.Now()
 	bm, err := c.newSession(true, netip.AddrPort{}, c.aSDP.codec, offerDTMF)
 	if err != nil {
-		c.log.Error("no RTP session for the seat", "error", err)
-		c.e.seats.release(o.ext, c)
-		c.seat = ""
-		return reasonPtr(endNoMedia)
+		c.log.Error("no RTP session for the outbound leg", "target", target, "error", err)
+		return c.outboundFailed(err)
 	}
 	c.bm = bm
 	c.bSDP = newLegSDP()
 	offer := c.bSDP.offer(bm.LocalAddr(), c.aSDP.codec.Name)
-	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.SIP.SeatRingTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	leg, err := c.e.dialer.Dial(ctx, sip.DialOptions{
-		Target: o.contact, FromUser: c.rec.Caller, FromDisplay: c.a.CallerName(), SDP: offer,
+		Target: target, FromUser: c.rec.Caller, FromDisplay: c.a.CallerName(), SDP: offer,
 	})
 	if err != nil {
 		cancel()
-		c.log.Warn("dialling the seat failed", "seat", o.ext, "error", err)
-		return c.onSeatAnswer(err)
+		c.log.Warn("dialling failed", "target", target, "error", err)
+		return c.outboundFailed(err)
 	}
-	c.b, c.ringStop, c.ringAt = leg, cancel, c.e.opts.Now()
-	if c.rec.OfferedAt == nil {
-		t := records.Time(c.ringAt)
-		c.rec.OfferedAt = &t
-	}
+	c.b, c.ringStop = leg, cancel
 	leg.SetEvents(func(ev sip.Event) { c.post(evLeg{b: true, ev: ev}) })
-	c.log.Info("ringing seat", "seat", o.ext)
 	go func() {
 		err := leg.WaitAnswer(ctx, func(int) { c.post(evRinging{}) })
 		if errors.Is(err, context.DeadlineExceeded) {
@@ -97,51 +111,82 @@ func (c *Call) ring(o seatOffer) *reason {
 	return nil
 }
 
-// onSeatAnswer: the seat answered (bridge) or not (next seat, or for a
-// seat-to-seat call the caller gets the seat's answer).
+// onSeatAnswer: the outbound leg answered (bridge it to the caller) or not.
 func (c *Call) onSeatAnswer(err error) *reason {
 	c.stopRinging()
 	if err != nil {
-		return c.seatFailed(err)
+		return c.outboundFailed(err)
 	}
 	ans, perr := sip.ParseSDP(c.b.AnswerSDP())
 	codec, dtmf, nerr := sip.Negotiate(ans, supportedCodecs)
 	if perr != nil || nerr != nil {
-		c.log.Warn("seat answered with unusable SDP", "seat", c.seat, "error", errors.Join(perr, nerr))
+		c.log.Warn("far side answered with unusable SDP", "error", errors.Join(perr, nerr))
 		go c.b.Hangup(context.Background())
-		return c.seatFailed(&sip.RejectError{Code: 488, Reason: "Not Acceptable Here"})
+		return c.outboundFailed(&sip.RejectError{Code: 488, Reason: "Not Acceptable Here"})
 	}
 	mc, _ := media.CodecByName(codec.Name)
 	c.bm.Update(media.Params{Remote: ans.Addr, Codec: mc, DTMF: dtmf})
 	c.bSDP.codec, c.bSDP.dtmf = codec, dtmf
 	now := c.e.opts.Now()
-	t := records.Time(now)
-	c.rec.AnsweredAt, c.rec.Agent = &t, c.seat
+	if c.bKind != legSeat {
+		c.noteTransfer(true)
+	} else {
+		t := records.Time(now)
+		c.rec.AnsweredAt, c.rec.Agent = &t, c.seat
+		c.log = c.log.With("agent", c.seat)
+	}
 	c.talkFrom = now
 	if !c.waitFrom.IsZero() {
 		c.rec.WaitMs = now.Sub(c.waitFrom).Milliseconds()
 	}
-	c.am.StopPlayback()
+	c.stopPrompts()
 	c.moh = false
 	media.Bridge(c.am, c.bm)
 	c.setState(stBridged)
-	c.log = c.log.With("agent", c.seat)
-	c.log.Info("bridged", "seat_codec", codec.Name, "caller_codec", c.aSDP.codec.Name)
-	if c.toSeat != "" {
+	c.log.Info("bridged", "far_codec", codec.Name, "caller_codec", c.aSDP.codec.Name)
+	if c.toSeat != "" || c.bKind == legDepartment {
 		c.answerCaller()
-		c.setState(stBridged)
 	}
 	return nil
+}
+
+// noteTransfer records the outcome of ringing a department or transfer
+// target: the ring time and whether it answered.
+func (c *Call) noteTransfer(answered bool) {
+	mode := "transfer"
+	if c.bKind == legDepartment {
+		mode = c.line.Mode
+	}
+	c.rec.Transfers = append(c.rec.Transfers, records.Transfer{
+		Target: c.bTarget, Mode: mode, RingMs: c.e.opts.Now().Sub(c.ringAt).Milliseconds(), Answered: answered,
+	})
+}
+
+// outboundFailed: the outbound leg did not answer, was busy or unreachable.
+func (c *Call) outboundFailed(err error) *reason {
+	if c.bm != nil {
+		c.bm.Close()
+		c.bm = nil
+	}
+	if c.bKind != legSeat {
+		c.noteTransfer(false)
+	}
+	c.b = nil
+	switch c.bKind {
+	case legDepartment:
+		c.log.Info("department did not answer: the call falls back to 12345", "error", err)
+		c.answerCaller()
+		return nil
+	case legTransfer:
+		c.log.Info("transfer target did not answer: the caller is queued", "error", err)
+		return c.requestSeat(false)
+	}
+	return c.seatFailed(err)
 }
 
 // seatFailed handles a seat that did not answer, was busy or unreachable.
 func (c *Call) seatFailed(err error) *reason {
 	c.log.Info("seat did not take the call", "seat", c.seat, "error", err)
-	if c.bm != nil {
-		c.bm.Close()
-		c.bm = nil
-	}
-	c.b = nil
 	seat := c.seat
 	c.seat = ""
 	if c.toSeat != "" {

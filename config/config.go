@@ -43,6 +43,14 @@ type Config struct {
 	Lines         []Line
 	Emergency     []Emergency
 	Seats         []Seat
+
+	// DefaultIVR names the tree of lines without an ivr key ("": the
+	// built-in greeting, then the line's skill queue). IVRs are the trees by
+	// name; Hours the business-hours sets by name.
+	DefaultIVR string
+	IVRs       map[string]IVRTree
+	Hours      map[string]Hours
+	Calendar   Calendar
 }
 
 // SIP is the sip section. Register* are the REGISTER expiry bounds.
@@ -73,8 +81,15 @@ type HTTP struct {
 	Token   string
 }
 
-// Prompts are paths inside Config.FS.
-type Prompts struct{ Welcome, HoldMusic string }
+// Prompts: Welcome and HoldMusic are paths inside Config.FS. Sets maps each
+// prompt set (language) to its folder inside Config.FS ("." is the folder
+// itself); Language is the default set, whose folder holds every prompt that
+// IVR nodes name (the other sets fall back to it).
+type Prompts struct {
+	Welcome, HoldMusic string
+	Language           string
+	Sets               map[string]string
+}
 
 // Trunk is a carrier trunk: INVITEs from ACL addresses are its calls. Empty
 // Lines means the trunk may call every line.
@@ -89,13 +104,15 @@ func (t Trunk) MayCall(number string) bool {
 	return len(t.Lines) == 0 || slices.Contains(t.Lines, number)
 }
 
-// Line is an inbound number. Target and RingTimeout are set only for the
-// parallel and subcentre modes.
+// Line is an inbound number. Target, RingTimeout and Hours are set only for
+// the parallel and subcentre modes; Hours names the department's working
+// hours ("" means always). IVR names the line's tree ("": Config.DefaultIVR).
 type Line struct {
 	Number, Mode, Skill string
 	Target              string
 	RingTimeout         time.Duration
 	Announcement        *Announcement
+	IVR, Hours          string
 }
 
 // Announcement is a prompt played before anything else on a line while in

@@ -23,6 +23,9 @@ type parser struct {
 	c          *Config
 	promptsDir string
 	skillsBad  bool // skills was not a list: skip the checks of references to it
+
+	// paths of the valid calendar items, in the order of Calendar's slices
+	holidayPaths, workdayPaths []string
 }
 
 func (p *parser) root(n *yaml.Node) {
@@ -48,6 +51,12 @@ func (p *parser) root(n *yaml.Node) {
 		"lines":          p.lines,
 		"emergency":      p.emergency,
 		"seats":          p.seats,
+		"default_ivr": func(path string, v *yaml.Node) {
+			c.DefaultIVR, _ = p.nonEmpty(path, v)
+		},
+		"ivr":      p.ivrs,
+		"hours":    p.hours,
+		"calendar": p.calendar,
 	})
 	p.require("", n, seen, "centre", "sip", "rtp", "http", "skills")
 	if !seen["skills"] {
@@ -224,6 +233,12 @@ func (p *parser) prompts(path string, n *yaml.Node) {
 		"dir":        file(&p.promptsDir),
 		"welcome":    file(&pr.Welcome),
 		"hold_music": file(&pr.HoldMusic),
+		"language": func(path string, v *yaml.Node) {
+			if s, ok := p.str(path, v); ok && p.checkName(path, v, s, nameChars, "made of a-z, 0-9, - and _") {
+				pr.Language = s
+			}
+		},
+		"sets": p.promptSets,
 	})
 }
 
@@ -243,4 +258,48 @@ func (p *parser) skills(path string, n *yaml.Node) {
 		p.problem(n.Line, path, "must list at least one skill")
 	}
 	p.skillsBad = !ok
+}
+
+// named decodes a mapping whose keys are names chosen by the file (trees,
+// nodes, hours sets); duplicate keys are problems. A null value counts as
+// an empty mapping. It returns false when n is not a mapping.
+func (r *reader) named(path string, n *yaml.Node, item func(key, path string, k, v *yaml.Node)) bool {
+	if isNull(n) {
+		return true
+	}
+	if n.Kind != yaml.MappingNode {
+		r.wrongType(path, n, "a mapping")
+		return false
+	}
+	first := map[string]int{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if k.Kind != yaml.ScalarNode || k.ShortTag() == "!!merge" {
+			r.problem(k.Line, path, "keys must be plain names, not %s", describe(k))
+			continue
+		}
+		kp := join(path, k.Value)
+		if l, dup := first[k.Value]; dup {
+			r.problem(k.Line, kp, "duplicate key (first at line %d)", l)
+			continue
+		}
+		first[k.Value] = k.Line
+		r.at[kp] = k.Line
+		item(k.Value, kp, k, v)
+	}
+	return true
+}
+
+// boolean accepts true or false.
+func (r *reader) boolean(path string, n *yaml.Node) (bool, bool) {
+	s, ok := r.scalar(path, n, "true or false", "!!bool")
+	if !ok {
+		return false, false
+	}
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		r.problem(n.Line, path, "must be true or false, not %q", s)
+		return false, false
+	}
+	return b, true
 }

@@ -84,6 +84,8 @@ func (p *parser) lines(path string, n *yaml.Node) {
 				l.RingTimeout, _ = p.duration(path, v, time.Second)
 			},
 			"announcement": func(path string, v *yaml.Node) { l.Announcement = p.announcement(path, v) },
+			"ivr":          func(path string, v *yaml.Node) { l.IVR, _ = p.nonEmpty(path, v) },
+			"hours":        func(path string, v *yaml.Node) { l.Hours, _ = p.nonEmpty(path, v) },
 		})
 		p.require(ip, v, seen, "number", "mode", "skill")
 		p.c.Lines = append(p.c.Lines, l)

@@ -11,7 +11,18 @@ const (
 	defaultSkillLevel  = 5
 	defaultRingTimeout = 15 * time.Second
 	seatNamePrefix     = "Seat "
+	defaultLanguage    = "zh"
+
+	defaultMenuTimeout  = 5 * time.Second
+	defaultRetries      = 2
+	defaultCollectMax   = 20
+	defaultDigitTimeout = 3 * time.Second
+	defaultTerminator   = "#"
+	defaultHangupReason = "ivr"
 )
+
+// maxCollect bounds the digits a collect node may ask for.
+const maxCollect = 32
 
 func newConfig() *Config {
 	return &Config{
@@ -29,13 +40,38 @@ func newConfig() *Config {
 		RTP:           RTP{PortMin: 20000, PortMax: 29999, Timeout: 30 * time.Second},
 		DataDir:       "./data",
 		ShutdownGrace: 60 * time.Second,
-		Prompts:       Prompts{Welcome: "welcome.wav", HoldMusic: "hold.wav"},
+		Prompts:       Prompts{Welcome: "welcome.wav", HoldMusic: "hold.wav", Language: defaultLanguage},
 		Skills:        []string{},
 		Trunks:        []Trunk{},
 		Lines:         []Line{},
 		Emergency:     []Emergency{},
 		Seats:         []Seat{},
+		IVRs:          map[string]IVRTree{},
+		Hours:         map[string]Hours{},
 	}
+}
+
+// defaultSets gives the default prompt set its folder when prompts.sets is
+// absent: prompts.dir itself. Called before the prompts are checked.
+func defaultSets(c *Config) {
+	if c.Prompts.Sets == nil {
+		c.Prompts.Sets = map[string]string{c.Prompts.Language: "."}
+	}
+}
+
+// newIVRNode returns a node of the type with its defaults.
+func newIVRNode(name, typ string) IVRNode {
+	n := IVRNode{Name: name, Type: typ}
+	switch typ {
+	case NodeMenu:
+		n.BargeIn, n.Timeout, n.Retries = true, defaultMenuTimeout, defaultRetries
+	case NodeCollect:
+		n.BargeIn, n.Timeout, n.Retries = true, defaultMenuTimeout, defaultRetries
+		n.Min, n.Max, n.Terminator, n.DigitTimeout = 1, defaultCollectMax, defaultTerminator, defaultDigitTimeout
+	case NodeHangup:
+		n.Reason = defaultHangupReason
+	}
+	return n
 }
 
 // finishDefaults fills the defaults that depend on other fields.

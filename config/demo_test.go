@@ -39,6 +39,7 @@ func TestDemoLoads(t *testing.T) {
 	}
 	checkDemoLines(t, c)
 	checkDemoSeats(t, c)
+	checkDemoIVR(t, c)
 	for _, e := range []struct{ number, target string }{
 		{"110", "sip:110@127.0.0.1:5094"}, {"119", "sip:119@127.0.0.1:5095"},
 		{"120", "sip:120@127.0.0.1:5096"}, {"122", "sip:122@127.0.0.1:5097"},
@@ -127,5 +128,27 @@ func TestDemoParsesFromFS(t *testing.T) {
 	}
 	if _, err := fs.Stat(c.FS, "transition-12369.wav"); err != nil {
 		t.Error(err)
+	}
+}
+
+func checkDemoIVR(t *testing.T, c *Config) {
+	t.Helper()
+	if c.DefaultIVR != "front" || c.IVRs["front"].Start != "greeting" || c.IVRs["social-security"].Start != "closed" {
+		t.Errorf("default_ivr %q, trees %v", c.DefaultIVR, c.IVRs)
+	}
+	want := map[string][2]string{"12345": {"front", ""}, "12316": {"", ""}, "12333": {"social-security", "department"}, "12315": {"", "subcentre"}}
+	for number, w := range want {
+		if l, _ := c.Line(number); l.IVR != w[0] || l.Hours != w[1] {
+			t.Errorf("line %s ivr %q hours %q, want %v", number, l.IVR, l.Hours, w)
+		}
+	}
+	if len(c.Calendar.Holidays) != 7 || len(c.Calendar.Workdays) != 6 {
+		t.Errorf("calendar %+v", c.Calendar)
+	}
+	if c.Prompts.Language != "zh" || c.Prompts.Sets["zh"] != "." || c.Prompts.Sets["yue"] != "yue" {
+		t.Errorf("prompts %+v", c.Prompts)
+	}
+	if c.PromptPath("yue", "menu-12333.wav") != "yue/menu-12333.wav" || c.PromptPath("yue", "welcome.wav") != "welcome.wav" {
+		t.Error("PromptPath in the demo")
 	}
 }

@@ -19,7 +19,8 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Add(demo)
 	f.Add([]byte(baseYAML))
-	for _, tc := range badCases(f) {
+	f.Add([]byte(ivrYAML))
+	for _, tc := range append(badCases(f), ivrBadCases(f)...) {
 		f.Add([]byte(tc.text))
 	}
 	fsys := testFS()
@@ -35,7 +36,9 @@ func FuzzParse(f *testing.F) {
 		if !errors.As(err, &errs) || len(errs.Problems) == 0 {
 			t.Fatalf("error %T without problems: %v", err, err)
 		}
-		lines := bytes.Count(data, []byte("\n")) + 2
+		// YAML ends a line at \n, \r\n and a lone \r.
+		lines := bytes.Count(bytes.ReplaceAll(data, []byte("\r\n"), []byte("\n")), []byte("\n")) +
+			bytes.Count(data, []byte("\r")) - bytes.Count(data, []byte("\r\n")) + 2
 		for _, p := range errs.Problems {
 			if p.File != "fuzz.yaml" || p.Line < 1 || p.Line > lines || p.Msg == "" {
 				t.Fatalf("bad problem %+v (file has %d lines)", p, lines-1)

@@ -61,6 +61,11 @@ func testFS() fstest.MapFS {
 		"prompts/transition.wav": {Data: good},
 		"prompts/stereo.wav":     {Data: wavHeader(44100, 2, 16)},
 		"prompts/text.wav":       {Data: []byte("not a wav file at all")},
+		"prompts/menu.wav":       {Data: good},
+		"prompts/invalid.wav":    {Data: good},
+		"prompts/dual.wav":       {Data: good},
+		"prompts/yue/menu.wav":   {Data: good},
+		"prompts/yue/dual.wav":   {Data: wavHeader(8000, 2, 16)},
 	}
 }
 

@@ -43,6 +43,7 @@ func parse(name string, data []byte, base fs.FS, osDir string) (*Config, error) 
 	if ok {
 		p.at[""] = root.Line
 		p.root(root)
+		defaultSets(p.c)
 		p.c.FS = p.promptFS(base, osDir)
 		p.checkPrompts()
 		p.validate()

@@ -62,6 +62,7 @@ func (p *parser) checkPrompts() {
 			p.checkPrompt(fmt.Sprintf("lines[%d].announcement.prompt", i), l.Announcement.Prompt)
 		}
 	}
+	p.checkIVRPrompts()
 }
 
 func (p *parser) checkPrompt(at, name string) {

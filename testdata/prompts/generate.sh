@@ -1,29 +1,83 @@
 #!/bin/sh
 # Regenerates the demo centre's prompts in this folder: 8 kHz mono 16-bit PCM
-# WAV, the format config checks and media plays. Needs espeak-ng (Mandarin
-# voice cmn) and sox. The output is deterministic (no dither, fixed inputs),
-# so the committed files are exactly what this script writes.
+# WAV, the format config checks and media plays. Needs espeak-ng and sox. The
+# output is deterministic (no dither, fixed inputs), so the committed files
+# are exactly what this script writes.
 #
-# Numbers are spelt digit by digit (一二三四五) because hotline numbers are
-# read that way; espeak-ng would read 12345 as a quantity.
+# Mandarin (the default prompt set, zh, in this folder) is written in pinyin
+# with tone numbers and spoken by espeak-ng's cmn-latn-pinyin voice: the
+# character voice (cmn) of espeak-ng 1.51 lacks many characters and reads
+# their tone digits in English. The Chinese text is in the comment above each
+# prompt. Numbers are spoken digit by digit (yi1 er4 san1 si4 wu3) because
+# hotline numbers are read that way.
+#
+# Cantonese (the dialect set, yue, in yue/) is written in characters and
+# spoken by the yue voice. It holds only the prompts of the 12333 menu; any
+# other prompt falls back to the Mandarin one.
 set -eu
 
 cd "$(dirname "$0")"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+mkdir -p yue
 
-# speak OUT SPEED TEMPO TEXT: Mandarin speech, resampled to 8 kHz, sped up
-# with sox's speech-preserving tempo, normalised to -3 dBFS.
-speak() {
-	espeak-ng -v cmn -s "$2" -w "$tmp/voice.wav" "$4"
-	sox -D "$tmp/voice.wav" -r 8000 -c 1 -b 16 -e signed-integer "$1" tempo -s "$3" norm -3
+# say VOICE OUT SPEED TEMPO TEXT: speech, resampled to 8 kHz, sped up with
+# sox's speech-preserving tempo, normalised to -3 dBFS.
+say() {
+	espeak-ng -v "$1" -s "$3" -w "$tmp/voice.wav" "$5"
+	sox -D "$tmp/voice.wav" -r 8000 -c 1 -b 16 -e signed-integer "$2" tempo -s "$4" norm -3
 }
+zh() { say cmn-latn-pinyin "$@"; }
+yue() { say yue "$@"; }
 
-speak welcome.wav 300 1.55 \
-	"您好，欢迎致电一二三四五政务服务便民热线。咨询请按一，投诉举报请按二，求助请按三，正在为您转接人工服务，请稍候。"
+# 您好，一二三四五热线。咨询按一，投诉举报按二，求助按三，监督按九，正在为您转接。
+zh welcome.wav 230 1.35 \
+	"nin2 hao3, yi1 er4 san1 si4 wu3 re4 xian4. zi1 xun2 an4 yi1, tou2 su4 ju3 bao4 an4 er4, qiu2 zhu4 an4 san1, jian1 du1 an4 jiu3, zheng4 zai4 wei4 nin2 zhuan3 jie1."
 
-speak transition-12369.wav 260 1.3 \
-	"您拨打的一二三六九环保热线已并入一二三四五政务服务便民热线，正在为您转接。"
+# 您拨打的一二三六九环保热线已并入一二三四五热线，正在为您转接。
+zh transition-12369.wav 230 1.3 \
+	"nin2 bo1 da3 de5 yi1 er4 san1 liu4 jiu3 huan2 bao3 re4 xian4 yi3 bing4 ru4 yi1 er4 san1 si4 wu3 re4 xian4, zheng4 zai4 wei4 nin2 zhuan3 jie1."
+
+# 您好，一二三三三社保热线现在是非工作时间。
+zh closed-12333.wav 200 1.2 \
+	"nin2 hao3, yi1 er4 san1 san1 san1 she4 bao3 re4 xian4 xian4 zai4 shi4 fei1 gong1 zuo4 shi2 jian1."
+
+# 养老保险按一，医疗保险按二，就业按三，人工按零，粤语按八，重听按九。
+zh menu-12333.wav 230 1.35 \
+	"yang3 lao3 bao3 xian3 an4 yi1, yi1 liao2 bao3 xian3 an4 er4, jiu4 ye4 an4 san1, ren2 gong1 an4 ling2, yue4 yu3 an4 ba1, chong2 ting1 an4 jiu3."
+
+# 养老金查询按一，转移接续按二，返回按星号。
+zh menu-12333-pension.wav 230 1.3 \
+	"yang3 lao3 jin1 cha2 xun2 an4 yi1, zhuan3 yi2 jie1 xu4 an4 er4, fan3 hui2 an4 xing1 hao4."
+
+# 输入有误，请重新输入。
+zh invalid.wav 175 1.1 "shu1 ru4 you3 wu4, qing3 chong2 xin1 shu1 ru4."
+
+# 您还没有输入，请重新选择。
+zh no-input.wav 175 1.1 "nin2 hai2 mei2 you3 shu1 ru4, qing3 chong2 xin1 xuan3 ze2."
+
+# 请稍候，正在为您转接人工服务。
+zh please-hold.wav 175 1.1 "qing3 shao1 hou4, zheng4 zai4 wei4 nin2 zhuan3 jie1 ren2 gong1 fu2 wu4."
+
+# 感谢您的来电，再见。
+zh goodbye.wav 175 1.1 "gan3 xie4 nin2 de5 lai2 dian4, zai4 jian4."
+
+# Position in queue: 您前面还有 … 位来电者在等候. Then one file per digit.
+zh position-ahead.wav 175 1.1 "nin2 qian2 mian4 hai2 you3"
+zh position-waiting.wav 175 1.1 "wei4 lai2 dian4 zhe3 zai4 deng3 hou4."
+d=0
+for syllable in ling2 yi1 er4 san1 si4 wu3 liu4 qi1 ba1 jiu3; do
+	zh "digit-$d.wav" 175 1.1 "$syllable"
+	d=$((d + 1))
+done
+
+yue yue/closed-12333.wav 175 1.2 "您好，一二三三三社保熱線，而家係非辦公時間。"
+yue yue/menu-12333.wav 200 1.3 "養老保險按一，醫療保險按二，就業按三，人工按零，重聽按九。"
+yue yue/menu-12333-pension.wav 200 1.25 "養老金查詢按一，轉移接續按二，返回按星號。"
+yue yue/invalid.wav 175 1.1 "輸入錯誤，請重新輸入。"
+yue yue/no-input.wav 175 1.1 "你未有輸入，請重新選擇。"
+yue yue/please-hold.wav 175 1.1 "請稍等，而家幫你轉接人工服務。"
+yue yue/goodbye.wav 175 1.1 "多謝你嘅來電，再見。"
 
 # Music on hold: four soft chords (C, Am, F, G; root doubled an octave down),
 # 2.5 s each, faded in and out so the 10 s loop joins without a click.

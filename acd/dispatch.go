@@ -1,0 +1,183 @@
+package acd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hotline-cc/hotline/queue"
+	"github.com/hotline-cc/hotline/store"
+)
+
+// dispatchLocked offers waiting calls to free seats, calls in service order
+// across all queues (priority, then arrival), until no seat is free or no
+// waiting call can use one. It reads the seats once from the store.
+func (d *Dispatcher) dispatchLocked(ctx context.Context, now time.Time) ([]Decision, error) {
+	if d.waitingLocked() == 0 {
+		return nil, nil
+	}
+	recs, err := d.st.Agents(ctx)
+	if err != nil {
+		return nil, err
+	}
+	d.free = d.free[:0]
+	for i := range recs {
+		if free(&recs[i], true, d.cfg.CallbackLead, now) {
+			d.free = append(d.free, i)
+		}
+	}
+	var out []Decision
+	day := d.day(now)
+	heads := make([]int, len(d.names))
+	clear(d.nobody)
+	for len(d.free) > 0 {
+		qi := d.nextLocked(heads)
+		if qi < 0 {
+			break
+		}
+		q := d.queues[d.names[qi]]
+		c := q.Calls()[heads[qi]]
+		decs, offered, err := d.offerLocked(ctx, q, c, recs, now, day)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, decs...)
+		if !offered {
+			heads[qi]++
+		}
+		d.compactFree(recs, now)
+	}
+	return out, nil
+}
+
+// compactFree drops seats claimed (or found taken) since the free list was
+// built.
+func (d *Dispatcher) compactFree(recs []store.AgentRecord, now time.Time) {
+	j := 0
+	for _, i := range d.free {
+		if free(&recs[i], true, d.cfg.CallbackLead, now) {
+			d.free[j] = i
+			j++
+		}
+	}
+	d.free = d.free[:j]
+}
+
+func (d *Dispatcher) waitingLocked() int {
+	n := 0
+	for _, q := range d.queues {
+		n += q.Len()
+	}
+	return n
+}
+
+// nextLocked returns the queue whose next unexamined call (heads[i]) comes
+// first in service order, -1 when every queue is exhausted.
+func (d *Dispatcher) nextLocked(heads []int) int {
+	best := -1
+	var bc *queue.Call
+	for i, name := range d.names {
+		calls := d.queues[name].Calls()
+		if heads[i] >= len(calls) {
+			continue
+		}
+		if c := calls[heads[i]]; bc == nil || queue.Before(c, bc) {
+			best, bc = i, c
+		}
+	}
+	return best
+}
+
+// offerLocked reserves the best free seat(s) for c under its queue's
+// strategy (all of them for ring-all) and returns the Offer or Callback
+// decisions; offered is false when no free seat may take c.
+func (d *Dispatcher) offerLocked(ctx context.Context, q *queue.Queue, c *queue.Call, recs []store.AgentRecord, now time.Time, day string) ([]Decision, bool, error) {
+	cs := d.calls[c.ID]
+	cfg := q.Config()
+	key := needKey{q: q, step: q.Step(c.Joined, now), callback: c.Callback}
+	if d.nobody[key] {
+		return nil, false, nil
+	}
+	need := q.Need(c.Joined, now)
+	d.cands = d.cands[:0]
+	for _, i := range d.free {
+		r := &recs[i]
+		if !free(r, c.Callback, d.cfg.CallbackLead, now) {
+			continue
+		}
+		if t, ok := cs.tried[r.Agent.Ext]; ok && now.Sub(t) < d.cfg.RetryTried {
+			continue
+		}
+		if l := level(r.Agent, need); l > 0 {
+			d.cands = append(d.cands, candidate{rec: r, level: l})
+		}
+	}
+	var got []*store.AgentRecord
+	for len(d.cands) > 0 && (len(got) == 0 || (cfg.Strategy == RingAllStrategy && !c.Callback)) {
+		i := pick(cfg.Strategy, d.cands, d.rr[cfg.Name], day)
+		r := d.cands[i].rec
+		d.cands = append(d.cands[:i], d.cands[i+1:]...)
+		ok, err := d.claimLocked(ctx, r, c.ID, cfg.Name, now)
+		if err != nil {
+			return nil, false, err
+		}
+		if ok {
+			got = append(got, r)
+		}
+	}
+	if len(got) == 0 {
+		// Seats this call has tried are left out for it alone; with none
+		// tried, no free seat can take any call with the same need.
+		if len(cs.tried) == 0 {
+			d.nobody[key] = true
+		}
+		return nil, false, nil
+	}
+	return d.offeredLocked(ctx, q, cs, *c, got, now)
+}
+
+// claimLocked atomically reserves seat r for callID; false when the seat
+// was taken meanwhile (another node), in which case r is refreshed.
+func (d *Dispatcher) claimLocked(ctx context.Context, r *store.AgentRecord, callID, qname string, now time.Time) (bool, error) {
+	next := claim(r.Status, callID, qname, d.node, now)
+	v, err := d.st.SwapStatus(ctx, r.Agent.Ext, r.Status.Version, next)
+	if errors.Is(err, store.ErrConflict) {
+		s, serr := d.st.Status(ctx, r.Agent.Ext)
+		if serr != nil {
+			return false, fmt.Errorf("agent %s: %w", r.Agent.Ext, serr)
+		}
+		r.Status = s
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("claim %s for %s: %w", r.Agent.Ext, callID, err)
+	}
+	next.Version = v
+	r.Status = next
+	return true, nil
+}
+
+// offeredLocked takes the call out of its queue and returns its decisions.
+func (d *Dispatcher) offeredLocked(ctx context.Context, q *queue.Queue, cs *callState, c queue.Call, got []*store.AgentRecord, now time.Time) ([]Decision, bool, error) {
+	_, _, err := d.dequeueLocked(ctx, cs)
+	if cs.offeredAt.IsZero() {
+		cs.offeredAt = now
+	}
+	kind := Offer
+	if c.Callback {
+		kind = Callback
+	}
+	out := make([]Decision, 0, len(got))
+	for _, r := range got {
+		ext := r.Agent.Ext
+		cs.ringing = append(cs.ringing, ext)
+		cs.rung = append(cs.rung, ext)
+		d.rr[q.Config().Name] = ext
+		out = append(out, Decision{
+			Kind: kind, CallID: cs.id, Queue: cs.queue, Agent: ext,
+			Contact: r.Registration.Contact, Caller: cs.caller,
+		})
+	}
+	return out, true, err
+}

@@ -1,0 +1,239 @@
+package acd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/hotline-cc/hotline/queue"
+	"github.com/hotline-cc/hotline/store"
+)
+
+// Options wires a Dispatcher.
+type Options struct {
+	Store    store.Store      // required: store.NewMemory() for one node
+	Now      func() time.Time // default time.Now
+	Location *time.Location   // for "calls today"; default time.Local
+	Logger   *slog.Logger     // default slog.Default()
+	Node     string           // this engine node's name (Redis: unique per node)
+}
+
+// Dispatcher decides which waiting call goes to which seat, and when. It is
+// the mutex-protected facade the engine's call goroutines call directly:
+// every method locks, applies one event, and returns the decisions the
+// engine must carry out (for this call and for others). Methods block only
+// on the store (memory: never; Redis: one or a few round trips).
+//
+// It keeps this node's calls (waiting, offered) in memory and the seats in
+// the store; with a shared store several nodes dispatch their own calls to
+// the same seats, each seat claimed by compare-and-swap. A seat freed by
+// another node is seen by this node's calls on the next event or Tick.
+type Dispatcher struct {
+	mu     sync.Mutex
+	cfg    Config
+	st     store.Store
+	now    func() time.Time
+	loc    *time.Location
+	log    *slog.Logger
+	node   string
+	queues map[string]*queue.Queue
+	open   map[string]bool // queues that take new arrivals (in the config)
+	names  []string        // queue names, sorted
+	calls  map[string]*callState
+	rr     map[string]string // queue -> extension round robin offered last
+	cands  []candidate       // scratch
+	free   []int             // scratch
+	nobody map[needKey]bool  // scratch: needs no free seat meets
+}
+
+// needKey identifies calls that need the same seats: same queue, same
+// escalation step, callback or not.
+type needKey struct {
+	q        *queue.Queue
+	step     int
+	callback bool
+}
+
+// callState is what the dispatcher knows of one of this node's calls.
+type callState struct {
+	id, caller, queue string
+	priority          int
+	arrived           time.Time // arrival at the ACD
+	joined            time.Time // arrival in the current queue
+	offeredAt         time.Time
+	callback          bool
+	ringing           []string             // seats reserved for it now
+	tried             map[string]time.Time // seat -> when it missed this call
+	rung, missed      []string
+}
+
+// New returns a dispatcher over cfg (WithDefaults applied here, then
+// Validate; every problem is returned joined).
+func New(cfg Config, o Options) (*Dispatcher, error) {
+	if o.Store == nil {
+		return nil, fmt.Errorf("%w: no store", ErrConfig)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Location == nil {
+		o.Location = time.Local
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	d := &Dispatcher{
+		st: o.Store, now: o.Now, loc: o.Location, log: o.Logger, node: o.Node,
+		queues: map[string]*queue.Queue{}, calls: map[string]*callState{}, rr: map[string]string{},
+		nobody: map[needKey]bool{},
+	}
+	if err := d.Configure(cfg); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// Configure applies a new configuration (a reload). Calls keep waiting: a
+// queue that left the configuration takes no new calls but serves those it
+// holds; a queue's new settings apply from now on.
+func (d *Dispatcher) Configure(cfg Config) error {
+	cfg = cfg.WithDefaults()
+	if errs := cfg.Validate(); len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.cfg = cfg
+	d.open = map[string]bool{}
+	for _, qc := range cfg.Queues {
+		d.open[qc.Name] = true
+		if q, ok := d.queues[qc.Name]; ok {
+			q.SetConfig(qc)
+			continue
+		}
+		d.queues[qc.Name] = queue.New(qc)
+	}
+	d.names = d.names[:0]
+	for name := range d.queues {
+		d.names = append(d.names, name)
+	}
+	slices.Sort(d.names)
+	return nil
+}
+
+// SetAgents makes the store's seat profiles those of agents (a load or a
+// reload): new seats start logged out, seats no longer configured are
+// removed once idle. Statuses of existing seats are kept.
+func (d *Dispatcher) SetAgents(ctx context.Context, agents []Agent) error {
+	if errs := ValidateAgents(agents); len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	keep := make(map[string]bool, len(agents))
+	for _, a := range agents {
+		keep[a.Ext] = true
+		if err := d.st.PutAgent(ctx, a); err != nil {
+			return fmt.Errorf("agent %s: %w", a.Ext, err)
+		}
+	}
+	recs, err := d.st.Agents(ctx)
+	if err != nil {
+		return err
+	}
+	for _, r := range recs {
+		st := state(r.Status)
+		if !keep[r.Agent.Ext] && st != Ringing && st != OnCall {
+			if err := d.st.DeleteAgent(ctx, r.Agent.Ext); err != nil {
+				return fmt.Errorf("agent %s: %w", r.Agent.Ext, err)
+			}
+		}
+	}
+	return nil
+}
+
+func (d *Dispatcher) day(now time.Time) string {
+	return now.In(d.loc).Format(time.DateOnly)
+}
+
+// swap applies f to ext's current status and stores it, retrying when
+// another node changed the status in between. f returns false to leave the
+// status alone.
+func (d *Dispatcher) swap(ctx context.Context, ext string, f func(store.Status) (store.Status, bool, error)) (store.Status, error) {
+	for range 5 {
+		cur, err := d.st.Status(ctx, ext)
+		if err != nil {
+			return cur, fmt.Errorf("agent %s: %w", ext, err)
+		}
+		next, change, err := f(cur)
+		if err != nil || !change {
+			return cur, err
+		}
+		v, err := d.st.SwapStatus(ctx, ext, cur.Version, next)
+		if errors.Is(err, store.ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return cur, err
+		}
+		next.Version = v
+		return next, nil
+	}
+	return store.Status{}, fmt.Errorf("agent %s: %w", ext, store.ErrConflict)
+}
+
+// holds reports whether ext's status still holds callID (ringing or on it).
+func holds(s store.Status, callID string) bool {
+	st := state(s)
+	return (st == Ringing || st == OnCall) && s.CallID == callID
+}
+
+// entry is the store mirror of a queued call.
+func (d *Dispatcher) entry(q string, c queue.Call) store.Entry {
+	return store.Entry{
+		CallID: c.ID, Queue: q, Caller: c.Caller, Priority: c.Priority,
+		Arrived: c.Arrived, Node: d.node, Callback: c.Callback,
+	}
+}
+
+// enqueueLocked adds c to q in the local queue and the store mirror.
+func (d *Dispatcher) enqueueLocked(ctx context.Context, q *queue.Queue, c queue.Call, force bool) error {
+	if err := q.Add(c, force); err != nil {
+		return err
+	}
+	if err := d.st.PutEntry(ctx, d.entry(q.Config().Name, c)); err != nil {
+		q.Remove(c.ID)
+		return err
+	}
+	return nil
+}
+
+// dequeueLocked takes a call out of its queue and the store mirror.
+func (d *Dispatcher) dequeueLocked(ctx context.Context, cs *callState) (queue.Call, bool, error) {
+	q := d.queues[cs.queue]
+	c, ok := q.Remove(cs.id)
+	if !ok {
+		return c, false, nil
+	}
+	return c, true, d.st.DeleteEntry(ctx, cs.queue, cs.id)
+}
+
+// finish forgets a call and returns its Finished decision.
+func (d *Dispatcher) finish(cs *callState, o Outcome, dest queue.Destination, agent string, now time.Time) Decision {
+	delete(d.calls, cs.id)
+	qc := d.queues[cs.queue].Config()
+	r := &Result{
+		CallID: cs.id, Queue: cs.queue, Skill: qc.Skill, Outcome: o, Dest: dest, Agent: agent,
+		Arrived: cs.arrived, OfferedAt: cs.offeredAt, Wait: now.Sub(cs.arrived),
+		Callback: cs.callback, Rung: cs.rung, Missed: cs.missed,
+	}
+	if o == Answered {
+		r.AnsweredAt = now
+		r.WithinServiceLevel = r.Wait <= qc.ServiceLevel
+	}
+	return Decision{Kind: Finished, CallID: cs.id, Queue: cs.queue, Agent: agent, Result: r}
+}

@@ -1,0 +1,376 @@
+package acd
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hotline-cc/hotline/queue"
+)
+
+func wantBrief(t *testing.T, got []Decision, want ...string) {
+	t.Helper()
+	if b := brief(got); !slices.Equal(b, want) {
+		t.Fatalf("decisions %q, want %q", b, want)
+	}
+}
+
+func general() queue.Config { return queue.Config{Name: "general", WrapUp: 30 * time.Second} }
+
+func TestOfferAnswerWrapUp(t *testing.T) {
+	r := newRig(t, oneQueue(general()), agent("1001", "general", 5))
+	r.ready("1001")
+	out := r.arrive("c1", "general", 0)
+	wantBrief(t, out, "offer c1 1001")
+	if out[0].Contact != "sip:1001@127.0.0.1:5070" {
+		t.Fatalf("contact %q", out[0].Contact)
+	}
+	r.clk.Add(4 * time.Second)
+	out = r.do(r.d.Answered(r.ctx, "c1", "1001"))
+	wantBrief(t, out, "finished c1 answered")
+	res := out[0].Result
+	if res.Wait != 4*time.Second || !res.WithinServiceLevel || res.Agent != "1001" || !slices.Equal(res.Rung, []string{"1001"}) {
+		t.Fatalf("result %+v", res)
+	}
+	if r.state("1001") != OnCall || r.status("1001").CallsToday != 1 {
+		t.Fatalf("seat %+v", r.status("1001"))
+	}
+	r.clk.Add(2 * time.Minute)
+	r.do(r.d.CallEnded(r.ctx, "c1", "1001"))
+	if r.state("1001") != WrapUp {
+		t.Fatalf("after the call: %s", r.state("1001"))
+	}
+	wantBrief(t, r.arrive("c2", "general", 0))
+	r.clk.Add(29 * time.Second)
+	wantBrief(t, r.do(r.d.Tick(r.ctx)))
+	r.clk.Add(time.Second)
+	wantBrief(t, r.do(r.d.Tick(r.ctx)), "offer c2 1001")
+	if got := r.d.queues["general"].AverageHandle(); got != 150*time.Second {
+		t.Fatalf("handle time %s, want talk 2m + wrap 30s", got)
+	}
+}
+
+func TestServiceLevelMissed(t *testing.T) {
+	r := newRig(t, oneQueue(general()), agent("1001", "general", 5))
+	r.arrive("c1", "general", 0)
+	r.clk.Add(16 * time.Second)
+	r.ready("1001")
+	out := r.do(r.d.Answered(r.ctx, "c1", "1001"))
+	if out[0].Result.WithinServiceLevel {
+		t.Fatal("answered after 16 s counted within a 15 s service level")
+	}
+}
+
+func TestNoAnswerGoesToNextSeatThenNotReady(t *testing.T) {
+	cfg := oneQueue(general())
+	cfg.MaxMisses = 2
+	r := newRig(t, cfg, agent("1001", "general", 5), agent("1002", "general", 5))
+	r.ready("1001", "1002")
+	wantBrief(t, r.arrive("c1", "general", 0), "offer c1 1001")
+	wantBrief(t, r.arrive("c2", "general", 0), "offer c2 1002")
+	wantBrief(t, r.arrive("c3", "general", 0))
+	// 1001 rings out: c1 goes back ahead of c3 and 1001 (ready again, one
+	// miss) is not offered c1 again but takes c3.
+	wantBrief(t, r.do(r.d.NotAnswered(r.ctx, "c1", "1001", NoAnswer)), "offer c3 1001")
+	if s := r.status("1001"); s.Misses != 1 {
+		t.Fatalf("misses %d", s.Misses)
+	}
+	// 1001 misses again: not ready (missed); c1 and c3 wait, c1 first.
+	wantBrief(t, r.do(r.d.NotAnswered(r.ctx, "c3", "1001", Busy)))
+	if s := r.status("1001"); r.state("1001") != NotReady || s.Reason != ReasonMissed {
+		t.Fatalf("after two misses: %+v", s)
+	}
+	if got := r.d.Queues()[0].Calls; got[0].CallID != "c1" || got[1].CallID != "c3" {
+		t.Fatalf("queue order %+v", got)
+	}
+	r.do(r.d.Answered(r.ctx, "c2", "1002"))
+	out := r.do(r.d.CallEnded(r.ctx, "c2", "1002"))
+	wantBrief(t, out)
+	r.clk.Add(30 * time.Second)
+	out = r.do(r.d.Tick(r.ctx))
+	wantBrief(t, out, "offer c1 1002")
+}
+
+func TestUnreachableSeatIsLoggedOut(t *testing.T) {
+	r := newRig(t, oneQueue(general()), agent("1001", "general", 5))
+	r.ready("1001")
+	r.arrive("c1", "general", 0)
+	wantBrief(t, r.do(r.d.NotAnswered(r.ctx, "c1", "1001", Unreachable)))
+	if r.state("1001") != LoggedOut {
+		t.Fatalf("state %s", r.state("1001"))
+	}
+}
+
+func TestCallerLeavesWhileRinging(t *testing.T) {
+	cfg := oneQueue(queue.Config{Name: "general", Strategy: queue.RingAll})
+	r := newRig(t, cfg, agent("1001", "general", 5), agent("1002", "general", 5))
+	r.ready("1001", "1002")
+	wantBrief(t, r.arrive("c1", "general", 0), "offer c1 1001", "offer c1 1002")
+	r.clk.Add(3 * time.Second)
+	out := r.do(r.d.Leave(r.ctx, "c1"))
+	wantBrief(t, out, "cancel c1 1001", "cancel c1 1002", "finished c1 abandoned")
+	if res := out[2].Result; res.Wait != 3*time.Second {
+		t.Fatalf("abandoned wait %s", res.Wait)
+	}
+	for _, ext := range []string{"1001", "1002"} {
+		if s := r.status(ext); state(s) != Ready || s.Misses != 0 {
+			t.Fatalf("seat %s after the caller left: %+v", ext, s)
+		}
+	}
+	if _, err := r.d.Leave(r.ctx, "c1"); !errors.Is(err, ErrUnknownCall) {
+		t.Fatalf("second leave: %v", err)
+	}
+}
+
+func TestRingAllFirstAnswerWins(t *testing.T) {
+	cfg := oneQueue(queue.Config{Name: "general", Strategy: queue.RingAll})
+	r := newRig(t, cfg, agent("1001", "general", 5), agent("1002", "general", 5), agent("1003", "general", 5))
+	r.ready("1001", "1002", "1003")
+	r.arrive("c1", "general", 0)
+	wantBrief(t, r.do(r.d.Answered(r.ctx, "c1", "1002")), "cancel c1 1001", "cancel c1 1003", "finished c1 answered")
+	if _, err := r.d.Answered(r.ctx, "c1", "1001"); !errors.Is(err, ErrUnknownCall) {
+		t.Fatalf("late answer: %v", err)
+	}
+}
+
+func TestPriorityThenArrival(t *testing.T) {
+	r := newRig(t, oneQueue(general()), agent("1001", "general", 5))
+	r.arrive("c1", "general", 0)
+	r.clk.Add(time.Second)
+	r.arrive("c2", "general", 5)
+	r.clk.Add(time.Second)
+	r.arrive("c3", "general", 0)
+	r.clk.Add(time.Second)
+	r.arrive("c4", "general", 5)
+	var order []string
+	r.ready("1001")
+	for range 4 {
+		cur := r.status("1001").CallID
+		order = append(order, cur)
+		r.do(r.d.Answered(r.ctx, cur, "1001"))
+		r.do(r.d.CallEnded(r.ctx, cur, "1001"))
+		r.clk.Add(30 * time.Second)
+		r.do(r.d.Tick(r.ctx))
+	}
+	if !slices.Equal(order, []string{"c2", "c4", "c1", "c3"}) {
+		t.Fatalf("served %v", order)
+	}
+}
+
+func TestQueueFullOverflows(t *testing.T) {
+	tests := []struct {
+		name string
+		dest queue.Destination
+		want []string
+	}{
+		{"to a department", queue.Destination{Kind: queue.DestTarget, Target: "sip:12333@127.0.0.1:5092"}, []string{"overflow c2 targetsip:12333@127.0.0.1:5092", "finished c2 overflow"}},
+		{"to a message", queue.Destination{Kind: queue.DestMessage, Message: "busy.wav"}, []string{"overflow c2 message", "finished c2 overflow"}},
+		{"refused busy", queue.Destination{}, []string{"overflow c2 ", "finished c2 overflow"}},
+		{"to another queue", queue.Destination{Kind: queue.DestQueue, Queue: "spare"}, []string{"overflow c2 queuespare"}},
+		{"to callback", queue.Destination{Kind: queue.DestCallback}, []string{"overflow c2 callback"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			q := queue.Config{Name: "general", MaxLength: 1, OnFull: tt.dest, Callback: true}
+			r := newRig(t, Config{Queues: []queue.Config{q, {Name: "spare"}}}, agent("1001", "general", 5))
+			r.arrive("c1", "general", 0)
+			wantBrief(t, r.arrive("c2", "general", 0), tt.want...)
+		})
+	}
+}
+
+func TestMaxWaitOverflowAndAnnouncements(t *testing.T) {
+	q := queue.Config{Name: "general", MaxWait: 90 * time.Second, OnMaxWait: queue.Destination{Kind: queue.DestQueue, Queue: "spare"}, AnnounceEvery: 30 * time.Second, DefaultHandle: time.Minute}
+	spare := queue.Config{Name: "spare", Skill: "spare"}
+	r := newRig(t, Config{Queues: []queue.Config{q, spare}}, agent("1001", "general", 5), agent("1002", "spare", 5))
+	r.ready("1001")
+	r.arrive("c0", "general", 0)
+	r.do(r.d.Answered(r.ctx, "c0", "1001"))
+	wantBrief(t, r.arrive("c1", "general", 0), "announce c1 1 1m0s")
+	r.clk.Add(10 * time.Second)
+	wantBrief(t, r.arrive("c2", "general", 0), "announce c2 2 2m0s")
+	r.clk.Add(20 * time.Second)
+	wantBrief(t, r.do(r.d.Tick(r.ctx)), "announce c1 1 1m0s")
+	r.clk.Add(60 * time.Second)
+	r.ready("1002")
+	wantBrief(t, r.do(r.d.Tick(r.ctx)), "overflow c1 queuespare", "offer c1 1002", "announce c2 1 1m0s")
+}
+
+func TestCallbackKeepsPlace(t *testing.T) {
+	q := queue.Config{Name: "general", Callback: true, WrapUp: time.Minute}
+	cfg := oneQueue(q)
+	cfg.CallbackLead = 10 * time.Second
+	r := newRig(t, cfg, agent("1001", "general", 5))
+	r.ready("1001")
+	r.arrive("c0", "general", 0)
+	r.do(r.d.Answered(r.ctx, "c0", "1001"))
+	r.arrive("c1", "general", 0)
+	r.arrive("c2", "general", 0)
+	wantBrief(t, r.do(r.d.RequestCallback(r.ctx, "c1")))
+	r.do(r.d.CallEnded(r.ctx, "c0", "1001"))
+	// The seat is in wrap-up; 10 s before its end it is reserved for the
+	// callback, which is ahead of c2.
+	r.clk.Add(49 * time.Second)
+	wantBrief(t, r.do(r.d.Tick(r.ctx)))
+	r.clk.Add(time.Second)
+	out := r.do(r.d.Tick(r.ctx))
+	wantBrief(t, out, "callback c1 1001")
+	if out[0].Caller != "138c1" {
+		t.Fatalf("callback number %q", out[0].Caller)
+	}
+	// The seat misses the callback: the next caller gets it, the callback
+	// keeps its place and comes back to the seat at the end of that call.
+	wantBrief(t, r.do(r.d.NotAnswered(r.ctx, "c1", "1001", NoAnswer)), "offer c2 1001")
+	r.do(r.d.Answered(r.ctx, "c2", "1001"))
+	r.do(r.d.CallEnded(r.ctx, "c2", "1001"))
+	r.clk.Add(50 * time.Second)
+	out = r.do(r.d.Tick(r.ctx))
+	wantBrief(t, out, "callback c1 1001")
+	out = r.do(r.d.Answered(r.ctx, "c1", "1001"))
+	wantBrief(t, out, "finished c1 answered")
+	if !out[0].Result.Callback {
+		t.Fatal("result does not say callback")
+	}
+}
+
+func TestCallbackNotReached(t *testing.T) {
+	r := newRig(t, oneQueue(queue.Config{Name: "general", Callback: true}), agent("1001", "general", 5))
+	r.arrive("c1", "general", 0)
+	r.do(r.d.RequestCallback(r.ctx, "c1"))
+	r.ready("1001")
+	wantBrief(t, r.do(r.d.Leave(r.ctx, "c1")), "cancel c1 1001", "finished c1 callback_failed")
+	if r.state("1001") != Ready {
+		t.Fatalf("seat %s", r.state("1001"))
+	}
+}
+
+func TestCallbackRefused(t *testing.T) {
+	r := newRig(t, oneQueue(general()), agent("1001", "general", 5))
+	r.arrive("c1", "general", 0)
+	if _, err := r.d.RequestCallback(r.ctx, "c1"); !errors.Is(err, ErrNoCallback) {
+		t.Fatalf("err %v", err)
+	}
+}
+
+func TestPendingNotReadyAfterCall(t *testing.T) {
+	r := newRig(t, oneQueue(general()), agent("1001", "general", 5))
+	r.ready("1001")
+	r.arrive("c1", "general", 0)
+	r.do(r.d.Answered(r.ctx, "c1", "1001"))
+	s, _, err := r.d.Command(r.ctx, "1001", Command{Kind: CmdNotReady, Reason: ReasonMeal})
+	if err != nil || state(s) != OnCall {
+		t.Fatalf("command on a call: %v %s", err, s.State)
+	}
+	r.do(r.d.CallEnded(r.ctx, "c1", "1001"))
+	r.clk.Add(30 * time.Second)
+	r.do(r.d.Tick(r.ctx))
+	if s := r.status("1001"); state(s) != NotReady || s.Reason != ReasonMeal {
+		t.Fatalf("after wrap-up %+v", s)
+	}
+}
+
+func TestRegistrationRules(t *testing.T) {
+	cfg := oneQueue(general())
+	cfg.AutoLogin = true
+	r := newRig(t, cfg, agent("1001", "general", 5), agent("1002", "general", 5))
+	r.arrive("c1", "general", 0)
+	out := r.do(r.d.Register(r.ctx, "1001", "sip:1001@127.0.0.1:5070", t0.Add(time.Minute)))
+	wantBrief(t, out, "offer c1 1001")
+	r.do(r.d.NotAnswered(r.ctx, "c1", "1001", NoAnswer))
+	r.do(r.d.Register(r.ctx, "1002", "sip:1002@127.0.0.1:5070", t0.Add(time.Hour)))
+	r.do(r.d.Answered(r.ctx, "c1", "1002"))
+	if err := r.d.Unregister(r.ctx, "1002"); err != nil {
+		t.Fatal(err)
+	}
+	if r.state("1002") != OnCall {
+		t.Fatal("unregistering dropped a seat's call")
+	}
+	r.clk.Add(time.Minute)
+	r.do(r.d.Tick(r.ctx))
+	if r.state("1001") != LoggedOut {
+		t.Fatalf("expired registration: %s", r.state("1001"))
+	}
+	r.do(r.d.CallEnded(r.ctx, "c1", "1002"))
+	r.clk.Add(30 * time.Second)
+	r.do(r.d.Tick(r.ctx))
+	if r.state("1002") != LoggedOut {
+		t.Fatalf("unregistered seat after its call: %s", r.state("1002"))
+	}
+}
+
+func TestStaleOfferOfAnotherNodeIsFreed(t *testing.T) {
+	r := newRig(t, oneQueue(general()), agent("1001", "general", 5))
+	r.ready("1001")
+	s := r.status("1001")
+	if _, err := r.st.SwapStatus(r.ctx, "1001", s.Version, claim(s, "x9", "general", "n2", t0)); err != nil {
+		t.Fatal(err)
+	}
+	r.clk.Add(DefaultStaleOffer - time.Second)
+	r.do(r.d.Tick(r.ctx))
+	if r.state("1001") != Ringing {
+		t.Fatal("freed too early")
+	}
+	r.clk.Add(time.Second)
+	r.do(r.d.Tick(r.ctx))
+	if r.state("1001") != Ready {
+		t.Fatalf("stale offer kept: %s", r.state("1001"))
+	}
+}
+
+func TestErrors(t *testing.T) {
+	r := newRig(t, oneQueue(general()), agent("1001", "general", 5))
+	if _, err := r.d.Arrive(r.ctx, Arrival{CallID: "c1", Queue: "nope"}); !errors.Is(err, ErrUnknownQueue) {
+		t.Fatalf("unknown queue: %v", err)
+	}
+	r.arrive("c1", "general", 0)
+	if _, err := r.d.Arrive(r.ctx, Arrival{CallID: "c1", Queue: "general"}); !errors.Is(err, ErrDuplicate) {
+		t.Fatalf("duplicate: %v", err)
+	}
+	if _, err := r.d.Answered(r.ctx, "c1", "1001"); !errors.Is(err, ErrNotOffered) {
+		t.Fatalf("answer without offer: %v", err)
+	}
+	if _, _, err := r.d.Command(r.ctx, "9999", Command{Kind: CmdLogin}); err == nil {
+		t.Fatal("unknown agent accepted")
+	}
+	if _, err := New(Config{}, Options{}); !errors.Is(err, ErrConfig) {
+		t.Fatalf("no store: %v", err)
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  Config
+		want string
+	}{
+		{"no queues", Config{}, "no queue configured"},
+		{"duplicate feature codes", Config{Features: FeatureCodes{Login: "*1", Logout: "*1", NotReady: "*3", Ready: "*4"}, Queues: []queue.Config{{Name: "a"}}}, `feature codes login and logout are both "*1"`},
+		{"bad strategy", oneQueue(queue.Config{Name: "a", Strategy: "random"}), `unknown strategy "random"`},
+		{"overflow loop", Config{Queues: []queue.Config{
+			{Name: "a", MaxLength: 1, OnFull: queue.Destination{Kind: queue.DestQueue, Queue: "b"}},
+			{Name: "b", MaxWait: time.Minute, OnMaxWait: queue.Destination{Kind: queue.DestQueue, Queue: "a"}},
+		}}, "loop back"},
+		{"unknown overflow queue", oneQueue(queue.Config{Name: "a", MaxLength: 1, OnFull: queue.Destination{Kind: queue.DestQueue, Queue: "zz"}}), `unknown queue "zz"`},
+		{"callback overflow without callback", oneQueue(queue.Config{Name: "a", MaxLength: 1, OnFull: queue.Destination{Kind: queue.DestCallback}}), "callback is off"},
+		{"escalation must grow", oneQueue(queue.Config{Name: "a", Escalation: []queue.Step{{After: time.Minute}, {After: time.Second}}}), "must grow"},
+		{"level out of range", oneQueue(queue.Config{Name: "a", MinLevel: 11}), "not in 1..10"},
+		{"target without target", oneQueue(queue.Config{Name: "a", MaxWait: time.Minute, OnMaxWait: queue.Destination{Kind: queue.DestTarget}}), "needs a target"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			errs := tt.cfg.WithDefaults().Validate()
+			joined := errors.Join(errs...)
+			if joined == nil || !strings.Contains(joined.Error(), tt.want) {
+				t.Fatalf("errors %v, want %q", joined, tt.want)
+			}
+		})
+	}
+	if errs := oneQueue(general()).WithDefaults().Validate(); len(errs) > 0 {
+		t.Fatalf("good config refused: %v", errs)
+	}
+	if errs := ValidateAgents([]Agent{agent("1001", "general", 11), agent("1001")}); len(errs) != 2 {
+		t.Fatalf("agent errors %v", errs)
+	}
+}

@@ -1,0 +1,220 @@
+package acd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/hotline-cc/hotline/queue"
+	"github.com/hotline-cc/hotline/store"
+)
+
+// Arrive puts a call in its queue and returns what to do: usually an Offer
+// (a seat was free) or an Announce (it waits); Overflow (and Finished) when
+// the queue is full. Called from the call's goroutine once it is to queue.
+func (d *Dispatcher) Arrive(ctx context.Context, a Arrival) ([]Decision, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if _, dup := d.calls[a.CallID]; dup {
+		return nil, fmt.Errorf("call %s: %w", a.CallID, ErrDuplicate)
+	}
+	q, ok := d.queues[a.Queue]
+	if !ok || !d.open[a.Queue] {
+		return nil, fmt.Errorf("call %s to %q: %w", a.CallID, a.Queue, ErrUnknownQueue)
+	}
+	now := d.now()
+	cs := &callState{id: a.CallID, caller: a.Caller, queue: a.Queue, priority: a.Priority, arrived: now, joined: now, tried: map[string]time.Time{}}
+	c := queue.Call{ID: a.CallID, Caller: a.Caller, Priority: a.Priority, Arrived: now, Joined: now, Announce: now}
+	err := d.enqueueLocked(ctx, q, c, false)
+	if errors.Is(err, queue.ErrFull) {
+		d.calls[cs.id] = cs
+		return d.overflowLocked(ctx, cs, c, q.Config().OnFull, now)
+	}
+	if err != nil {
+		return nil, err
+	}
+	d.calls[cs.id] = cs
+	out, err := d.dispatchLocked(ctx, now)
+	if _, waiting := q.Get(cs.id); waiting && q.Config().AnnounceEvery > 0 {
+		out = append(out, d.announceLocked(ctx, q, []string{cs.id}, now)...)
+	}
+	return out, err
+}
+
+// Leave: the caller hung up while waiting or while a seat rang (abandoned),
+// or a callback could not reach the caller (callback_failed). Seats ringing
+// for the call are freed and get Cancel decisions. ErrUnknownCall when the
+// ACD is already done with the call (answered, overflowed): ignore it.
+func (d *Dispatcher) Leave(ctx context.Context, callID string) ([]Decision, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	cs, ok := d.calls[callID]
+	if !ok {
+		return nil, fmt.Errorf("call %s: %w", callID, ErrUnknownCall)
+	}
+	now := d.now()
+	out, err := d.withdrawLocked(ctx, cs, "", now)
+	if _, _, derr := d.dequeueLocked(ctx, cs); derr != nil {
+		err = errors.Join(err, derr)
+	}
+	o := Abandoned
+	if cs.callback {
+		o = CallbackFailed
+	}
+	out = append(out, d.finish(cs, o, queue.Destination{}, "", now))
+	more, derr := d.dispatchLocked(ctx, now)
+	return append(out, more...), errors.Join(err, derr)
+}
+
+// withdrawLocked frees every seat ringing for cs except keep and returns
+// their Cancel decisions.
+func (d *Dispatcher) withdrawLocked(ctx context.Context, cs *callState, keep string, now time.Time) ([]Decision, error) {
+	var out []Decision
+	var errs []error
+	for _, ext := range cs.ringing {
+		if ext == keep {
+			continue
+		}
+		_, err := d.swap(ctx, ext, func(s store.Status) (store.Status, bool, error) {
+			return released(s, now), holds(s, cs.id), nil
+		})
+		errs = append(errs, err)
+		out = append(out, Decision{Kind: Cancel, CallID: cs.id, Queue: cs.queue, Agent: ext})
+	}
+	cs.ringing = cs.ringing[:0]
+	if keep != "" {
+		cs.ringing = append(cs.ringing, keep)
+	}
+	return out, errors.Join(errs...)
+}
+
+// Answered: seat ext answered the offer (or, for a callback, seat and
+// caller are connected). The seat is on the call; other seats of a ring-all
+// get Cancel; the call is Finished (answered). Called from the call's
+// goroutine. ErrNotOffered when the seat no longer holds the call (its offer
+// was withdrawn): hang that seat leg up.
+func (d *Dispatcher) Answered(ctx context.Context, callID, ext string) ([]Decision, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	cs, ok := d.calls[callID]
+	if !ok {
+		return nil, fmt.Errorf("call %s: %w", callID, ErrUnknownCall)
+	}
+	if !slices.Contains(cs.ringing, ext) {
+		return nil, fmt.Errorf("call %s, seat %s: %w", callID, ext, ErrNotOffered)
+	}
+	now := d.now()
+	day := d.day(now)
+	_, err := d.swap(ctx, ext, func(s store.Status) (store.Status, bool, error) {
+		if !holds(s, callID) || state(s) != Ringing {
+			return s, false, fmt.Errorf("call %s, seat %s: %w", callID, ext, ErrNotOffered)
+		}
+		return answered(s, day, now), true, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out, werr := d.withdrawLocked(ctx, cs, ext, now)
+	out = append(out, d.finish(cs, Answered, queue.Destination{}, ext, now))
+	more, derr := d.dispatchLocked(ctx, now)
+	return append(out, more...), errors.Join(werr, derr)
+}
+
+// NotAnswered: seat ext rang out, was busy or unreachable. The seat counts a
+// miss (not ready "missed" after MaxMisses) or, unreachable, is logged out;
+// when no other seat rings for the call it goes back to its place at the
+// head of the queue and is offered to the next seat.
+func (d *Dispatcher) NotAnswered(ctx context.Context, callID, ext string, why Failure) ([]Decision, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	cs, ok := d.calls[callID]
+	if !ok {
+		return nil, fmt.Errorf("call %s: %w", callID, ErrUnknownCall)
+	}
+	i := slices.Index(cs.ringing, ext)
+	if i < 0 {
+		return nil, fmt.Errorf("call %s, seat %s: %w", callID, ext, ErrNotOffered)
+	}
+	now := d.now()
+	_, err := d.swap(ctx, ext, func(s store.Status) (store.Status, bool, error) {
+		if !holds(s, callID) {
+			return s, false, nil
+		}
+		if why == Unreachable {
+			return enter(s, LoggedOut, "", now), true, nil
+		}
+		return missed(s, d.cfg.MaxMisses, now), true, nil
+	})
+	cs.ringing = slices.Delete(cs.ringing, i, i+1)
+	cs.tried[ext] = now
+	cs.missed = append(cs.missed, ext)
+	if len(cs.ringing) == 0 {
+		if rerr := d.requeueLocked(ctx, cs, now); rerr != nil {
+			err = errors.Join(err, rerr)
+		}
+	}
+	out, derr := d.dispatchLocked(ctx, now)
+	return out, errors.Join(err, derr)
+}
+
+// requeueLocked puts an offered call back at its place (its arrival time is
+// kept, so it is at or near the head).
+func (d *Dispatcher) requeueLocked(ctx context.Context, cs *callState, now time.Time) error {
+	q := d.queues[cs.queue]
+	c := queue.Call{ID: cs.id, Caller: cs.caller, Priority: cs.priority, Arrived: cs.arrived, Joined: cs.joined, Callback: cs.callback, Announce: now}
+	return d.enqueueLocked(ctx, q, c, true)
+}
+
+// CallEnded: seat ext's bridged call callID is over. The seat goes to
+// wrap-up for its queue's duration (or straight on), and the queue learns
+// the handle time. Called from the call's goroutine at its end.
+func (d *Dispatcher) CallEnded(ctx context.Context, callID, ext string) ([]Decision, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	now := d.now()
+	var talk time.Duration
+	var qname string
+	_, err := d.swap(ctx, ext, func(s store.Status) (store.Status, bool, error) {
+		if state(s) != OnCall || s.CallID != callID {
+			return s, false, fmt.Errorf("call %s, seat %s: %w", callID, ext, ErrNotOffered)
+		}
+		qname, talk = s.Queue, now.Sub(s.Since)
+		return ended(s, d.wrapUp(s.Queue), now), true, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if q, ok := d.queues[qname]; ok {
+		q.RecordHandle(talk + q.Config().WrapUp)
+	}
+	return d.dispatchLocked(ctx, now)
+}
+
+func (d *Dispatcher) wrapUp(queueName string) time.Duration {
+	if q, ok := d.queues[queueName]; ok {
+		return q.Config().WrapUp
+	}
+	return 0
+}
+
+// RequestCallback: a waiting caller asked to be called back (a key press)
+// in a queue that offers it. The caller keeps their place; the engine tells
+// them so and hangs up, and must not call Leave for this call. When a seat
+// is free for them a Callback decision comes.
+func (d *Dispatcher) RequestCallback(ctx context.Context, callID string) ([]Decision, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	cs, ok := d.calls[callID]
+	if !ok {
+		return nil, fmt.Errorf("call %s: %w", callID, ErrUnknownCall)
+	}
+	q := d.queues[cs.queue]
+	c, waiting := q.Get(callID)
+	if !waiting || !q.Config().Callback {
+		return nil, fmt.Errorf("call %s in %s: %w", callID, cs.queue, ErrNoCallback)
+	}
+	c.Callback, cs.callback = true, true
+	return nil, d.st.PutEntry(ctx, d.entry(cs.queue, *c))
+}

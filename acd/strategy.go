@@ -1,0 +1,111 @@
+package acd
+
+import (
+	"time"
+
+	"github.com/hotline-cc/hotline/queue"
+	"github.com/hotline-cc/hotline/store"
+)
+
+// candidate is a seat that may take a given call, with its best level in
+// the skills the call needs.
+type candidate struct {
+	rec   *store.AgentRecord
+	level int
+}
+
+// level is the seat's best level among the skills of need, 0 when it has
+// none at or above need.MinLevel.
+func level(a store.Agent, need queue.Need) int {
+	best := 0
+	for _, sk := range need.Skills {
+		if l := a.Skills[sk]; l >= need.MinLevel && l > best {
+			best = l
+		}
+	}
+	return best
+}
+
+// free reports whether a seat can be offered a call now: ready and
+// registered; for a callback also a seat whose wrap-up ends within lead
+// (the engine dials the caller while the seat finishes).
+func free(rec *store.AgentRecord, callback bool, lead time.Duration, now time.Time) bool {
+	if !registered(rec.Registration, now) {
+		return false
+	}
+	switch state(rec.Status) {
+	case Ready:
+		return true
+	case WrapUp:
+		return callback && rec.Status.WrapUntil.Sub(now) <= lead
+	}
+	return false
+}
+
+// idleSince is when the seat last became idle (its longest-idle key).
+func idleSince(s store.Status) time.Time {
+	if !s.IdleSince.IsZero() {
+		return s.IdleSince
+	}
+	return s.Since
+}
+
+// callsOn is the seat's number of answered calls on day.
+func callsOn(s store.Status, day string) int {
+	if s.Day != day {
+		return 0
+	}
+	return s.CallsToday
+}
+
+// idleLess: longer idle first, then extension (a stable tie-break).
+func idleLess(a, b candidate) bool {
+	ia, ib := idleSince(a.rec.Status), idleSince(b.rec.Status)
+	if !ia.Equal(ib) {
+		return ia.Before(ib)
+	}
+	return a.rec.Agent.Ext < b.rec.Agent.Ext
+}
+
+// better reports whether a should be offered before b under strategy s.
+// lastRR is the extension the queue's round robin offered last.
+func better(s queue.Strategy, a, b candidate, lastRR, day string) bool {
+	switch s {
+	case FewestCallsStrategy:
+		ca, cb := callsOn(a.rec.Status, day), callsOn(b.rec.Status, day)
+		if ca != cb {
+			return ca < cb
+		}
+	case SkillLevelStrategy:
+		if a.level != b.level {
+			return a.level > b.level
+		}
+	case RoundRobinStrategy:
+		ea, eb := a.rec.Agent.Ext, b.rec.Agent.Ext
+		if (ea > lastRR) != (eb > lastRR) {
+			return ea > lastRR
+		}
+		return ea < eb
+	}
+	return idleLess(a, b)
+}
+
+// Strategy names, re-exported for readers of acd.
+const (
+	LongestIdleStrategy = queue.LongestIdle
+	FewestCallsStrategy = queue.FewestCalls
+	RoundRobinStrategy  = queue.RoundRobin
+	SkillLevelStrategy  = queue.SkillLevel
+	RingAllStrategy     = queue.RingAll
+)
+
+// pick returns the index of the best candidate under s (-1 when none).
+func pick(s queue.Strategy, cands []candidate, lastRR, day string) int {
+	best := -1
+	for i := range cands {
+		if best < 0 || better(s, cands[i], cands[best], lastRR, day) {
+			best = i
+		}
+	}
+	return best
+}

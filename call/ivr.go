@@ -1,0 +1,109 @@
+package call
+
+import (
+	"time"
+
+	"github.com/hotline-cc/hotline/ivr"
+)
+
+// endIVRHangup: the caller's IVR walk ended in a hang-up node.
+var endIVRHangup = reason{"ivr_hangup", 480, endAnswered.level}
+
+// startIVR begins the caller's walk of the line's tree (the built-in one is
+// the welcome prompt, then the line's queue).
+func (c *Call) startIVR() *reason {
+	c.ivr = ivr.NewSession(c.ps.plan.ForLine(c.line), ivr.Env{
+		Now: c.e.opts.Now, Location: c.e.opts.Location,
+		Caller: c.rec.Caller, Dialled: c.rec.Dialled, Line: c.line,
+	})
+	c.setState(stIVR)
+	return c.act(c.ivr.Start())
+}
+
+// act carries out what the IVR walk decided: each action replaces the last
+// (what plays stops, the timer is disarmed), then plays its prompts and arms
+// its timer, or ends the walk in a queue, a transfer or a hang-up.
+func (c *Call) act(a ivr.Action) *reason {
+	if a.NoChange() {
+		return nil
+	}
+	c.stopPrompts()
+	c.stopIVRTimer()
+	c.rec.IVRPath = c.ivr.Path()
+	if o := a.Done; o != nil {
+		return c.ivrOutcome(*o)
+	}
+	if a.Timer > 0 {
+		c.timerGen++
+		gen := c.timerGen
+		c.ivrTimer = time.AfterFunc(a.Timer, func() { c.post(evIVRTimeout{gen: gen}) })
+	}
+	c.list = c.list[:0]
+	for _, path := range a.Play {
+		if p := c.ps.byPath[path]; p != nil {
+			c.list = append(c.list, p)
+		} else {
+			c.log.Error("IVR prompt not loaded", "prompt", path)
+		}
+	}
+	if !c.playNext() {
+		return c.act(c.ivr.PromptsDone())
+	}
+	return nil
+}
+
+// ivrOutcome: the walk is over.
+func (c *Call) ivrOutcome(o ivr.Outcome) *reason {
+	c.log.Info("ivr done", "outcome", o.Kind, "skill", o.Skill, "priority", o.Priority, "path", c.rec.IVRPath)
+	switch o.Kind {
+	case ivr.KindQueue:
+		c.rec.Skill, c.rec.Queue, c.priority = o.Skill, o.Skill, o.Priority
+		return c.requestSeat(false)
+	case ivr.KindTransfer:
+		c.setState(stRinging)
+		c.holdMusic()
+		return c.dialOut(legTransfer, o.Target, c.cfg.SIP.SeatRingTimeout)
+	}
+	return reasonPtr(endIVRHangup)
+}
+
+// playNext starts the next prompt of the list; false when none is left.
+func (c *Call) playNext() bool {
+	if len(c.list) == 0 {
+		return false
+	}
+	p := c.list[0]
+	c.list = c.list[1:]
+	c.play(p, false)
+	return true
+}
+
+// onPromptDone: the current prompt ended by itself (stale ends are filtered
+// by generation). The list goes on; at its end the IVR hears of it.
+func (c *Call) onPromptDone() *reason {
+	if c.playNext() {
+		return nil
+	}
+	if c.st == stIVR && c.ivr != nil {
+		return c.act(c.ivr.PromptsDone())
+	}
+	return nil
+}
+
+// stopPrompts stops what plays to the caller; its end is then stale.
+func (c *Call) stopPrompts() {
+	c.playGen++
+	c.list = c.list[:0]
+	c.moh = false
+	if c.am != nil {
+		c.am.StopPlayback()
+	}
+}
+
+func (c *Call) stopIVRTimer() {
+	if c.ivrTimer != nil {
+		c.ivrTimer.Stop()
+		c.ivrTimer = nil
+	}
+	c.timerGen++
+}

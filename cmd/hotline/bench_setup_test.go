@@ -1,0 +1,255 @@
+package main
+
+// Set-up for the benchmark runs (bench_test.go): an engine tuned for load
+// (info logging, a wide RTP port range, a 2 s greeting made with sox), seat
+// registration at speed, and the process figures read from /proc.
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hotline-cc/hotline/internal/testpeer"
+)
+
+// clockTicks is USER_HZ, the unit of /proc/PID/stat's utime and stime (100
+// on every Linux this runs on; getconf CLK_TCK).
+const clockTicks = 100
+
+// benchOut is where profiles and the figures table are kept: HOTLINE_BENCH_OUT
+// (the Makefile sets bin/bench), else a temporary folder.
+func benchOut(t *testing.T) string {
+	dir := os.Getenv("HOTLINE_BENCH_OUT")
+	if dir == "" {
+		dir = filepath.Join(os.TempDir(), "hotline-bench")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// benchPrompts writes a 2 s welcome (a 440 Hz tone) and a 2 s hold music
+// with sox, so that benchmark calls are short.
+func benchPrompts(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, freq := range map[string]string{"welcome.wav": "440", "hold.wav": "330"} {
+		out, err := exec.Command("sox", "-D", "-n", "-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer",
+			filepath.Join(dir, name), "synth", "2", "sine", freq, "vol", "0.3").CombinedOutput()
+		if err != nil {
+			t.Fatalf("sox %s: %v\n%s (is sox installed? apt-get install -y sox)", name, err, out)
+		}
+	}
+	return dir
+}
+
+// benchCentre writes a centre with seats extensions 1001.. and returns its path.
+func benchCentre(t *testing.T, dir, prompts string, seats int) string {
+	t.Helper()
+	var b strings.Builder
+	fmt.Fprintf(&b, `centre: bench-centre
+sip:
+  address: 127.0.0.1:0
+  transports: [udp]
+  seat_ring_timeout: 8s
+rtp:
+  address: 127.0.0.1
+  ports: 10000-31998
+  timeout: 60s
+http:
+  address: 127.0.0.1:0
+  token: bench-token-123
+data_dir: %s
+shutdown_grace: 5s
+prompts:
+  dir: %s
+  welcome: welcome.wav
+  hold_music: hold.wav
+skills: [general]
+trunks:
+  - name: carrier
+    acl: [127.0.0.1/32]
+lines:
+  - {number: "12345", mode: main, skill: general}
+seats:
+`, filepath.Join(dir, "data"), prompts)
+	for i := range seats {
+		ext := 1001 + i
+		fmt.Fprintf(&b, "  - {extension: \"%d\", password: demo-%d, skills: [general]}\n", ext, ext)
+	}
+	path := filepath.Join(dir, "centre.yaml")
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// startBenchEngine starts the (non-race) binary at info level, optionally
+// with a CPU profile, and waits for its ready line.
+func startBenchEngine(t *testing.T, prompts string, seats int, cpuProfile string) *engine {
+	t.Helper()
+	dir := t.TempDir()
+	e := &engine{t: t, dir: dir, cfg: benchCentre(t, dir, prompts, seats), done: make(chan struct{}), log: newLogWatch()}
+	args := []string{"-config", e.cfg, "-log-level", "info"}
+	if cpuProfile != "" {
+		args = append(args, "-cpuprofile", cpuProfile)
+	}
+	e.cmd = exec.Command(hotlineBin, args...)
+	e.cmd.Dir = dir
+	stderr, err := e.cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go e.log.consume(stderr)
+	go func() { e.exit = e.cmd.Wait(); close(e.done) }()
+	t.Cleanup(e.kill)
+	m, err := e.log.wait(`msg="hotline ready".* sip_udp=(\S+) .*http=(\S+)`, 20*time.Second)
+	if err != nil {
+		t.Fatalf("engine did not start: %v\n%s", err, e.log.text())
+	}
+	e.SIP = netip.MustParseAddrPort(m[1])
+	e.HTTP = m[2]
+	return e
+}
+
+// registerBenchSeats registers extensions 1001..1000+n, Contact at contact,
+// faster than the e2e tests do, and waits for the engine to log them all.
+func registerBenchSeats(t *testing.T, e *engine, n int, contact string) {
+	t.Helper()
+	rows := make([][]string, n)
+	for i := range rows {
+		ext := strconv.Itoa(1001 + i)
+		rows[i] = testpeer.RegistrationRow(ext, "demo-"+ext, contact)
+	}
+	res := testpeer.RunSipp(t, testpeer.SippOptions{
+		Scenario: testpeer.ScenarioPath(t, "register_auth.xml"), Target: e.target(),
+		InfFile: testpeer.WriteInf(t, rows), Calls: n, Rate: 500, Limit: 200,
+		BufferSize: 4 << 20, Timeout: 60 * time.Second,
+	})
+	if res.ExitCode != 0 || res.Successful != n {
+		t.Fatalf("registering %d seats: %s", n, res)
+	}
+	if _, err := e.log.waitCount(`msg=registration seat=\d+ registered=true`, n, 20*time.Second); err != nil {
+		t.Fatalf("engine saw fewer than %d registrations: %v", n, err)
+	}
+}
+
+// procSample is a process's CPU time and RSS, and the machine's busy time.
+type procSample struct {
+	at          time.Time
+	cpu         time.Duration // utime + stime of the process
+	rssKiB      int64
+	machineBusy time.Duration // all CPUs, from /proc/stat
+	machineAll  time.Duration
+}
+
+func sampleProc(t *testing.T, pid int) procSample {
+	t.Helper()
+	s := procSample{at: time.Now()}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
+	f := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+2:]))
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	s.cpu = ticks(utime + stime)
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			s.rssKiB, _ = strconv.ParseInt(strings.Fields(v)[0], 10, 64)
+		}
+	}
+	s.machineBusy, s.machineAll = machineCPU(t)
+	return s
+}
+
+func ticks(n int64) time.Duration { return time.Duration(n) * time.Second / clockTicks }
+
+// machineCPU reads the "cpu" line of /proc/stat: busy and total time.
+func machineCPU(t *testing.T) (busy, all time.Duration) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	for i, v := range strings.Fields(line)[1:] {
+		n, _ := strconv.ParseInt(v, 10, 64)
+		all += ticks(n)
+		if i != 3 && i != 4 { // idle, iowait
+			busy += ticks(n)
+		}
+	}
+	return busy, all
+}
+
+// cores is the process's CPU use between two samples, in cores.
+func cores(a, b procSample) float64 {
+	return (b.cpu - a.cpu).Seconds() / b.at.Sub(a.at).Seconds()
+}
+
+// machineCores is how many of the machine's cores were busy between samples.
+func machineCores(a, b procSample) float64 {
+	all := (b.machineAll - a.machineAll).Seconds()
+	if all == 0 {
+		return 0
+	}
+	return float64(runtime.NumCPU()) * (b.machineBusy - a.machineBusy).Seconds() / all
+}
+
+// selfCPU is this test process's CPU time (the RTP generator and the harness).
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// rtpSink is a UDP socket that reads and counts whatever the engine sends
+// the callers (their greeting) when no generator plays them.
+type rtpSink struct {
+	conn    *net.UDPConn
+	packets atomic.Uint64
+	done    chan struct{}
+}
+
+func newRTPSink(t *testing.T) *rtpSink {
+	t.Helper()
+	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.SetReadBuffer(4 << 20)
+	s := &rtpSink{conn: conn, done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		buf := make([]byte, 2048)
+		for {
+			if _, _, err := conn.ReadFromUDPAddrPort(buf); err != nil {
+				return
+			}
+			s.packets.Add(1)
+		}
+	}()
+	t.Cleanup(func() { conn.Close(); <-s.done })
+	return s
+}
+
+func (s *rtpSink) port() int { return s.conn.LocalAddr().(*net.UDPAddr).Port }

@@ -1,0 +1,131 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"sort"
+	"sync"
+)
+
+// Memory is the in-process store, safe for concurrent use; every method is
+// non-blocking apart from one mutex.
+type Memory struct {
+	mu      sync.Mutex
+	agents  map[string]*memAgent
+	entries map[string]map[string]Entry // queue -> call id -> entry
+}
+
+type memAgent struct {
+	agent  Agent
+	status Status
+	reg    Registration
+}
+
+// NewMemory returns an empty store.
+func NewMemory() *Memory {
+	return &Memory{agents: make(map[string]*memAgent), entries: make(map[string]map[string]Entry)}
+}
+
+func (m *Memory) PutAgent(_ context.Context, a Agent) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	a.Skills = maps.Clone(a.Skills)
+	if ma, ok := m.agents[a.Ext]; ok {
+		ma.agent = a
+		return nil
+	}
+	m.agents[a.Ext] = &memAgent{agent: a}
+	return nil
+}
+
+func (m *Memory) DeleteAgent(_ context.Context, ext string) error {
+	m.mu.Lock()
+	delete(m.agents, ext)
+	m.mu.Unlock()
+	return nil
+}
+
+func (m *Memory) Agents(_ context.Context) ([]AgentRecord, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]AgentRecord, 0, len(m.agents))
+	for _, ma := range m.agents {
+		out = append(out, AgentRecord{Agent: ma.agent, Status: ma.status, Registration: ma.reg})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Agent.Ext < out[j].Agent.Ext })
+	return out, nil
+}
+
+func (m *Memory) Status(_ context.Context, ext string) (Status, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	ma, ok := m.agents[ext]
+	if !ok {
+		return Status{}, fmt.Errorf("agent %s: %w", ext, ErrNotFound)
+	}
+	return ma.status, nil
+}
+
+func (m *Memory) SwapStatus(_ context.Context, ext string, version int64, s Status) (int64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	ma, ok := m.agents[ext]
+	if !ok {
+		return 0, fmt.Errorf("agent %s: %w", ext, ErrNotFound)
+	}
+	if ma.status.Version != version {
+		return 0, fmt.Errorf("agent %s: %w", ext, ErrConflict)
+	}
+	s.Version = version + 1
+	ma.status = s
+	return s.Version, nil
+}
+
+func (m *Memory) PutRegistration(_ context.Context, r Registration) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	ma, ok := m.agents[r.Ext]
+	if !ok {
+		return fmt.Errorf("agent %s: %w", r.Ext, ErrNotFound)
+	}
+	ma.reg = r
+	return nil
+}
+
+func (m *Memory) DeleteRegistration(_ context.Context, ext string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if ma, ok := m.agents[ext]; ok {
+		ma.reg = Registration{}
+	}
+	return nil
+}
+
+func (m *Memory) PutEntry(_ context.Context, e Entry) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	q := m.entries[e.Queue]
+	if q == nil {
+		q = make(map[string]Entry)
+		m.entries[e.Queue] = q
+	}
+	q[e.CallID] = e
+	return nil
+}
+
+func (m *Memory) DeleteEntry(_ context.Context, queue, callID string) error {
+	m.mu.Lock()
+	delete(m.entries[queue], callID)
+	m.mu.Unlock()
+	return nil
+}
+
+func (m *Memory) Entries(_ context.Context, queue string) ([]Entry, error) {
+	m.mu.Lock()
+	out := slices.Collect(maps.Values(m.entries[queue]))
+	m.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool { return entryLess(out[i], out[j]) })
+	return out, nil
+}

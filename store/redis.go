@@ -1,0 +1,234 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Redis is the store shared by several engine nodes. Every key lives under
+// one prefix with a hash tag ("{hotline}:" by default) so the Lua scripts
+// also run on Redis Cluster. Layout:
+//
+//	PREFIX agents         hash ext -> Agent JSON
+//	PREFIX status         hash ext -> "VERSION|" + Status JSON
+//	PREFIX regs           hash ext -> Registration JSON
+//	PREFIX q:QUEUE        hash call id -> Entry JSON
+//
+// Agents reads the three agent hashes in one pipelined round trip; a status
+// swap is one Lua script (compare the version, write, bump). Network
+// failures and timeouts are returned as ErrUnavailable; go-redis reconnects
+// by itself on the next call.
+type Redis struct {
+	c      redis.UniversalClient
+	prefix string
+}
+
+// DefaultRedisPrefix keeps every key in one Redis Cluster slot.
+const DefaultRedisPrefix = "{hotline}:"
+
+// NewRedis wraps a go-redis client (redis.NewClient, NewFailoverClient for
+// Sentinel, or NewClusterClient). The caller owns and closes the client.
+func NewRedis(c redis.UniversalClient, prefix string) *Redis {
+	if prefix == "" {
+		prefix = DefaultRedisPrefix
+	}
+	return &Redis{c: c, prefix: prefix}
+}
+
+func (r *Redis) key(parts ...string) string { return r.prefix + strings.Join(parts, ":") }
+
+// Ping checks that Redis answers (ErrUnavailable otherwise).
+func (r *Redis) Ping(ctx context.Context) error {
+	return r.wrap(r.c.Ping(ctx).Err())
+}
+
+// wrap maps go-redis errors: redis.Nil to ErrNotFound, a reply error from
+// the server to itself, anything else (network, timeout, closed pool) to
+// ErrUnavailable.
+func (r *Redis) wrap(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, redis.Nil) {
+		return ErrNotFound
+	}
+	var reply redis.Error
+	if errors.As(err, &reply) && !strings.HasPrefix(reply.Error(), "LOADING") {
+		return fmt.Errorf("store: redis: %w", err)
+	}
+	return fmt.Errorf("%w: %w", ErrUnavailable, err)
+}
+
+var swapScript = redis.NewScript(`
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return -1 end
+local cur = redis.call('HGET', KEYS[2], ARGV[1])
+local v = 0
+if cur then v = tonumber(string.match(cur, '^(%d+)|')) end
+if v ~= tonumber(ARGV[2]) then return -2 end
+v = v + 1
+redis.call('HSET', KEYS[2], ARGV[1], v .. '|' .. ARGV[3])
+return v
+`)
+
+var putRegScript = redis.NewScript(`
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+return 1
+`)
+
+func (r *Redis) PutAgent(ctx context.Context, a Agent) error {
+	b, err := json.Marshal(a)
+	if err != nil {
+		return err
+	}
+	return r.wrap(r.c.HSet(ctx, r.key("agents"), a.Ext, b).Err())
+}
+
+func (r *Redis) DeleteAgent(ctx context.Context, ext string) error {
+	_, err := r.c.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HDel(ctx, r.key("agents"), ext)
+		p.HDel(ctx, r.key("status"), ext)
+		p.HDel(ctx, r.key("regs"), ext)
+		return nil
+	})
+	return r.wrap(err)
+}
+
+func (r *Redis) Agents(ctx context.Context) ([]AgentRecord, error) {
+	var agents, status, regs *redis.MapStringStringCmd
+	_, err := r.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		agents = p.HGetAll(ctx, r.key("agents"))
+		status = p.HGetAll(ctx, r.key("status"))
+		regs = p.HGetAll(ctx, r.key("regs"))
+		return nil
+	})
+	if err != nil {
+		return nil, r.wrap(err)
+	}
+	out := make([]AgentRecord, 0, len(agents.Val()))
+	for ext, raw := range agents.Val() {
+		var rec AgentRecord
+		if err := json.Unmarshal([]byte(raw), &rec.Agent); err != nil {
+			return nil, fmt.Errorf("store: agent %s: %w", ext, err)
+		}
+		if s, ok := status.Val()[ext]; ok {
+			if rec.Status, err = decodeStatus(s); err != nil {
+				return nil, fmt.Errorf("store: status of %s: %w", ext, err)
+			}
+		}
+		if g, ok := regs.Val()[ext]; ok {
+			if err := json.Unmarshal([]byte(g), &rec.Registration); err != nil {
+				return nil, fmt.Errorf("store: registration of %s: %w", ext, err)
+			}
+		}
+		out = append(out, rec)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Agent.Ext < out[j].Agent.Ext })
+	return out, nil
+}
+
+func decodeStatus(raw string) (Status, error) {
+	v, body, ok := strings.Cut(raw, "|")
+	if !ok {
+		return Status{}, errors.New("no version")
+	}
+	var s Status
+	if err := json.Unmarshal([]byte(body), &s); err != nil {
+		return s, err
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	s.Version = n
+	return s, err
+}
+
+func (r *Redis) Status(ctx context.Context, ext string) (Status, error) {
+	var known *redis.BoolCmd
+	var raw *redis.StringCmd
+	_, err := r.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		known = p.HExists(ctx, r.key("agents"), ext)
+		raw = p.HGet(ctx, r.key("status"), ext)
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return Status{}, r.wrap(err)
+	}
+	if !known.Val() {
+		return Status{}, fmt.Errorf("agent %s: %w", ext, ErrNotFound)
+	}
+	if errors.Is(raw.Err(), redis.Nil) {
+		return Status{}, nil
+	}
+	return decodeStatus(raw.Val())
+}
+
+func (r *Redis) SwapStatus(ctx context.Context, ext string, version int64, s Status) (int64, error) {
+	b, err := json.Marshal(s)
+	if err != nil {
+		return 0, err
+	}
+	v, err := swapScript.Run(ctx, r.c, []string{r.key("agents"), r.key("status")}, ext, version, b).Int64()
+	switch {
+	case err != nil:
+		return 0, r.wrap(err)
+	case v == -1:
+		return 0, fmt.Errorf("agent %s: %w", ext, ErrNotFound)
+	case v == -2:
+		return 0, fmt.Errorf("agent %s: %w", ext, ErrConflict)
+	}
+	return v, nil
+}
+
+func (r *Redis) PutRegistration(ctx context.Context, g Registration) error {
+	b, err := json.Marshal(g)
+	if err != nil {
+		return err
+	}
+	ok, err := putRegScript.Run(ctx, r.c, []string{r.key("agents"), r.key("regs")}, g.Ext, b).Int()
+	if err != nil {
+		return r.wrap(err)
+	}
+	if ok == 0 {
+		return fmt.Errorf("agent %s: %w", g.Ext, ErrNotFound)
+	}
+	return nil
+}
+
+func (r *Redis) DeleteRegistration(ctx context.Context, ext string) error {
+	return r.wrap(r.c.HDel(ctx, r.key("regs"), ext).Err())
+}
+
+func (r *Redis) PutEntry(ctx context.Context, e Entry) error {
+	b, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	return r.wrap(r.c.HSet(ctx, r.key("q", e.Queue), e.CallID, b).Err())
+}
+
+func (r *Redis) DeleteEntry(ctx context.Context, queue, callID string) error {
+	return r.wrap(r.c.HDel(ctx, r.key("q", queue), callID).Err())
+}
+
+func (r *Redis) Entries(ctx context.Context, queue string) ([]Entry, error) {
+	all, err := r.c.HGetAll(ctx, r.key("q", queue)).Result()
+	if err != nil {
+		return nil, r.wrap(err)
+	}
+	out := make([]Entry, 0, len(all))
+	for id, raw := range all {
+		var e Entry
+		if err := json.Unmarshal([]byte(raw), &e); err != nil {
+			return nil, fmt.Errorf("store: entry %s: %w", id, err)
+		}
+		out = append(out, e)
+	}
+	sort.Slice(out, func(i, j int) bool { return entryLess(out[i], out[j]) })
+	return out, nil
+}

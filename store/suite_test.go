@@ -1,0 +1,167 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+)
+
+var t0 = time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)
+
+// suite is the behaviour both implementations must share.
+func suite(t *testing.T, open func(t *testing.T) Store) {
+	ctx := context.Background()
+	t.Run("agents", func(t *testing.T) {
+		s := open(t)
+		for _, ext := range []string{"1002", "1001"} {
+			if err := s.PutAgent(ctx, Agent{Ext: ext, Name: "A" + ext, Skills: map[string]int{"general": 5}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		recs, err := s.Agents(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(recs) != 2 || recs[0].Agent.Ext != "1001" || recs[1].Agent.Skills["general"] != 5 {
+			t.Fatalf("agents %+v", recs)
+		}
+		if recs[0].Status.Version != 0 || recs[0].Registration.Contact != "" {
+			t.Fatalf("fresh agent has status or registration: %+v", recs[0])
+		}
+		if err := s.DeleteAgent(ctx, "1002"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Status(ctx, "1002"); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("deleted agent status: %v", err)
+		}
+	})
+	t.Run("status swap", func(t *testing.T) {
+		s := open(t)
+		if _, err := s.SwapStatus(ctx, "1001", 0, Status{State: "ready"}); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("swap without profile: %v", err)
+		}
+		_ = s.PutAgent(ctx, Agent{Ext: "1001"})
+		st, err := s.Status(ctx, "1001")
+		if err != nil || st.Version != 0 || st.State != "" {
+			t.Fatalf("initial status %+v %v", st, err)
+		}
+		want := Status{State: "ringing", Since: t0, CallID: "c1", Queue: "general", Node: "n1", CallsToday: 3, Day: "2025-03-01", IdleSince: t0.Add(-time.Minute), WrapUntil: t0.Add(time.Minute), Misses: 1, Pending: "not_ready", PendingWhy: "meal"}
+		v, err := s.SwapStatus(ctx, "1001", 0, want)
+		if err != nil || v != 1 {
+			t.Fatalf("first swap: %d %v", v, err)
+		}
+		if _, err := s.SwapStatus(ctx, "1001", 0, Status{State: "ready"}); !errors.Is(err, ErrConflict) {
+			t.Fatalf("stale swap: %v", err)
+		}
+		got, err := s.Status(ctx, "1001")
+		want.Version = 1
+		if err != nil || !sameStatus(got, want) {
+			t.Fatalf("status %+v, want %+v (%v)", got, want, err)
+		}
+		recs, _ := s.Agents(ctx)
+		if !sameStatus(recs[0].Status, want) {
+			t.Fatalf("agents status %+v", recs[0].Status)
+		}
+		if err := s.PutAgent(ctx, Agent{Ext: "1001", Name: "renamed"}); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := s.Status(ctx, "1001"); got.Version != 1 {
+			t.Fatalf("PutAgent reset the status: %+v", got)
+		}
+	})
+	t.Run("one claim wins", func(t *testing.T) {
+		s := open(t)
+		_ = s.PutAgent(ctx, Agent{Ext: "1001"})
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		wins := 0
+		for i := range 16 {
+			wg.Go(func() {
+				_, err := s.SwapStatus(ctx, "1001", 0, Status{State: "ringing", CallID: fmt.Sprint("c", i)})
+				if err == nil {
+					mu.Lock()
+					wins++
+					mu.Unlock()
+				} else if !errors.Is(err, ErrConflict) {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		if wins != 1 {
+			t.Fatalf("%d claims won", wins)
+		}
+	})
+	t.Run("registrations", func(t *testing.T) {
+		s := open(t)
+		if err := s.PutRegistration(ctx, Registration{Ext: "1001", Contact: "sip:x"}); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("registration without profile: %v", err)
+		}
+		_ = s.PutAgent(ctx, Agent{Ext: "1001"})
+		reg := Registration{Ext: "1001", Contact: "sip:1001@127.0.0.1:5070", Expires: t0}
+		if err := s.PutRegistration(ctx, reg); err != nil {
+			t.Fatal(err)
+		}
+		recs, _ := s.Agents(ctx)
+		if recs[0].Registration.Contact != reg.Contact || !recs[0].Registration.Expires.Equal(t0) {
+			t.Fatalf("registration %+v", recs[0].Registration)
+		}
+		if err := s.DeleteRegistration(ctx, "1001"); err != nil {
+			t.Fatal(err)
+		}
+		recs, _ = s.Agents(ctx)
+		if recs[0].Registration.Contact != "" {
+			t.Fatalf("registration kept: %+v", recs[0].Registration)
+		}
+	})
+	t.Run("entries", func(t *testing.T) {
+		s := open(t)
+		es := []Entry{
+			{CallID: "c3", Queue: "general", Arrived: t0.Add(2 * time.Second)},
+			{CallID: "c1", Queue: "general", Arrived: t0},
+			{CallID: "v1", Queue: "general", Priority: 5, Arrived: t0.Add(time.Minute), Callback: true, Node: "n2"},
+			{CallID: "c2", Queue: "general", Arrived: t0},
+			{CallID: "x1", Queue: "tax", Arrived: t0},
+		}
+		for _, e := range es {
+			if err := s.PutEntry(ctx, e); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.DeleteEntry(ctx, "general", "c3"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.DeleteEntry(ctx, "general", "c3"); err != nil {
+			t.Fatalf("second delete: %v", err)
+		}
+		got, err := s.Entries(ctx, "general")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, e := range got {
+			ids = append(ids, e.CallID)
+		}
+		if fmt.Sprint(ids) != "[v1 c1 c2]" || !got[0].Callback || got[0].Node != "n2" {
+			t.Fatalf("entries %v %+v", ids, got[0])
+		}
+		if none, err := s.Entries(ctx, "empty"); err != nil || len(none) != 0 {
+			t.Fatalf("empty queue: %v %v", none, err)
+		}
+	})
+}
+
+func sameStatus(a, b Status) bool {
+	eq := func(x, y time.Time) bool { return x.Equal(y) }
+	return a.State == b.State && eq(a.Since, b.Since) && a.CallID == b.CallID && a.Queue == b.Queue &&
+		a.Node == b.Node && eq(a.WrapUntil, b.WrapUntil) && eq(a.IdleSince, b.IdleSince) && a.Day == b.Day &&
+		a.CallsToday == b.CallsToday && a.Misses == b.Misses && a.Pending == b.Pending &&
+		a.PendingWhy == b.PendingWhy && a.Version == b.Version
+}
+
+func TestMemory(t *testing.T) {
+	suite(t, func(*testing.T) Store { return NewMemory() })
+}

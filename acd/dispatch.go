@@ -17,10 +17,11 @@ func (d *Dispatcher) dispatchLocked(ctx context.Context, now time.Time) ([]Decis
 	if d.waitingLocked() == 0 {
 		return nil, nil
 	}
-	recs, err := d.st.Agents(ctx)
+	recs, err := d.st.Agents(ctx, d.recs)
 	if err != nil {
 		return nil, err
 	}
+	d.recs = recs
 	d.free = d.free[:0]
 	for i := range recs {
 		if free(&recs[i], true, d.cfg.CallbackLead, now) {

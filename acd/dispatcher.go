@@ -44,10 +44,11 @@ type Dispatcher struct {
 	open   map[string]bool // queues that take new arrivals (in the config)
 	names  []string        // queue names, sorted
 	calls  map[string]*callState
-	rr     map[string]string // queue -> extension round robin offered last
-	cands  []candidate       // scratch
-	free   []int             // scratch
-	nobody map[needKey]bool  // scratch: needs no free seat meets
+	rr     map[string]string   // queue -> extension round robin offered last
+	recs   []store.AgentRecord // scratch: the seats read by dispatchLocked
+	cands  []candidate         // scratch
+	free   []int               // scratch
+	nobody map[needKey]bool    // scratch: needs no free seat meets
 }
 
 // needKey identifies calls that need the same seats: same queue, same
@@ -141,7 +142,7 @@ func (d *Dispatcher) SetAgents(ctx context.Context, agents []Agent) error {
 			return fmt.Errorf("agent %s: %w", a.Ext, err)
 		}
 	}
-	recs, err := d.st.Agents(ctx)
+	recs, err := d.st.Agents(ctx, nil)
 	if err != nil {
 		return err
 	}

@@ -24,15 +24,15 @@ type sim struct {
 	outcomes map[string]int      // call -> Finished count
 	bridged  map[string]string   // call -> seat, talking (after Finished answered)
 	log      []string
-	prefix   string // call ids
-	peers    []*sim // other nodes sharing the store
+	prefix   string         // call ids
+	peers    []*sim         // other nodes sharing the store
 	kinds    map[string]int // decisions and outcomes seen, for the log
 }
 
 type simCall struct {
 	ringing  []string
 	rangAt   map[string]time.Time // seat -> when it started ringing
-	callback bool // the caller hung up and waits for a callback
+	callback bool                 // the caller hung up and waits for a callback
 }
 
 func newSim(t testing.TB, st store.Store, seed uint64, nAgents int) *sim {
@@ -275,7 +275,7 @@ func (s *sim) check() {
 			hold(ext, id)
 		}
 	}
-	recs, err := s.st.Agents(s.ctx)
+	recs, err := s.st.Agents(s.ctx, nil)
 	if err != nil {
 		s.fail("agents: %v", err)
 	}

@@ -30,7 +30,7 @@ func TestRandomInvariantsRedis(t *testing.T) {
 // event no seat is held by two calls, on either node or in Redis.
 func TestTwoNodesShareSeats(t *testing.T) {
 	srv := redistest.Start(t)
-	for seed := range uint64(3) {
+	for seed := range uint64(2) {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
 			prefix := fmt.Sprintf("{two%d}:", seed)
 			a := newSim(t, redisStore(t, srv.Addr, prefix), seed, 10)
@@ -40,7 +40,7 @@ func TestTwoNodesShareSeats(t *testing.T) {
 			b.clk = a.clk
 			b.d.now = a.clk.Now
 			a.peers, b.peers = []*sim{b}, []*sim{a}
-			for i := range 2000 {
+			for i := range 1200 {
 				if i%2 == 0 {
 					a.step()
 				} else {

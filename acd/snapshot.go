@@ -29,7 +29,7 @@ type AgentInfo struct {
 func (d *Dispatcher) Agents(ctx context.Context) ([]AgentInfo, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	recs, err := d.st.Agents(ctx)
+	recs, err := d.st.Agents(ctx, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -219,6 +219,10 @@ func (c *Call) onAnswered(err error) *reason {
 	if c.toSeat != "" || c.st == stBridged {
 		return nil
 	}
+	if c.fallback {
+		c.rec.Skill, c.rec.Queue = c.line.Skill, c.line.Skill
+		return c.requestSeat(false)
+	}
 	return c.startIVR()
 }
 

@@ -74,6 +74,7 @@ type Call struct {
 	aOfferDir string
 	line      config.Line
 	ivr       *ivr.Session
+	fallback  bool            // the department did not answer: straight to the queue
 	list      []*media.Prompt // prompts still to play after the current one
 	ivrTimer  *time.Timer
 	timerGen  int

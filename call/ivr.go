@@ -1,6 +1,7 @@
 package call
 
 import (
+	"strings"
 	"time"
 
 	"github.com/hotline-cc/hotline/ivr"
@@ -30,6 +31,7 @@ func (c *Call) act(a ivr.Action) *reason {
 	c.stopPrompts()
 	c.stopIVRTimer()
 	c.rec.IVRPath = c.ivr.Path()
+	c.log.Debug("ivr", "path", strings.Join(c.rec.IVRPath, ">"), "play", strings.Join(a.Play, ","), "timer", a.Timer)
 	if o := a.Done; o != nil {
 		return c.ivrOutcome(*o)
 	}

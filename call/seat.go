@@ -174,7 +174,8 @@ func (c *Call) outboundFailed(err error) *reason {
 	c.b = nil
 	switch c.bKind {
 	case legDepartment:
-		c.log.Info("department did not answer: the call falls back to 12345", "error", err)
+		c.log.Info("department did not answer: the call falls back to the 12345 queue", "error", err)
+		c.fallback = true
 		c.answerCaller()
 		return nil
 	case legTransfer:

@@ -29,13 +29,17 @@ const DemoPasswordPrefix = "demo-"
 // Config is one centre, validated. It is immutable after Load or Parse: callers
 // read it from any goroutine and must not modify it (nor the slices inside).
 type Config struct {
-	File          string // file name used in messages
-	FS            fs.FS  // prompt files; prompts.dir already applied
-	Centre        string
-	SIP           SIP
-	RTP           RTP
-	HTTP          HTTP
-	DataDir       string
+	File    string // file name used in messages
+	FS      fs.FS  // prompt files; prompts.dir already applied
+	Centre  string
+	SIP     SIP
+	RTP     RTP
+	HTTP    HTTP
+	DataDir string
+	// Location is the centre's time zone (timezone key; default the
+	// machine's): business hours, holidays, announcements and the
+	// records' day files are read in it.
+	Location      *time.Location
 	ShutdownGrace time.Duration
 	Prompts       Prompts
 	Skills        []string

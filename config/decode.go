@@ -45,12 +45,22 @@ func (p *parser) root(n *yaml.Node) {
 			}
 		},
 		"shutdown_grace": func(path string, v *yaml.Node) { setDuration(&p.reader, &c.ShutdownGrace, path, v, 0) },
-		"prompts":        p.prompts,
-		"skills":         p.skills,
-		"trunks":         p.trunks,
-		"lines":          p.lines,
-		"emergency":      p.emergency,
-		"seats":          p.seats,
+		"timezone": func(path string, v *yaml.Node) {
+			if s, ok := p.nonEmpty(path, v); ok {
+				loc, err := time.LoadLocation(s)
+				if err != nil {
+					p.problem(v.Line, path, "unknown time zone %q (an IANA name such as Asia/Shanghai)", s)
+					return
+				}
+				c.Location = loc
+			}
+		},
+		"prompts":   p.prompts,
+		"skills":    p.skills,
+		"trunks":    p.trunks,
+		"lines":     p.lines,
+		"emergency": p.emergency,
+		"seats":     p.seats,
 		"default_ivr": func(path string, v *yaml.Node) {
 			c.DefaultIVR, _ = p.nonEmpty(path, v)
 		},

@@ -39,6 +39,7 @@ func newConfig() *Config {
 		},
 		RTP:           RTP{PortMin: 20000, PortMax: 29999, Timeout: 30 * time.Second},
 		DataDir:       "./data",
+		Location:      time.Local,
 		ShutdownGrace: 60 * time.Second,
 		Prompts:       Prompts{Welcome: "welcome.wav", HoldMusic: "hold.wav", Language: defaultLanguage},
 		Skills:        []string{},

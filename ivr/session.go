@@ -93,8 +93,8 @@ type Session struct {
 	path     []string
 }
 
-// NewSession starts a walk of t (from Plan.ForLine or Plan.Tree) for one
-// call. Nothing happens until Start.
+// NewSession starts a walk of t (from Plan.ForLine or Plan.Tree; not nil)
+// for one call, on the call goroutine. Nothing happens until Start.
 func NewSession(t *Tree, env Env) *Session {
 	if env.Now == nil {
 		env.Now = time.Now

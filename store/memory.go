@@ -14,6 +14,7 @@ import (
 type Memory struct {
 	mu      sync.Mutex
 	agents  map[string]*memAgent
+	order   []string                    // extensions, sorted
 	entries map[string]map[string]Entry // queue -> call id -> entry
 }
 
@@ -37,24 +38,31 @@ func (m *Memory) PutAgent(_ context.Context, a Agent) error {
 		return nil
 	}
 	m.agents[a.Ext] = &memAgent{agent: a}
+	i, _ := slices.BinarySearch(m.order, a.Ext)
+	m.order = slices.Insert(m.order, i, a.Ext)
 	return nil
 }
 
 func (m *Memory) DeleteAgent(_ context.Context, ext string) error {
 	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.agents[ext]; !ok {
+		return nil
+	}
 	delete(m.agents, ext)
-	m.mu.Unlock()
+	i, _ := slices.BinarySearch(m.order, ext)
+	m.order = slices.Delete(m.order, i, i+1)
 	return nil
 }
 
-func (m *Memory) Agents(_ context.Context) ([]AgentRecord, error) {
+func (m *Memory) Agents(_ context.Context, buf []AgentRecord) ([]AgentRecord, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	out := make([]AgentRecord, 0, len(m.agents))
-	for _, ma := range m.agents {
+	out := buf[:0]
+	for _, ext := range m.order {
+		ma := m.agents[ext]
 		out = append(out, AgentRecord{Agent: ma.agent, Status: ma.status, Registration: ma.reg})
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Agent.Ext < out[j].Agent.Ext })
 	return out, nil
 }
 

@@ -6,8 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -17,18 +17,29 @@ import (
 // also run on Redis Cluster. Layout:
 //
 //	PREFIX agents         hash ext -> Agent JSON
-//	PREFIX status         hash ext -> "VERSION|" + Status JSON
-//	PREFIX regs           hash ext -> Registration JSON
+//	PREFIX agents:version counter, bumped by every profile change
+//	PREFIX status         hash ext -> VERSION, ext, then the Status fields (codec.go)
+//	PREFIX regs           hash ext -> contact and expiry (codec.go)
+//	PREFIX regs:version   counter, bumped by every registration change
 //	PREFIX q:QUEUE        hash call id -> Entry JSON
 //
-// Agents reads the three agent hashes in one pipelined round trip; a status
+// Agents reads every status in one pipelined round trip (profiles and
+// registrations are cached and reread when their version counters move); a status
 // swap is one Lua script (compare the version, write, bump). Network
 // failures and timeouts are returned as ErrUnavailable; go-redis reconnects
 // by itself on the next call.
 type Redis struct {
 	c      redis.UniversalClient
 	prefix string
+
+	mu    sync.Mutex
+	cache *cached // profiles and registrations, immutable once stored
 }
+
+var (
+	_ Store = (*Redis)(nil)
+	_ Store = (*Memory)(nil)
+)
 
 // DefaultRedisPrefix keeps every key in one Redis Cluster slot.
 const DefaultRedisPrefix = "{hotline}:"
@@ -70,25 +81,33 @@ var swapScript = redis.NewScript(`
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return -1 end
 local cur = redis.call('HGET', KEYS[2], ARGV[1])
 local v = 0
-if cur then v = tonumber(string.match(cur, '^(%d+)|')) end
+if cur then v = tonumber(string.match(cur, '^(%d+)\31')) end
 if v ~= tonumber(ARGV[2]) then return -2 end
 v = v + 1
-redis.call('HSET', KEYS[2], ARGV[1], v .. '|' .. ARGV[3])
+redis.call('HSET', KEYS[2], ARGV[1], v .. '\31' .. ARGV[3])
 return v
 `)
 
 var putRegScript = redis.NewScript(`
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+redis.call('INCR', KEYS[3])
 return 1
 `)
 
+// PutAgent stores a profile and bumps the profiles' version, so every
+// node's cache reloads them.
 func (r *Redis) PutAgent(ctx context.Context, a Agent) error {
 	b, err := json.Marshal(a)
 	if err != nil {
 		return err
 	}
-	return r.wrap(r.c.HSet(ctx, r.key("agents"), a.Ext, b).Err())
+	_, err = r.c.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HSet(ctx, r.key("agents"), a.Ext, b)
+		p.Incr(ctx, r.key("agents", "version"))
+		return nil
+	})
+	return r.wrap(err)
 }
 
 func (r *Redis) DeleteAgent(ctx context.Context, ext string) error {
@@ -96,56 +115,11 @@ func (r *Redis) DeleteAgent(ctx context.Context, ext string) error {
 		p.HDel(ctx, r.key("agents"), ext)
 		p.HDel(ctx, r.key("status"), ext)
 		p.HDel(ctx, r.key("regs"), ext)
+		p.Incr(ctx, r.key("agents", "version"))
+		p.Incr(ctx, r.key("regs", "version"))
 		return nil
 	})
 	return r.wrap(err)
-}
-
-func (r *Redis) Agents(ctx context.Context) ([]AgentRecord, error) {
-	var agents, status, regs *redis.MapStringStringCmd
-	_, err := r.c.Pipelined(ctx, func(p redis.Pipeliner) error {
-		agents = p.HGetAll(ctx, r.key("agents"))
-		status = p.HGetAll(ctx, r.key("status"))
-		regs = p.HGetAll(ctx, r.key("regs"))
-		return nil
-	})
-	if err != nil {
-		return nil, r.wrap(err)
-	}
-	out := make([]AgentRecord, 0, len(agents.Val()))
-	for ext, raw := range agents.Val() {
-		var rec AgentRecord
-		if err := json.Unmarshal([]byte(raw), &rec.Agent); err != nil {
-			return nil, fmt.Errorf("store: agent %s: %w", ext, err)
-		}
-		if s, ok := status.Val()[ext]; ok {
-			if rec.Status, err = decodeStatus(s); err != nil {
-				return nil, fmt.Errorf("store: status of %s: %w", ext, err)
-			}
-		}
-		if g, ok := regs.Val()[ext]; ok {
-			if err := json.Unmarshal([]byte(g), &rec.Registration); err != nil {
-				return nil, fmt.Errorf("store: registration of %s: %w", ext, err)
-			}
-		}
-		out = append(out, rec)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Agent.Ext < out[j].Agent.Ext })
-	return out, nil
-}
-
-func decodeStatus(raw string) (Status, error) {
-	v, body, ok := strings.Cut(raw, "|")
-	if !ok {
-		return Status{}, errors.New("no version")
-	}
-	var s Status
-	if err := json.Unmarshal([]byte(body), &s); err != nil {
-		return s, err
-	}
-	n, err := strconv.ParseInt(v, 10, 64)
-	s.Version = n
-	return s, err
 }
 
 func (r *Redis) Status(ctx context.Context, ext string) (Status, error) {
@@ -165,15 +139,13 @@ func (r *Redis) Status(ctx context.Context, ext string) (Status, error) {
 	if errors.Is(raw.Err(), redis.Nil) {
 		return Status{}, nil
 	}
-	return decodeStatus(raw.Val())
+	_, st, err := decodeStatus(raw.Val())
+	return st, err
 }
 
 func (r *Redis) SwapStatus(ctx context.Context, ext string, version int64, s Status) (int64, error) {
-	b, err := json.Marshal(s)
-	if err != nil {
-		return 0, err
-	}
-	v, err := swapScript.Run(ctx, r.c, []string{r.key("agents"), r.key("status")}, ext, version, b).Int64()
+	keys := []string{r.key("agents"), r.key("status")}
+	v, err := swapScript.Run(ctx, r.c, keys, ext, version, encodeStatus(ext, s)).Int64()
 	switch {
 	case err != nil:
 		return 0, r.wrap(err)
@@ -186,11 +158,8 @@ func (r *Redis) SwapStatus(ctx context.Context, ext string, version int64, s Sta
 }
 
 func (r *Redis) PutRegistration(ctx context.Context, g Registration) error {
-	b, err := json.Marshal(g)
-	if err != nil {
-		return err
-	}
-	ok, err := putRegScript.Run(ctx, r.c, []string{r.key("agents"), r.key("regs")}, g.Ext, b).Int()
+	keys := []string{r.key("agents"), r.key("regs"), r.key("regs", "version")}
+	ok, err := putRegScript.Run(ctx, r.c, keys, g.Ext, encodeRegistration(g)).Int()
 	if err != nil {
 		return r.wrap(err)
 	}
@@ -201,7 +170,12 @@ func (r *Redis) PutRegistration(ctx context.Context, g Registration) error {
 }
 
 func (r *Redis) DeleteRegistration(ctx context.Context, ext string) error {
-	return r.wrap(r.c.HDel(ctx, r.key("regs"), ext).Err())
+	_, err := r.c.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HDel(ctx, r.key("regs"), ext)
+		p.Incr(ctx, r.key("regs", "version"))
+		return nil
+	})
+	return r.wrap(err)
 }
 
 func (r *Redis) PutEntry(ctx context.Context, e Entry) error {

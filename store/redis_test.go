@@ -38,7 +38,7 @@ func TestRedisOutage(t *testing.T) {
 	if err := s.Ping(ctx); !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("ping: %v", err)
 	}
-	if _, err := s.Agents(ctx); !errors.Is(err, ErrUnavailable) {
+	if _, err := s.Agents(ctx, nil); !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("agents: %v", err)
 	}
 	if _, err := s.SwapStatus(ctx, "1001", 0, Status{}); !errors.Is(err, ErrUnavailable) {

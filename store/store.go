@@ -88,8 +88,10 @@ type Agents interface {
 	PutAgent(ctx context.Context, a Agent) error
 	// DeleteAgent removes profile, status and registration.
 	DeleteAgent(ctx context.Context, ext string) error
-	// Agents returns every agent, sorted by extension, in one round trip.
-	Agents(ctx context.Context) ([]AgentRecord, error)
+	// Agents appends every agent, sorted by extension, to buf[:0] and
+	// returns it (one round trip; pass the previous result back to reuse
+	// it). Agent.Skills maps are shared with the store: read them only.
+	Agents(ctx context.Context, buf []AgentRecord) ([]AgentRecord, error)
 	// Status returns one agent's status (ErrNotFound without a profile).
 	Status(ctx context.Context, ext string) (Status, error)
 	// SwapStatus stores s if the agent's status version is still version

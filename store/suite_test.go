@@ -21,7 +21,7 @@ func suite(t *testing.T, open func(t *testing.T) Store) {
 				t.Fatal(err)
 			}
 		}
-		recs, err := s.Agents(ctx)
+		recs, err := s.Agents(ctx, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -61,7 +61,7 @@ func suite(t *testing.T, open func(t *testing.T) Store) {
 		if err != nil || !sameStatus(got, want) {
 			t.Fatalf("status %+v, want %+v (%v)", got, want, err)
 		}
-		recs, _ := s.Agents(ctx)
+		recs, _ := s.Agents(ctx, nil)
 		if !sameStatus(recs[0].Status, want) {
 			t.Fatalf("agents status %+v", recs[0].Status)
 		}
@@ -105,14 +105,14 @@ func suite(t *testing.T, open func(t *testing.T) Store) {
 		if err := s.PutRegistration(ctx, reg); err != nil {
 			t.Fatal(err)
 		}
-		recs, _ := s.Agents(ctx)
+		recs, _ := s.Agents(ctx, nil)
 		if recs[0].Registration.Contact != reg.Contact || !recs[0].Registration.Expires.Equal(t0) {
 			t.Fatalf("registration %+v", recs[0].Registration)
 		}
 		if err := s.DeleteRegistration(ctx, "1001"); err != nil {
 			t.Fatal(err)
 		}
-		recs, _ = s.Agents(ctx)
+		recs, _ = s.Agents(ctx, nil)
 		if recs[0].Registration.Contact != "" {
 			t.Fatalf("registration kept: %+v", recs[0].Registration)
 		}

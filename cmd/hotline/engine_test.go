@@ -146,14 +146,64 @@ seats:
 	return path
 }
 
+// demoOpts adapt the demo centre for a test.
+type demoOpts struct {
+	Now     string            // -now: the engine's clock starts here (RFC 3339)
+	Replace map[string]string // text replacements in demo.yaml (e.g. a department's target)
+}
+
+// writeDemo writes a copy of testdata/demo.yaml that listens on free ports,
+// reads the repository's prompts and writes records under dir.
+func writeDemo(t testing.TB, dir string, o demoOpts) string {
+	raw, err := os.ReadFile(filepath.Join(repoDir(t), "testdata", "demo.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := 20000 + 2*rand.IntN(4000)
+	text := strings.NewReplacer(
+		"127.0.0.1:5060", "127.0.0.1:0",
+		"127.0.0.1:8080", "127.0.0.1:0",
+		"20000-29999", fmt.Sprintf("%d-%d\n  timeout: 120s", base, base+1998),
+		"data_dir: ./data", "data_dir: "+filepath.Join(dir, "data"),
+		"  dir: prompts", "  dir: "+filepath.Join(repoDir(t), "testdata", "prompts"),
+	).Replace(string(raw))
+	for from, to := range o.Replace {
+		if !strings.Contains(text, from) {
+			t.Fatalf("demo.yaml has no %q to replace", from)
+		}
+		text = strings.ReplaceAll(text, from, to)
+	}
+	path := filepath.Join(dir, "centre.yaml")
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// startDemo starts hotline on the demo centre (adapted by o).
+func startDemo(t testing.TB, o demoOpts) *engine {
+	t.Helper()
+	dir := t.TempDir()
+	var args []string
+	if o.Now != "" {
+		args = append(args, "-now", o.Now)
+	}
+	return launch(t, dir, writeDemo(t, dir, o), args...)
+}
+
 // startEngine starts hotline on a generated config and waits until it is
 // ready; the process is stopped (by PID) when the test ends.
 func startEngine(t testing.TB, o centreOpts) *engine {
 	t.Helper()
 	dir := t.TempDir()
-	cfg := writeCentre(t, dir, o)
+	return launch(t, dir, writeCentre(t, dir, o))
+}
+
+// launch runs the binary on cfg and waits for its ready line.
+func launch(t testing.TB, dir, cfg string, extra ...string) *engine {
+	t.Helper()
 	e := &engine{t: t, dir: dir, cfg: cfg, done: make(chan struct{}), log: newLogWatch()}
-	e.cmd = exec.Command(hotlineBin, "-config", cfg, "-log-level", "debug")
+	e.cmd = exec.Command(hotlineBin, append([]string{"-config", cfg, "-log-level", "debug"}, extra...)...)
 	e.cmd.Dir = dir
 	stderr, err := e.cmd.StderrPipe()
 	if err != nil {

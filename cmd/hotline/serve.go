@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	_ "time/tzdata" // the centre's timezone works on machines without zoneinfo
 
 	"fmt"
 	"log/slog"
@@ -87,7 +88,7 @@ func serve(cfg *config.Config, path string, log *slog.Logger, now func() time.Ti
 // build creates every part from the config.
 func (c *centre) build(cfg *config.Config) error {
 	var err error
-	c.records, err = records.NewWriter(filepath.Join(cfg.DataDir, "records"), c.log)
+	c.records, err = records.NewWriter(filepath.Join(cfg.DataDir, "records"), c.log, records.WithLocation(cfg.Location))
 	if err != nil {
 		return err
 	}
@@ -109,7 +110,7 @@ func (c *centre) build(cfg *config.Config) error {
 	})
 	c.engine, err = call.NewEngine(call.Options{
 		Config: cfg, Media: c.media, Seats: c.reg, Records: c.records, Metrics: c.metrics,
-		Logger: c.log, Now: c.now,
+		Logger: c.log, Now: c.now, Location: cfg.Location,
 	})
 	if err != nil {
 		return err

@@ -2,6 +2,8 @@ package call
 
 import (
 	"errors"
+
+	"github.com/hotline-cc/hotline/acd"
 	"math/rand/v2"
 	"net/netip"
 	"slices"
@@ -117,6 +119,9 @@ func (c *Call) admitSeatCall(from string) *reason {
 	target := c.a.Dialled()
 	c.log = c.log.With("seat", from, "dialled", target)
 	c.metricStart("internal")
+	if cmd, ok := c.e.acd.ParseFeatureCode(target); ok {
+		return c.featureCode(from, cmd)
+	}
 	if _, ok := c.cfg.Seat(target); !ok || target == from {
 		return reasonPtr(endNoRoute)
 	}
@@ -219,11 +224,38 @@ func (c *Call) onAnswered(err error) *reason {
 	if c.toSeat != "" || c.st == stBridged {
 		return nil
 	}
+	if c.feature {
+		if c.ps.confirm == nil {
+			return reasonPtr(endFeature)
+		}
+		c.play(c.ps.confirm, false)
+		return nil
+	}
 	if c.fallback {
 		c.rec.Skill, c.rec.Queue = c.line.Skill, c.line.Skill
-		return c.requestSeat(false)
+		return c.enqueue()
 	}
 	return c.startIVR()
+}
+
+// featureCode: a seat dialled a feature code (*11 log in, *12 log out,
+// *13[n] not ready, *14 ready). The agent's state changes; the phone is
+// answered with a short confirmation and hung up, or refused with 403 when
+// the change is not allowed.
+func (c *Call) featureCode(ext string, cmd acd.Command) *reason {
+	c.rec.LineMode = "feature"
+	st, err := c.e.AgentCommand(ext, cmd)
+	if err != nil {
+		c.log.Warn("feature code refused", "seat", ext, "code", c.a.Dialled(), "error", err)
+		return reasonPtr(endForbidden)
+	}
+	c.log.Info("agent state changed by feature code", "seat", ext, "code", c.a.Dialled(), "state", st.State, "reason", st.Reason)
+	if r := c.setupCallerMedia(); r != nil {
+		return r
+	}
+	c.feature = true
+	c.answerCaller()
+	return nil
 }
 
 func reasonPtr(r reason) *reason { return &r }

@@ -25,7 +25,6 @@ type (
 	}
 	evAnswered   struct{ err error }
 	evPromptDone struct{ gen int }
-	evSeat       struct{ offer seatOffer }
 	evRinging    struct{}
 	evSeatAnswer struct{ err error }
 	evDTMF       struct {
@@ -35,7 +34,6 @@ type (
 	evRTPTimeout struct{ b bool }
 	evShutdown   struct{}
 	evIVRTimeout struct{ gen int }
-	evRetrySeats struct{}
 )
 
 // state is where a call is in its life.
@@ -75,6 +73,7 @@ type Call struct {
 	line      config.Line
 	ivr       *ivr.Session
 	fallback  bool            // the department did not answer: straight to the queue
+	feature   bool            // a seat dialled a feature code: confirm and hang up
 	list      []*media.Prompt // prompts still to play after the current one
 	ivrTimer  *time.Timer
 	timerGen  int
@@ -89,14 +88,18 @@ type Call struct {
 	bSDP     legSDP
 	seat     string
 	ringStop context.CancelFunc
-	ringAt   time.Time
+	// ACD bookkeeping: the call waits in (or was offered by) the ACD; an
+	// offer was withdrawn by it (do not report the ringing's end); the seat
+	// that answered through it (told when the call ends).
+	inACD        bool
+	withdrawn    bool
+	answeredSeat string
+	ringAt       time.Time
 
 	st       state
 	playGen  int
 	moh      bool
 	waitFrom time.Time
-	tried    map[string]bool // guarded by seatPool.mu
-	retry    *time.Timer
 	rec      records.Record
 	start    time.Time
 	talkFrom time.Time
@@ -110,7 +113,7 @@ func newCall(e *Engine, leg *sip.InboundLeg) *Call {
 		e: e, id: newID(), a: leg,
 		cfg: e.config(), ps: e.prompts.Load(),
 		inbox: make(chan any, inboxSize), done: make(chan struct{}),
-		tried: make(map[string]bool), start: e.opts.Now(),
+		start: e.opts.Now(),
 	}
 	c.log = e.log.With("call_id", c.id, "sip_call_id", leg.CallID())
 	c.rec = records.Record{
@@ -207,13 +210,8 @@ func (c *Call) handle(ev any) *reason {
 		if ev.gen == c.timerGen && c.ivr != nil {
 			return c.act(c.ivr.Timeout())
 		}
-	case evSeat:
-		return c.onSeat(ev.offer)
-	case evRetrySeats:
-		if c.st == stWaiting {
-			c.e.seats.clearTried(c)
-			return c.requestSeat(true)
-		}
+	case evACD:
+		return c.onDecision(ev.d)
 	case evRinging:
 		if (c.toSeat != "" || c.bKind == legDepartment) && !c.a.Answered() {
 			_ = c.a.Ringing()

@@ -31,6 +31,7 @@ var (
 	endAckLost     = reason{"ack_timeout", 408, slog.LevelWarn}
 	endShutdown    = reason{"shutdown", 503, slog.LevelInfo}
 	endError       = reason{"error", 500, slog.LevelError}
+	endFeature     = reason{"feature_code", 200, slog.LevelInfo}
 )
 
 // seatRejected: a seat-to-seat call whose callee answered with a final
@@ -56,10 +57,7 @@ func (c *Call) end(r reason) {
 		return
 	}
 	c.stopRinging()
-	if c.retry != nil {
-		c.retry.Stop()
-	}
-	c.e.seats.leave(c)
+	c.stopIVRTimer()
 	ctx, cancel := context.WithTimeout(context.Background(), endTimeout)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -77,11 +75,12 @@ func (c *Call) end(r reason) {
 	if c.bm != nil {
 		_ = c.bm.Close()
 	}
-	for _, ext := range []string{c.seat, c.toSeat, c.fromSeat} {
+	for _, ext := range []string{c.toSeat, c.fromSeat} {
 		if ext != "" {
 			c.e.seats.release(ext, c)
 		}
 	}
+	c.leaveACD()
 	c.setState(stEnded)
 	c.writeRecord(r)
 }

@@ -3,7 +3,8 @@
 // events, seat offers) in its inbox and alone changes the call's state. It is
 // the only package that imports both sip and media.
 //
-// Lock order: Engine.mu, then seatPool.mu; a Call's fields are owned by its
+// Lock order: Engine.mu and seatPool.mu are leaves (never nested); the
+// dispatcher locks inside its own methods, never called under either; a Call's fields are owned by its
 // goroutine and take no lock.
 package call
 
@@ -19,11 +20,13 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hotline-cc/hotline/acd"
 	"github.com/hotline-cc/hotline/config"
 	"github.com/hotline-cc/hotline/ivr"
 	"github.com/hotline-cc/hotline/media"
 	"github.com/hotline-cc/hotline/records"
 	"github.com/hotline-cc/hotline/sip"
+	"github.com/hotline-cc/hotline/store"
 )
 
 // Metrics is what the engine reports; supervisor.Metrics implements it.
@@ -60,6 +63,10 @@ type Options struct {
 	Location *time.Location
 }
 
+// confirmPrompt is the prompt a seat hears after a feature code, when the
+// prompt folder has it.
+const confirmPrompt = "goodbye.wav"
+
 // ErrDraining: the engine takes no new calls.
 var ErrDraining = errors.New("call: engine is draining")
 
@@ -72,6 +79,7 @@ type Engine struct {
 	dialer  Dialer
 	prompts atomic.Pointer[promptSet]
 	seats   *seatPool
+	acd     *acd.Dispatcher
 
 	draining atomic.Bool
 	mu       sync.Mutex
@@ -83,9 +91,10 @@ type Engine struct {
 // promptSet is what one config generation plays, decoded once at load: the
 // IVR plan and every prompt it may play, by path in the config's FS.
 type promptSet struct {
-	plan   *ivr.Plan
-	hold   *media.Prompt
-	byPath map[string]*media.Prompt
+	plan    *ivr.Plan
+	hold    *media.Prompt
+	confirm *media.Prompt // played to a seat after a feature code (nil: none)
+	byPath  map[string]*media.Prompt
 }
 
 // NewEngine loads the prompts of cfg and returns an engine ready for Start.
@@ -100,7 +109,14 @@ func NewEngine(o Options) (*Engine, error) {
 		o.Location = time.Local
 	}
 	e := &Engine{opts: o, log: o.Logger, calls: make(map[string]*Call)}
-	e.seats = newSeatPool(e)
+	e.seats = newSeatPool()
+	d, err := acd.New(acdConfig(o.Config), acd.Options{
+		Store: store.NewMemory(), Now: o.Now, Location: o.Location, Logger: o.Logger.With("part", "acd"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	e.acd = d
 	if err := e.Reload(o.Config); err != nil {
 		return nil, err
 	}
@@ -117,9 +133,11 @@ func (e *Engine) Reload(cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
+	if err := e.configureACD(cfg); err != nil {
+		return err
+	}
 	e.cfg.Store(cfg)
 	e.prompts.Store(ps)
-	e.seats.configure(cfg)
 	return nil
 }
 
@@ -128,6 +146,9 @@ func loadPrompts(cfg *config.Config) (*promptSet, error) {
 	var err error
 	if ps.hold, err = media.LoadPrompt(cfg.FS, cfg.Prompts.HoldMusic); err != nil {
 		return nil, fmt.Errorf("call: hold music: %w", err)
+	}
+	if p, err := media.LoadPrompt(cfg.FS, confirmPrompt); err == nil {
+		ps.confirm = p
 	}
 	for _, path := range ps.plan.Prompts() {
 		p, err := media.LoadPrompt(cfg.FS, path)
@@ -219,14 +240,6 @@ func (e *Engine) Drain(ctx context.Context, grace time.Duration) int {
 	return cut
 }
 
-// SeatRegistered is called when a seat registers or refreshes (from the
-// registrar's OnChange); a free seat may take a waiting caller.
-func (e *Engine) SeatRegistered(ext string, registered bool) {
-	if registered {
-		e.seats.offerWaiting()
-	}
-}
-
 func (e *Engine) config() *config.Config { return e.cfg.Load() }
 
 func newID() string {
@@ -257,8 +270,17 @@ func (e *Engine) Calls() any {
 	return out
 }
 
-// Agents is a snapshot of the seats.
-func (e *Engine) Agents() any { return e.seats.snapshot() }
+// Agents is a snapshot of the agents: ACD state, registration, internal
+// calls.
+func (e *Engine) Agents() any {
+	ctx, cancel := context.WithTimeout(context.Background(), acdTimeout)
+	defer cancel()
+	agents, err := e.acd.Agents(ctx)
+	if err != nil {
+		return map[string]string{"error": err.Error()}
+	}
+	return agents
+}
 
-// Queues is a snapshot of the waiting callers.
-func (e *Engine) Queues() any { return e.seats.queueSnapshot() }
+// Queues is a snapshot of the ACD's queues.
+func (e *Engine) Queues() any { return e.acd.Queues() }

@@ -60,7 +60,7 @@ func (c *Call) ivrOutcome(o ivr.Outcome) *reason {
 	switch o.Kind {
 	case ivr.KindQueue:
 		c.rec.Skill, c.rec.Queue, c.priority = o.Skill, o.Skill, o.Priority
-		return c.requestSeat(false)
+		return c.enqueue()
 	case ivr.KindTransfer:
 		c.setState(stRinging)
 		c.holdMusic()
@@ -88,6 +88,9 @@ func (c *Call) onPromptDone() *reason {
 	}
 	if c.st == stIVR && c.ivr != nil {
 		return c.act(c.ivr.PromptsDone())
+	}
+	if c.feature {
+		return reasonPtr(endFeature)
 	}
 	return nil
 }

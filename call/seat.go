@@ -11,28 +11,6 @@ import (
 	"github.com/hotline-cc/hotline/sip"
 )
 
-// retryAfter is how long a caller who has rung every free seat waits before
-// the seats it tried may be rung again.
-const retryAfter = 5 * time.Second
-
-// requestSeat asks the seat pool for a seat: ring it, or wait with music
-// until one is offered (evSeat). again keeps the caller's place at the head.
-func (c *Call) requestSeat(again bool) *reason {
-	if c.waitFrom.IsZero() {
-		c.waitFrom = c.e.opts.Now()
-	}
-	o, ok := c.e.seats.acquire(c, again)
-	if ok {
-		return c.ring(o)
-	}
-	c.setState(stWaiting)
-	c.holdMusic()
-	if c.e.seats.hasTried(c) && c.retry == nil {
-		c.retry = time.AfterFunc(retryAfter, func() { c.post(evRetrySeats{}) })
-	}
-	return nil
-}
-
 // holdMusic plays music on hold to a trunk caller unless it already plays.
 func (c *Call) holdMusic() {
 	if !c.moh && c.toSeat == "" {
@@ -40,24 +18,10 @@ func (c *Call) holdMusic() {
 	}
 }
 
-// onSeat: the pool offers a seat to this waiting caller.
-func (c *Call) onSeat(o seatOffer) *reason {
-	if c.st != stWaiting {
-		c.e.seats.release(o.ext, c)
-		return nil
-	}
-	if c.retry != nil {
-		c.retry.Stop()
-		c.retry = nil
-	}
-	return c.ring(o)
-}
-
 // ring offers the call to a reserved seat: its phone rings (an outbound leg)
 // while the caller hears music.
 func (c *Call) ring(o seatOffer) *reason {
 	c.seat = o.ext
-	c.e.seats.markTried(c, o.ext)
 	c.setState(stRinging)
 	c.holdMusic()
 	if c.rec.OfferedAt == nil {
@@ -127,6 +91,18 @@ func (c *Call) onSeatAnswer(err error) *reason {
 	mc, _ := media.CodecByName(codec.Name)
 	c.bm.Update(media.Params{Remote: ans.Addr, Codec: mc, DTMF: dtmf})
 	c.bSDP.codec, c.bSDP.dtmf = codec, dtmf
+	if c.bKind == legSeat && c.toSeat == "" {
+		if !c.seatAnswered() {
+			go c.b.Hangup(context.Background())
+			c.b = nil
+			c.bm.Close()
+			c.bm = nil
+			c.seat = ""
+			c.setState(stWaiting)
+			return nil
+		}
+		c.answeredSeat = c.seat
+	}
 	now := c.e.opts.Now()
 	if c.bKind != legSeat {
 		c.noteTransfer(true)
@@ -180,7 +156,7 @@ func (c *Call) outboundFailed(err error) *reason {
 		return nil
 	case legTransfer:
 		c.log.Info("transfer target did not answer: the caller is queued", "error", err)
-		return c.requestSeat(false)
+		return c.enqueue()
 	}
 	return c.seatFailed(err)
 }
@@ -197,8 +173,7 @@ func (c *Call) seatFailed(err error) *reason {
 		}
 		return reasonPtr(endUnavailable)
 	}
-	c.e.seats.release(seat, c)
-	return c.requestSeat(true)
+	return c.seatNotAnswered(seat, err)
 }
 
 // onReinvite answers a re-INVITE on either leg: hold (sendonly/inactive or

@@ -40,6 +40,12 @@ type Record struct {
 	HangupBy    string     `json:"hangup_by"` // caller|agent|system
 	Codec       string     `json:"codec"`
 	DTMF        []string   `json:"dtmf,omitempty"`
+	// SeatsRung are the seats the call was offered to, SeatsMissed those
+	// that did not answer it; WithinServiceLevel says whether a seat
+	// answered within the queue's service level (15 s by default).
+	SeatsRung          []string `json:"seats_rung,omitempty"`
+	SeatsMissed        []string `json:"seats_missed,omitempty"`
+	WithinServiceLevel bool     `json:"within_service_level"`
 }
 
 // recordJSON has Record's fields and tags but not its methods, so that

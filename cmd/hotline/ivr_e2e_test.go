@@ -51,12 +51,18 @@ func recordWith(t *testing.T, recs []records.Record, pathElem string) records.Re
 // line), no key is the general queue.
 func TestFrontDoor(t *testing.T) {
 	e := startDemo(t, demoOpts{})
-	e.seat(t, 1001, testpeer.SeatOptions{})
+	e.seat(t, 1001, testpeer.SeatOptions{}) // general, social_security
+	e.seat(t, 1029, testpeer.SeatOptions{}) // general, supervision
 	for i, tc := range []struct {
 		digit rune
 		node  string
 		skill string
-	}{{'2', "complaint", "general"}, {'9', "supervision", "supervision"}, {0, "intake", "general"}} {
+		seats []string
+	}{
+		{'2', "complaint", "general", []string{"1001", "1029"}},
+		{'9', "supervision", "supervision", []string{"1029"}},
+		{0, "intake", "general", []string{"1001", "1029"}},
+	} {
 		p, peer := e.caller(t, "12345", "0", 12*time.Second)
 		if tc.digit != 0 {
 			press(t, e, peer, `greeting `, tc.digit, i+1)
@@ -65,8 +71,8 @@ func TestFrontDoor(t *testing.T) {
 			t.Fatalf("sipp: %s", res)
 		}
 		r := recordWith(t, e.waitRecords(i+1, 10*time.Second), tc.node)
-		if r.Skill != tc.skill || r.EndReason != "answered" || r.LineMode != "main" {
-			t.Errorf("%s: skill %q end %q mode %q", tc.node, r.Skill, r.EndReason, r.LineMode)
+		if r.Skill != tc.skill || r.EndReason != "answered" || r.LineMode != "main" || !slices.Contains(tc.seats, r.Agent) {
+			t.Errorf("%s: skill %q end %q mode %q agent %q", tc.node, r.Skill, r.EndReason, r.LineMode, r.Agent)
 		}
 	}
 }

@@ -2,6 +2,10 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
 	_ "time/tzdata" // the centre's timezone works on machines without zoneinfo
 
 	"fmt"
@@ -16,6 +20,7 @@ import (
 	"time"
 
 	"github.com/hotline-cc/hotline"
+	"github.com/hotline-cc/hotline/acd"
 	"github.com/hotline-cc/hotline/call"
 	"github.com/hotline-cc/hotline/config"
 	"github.com/hotline-cc/hotline/media"
@@ -54,6 +59,7 @@ func serve(cfg *config.Config, path string, log *slog.Logger, now func() time.Ti
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
 	go c.reg.Run(ctx)
+	go c.engine.Run(ctx)
 	sipDone := make(chan error, 1)
 	go func() { sipDone <- c.sip.Serve(ctx) }()
 
@@ -131,6 +137,7 @@ func (c *centre) build(cfg *config.Config) error {
 		Address: cfg.HTTP.Address.String(), Token: cfg.HTTP.Token, Logger: c.log.With("part", "http"),
 		Metrics: c.metrics, State: c.engine, Healthy: func() bool { return !c.engine.Draining() },
 	})
+	c.http.Handle("POST /api/v1/agents/{ext}/state", http.HandlerFunc(c.agentState), true)
 	return nil
 }
 
@@ -147,7 +154,7 @@ func (c *centre) trunk(ip netip.Addr) (string, bool) {
 func (c *centre) registrationChanged(r sip.Registration, registered bool) {
 	c.metrics.SetRegistrations(c.reg.Count())
 	c.log.Info("registration", "seat", r.Extension, "registered", registered, "contact", r.Contact)
-	c.engine.SeatRegistered(r.Extension, registered)
+	c.engine.SeatRegistered(r, registered)
 }
 
 func (c *centre) rtpStats() supervisor.RTPStats {
@@ -156,6 +163,40 @@ func (c *centre) rtpStats() supervisor.RTPStats {
 		Received: s.PacketsIn, Sent: s.PacketsOut, Relayed: s.PacketsRelayed, Dropped: s.PacketsDropped,
 		Timeouts: s.Timeouts, Sessions: int(s.ActiveSessions),
 	}
+}
+
+// agentState serves POST /api/v1/agents/{ext}/state (bearer token):
+// {"state": "login"|"logout"|"ready"|"not_ready", "reason": "break"}.
+func (c *centre) agentState(w http.ResponseWriter, r *http.Request) {
+	var body struct{ State, Reason string }
+	if err := json.NewDecoder(io.LimitReader(r.Body, 4096)).Decode(&body); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "body must be JSON: " + err.Error()})
+		return
+	}
+	kinds := map[string]acd.CommandKind{"login": acd.CmdLogin, "logout": acd.CmdLogout, "ready": acd.CmdReady, "not_ready": acd.CmdNotReady}
+	kind, ok := kinds[body.State]
+	if !ok {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "state must be login, logout, ready or not_ready"})
+		return
+	}
+	if kind == acd.CmdNotReady && body.Reason == "" {
+		body.Reason = acd.ReasonBreak
+	}
+	st, err := c.engine.AgentCommand(r.PathValue("ext"), acd.Command{Kind: kind, Reason: body.Reason})
+	switch {
+	case errors.Is(err, acd.ErrUnknownAgent):
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": err.Error()})
+	case err != nil:
+		writeJSON(w, http.StatusConflict, map[string]string{"error": err.Error()})
+	default:
+		writeJSON(w, http.StatusOK, st)
+	}
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
 }
 
 // waitSignals returns on SIGTERM or SIGINT; SIGHUP reloads the config.

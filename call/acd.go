@@ -1,0 +1,267 @@
+package call
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/hotline-cc/hotline/acd"
+	"github.com/hotline-cc/hotline/config"
+	"github.com/hotline-cc/hotline/queue"
+	"github.com/hotline-cc/hotline/records"
+	"github.com/hotline-cc/hotline/sip"
+	"github.com/hotline-cc/hotline/store"
+)
+
+// evACD carries one ACD decision to the call it concerns.
+type evACD struct{ d acd.Decision }
+
+// acdTimeout bounds one call into the dispatcher (the Redis store's round
+// trips; the memory store never blocks).
+const acdTimeout = 2 * time.Second
+
+// endNoService: the ACD's store cannot be reached; the caller is told so
+// rather than left waiting in a queue nobody serves.
+var endNoService = reason{"acd_unavailable", 503, endError.level}
+
+// acdConfig derives the ACD's configuration from the centre's: one queue per
+// skill (named after it), longest-idle routing, seats logged in when their
+// phone registers. Queue settings in YAML come with the ACD issue's config.
+func acdConfig(cfg *config.Config) acd.Config {
+	c := acd.Config{AutoLogin: true}
+	for _, sk := range cfg.Skills {
+		c.Queues = append(c.Queues, queue.Config{Name: sk, Skill: sk})
+	}
+	return c.WithDefaults()
+}
+
+// acdAgents are the configured seats as ACD agents.
+func acdAgents(cfg *config.Config) []acd.Agent {
+	out := make([]acd.Agent, 0, len(cfg.Seats))
+	for _, s := range cfg.Seats {
+		skills := make(map[string]int, len(s.Skills))
+		for _, sl := range s.Skills {
+			skills[sl.Skill] = sl.Level
+		}
+		out = append(out, acd.Agent{Ext: s.Extension, Name: s.Name, Skills: skills})
+	}
+	return out
+}
+
+// configureACD applies a config generation to the dispatcher.
+func (e *Engine) configureACD(cfg *config.Config) error {
+	if err := e.acd.Configure(acdConfig(cfg)); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), acdTimeout)
+	defer cancel()
+	return e.acd.SetAgents(ctx, acdAgents(cfg))
+}
+
+// route hands each decision to the call it concerns (any goroutine; never
+// blocks). A decision for a call that has gone is dropped: the dispatcher
+// has been or will be told by that call's end.
+func (e *Engine) route(ds []acd.Decision) {
+	for _, d := range ds {
+		e.mu.Lock()
+		c := e.calls[d.CallID]
+		e.mu.Unlock()
+		if c == nil || !c.tryPost(evACD{d: d}) {
+			e.log.Debug("acd decision for a call that has gone", "call_id", d.CallID, "kind", d.Kind.String())
+		}
+	}
+}
+
+// Run drives the dispatcher's clock (wrap-up ends, registration expiry,
+// overflow, announcements) once a second until ctx ends.
+func (e *Engine) Run(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			tctx, cancel := context.WithTimeout(ctx, acdTimeout)
+			ds, err := e.acd.Tick(tctx)
+			cancel()
+			if err != nil {
+				e.log.Warn("acd tick", "error", err)
+			}
+			e.route(ds)
+		}
+	}
+}
+
+// SeatRegistered tells the ACD a seat's phone registered (a logged-out demo
+// seat is logged in) or went away.
+func (e *Engine) SeatRegistered(r sip.Registration, registered bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), acdTimeout)
+	defer cancel()
+	if !registered {
+		if err := e.acd.Unregister(ctx, r.Extension); err != nil && !errors.Is(err, acd.ErrUnknownAgent) {
+			e.log.Warn("acd unregister", "seat", r.Extension, "error", err)
+		}
+		return
+	}
+	ds, err := e.acd.Register(ctx, r.Extension, r.Contact, r.Expires)
+	if err != nil && !errors.Is(err, acd.ErrUnknownAgent) {
+		e.log.Warn("acd register", "seat", r.Extension, "error", err)
+	}
+	e.route(ds)
+}
+
+// AgentCommand changes an agent's state (HTTP API, feature codes).
+func (e *Engine) AgentCommand(ext string, cmd acd.Command) (store.Status, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), acdTimeout)
+	defer cancel()
+	st, ds, err := e.acd.Command(ctx, ext, cmd)
+	e.route(ds)
+	return st, err
+}
+
+// enqueue puts the caller in the ACD queue of their skill and plays music
+// until a seat is offered (evACD Offer).
+func (c *Call) enqueue() *reason {
+	if c.waitFrom.IsZero() {
+		c.waitFrom = c.e.opts.Now()
+	}
+	c.setState(stWaiting)
+	c.holdMusic()
+	ctx, cancel := context.WithTimeout(context.Background(), acdTimeout)
+	defer cancel()
+	ds, err := c.e.acd.Arrive(ctx, acd.Arrival{CallID: c.id, Caller: c.rec.Caller, Queue: c.rec.Queue, Priority: c.priority})
+	if err != nil {
+		c.log.Error("the ACD refused the call", "queue", c.rec.Queue, "error", err)
+		return reasonPtr(endNoService)
+	}
+	c.inACD = true
+	c.e.route(ds)
+	return nil
+}
+
+// onDecision carries out an ACD decision about this call.
+func (c *Call) onDecision(d acd.Decision) *reason {
+	switch d.Kind {
+	case acd.Offer:
+		if c.st != stWaiting {
+			c.log.Warn("seat offered while not waiting", "seat", d.Agent, "state", c.st.String())
+			return nil
+		}
+		return c.ring(seatOffer{ext: d.Agent, contact: d.Contact})
+	case acd.Cancel:
+		if c.st == stRinging && c.seat == d.Agent {
+			c.withdrawn = true
+			c.stopRinging()
+		}
+	case acd.Announce:
+		c.log.Info("queue position", "position", d.Position, "wait", d.Wait)
+	case acd.Overflow:
+		c.log.Info("overflow", "dest", d.Dest.Kind, "target", d.Dest.Target)
+	case acd.Finished:
+		c.applyResult(d.Result)
+		if d.Result.Outcome == acd.Overflowed {
+			return reasonPtr(reason{"overflow", 480, endAnswered.level})
+		}
+	}
+	return nil
+}
+
+// applyResult copies the ACD's outcome into the record.
+func (c *Call) applyResult(r *acd.Result) {
+	if r == nil {
+		return
+	}
+	c.inACD = false
+	c.rec.Queue, c.rec.Skill = r.Queue, r.Skill
+	if !r.OfferedAt.IsZero() {
+		t := records.Time(r.OfferedAt)
+		c.rec.OfferedAt = &t
+	}
+	if !r.AnsweredAt.IsZero() {
+		t := records.Time(r.AnsweredAt)
+		c.rec.AnsweredAt = &t
+		c.rec.Agent = r.Agent
+	}
+	c.rec.WaitMs = r.Wait.Milliseconds()
+	c.rec.SeatsRung, c.rec.SeatsMissed = r.Rung, r.Missed
+	c.rec.WithinServiceLevel = r.WithinServiceLevel
+}
+
+// seatNotAnswered reports a seat that rang out, was busy or unreachable;
+// the ACD offers the call to the next seat.
+func (c *Call) seatNotAnswered(seat string, err error) *reason {
+	if c.withdrawn {
+		c.withdrawn = false
+		return nil
+	}
+	why := acd.NoAnswer
+	var rej *sip.RejectError
+	switch {
+	case errors.Is(err, errNoAnswer):
+	case errors.As(err, &rej) && (rej.Code == 486 || rej.Code == 600 || rej.Code == 603):
+		why = acd.Busy
+	case errors.As(err, &rej):
+	default:
+		why = acd.Unreachable
+	}
+	c.setState(stWaiting)
+	c.holdMusic()
+	ctx, cancel := context.WithTimeout(context.Background(), acdTimeout)
+	defer cancel()
+	ds, aerr := c.e.acd.NotAnswered(ctx, c.id, seat, why)
+	if aerr != nil && !errors.Is(aerr, acd.ErrUnknownCall) && !errors.Is(aerr, acd.ErrNotOffered) {
+		c.log.Warn("acd not-answered", "seat", seat, "error", aerr)
+	}
+	c.e.route(ds)
+	return nil
+}
+
+// seatAnswered tells the ACD; false when the offer had been withdrawn (the
+// seat leg must then be hung up).
+func (c *Call) seatAnswered() bool {
+	ctx, cancel := context.WithTimeout(context.Background(), acdTimeout)
+	defer cancel()
+	ds, err := c.e.acd.Answered(ctx, c.id, c.seat)
+	c.takeOwn(ds)
+	if err != nil {
+		c.log.Warn("seat answered a withdrawn offer", "seat", c.seat, "error", err)
+		return false
+	}
+	return true
+}
+
+// leaveACD tells the ACD the call is over: the caller left while waiting or
+// ringing, or a bridged call ended (the seat starts its wrap-up).
+func (c *Call) leaveACD() {
+	ctx, cancel := context.WithTimeout(context.Background(), acdTimeout)
+	defer cancel()
+	var ds []acd.Decision
+	var err error
+	switch {
+	case c.answeredSeat != "":
+		ds, err = c.e.acd.CallEnded(ctx, c.id, c.answeredSeat)
+	case c.inACD:
+		ds, err = c.e.acd.Leave(ctx, c.id)
+	default:
+		return
+	}
+	if err != nil && !errors.Is(err, acd.ErrUnknownCall) {
+		c.log.Warn("acd leave", "error", err)
+	}
+	c.takeOwn(ds)
+}
+
+// takeOwn applies the decisions about this call at once (it may be ending)
+// and routes the rest.
+func (c *Call) takeOwn(ds []acd.Decision) {
+	var others []acd.Decision
+	for _, d := range ds {
+		if d.CallID == c.id && d.Kind == acd.Finished {
+			c.applyResult(d.Result)
+			continue
+		}
+		others = append(others, d)
+	}
+	c.e.route(others)
+}

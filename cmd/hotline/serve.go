@@ -26,6 +26,7 @@ import (
 	"github.com/hotline-cc/hotline/media"
 	"github.com/hotline-cc/hotline/records"
 	"github.com/hotline-cc/hotline/sip"
+	"github.com/hotline-cc/hotline/store"
 	"github.com/hotline-cc/hotline/supervisor"
 )
 
@@ -184,7 +185,7 @@ func (c *centre) agentState(w http.ResponseWriter, r *http.Request) {
 	}
 	st, err := c.engine.AgentCommand(r.PathValue("ext"), acd.Command{Kind: kind, Reason: body.Reason})
 	switch {
-	case errors.Is(err, acd.ErrUnknownAgent):
+	case errors.Is(err, acd.ErrUnknownAgent), errors.Is(err, store.ErrNotFound):
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": err.Error()})
 	case err != nil:
 		writeJSON(w, http.StatusConflict, map[string]string{"error": err.Error()})

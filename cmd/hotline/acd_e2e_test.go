@@ -1,0 +1,145 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hotline-cc/hotline/internal/testpeer"
+)
+
+// agentState posts a state change to the agent API, with or without the
+// bearer token, and returns the HTTP status.
+func agentState(t *testing.T, e *engine, ext, body, token string) int {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, "http://"+e.HTTP+"/api/v1/agents/"+ext+"/state", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	return res.StatusCode
+}
+
+// agentStateIs waits until the agents snapshot shows ext in state.
+func agentStateIs(t *testing.T, e *engine, ext, state string) {
+	t.Helper()
+	want := fmt.Sprintf(`"extension":"%s"`, ext)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		body := httpGet(t, "http://"+e.HTTP+"/api/v1/agents")
+		for _, row := range strings.Split(body, "},{") {
+			if strings.Contains(row, want) && strings.Contains(row, `"state":"`+state+`"`) {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("agent %s never %s: %s", ext, state, body)
+		}
+		// The snapshot has no change event to wait on; poll it briefly.
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestAgentFeatureCodes: a baresip seat is logged in by registering, goes
+// not ready with *13 (the engine confirms and hangs up), so a caller waits;
+// *14 makes it ready and the waiting caller is offered to it at once.
+func TestAgentFeatureCodes(t *testing.T) {
+	e := startEngine(t, centreOpts{Seats: 1, RTPTimeout: "60s"})
+	seat := e.seat(t, 1001, testpeer.SeatOptions{})
+	agentStateIs(t, e, "1001", "ready")
+	dial := func(code string) {
+		t.Helper()
+		if err := seat.Dial(fmt.Sprintf("sip:%s@%s", code, e.target())); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := seat.WaitEvent("CALL_CLOSED", 15*time.Second); err != nil {
+			t.Fatalf("feature code %s: %v\n%s", code, err, e.log.tail(20))
+		}
+	}
+	dial("*13")
+	agentStateIs(t, e, "1001", "not_ready")
+	p, _ := e.caller(t, "12345", "0", 12*time.Second)
+	if _, err := e.log.wait(`msg="ivr done" .*outcome=queue`, 15*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	dial("*14")
+	if _, err := seat.WaitEvent("CALL_ESTABLISHED", 10*time.Second); err != nil {
+		t.Fatalf("the ready seat was not offered the waiting call: %v\n%s", err, e.log.tail(30))
+	}
+	if res := p.Wait(); res.ExitCode != 0 {
+		t.Fatalf("sipp: %s", res)
+	}
+	var r = e.waitRecords(3, 10*time.Second)
+	var call *struct{}
+	for _, rec := range r {
+		if rec.Dialled == "12345" {
+			call = &struct{}{}
+			if rec.Agent != "1001" || rec.EndReason != "answered" || rec.WaitMs <= 0 {
+				t.Errorf("queued call: %+v", rec)
+			}
+		} else if rec.EndReason != "feature_code" {
+			t.Errorf("feature code call: %+v", rec)
+		}
+	}
+	if call == nil {
+		t.Fatalf("no record of the queued call")
+	}
+}
+
+// TestAgentStateAPI: state changes over HTTP need the bearer token.
+func TestAgentStateAPI(t *testing.T) {
+	e := startEngine(t, centreOpts{Seats: 2})
+	registerSeats(t, e, 1, "127.0.0.1:7997")
+	agentStateIs(t, e, "1001", "ready")
+	if code := agentState(t, e, "1001", `{"state":"not_ready","reason":"meal"}`, ""); code != http.StatusUnauthorized {
+		t.Errorf("without token: %d, want 401", code)
+	}
+	if code := agentState(t, e, "1001", `{"state":"not_ready","reason":"meal"}`, "wrong-token-xx"); code != http.StatusUnauthorized {
+		t.Errorf("wrong token: %d, want 401", code)
+	}
+	if code := agentState(t, e, "1001", `{"state":"not_ready","reason":"meal"}`, "test-token-123"); code != http.StatusOK {
+		t.Fatalf("with token: %d, want 200", code)
+	}
+	agentStateIs(t, e, "1001", "not_ready")
+	if code := agentState(t, e, "9999", `{"state":"ready"}`, "test-token-123"); code != http.StatusNotFound {
+		t.Errorf("unknown agent: %d, want 404", code)
+	}
+	if code := agentState(t, e, "1001", `{"state":"dancing"}`, "test-token-123"); code != http.StatusBadRequest {
+		t.Errorf("bad state: %d, want 400", code)
+	}
+}
+
+// TestBusySeatSkipped: the longest-idle seat answers busy; the call goes to
+// the next seat, and the record names the seat that missed it.
+func TestBusySeatSkipped(t *testing.T) {
+	e := startEngine(t, centreOpts{Seats: 2, RTPTimeout: "60s"})
+	busy := testpeer.StartSipp(t, testpeer.SippOptions{
+		Scenario: testpeer.ScenarioPath(t, "uas_busy.xml"), Calls: 1, Timeout: 60 * time.Second,
+	})
+	registerSeats(t, e, 1, busy.Addr)
+	agentStateIs(t, e, "1001", "ready")
+	e.seat(t, 1002, testpeer.SeatOptions{})
+	p, _ := e.caller(t, "12345", "0", 10*time.Second)
+	if res := p.Wait(); res.ExitCode != 0 {
+		t.Fatalf("sipp: %s", res)
+	}
+	r := e.waitRecords(1, 10*time.Second)[0]
+	if r.Agent != "1002" || !slices.Contains(r.SeatsMissed, "1001") || r.EndReason != "answered" {
+		t.Fatalf("record: agent %q missed %v end %q", r.Agent, r.SeatsMissed, r.EndReason)
+	}
+	if res := busy.Wait(); res.Successful != 1 {
+		t.Errorf("busy seat: %s", res)
+	}
+
+}

@@ -3,10 +3,12 @@ package call
 import (
 	"context"
 	"errors"
+	"strconv"
 	"time"
 
 	"github.com/hotline-cc/hotline/acd"
 	"github.com/hotline-cc/hotline/config"
+	"github.com/hotline-cc/hotline/media"
 	"github.com/hotline-cc/hotline/queue"
 	"github.com/hotline-cc/hotline/records"
 	"github.com/hotline-cc/hotline/sip"
@@ -156,6 +158,9 @@ func (c *Call) onDecision(d acd.Decision) *reason {
 		}
 	case acd.Announce:
 		c.log.Info("queue position", "position", d.Position, "wait", d.Wait)
+		if c.st == stWaiting {
+			c.announcePosition(d.Position)
+		}
 	case acd.Overflow:
 		c.log.Info("overflow", "dest", d.Dest.Kind, "target", d.Dest.Target)
 	case acd.Finished:
@@ -165,6 +170,24 @@ func (c *Call) onDecision(d acd.Decision) *reason {
 		}
 	}
 	return nil
+}
+
+// announcePosition tells a waiting caller how many callers are ahead,
+// between stretches of music (which resumes after it).
+func (c *Call) announcePosition(pos int) {
+	ps := c.ps
+	if ps.ahead == nil || ps.waiting == nil || pos < 0 {
+		return
+	}
+	list := []*media.Prompt{ps.ahead}
+	for _, d := range strconv.Itoa(pos) {
+		if p := ps.digits[d-'0']; p != nil {
+			list = append(list, p)
+		}
+	}
+	c.stopPrompts()
+	c.list = append(list[1:], ps.waiting)
+	c.play(list[0], false)
 }
 
 // applyResult copies the ACD's outcome into the record.

@@ -61,6 +61,11 @@ type Options struct {
 	Logger   *slog.Logger
 	Now      func() time.Time
 	Location *time.Location
+	// Store holds agents, states, registrations and queue entries, shared
+	// between engine nodes when it is Redis; nil means one node's memory.
+	Store store.Store
+	// Node names this engine node in the shared store.
+	Node string
 }
 
 // confirmPrompt is the prompt a seat hears after a feature code, when the
@@ -94,7 +99,11 @@ type promptSet struct {
 	plan    *ivr.Plan
 	hold    *media.Prompt
 	confirm *media.Prompt // played to a seat after a feature code (nil: none)
-	byPath  map[string]*media.Prompt
+	// position announcement: "there are" + digits + "callers ahead of you"
+	// (nil when the prompt folder lacks them: no announcement).
+	ahead, waiting *media.Prompt
+	digits         [10]*media.Prompt
+	byPath         map[string]*media.Prompt
 }
 
 // NewEngine loads the prompts of cfg and returns an engine ready for Start.
@@ -110,8 +119,11 @@ func NewEngine(o Options) (*Engine, error) {
 	}
 	e := &Engine{opts: o, log: o.Logger, calls: make(map[string]*Call)}
 	e.seats = newSeatPool()
+	if o.Store == nil {
+		o.Store = store.NewMemory()
+	}
 	d, err := acd.New(acdConfig(o.Config), acd.Options{
-		Store: store.NewMemory(), Now: o.Now, Location: o.Location, Logger: o.Logger.With("part", "acd"),
+		Store: o.Store, Now: o.Now, Location: o.Location, Logger: o.Logger.With("part", "acd"), Node: o.Node,
 	})
 	if err != nil {
 		return nil, err
@@ -147,8 +159,17 @@ func loadPrompts(cfg *config.Config) (*promptSet, error) {
 	if ps.hold, err = media.LoadPrompt(cfg.FS, cfg.Prompts.HoldMusic); err != nil {
 		return nil, fmt.Errorf("call: hold music: %w", err)
 	}
-	if p, err := media.LoadPrompt(cfg.FS, confirmPrompt); err == nil {
-		ps.confirm = p
+	optional := func(name string) *media.Prompt {
+		p, err := media.LoadPrompt(cfg.FS, name)
+		if err != nil {
+			return nil
+		}
+		return p
+	}
+	ps.confirm = optional(confirmPrompt)
+	ps.ahead, ps.waiting = optional("position-ahead.wav"), optional("position-waiting.wav")
+	for i := range ps.digits {
+		ps.digits[i] = optional(fmt.Sprintf("digit-%d.wav", i))
 	}
 	for _, path := range ps.plan.Prompts() {
 		p, err := media.LoadPrompt(cfg.FS, path)

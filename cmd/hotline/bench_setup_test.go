@@ -7,7 +7,6 @@ package main
 import (
 	"fmt"
 	"net"
-	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,7 +18,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hotline-cc/hotline/internal/testpeer"
 )
 
 // clockTicks is USER_HZ, the unit of /proc/PID/stat's utime and stime (100
@@ -100,52 +98,18 @@ seats:
 func startBenchEngine(t *testing.T, prompts string, seats int, cpuProfile string) *engine {
 	t.Helper()
 	dir := t.TempDir()
-	e := &engine{t: t, dir: dir, cfg: benchCentre(t, dir, prompts, seats), done: make(chan struct{}), log: newLogWatch()}
-	args := []string{"-config", e.cfg, "-log-level", "info"}
+	var extra []string
 	if cpuProfile != "" {
-		args = append(args, "-cpuprofile", cpuProfile)
+		extra = append(extra, "-cpuprofile", cpuProfile)
 	}
-	e.cmd = exec.Command(hotlineBin, args...)
-	e.cmd.Dir = dir
-	stderr, err := e.cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go e.log.consume(stderr)
-	go func() { e.exit = e.cmd.Wait(); close(e.done) }()
-	t.Cleanup(e.kill)
-	m, err := e.log.wait(`msg="hotline ready".* sip_udp=(\S+) .*http=(\S+)`, 20*time.Second)
-	if err != nil {
-		t.Fatalf("engine did not start: %v\n%s", err, e.log.text())
-	}
-	e.SIP = netip.MustParseAddrPort(m[1])
-	e.HTTP = m[2]
-	return e
+	return launch(t, dir, benchCentre(t, dir, prompts, seats), "info", extra...)
 }
 
 // registerBenchSeats registers extensions 1001..1000+n, Contact at contact,
 // faster than the e2e tests do, and waits for the engine to log them all.
 func registerBenchSeats(t *testing.T, e *engine, n int, contact string) {
 	t.Helper()
-	rows := make([][]string, n)
-	for i := range rows {
-		ext := strconv.Itoa(1001 + i)
-		rows[i] = testpeer.RegistrationRow(ext, "demo-"+ext, contact)
-	}
-	res := testpeer.RunSipp(t, testpeer.SippOptions{
-		Scenario: testpeer.ScenarioPath(t, "register_auth.xml"), Target: e.target(),
-		InfFile: testpeer.WriteInf(t, rows), Calls: n, Rate: 500, Limit: 200,
-		BufferSize: 4 << 20, Timeout: 60 * time.Second,
-	})
-	if res.ExitCode != 0 || res.Successful != n {
-		t.Fatalf("registering %d seats: %s", n, res)
-	}
-	if _, err := e.log.waitCount(`msg=registration seat=\d+ registered=true`, n, 20*time.Second); err != nil {
-		t.Fatalf("engine saw fewer than %d registrations: %v", n, err)
-	}
+	registerSeatsAt(t, e, n, contact, 500, 200)
 }
 
 // procSample is a process's CPU time and RSS, and the machine's busy time.

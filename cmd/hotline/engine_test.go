@@ -188,7 +188,7 @@ func startDemo(t testing.TB, o demoOpts) *engine {
 	if o.Now != "" {
 		args = append(args, "-now", o.Now)
 	}
-	return launch(t, dir, writeDemo(t, dir, o), args...)
+	return launch(t, dir, writeDemo(t, dir, o), "debug", args...)
 }
 
 // startEngine starts hotline on a generated config and waits until it is
@@ -196,14 +196,14 @@ func startDemo(t testing.TB, o demoOpts) *engine {
 func startEngine(t testing.TB, o centreOpts) *engine {
 	t.Helper()
 	dir := t.TempDir()
-	return launch(t, dir, writeCentre(t, dir, o))
+	return launch(t, dir, writeCentre(t, dir, o), "debug")
 }
 
-// launch runs the binary on cfg and waits for its ready line.
-func launch(t testing.TB, dir, cfg string, extra ...string) *engine {
+// launch runs the binary on cfg at a log level and waits for its ready line.
+func launch(t testing.TB, dir, cfg, level string, extra ...string) *engine {
 	t.Helper()
 	e := &engine{t: t, dir: dir, cfg: cfg, done: make(chan struct{}), log: newLogWatch()}
-	e.cmd = exec.Command(hotlineBin, append([]string{"-config", cfg, "-log-level", "debug"}, extra...)...)
+	e.cmd = exec.Command(hotlineBin, append([]string{"-config", cfg, "-log-level", level}, extra...)...)
 	e.cmd.Dir = dir
 	stderr, err := e.cmd.StderrPipe()
 	if err != nil {

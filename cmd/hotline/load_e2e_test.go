@@ -13,6 +13,12 @@ import (
 // until the engine has logged every registration.
 func registerSeats(t *testing.T, e *engine, n int, contact string) {
 	t.Helper()
+	registerSeatsAt(t, e, n, contact, 200, 50)
+}
+
+// registerSeatsAt is registerSeats at a given REGISTER rate and concurrency.
+func registerSeatsAt(t *testing.T, e *engine, n int, contact string, rate float64, limit int) {
+	t.Helper()
 	rows := make([][]string, n)
 	for i := range rows {
 		ext := strconv.Itoa(1001 + i)
@@ -20,13 +26,13 @@ func registerSeats(t *testing.T, e *engine, n int, contact string) {
 	}
 	res := testpeer.RunSipp(t, testpeer.SippOptions{
 		Scenario: testpeer.ScenarioPath(t, "register_auth.xml"), Target: e.target(),
-		InfFile: testpeer.WriteInf(t, rows), Calls: n, Rate: 200, Limit: 50,
-		Timeout: 30 * time.Second,
+		InfFile: testpeer.WriteInf(t, rows), Calls: n, Rate: rate, Limit: limit,
+		BufferSize: 4 << 20, Timeout: 60 * time.Second,
 	})
 	if res.ExitCode != 0 || res.Successful != n {
 		t.Fatalf("registering %d seats: %s", n, res)
 	}
-	if _, err := e.log.waitCount(`msg=registration seat=\d+ registered=true`, n, 10*time.Second); err != nil {
+	if _, err := e.log.waitCount(`msg=registration seat=\d+ registered=true`, n, 20*time.Second); err != nil {
 		t.Fatalf("engine saw fewer than %d registrations: %v", n, err)
 	}
 }

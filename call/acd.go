@@ -2,14 +2,15 @@ package call
 
 import (
 	"context"
+
 	"errors"
+	"github.com/hotline-cc/hotline/queue"
 	"strconv"
 	"time"
 
 	"github.com/hotline-cc/hotline/acd"
 	"github.com/hotline-cc/hotline/config"
 	"github.com/hotline-cc/hotline/media"
-	"github.com/hotline-cc/hotline/queue"
 	"github.com/hotline-cc/hotline/records"
 	"github.com/hotline-cc/hotline/sip"
 	"github.com/hotline-cc/hotline/store"
@@ -26,17 +27,6 @@ const acdTimeout = 2 * time.Second
 // rather than left waiting in a queue nobody serves.
 var endNoService = reason{"acd_unavailable", 503, endError.level}
 
-// acdConfig derives the ACD's configuration from the centre's: one queue per
-// skill (named after it), longest-idle routing, seats logged in when their
-// phone registers. Queue settings in YAML come with the ACD issue's config.
-func acdConfig(cfg *config.Config) acd.Config {
-	c := acd.Config{AutoLogin: true}
-	for _, sk := range cfg.Skills {
-		c.Queues = append(c.Queues, queue.Config{Name: sk, Skill: sk})
-	}
-	return c.WithDefaults()
-}
-
 // acdAgents are the configured seats as ACD agents.
 func acdAgents(cfg *config.Config) []acd.Agent {
 	out := make([]acd.Agent, 0, len(cfg.Seats))
@@ -52,7 +42,7 @@ func acdAgents(cfg *config.Config) []acd.Agent {
 
 // configureACD applies a config generation to the dispatcher.
 func (e *Engine) configureACD(cfg *config.Config) error {
-	if err := e.acd.Configure(acdConfig(cfg)); err != nil {
+	if err := e.acd.Configure(acdConfigFrom(cfg)); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), acdTimeout)
@@ -162,14 +152,40 @@ func (c *Call) onDecision(d acd.Decision) *reason {
 			c.announcePosition(d.Position)
 		}
 	case acd.Overflow:
-		c.log.Info("overflow", "dest", d.Dest.Kind, "target", d.Dest.Target)
+		return c.overflow(d.Dest)
 	case acd.Finished:
 		c.applyResult(d.Result)
-		if d.Result.Outcome == acd.Overflowed {
-			return reasonPtr(reason{"overflow", 480, endAnswered.level})
-		}
 	}
 	return nil
+}
+
+// endOverflow: the queue was full or the wait too long, and its overflow
+// destination ends the call here (a message, or none: refused busy).
+var endOverflow = reason{"overflow", 486, endAnswered.level}
+
+// overflow carries out a queue's overflow destination.
+func (c *Call) overflow(dest queue.Destination) *reason {
+	c.log.Info("overflow", "dest", dest.Kind, "queue", dest.Queue, "target", dest.Target, "message", dest.Message)
+	switch dest.Kind {
+	case queue.DestQueue:
+		return nil // the ACD widened the call's queue; it keeps waiting
+	case queue.DestTarget:
+		c.inACD = false
+		c.setState(stRinging)
+		c.holdMusic()
+		return c.dialOut(legTransfer, dest.Target, c.cfg.SIP.SeatRingTimeout)
+	case queue.DestMessage:
+		if p := c.ps.byPath[dest.Message]; p != nil {
+			c.inACD = false
+			c.overflowed = true
+			c.stopPrompts()
+			c.play(p, false)
+			return nil
+		}
+	case queue.DestCallback:
+		c.log.Error("queue callback is not built yet: the caller is released")
+	}
+	return reasonPtr(endOverflow)
 }
 
 // announcePosition tells a waiting caller how many callers are ahead,

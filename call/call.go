@@ -93,6 +93,7 @@ type Call struct {
 	// that answered through it (told when the call ends).
 	inACD        bool
 	withdrawn    bool
+	overflowed   bool // the overflow message plays; the call ends after it
 	answeredSeat string
 	ringAt       time.Time
 

@@ -85,6 +85,8 @@ type Engine struct {
 	prompts atomic.Pointer[promptSet]
 	seats   *seatPool
 	acd     *acd.Dispatcher
+	// closeStore releases the store's connections (Redis); Close calls it.
+	closeStore func() error
 
 	draining atomic.Bool
 	mu       sync.Mutex
@@ -117,23 +119,32 @@ func NewEngine(o Options) (*Engine, error) {
 	if o.Location == nil {
 		o.Location = time.Local
 	}
-	e := &Engine{opts: o, log: o.Logger, calls: make(map[string]*Call)}
-	e.seats = newSeatPool()
+	closeStore := func() error { return nil }
 	if o.Store == nil {
-		o.Store = store.NewMemory()
+		o.Store, closeStore = storeFrom(o.Config.Store)
+		if o.Node == "" {
+			o.Node = o.Config.Store.Node
+		}
 	}
-	d, err := acd.New(acdConfig(o.Config), acd.Options{
+	e := &Engine{opts: o, log: o.Logger, calls: make(map[string]*Call), closeStore: closeStore}
+	e.seats = newSeatPool()
+	d, err := acd.New(acdConfigFrom(o.Config), acd.Options{
 		Store: o.Store, Now: o.Now, Location: o.Location, Logger: o.Logger.With("part", "acd"), Node: o.Node,
 	})
 	if err != nil {
+		_ = closeStore()
 		return nil, err
 	}
 	e.acd = d
 	if err := e.Reload(o.Config); err != nil {
+		_ = closeStore()
 		return nil, err
 	}
 	return e, nil
 }
+
+// Close releases the shared store's connections; call it after Drain.
+func (e *Engine) Close() error { return e.closeStore() }
 
 // Start gives the engine its way to dial out; call it before serving SIP.
 func (e *Engine) Start(d Dialer) { e.dialer = d }
@@ -171,7 +182,15 @@ func loadPrompts(cfg *config.Config) (*promptSet, error) {
 	for i := range ps.digits {
 		ps.digits[i] = optional(fmt.Sprintf("digit-%d.wav", i))
 	}
-	for _, path := range ps.plan.Prompts() {
+	paths := ps.plan.Prompts()
+	for _, q := range cfg.Queues {
+		for _, d := range []config.Destination{q.OnMaxWait, q.OnFull} {
+			if d.Message != "" {
+				paths = append(paths, d.Message)
+			}
+		}
+	}
+	for _, path := range paths {
 		p, err := media.LoadPrompt(cfg.FS, path)
 		if err != nil {
 			return nil, fmt.Errorf("call: prompt %s: %w", path, err)

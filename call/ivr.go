@@ -92,6 +92,9 @@ func (c *Call) onPromptDone() *reason {
 	if c.feature {
 		return reasonPtr(endFeature)
 	}
+	if c.overflowed {
+		return reasonPtr(endOverflow)
+	}
 	if c.st == stWaiting {
 		c.holdMusic()
 	}

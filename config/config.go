@@ -55,6 +55,13 @@ type Config struct {
 	IVRs       map[string]IVRTree
 	Hours      map[string]Hours
 	Calendar   Calendar
+
+	// ACD, Queues and Store configure the automatic call distributor.
+	// Queues holds the file's queues in order, then the implied default
+	// queue of every skill without a queue named after it.
+	ACD    ACD
+	Queues []Queue
+	Store  Store
 }
 
 // SIP is the sip section. Register* are the REGISTER expiry bounds.

@@ -67,6 +67,9 @@ func (p *parser) root(n *yaml.Node) {
 		"ivr":      p.ivrs,
 		"hours":    p.hours,
 		"calendar": p.calendar,
+		"acd":      p.acd,
+		"queues":   p.queues,
+		"store":    p.store,
 	})
 	p.require("", n, seen, "centre", "sip", "rtp", "http", "skills")
 	if !seen["skills"] {

@@ -1,6 +1,9 @@
 package config
 
-import "time"
+import (
+	"os"
+	"time"
+)
 
 // Every default lives in this file: newConfig fills the values a file may
 // leave out before decoding, and finishDefaults fills those that depend on
@@ -20,6 +23,36 @@ const (
 	defaultTerminator   = "#"
 	defaultHangupReason = "ivr"
 )
+
+// ACD, queue and store defaults.
+const (
+	defaultMaxMisses    = 3
+	defaultRetryTried   = 10 * time.Second
+	defaultStaleOffer   = 2 * time.Minute
+	defaultCallbackLead = 10 * time.Second
+	defaultQueueLevel   = 1
+	defaultServiceLevel = 15 * time.Second
+	defaultHandleTime   = 3 * time.Minute
+	defaultRedisPrefix  = "{hotline}:" // one Redis Cluster slot (store.DefaultRedisPrefix)
+	defaultNodeName     = "hotline"    // when the host name cannot be read
+	minAnnounceEvery    = 10 * time.Second
+)
+
+// defaultFeatureCodes: *11 log in, *12 log out, *13 not ready (*13 then a
+// digit for a reason), *14 ready.
+func defaultFeatureCodes() FeatureCodes {
+	return FeatureCodes{
+		Login: "*11", Logout: "*12", NotReady: "*13", Ready: "*14",
+		Reasons: map[string]string{"1": "break", "2": "meal", "3": "training", "4": "meeting"},
+	}
+}
+
+// newQueue returns a queue with its defaults; Skill is set when decoded
+// (the name's, when the file gives none).
+func newQueue(name string) Queue {
+	return Queue{Name: name, MinLevel: defaultQueueLevel, Strategy: StrategyLongestIdle,
+		ServiceLevel: defaultServiceLevel, DefaultHandle: defaultHandleTime}
+}
 
 // maxCollect bounds the digits a collect node may ask for.
 const maxCollect = 32
@@ -49,6 +82,10 @@ func newConfig() *Config {
 		Seats:         []Seat{},
 		IVRs:          map[string]IVRTree{},
 		Hours:         map[string]Hours{},
+		ACD: ACD{Features: defaultFeatureCodes(), MaxMisses: defaultMaxMisses, RetryTried: defaultRetryTried,
+			StaleOffer: defaultStaleOffer, CallbackLead: defaultCallbackLead, AutoLogin: true},
+		Queues: []Queue{},
+		Store:  Store{Kind: StoreMemory, Redis: Redis{Prefix: defaultRedisPrefix}},
 	}
 }
 
@@ -87,4 +124,23 @@ func finishDefaults(c *Config) {
 			c.Seats[i].Name = seatNamePrefix + c.Seats[i].Extension
 		}
 	}
+	for _, sk := range c.Skills {
+		if _, ok := c.Queue(sk); !ok {
+			q := newQueue(sk)
+			q.Skill, q.Implied = sk, true
+			c.Queues = append(c.Queues, q)
+		}
+	}
+	if c.Store.Node == "" {
+		c.Store.Node = hostNode()
+	}
+}
+
+// hostNode is the default node name: the machine's host name.
+func hostNode() string {
+	h, err := os.Hostname()
+	if err != nil || h == "" {
+		return defaultNodeName
+	}
+	return h
 }

@@ -40,6 +40,7 @@ func TestDemoLoads(t *testing.T) {
 	checkDemoLines(t, c)
 	checkDemoSeats(t, c)
 	checkDemoIVR(t, c)
+	checkDemoACD(t, c)
 	for _, e := range []struct{ number, target string }{
 		{"110", "sip:110@127.0.0.1:5094"}, {"119", "sip:119@127.0.0.1:5095"},
 		{"120", "sip:120@127.0.0.1:5096"}, {"122", "sip:122@127.0.0.1:5097"},
@@ -150,5 +151,28 @@ func checkDemoIVR(t *testing.T, c *Config) {
 	}
 	if c.PromptPath("yue", "menu-12333.wav") != "yue/menu-12333.wav" || c.PromptPath("yue", "welcome.wav") != "welcome.wav" {
 		t.Error("PromptPath in the demo")
+	}
+}
+
+// checkDemoACD: feature codes, the callback-enabled general queue with
+// wrap-up, and one queue per skill.
+func checkDemoACD(t *testing.T, c *Config) {
+	t.Helper()
+	f := c.ACD.Features
+	if f.Login != "*11" || f.Logout != "*12" || f.NotReady != "*13" || f.Ready != "*14" || len(f.Reasons) != 4 {
+		t.Errorf("feature codes %+v", f)
+	}
+	g, ok := c.Queue("general")
+	if !ok || g.Implied || g.WrapUp != 10*time.Second || g.Callback || g.MaxWait != 0 ||
+		g.AnnounceEvery != 30*time.Second {
+		t.Errorf("general queue %+v", g)
+	}
+	for _, sk := range c.Skills {
+		if q, ok := c.Queue(sk); !ok || q.Skill != sk {
+			t.Errorf("skill %s: queue %+v, %v", sk, q, ok)
+		}
+	}
+	if c.Store.Kind != StoreMemory {
+		t.Errorf("store %+v", c.Store)
 	}
 }

@@ -10,7 +10,7 @@ import (
 // FuzzParse feeds arbitrary files to Parse: it must never panic, and must
 // either accept the file with the required fields set or refuse it with
 // problems that each carry the file name and a line inside the file.
-// Seeds: the demo centre, the base config and every bad file of the table;
+// Seeds: the demo centre, the base configs and every bad file of the tables;
 // testdata/fuzz/FuzzParse holds the corpus entries found so far.
 func FuzzParse(f *testing.F) {
 	demo, err := os.ReadFile(demoPath)
@@ -20,7 +20,8 @@ func FuzzParse(f *testing.F) {
 	f.Add(demo)
 	f.Add([]byte(baseYAML))
 	f.Add([]byte(ivrYAML))
-	for _, tc := range append(badCases(f), ivrBadCases(f)...) {
+	f.Add([]byte(acdYAML))
+	for _, tc := range append(append(badCases(f), ivrBadCases(f)...), acdBadCases(f)...) {
 		f.Add([]byte(tc.text))
 	}
 	fsys := testFS()

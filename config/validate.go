@@ -20,6 +20,7 @@ func (p *parser) validate() {
 	p.checkDemoLoopback()
 	p.checkAddressClash()
 	p.validateIVR()
+	p.validateACD()
 }
 
 func (p *parser) checkSkillRefs() {

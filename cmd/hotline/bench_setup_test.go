@@ -17,7 +17,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
 )
 
 // clockTicks is USER_HZ, the unit of /proc/PID/stat's utime and stime (100

@@ -56,6 +56,7 @@ func serve(cfg *config.Config, path string, log *slog.Logger, now func() time.Ti
 	}
 	defer c.records.Close()
 	defer c.media.Close()
+	defer c.engine.Close()
 
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()

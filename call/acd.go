@@ -213,6 +213,10 @@ func (c *Call) applyResult(r *acd.Result) {
 	}
 	c.inACD = false
 	c.rec.Queue, c.rec.Skill = r.Queue, r.Skill
+	if !r.Arrived.IsZero() {
+		t := records.Time(r.Arrived)
+		c.rec.QueuedAt = &t
+	}
 	if !r.OfferedAt.IsZero() {
 		t := records.Time(r.OfferedAt)
 		c.rec.OfferedAt = &t

@@ -27,6 +27,7 @@ type Record struct {
 	Queue       string     `json:"queue"`
 	Skill       string     `json:"skill"`
 	StartedAt   Time       `json:"started_at"`
+	QueuedAt    *Time      `json:"queued_at,omitempty"` // entered the ACD queue
 	OfferedAt   *Time      `json:"offered_at"`
 	AnsweredAt  *Time      `json:"answered_at"`
 	EndedAt     Time       `json:"ended_at"`

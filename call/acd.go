@@ -267,9 +267,14 @@ func (c *Call) seatAnswered() bool {
 	defer cancel()
 	ds, err := c.e.acd.Answered(ctx, c.id, c.seat)
 	c.takeOwn(ds)
-	if err != nil {
+	switch {
+	case errors.Is(err, acd.ErrNotOffered), errors.Is(err, acd.ErrUnknownCall):
 		c.log.Warn("seat answered a withdrawn offer", "seat", c.seat, "error", err)
 		return false
+	case err != nil:
+		// The store failed, not the offer: the caller and the agent are
+		// connected, and bookkeeping must not cut them apart.
+		c.log.Error("acd could not record the answer; the call goes on", "seat", c.seat, "error", err)
 	}
 	return true
 }

@@ -195,3 +195,77 @@ func TestTwoNodesShareSeats(t *testing.T) {
 		t.Errorf("seats: %s", res)
 	}
 }
+
+// TestQueueFullAndAbandoned: with no seat logged in, the first caller waits
+// and hangs up (abandoned, with its wait); the general queue holds one
+// caller, so the second caller overflows to a message (heard, decoded from
+// RTP) and is hung up.
+func TestQueueFullAndAbandoned(t *testing.T) {
+	e := startEngine(t, centreOpts{Seats: 1, RTPTimeout: "60s",
+		Extra: "queues:\n  - name: general\n    max_length: 1\n    on_full: message goodbye.wav\n"})
+	first, _ := e.caller(t, "12345", "0", 12*time.Second)
+	if _, err := e.log.wait(`msg="ivr done" .*outcome=queue`, 15*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	second, peer := e.caller(t, "12345", "0", 20*time.Second)
+	for _, p := range []*testpeer.SippProc{first, second} {
+		if res := p.Wait(); res.ExitCode != 0 {
+			t.Fatalf("sipp: %s\n%s", res, e.log.tail(20))
+		}
+	}
+	reasons := map[string]int{}
+	for _, r := range e.waitRecords(2, 10*time.Second) {
+		reasons[r.EndReason]++
+		switch r.EndReason {
+		case "abandoned":
+			if r.QueuedAt == nil || r.WaitMs <= 0 || r.Agent != "" || r.HangupBy != "caller" {
+				t.Errorf("abandoned call: %+v", r)
+			}
+		case "overflow":
+			if r.HangupBy != "system" {
+				t.Errorf("overflowed call: %+v", r)
+			}
+		}
+	}
+	if reasons["abandoned"] != 1 || reasons["overflow"] != 1 {
+		t.Fatalf("end reasons %v, want one abandoned and one overflow", reasons)
+	}
+	if c := testpeer.BestCorrelation(peer.Received(), loadPCM(t, "goodbye.wav")); c < 0.8 {
+		t.Errorf("the overflowed caller did not hear the message: correlation %.2f", c)
+	}
+}
+
+// TestRedisOutage: with the Redis store gone, a bridged call goes on to its
+// normal end, and a new caller who reaches the queue gets a clear end
+// (acd_unavailable) instead of waiting forever; the engine stays up.
+func TestRedisOutage(t *testing.T) {
+	rds := redistest.Start(t)
+	e := startEngine(t, centreOpts{Seats: 1, RTPTimeout: "60s",
+		Extra: fmt.Sprintf("store:\n  kind: redis\n  redis: {address: %q}\n  node: outage\n", rds.Addr)})
+	seat := e.seat(t, 1001, testpeer.SeatOptions{})
+	agentStateIs(t, e, "1001", "ready")
+	p1, _ := e.caller(t, "12345", "0", 12*time.Second)
+	if _, err := seat.WaitEvent("CALL_ESTABLISHED", 15*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.log.wait(`msg=bridged`, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	rds.Stop()
+	p2, _ := e.caller(t, "12345", "0", 15*time.Second)
+	for _, p := range []*testpeer.SippProc{p1, p2} {
+		if res := p.Wait(); res.ExitCode != 0 {
+			t.Fatalf("sipp: %s\n%s", res, e.log.tail(20))
+		}
+	}
+	reasons := map[string]int{}
+	for _, r := range e.waitRecords(2, 10*time.Second) {
+		reasons[r.EndReason]++
+	}
+	if reasons["answered"] != 1 || reasons["acd_unavailable"] != 1 {
+		t.Fatalf("end reasons %v, want the bridged call answered and the new one acd_unavailable", reasons)
+	}
+	if body := httpGet(t, "http://"+e.HTTP+"/healthz"); !strings.Contains(body, "ok") {
+		t.Errorf("engine not healthy after the outage: %q", body)
+	}
+}

@@ -97,7 +97,7 @@ func TestACDConfigFromFile(t *testing.T) {
 queues:
   - name: general
     min_level: 4
-    strategy: ring_all
+    strategy: skill_level
     wrap_up: 10s
     service_level: 20s
     max_wait: 120s
@@ -129,7 +129,7 @@ queues:
 		t.Errorf("acd %+v", got)
 	}
 	want := []queue.Config{
-		{Name: "general", Skill: "general", MinLevel: 4, Strategy: queue.RingAll, WrapUp: 10 * time.Second,
+		{Name: "general", Skill: "general", MinLevel: 4, Strategy: queue.SkillLevel, WrapUp: 10 * time.Second,
 			ServiceLevel: 20 * time.Second, MaxWait: 2 * time.Minute,
 			OnMaxWait:     queue.Destination{Kind: queue.DestQueue, Queue: "complaints"},
 			AnnounceEvery: 30 * time.Second, DefaultHandle: 4 * time.Minute,

@@ -65,6 +65,9 @@ func acdBadCases(t testing.TB) []struct {
 		{"unknown strategy", editACD(t, "strategy: skill_level", "strategy: fastest"), []string{
 			`34: queues[0].strategy: unknown strategy "fastest" (known: longest_idle, fewest_calls, round_robin, skill_level, ring_all)`,
 		}},
+		{"ring_all not supported yet", editACD(t, "strategy: skill_level", "strategy: ring_all"), []string{
+			`34: queues[0].strategy: strategy ring_all is not supported by the engine yet (a call rings one seat at a time)`,
+		}},
 		{"queue serves an unknown skill", editACD(t, "skill: market\n    max_length", "skill: roads\n    max_length"), []string{
 			`44: queues[1].skill: unknown skill "roads" (skills: [general market])`,
 		}},

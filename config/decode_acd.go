@@ -118,6 +118,12 @@ func (p *parser) queueFields(q *Queue) fields {
 				if !p.oneOf(path, v, s, "strategy", strategies) {
 					s = ""
 				}
+				if s == StrategyRingAll {
+					// The ACD can decide it; the engine's calls ring one
+					// seat at a time, so it would strand the other seats.
+					p.problem(v.Line, path, "strategy ring_all is not supported by the engine yet (a call rings one seat at a time)")
+					s = ""
+				}
 				q.Strategy = s
 			}
 		},

@@ -236,6 +236,8 @@ func (c *Call) applyResult(r *acd.Result) {
 func (c *Call) seatNotAnswered(seat string, err error) *reason {
 	if c.withdrawn {
 		c.withdrawn = false
+		c.setState(stWaiting)
+		c.holdMusic()
 		return nil
 	}
 	why := acd.NoAnswer

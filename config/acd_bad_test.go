@@ -1,9 +1,7 @@
 package config
 
 import (
-	"fmt"
 	"os"
-	"strings"
 	"testing"
 	"time"
 )
@@ -41,14 +39,7 @@ store:
 // editACD replaces each old with new in acdYAML (pairs); old must occur once.
 func editACD(t testing.TB, pairs ...string) string {
 	t.Helper()
-	s := acdYAML
-	for i := 0; i+1 < len(pairs); i += 2 {
-		if strings.Count(s, pairs[i]) != 1 {
-			t.Fatalf("editACD: %q occurs %d times", pairs[i], strings.Count(s, pairs[i]))
-		}
-		s = strings.Replace(s, pairs[i], pairs[i+1], 1)
-	}
-	return s
+	return editText(t, acdYAML, pairs...)
 }
 
 // acdBadCases are the refused acd, queues and store sections, as in badCases.
@@ -194,20 +185,7 @@ func TestParseRefusesBadACD(t *testing.T) {
 	if len(cases) < 12 {
 		t.Fatalf("only %d kinds of bad ACD config", len(cases))
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			got, _ := problems(t, tc.text)
-			if len(got) != len(tc.want) {
-				t.Fatalf("got %d problems, want %d:\n%s", len(got), len(tc.want), (&Errors{got}).Error())
-			}
-			for i, w := range tc.want {
-				line, msg, _ := strings.Cut(w, ": ")
-				if fmt.Sprint(got[i].Line) != line || !strings.Contains(got[i].Msg, msg) {
-					t.Errorf("problem %d:\n got %s\nwant test.yaml:%s: …%s…", i, got[i], line, msg)
-				}
-			}
-		})
-	}
+	checkBadCases(t, cases)
 }
 
 // TestACDValues checks what a valid file decodes to, implied queues included.

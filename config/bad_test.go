@@ -1,8 +1,6 @@
 package config
 
 import (
-	"fmt"
-	"strings"
 	"testing"
 )
 
@@ -232,20 +230,7 @@ func TestParseRefusesBadFiles(t *testing.T) {
 	if len(cases) < 15 {
 		t.Fatalf("only %d kinds of bad file", len(cases))
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			got, _ := problems(t, tc.text)
-			if len(got) != len(tc.want) {
-				t.Fatalf("got %d problems, want %d:\n%s", len(got), len(tc.want), (&Errors{got}).Error())
-			}
-			for i, w := range tc.want {
-				line, msg, _ := strings.Cut(w, ": ")
-				if fmt.Sprint(got[i].Line) != line || !strings.Contains(got[i].Msg, msg) || got[i].File != "test.yaml" {
-					t.Errorf("problem %d:\n got %s\nwant test.yaml:%s: …%s…", i, got[i], line, msg)
-				}
-			}
-		})
-	}
+	checkBadCases(t, cases)
 }
 
 func TestErrorsFormat(t *testing.T) {

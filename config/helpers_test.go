@@ -3,6 +3,7 @@ package config
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -72,14 +73,47 @@ func testFS() fstest.MapFS {
 // edit replaces each old with new in baseYAML (pairs); old must occur once.
 func edit(t testing.TB, pairs ...string) string {
 	t.Helper()
-	s := baseYAML
+	return editText(t, baseYAML, pairs...)
+}
+
+// editText replaces each old with new in base (pairs); old must occur once.
+func editText(t testing.TB, base string, pairs ...string) string {
+	t.Helper()
+	s := base
 	for i := 0; i+1 < len(pairs); i += 2 {
 		if strings.Count(s, pairs[i]) != 1 {
-			t.Fatalf("edit: %q occurs %d times in baseYAML", pairs[i], strings.Count(s, pairs[i]))
+			t.Fatalf("edit: %q occurs %d times", pairs[i], strings.Count(s, pairs[i]))
 		}
 		s = strings.Replace(s, pairs[i], pairs[i+1], 1)
 	}
 	return s
+}
+
+// badCase is a refused file and the problems it must get, each "LINE: text"
+// (the message must contain text).
+type badCase = struct {
+	name string
+	text string
+	want []string
+}
+
+// checkBadCases parses each case and compares its problems, in order.
+func checkBadCases(t *testing.T, cases []badCase) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, _ := problems(t, tc.text)
+			if len(got) != len(tc.want) {
+				t.Fatalf("got %d problems, want %d:\n%s", len(got), len(tc.want), (&Errors{got}).Error())
+			}
+			for i, w := range tc.want {
+				line, msg, _ := strings.Cut(w, ": ")
+				if fmt.Sprint(got[i].Line) != line || !strings.Contains(got[i].Msg, msg) || got[i].File != "test.yaml" {
+					t.Errorf("problem %d:\n got %s\nwant test.yaml:%s: …%s…", i, got[i], line, msg)
+				}
+			}
+		})
+	}
 }
 
 // problems parses text and returns its problems (nil when valid).

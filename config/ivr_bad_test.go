@@ -1,8 +1,6 @@
 package config
 
 import (
-	"fmt"
-	"strings"
 	"testing"
 	"time"
 )
@@ -37,14 +35,7 @@ ivr:
 // editIVR replaces each old with new in ivrYAML (pairs); old must occur once.
 func editIVR(t testing.TB, pairs ...string) string {
 	t.Helper()
-	s := ivrYAML
-	for i := 0; i+1 < len(pairs); i += 2 {
-		if strings.Count(s, pairs[i]) != 1 {
-			t.Fatalf("editIVR: %q occurs %d times", pairs[i], strings.Count(s, pairs[i]))
-		}
-		s = strings.Replace(s, pairs[i], pairs[i+1], 1)
-	}
-	return s
+	return editText(t, ivrYAML, pairs...)
 }
 
 // ivrBadCases are the refused IVR, hours and calendar files, as in badCases.
@@ -176,20 +167,7 @@ func TestParseRefusesBadIVR(t *testing.T) {
 	if probs, _ := problems(t, ivrYAML); probs != nil {
 		t.Fatalf("ivrYAML refused:\n%v", (&Errors{probs}).Error())
 	}
-	for _, tc := range ivrBadCases(t) {
-		t.Run(tc.name, func(t *testing.T) {
-			got, _ := problems(t, tc.text)
-			if len(got) != len(tc.want) {
-				t.Fatalf("got %d problems, want %d:\n%s", len(got), len(tc.want), (&Errors{got}).Error())
-			}
-			for i, w := range tc.want {
-				line, msg, _ := strings.Cut(w, ": ")
-				if fmt.Sprint(got[i].Line) != line || !strings.Contains(got[i].Msg, msg) {
-					t.Errorf("problem %d:\n got %s\nwant test.yaml:%s: …%s…", i, got[i], line, msg)
-				}
-			}
-		})
-	}
+	checkBadCases(t, ivrBadCases(t))
 }
 
 // TestIVRValues checks what a valid file decodes to.

@@ -5,6 +5,7 @@ package main
 // registration at speed, and the process figures read from /proc.
 
 import (
+	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -51,9 +52,23 @@ func benchPrompts(t *testing.T) string {
 	return dir
 }
 
+// benchEngineOpts shape a bench engine: its seats, its RTP timeout (default
+// 60s), YAML appended at the top level (a store), and where the engine
+// writes a CPU profile ("" for none).
+type benchEngineOpts struct {
+	prompts    string
+	seats      int
+	rtpTimeout string
+	extra      string
+	profile    string
+}
+
 // benchCentre writes a centre with seats extensions 1001.. and returns its path.
-func benchCentre(t *testing.T, dir, prompts string, seats int) string {
+func benchCentre(t *testing.T, dir string, o benchEngineOpts) string {
 	t.Helper()
+	if o.rtpTimeout == "" {
+		o.rtpTimeout = "60s"
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, `centre: bench-centre
 sip:
@@ -63,7 +78,7 @@ sip:
 rtp:
   address: 127.0.0.1
   ports: 10000-31998
-  timeout: 60s
+  timeout: %s
 http:
   address: 127.0.0.1:0
   token: bench-token-123
@@ -80,11 +95,12 @@ trunks:
 lines:
   - {number: "12345", mode: main, skill: general}
 seats:
-`, filepath.Join(dir, "data"), prompts)
-	for i := range seats {
+`, o.rtpTimeout, filepath.Join(dir, "data"), o.prompts)
+	for i := range o.seats {
 		ext := 1001 + i
 		fmt.Fprintf(&b, "  - {extension: \"%d\", password: demo-%d, skills: [general]}\n", ext, ext)
 	}
+	b.WriteString(o.extra)
 	path := filepath.Join(dir, "centre.yaml")
 	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)
@@ -94,14 +110,14 @@ seats:
 
 // startBenchEngine starts the (non-race) binary at info level, optionally
 // with a CPU profile, and waits for its ready line.
-func startBenchEngine(t *testing.T, prompts string, seats int, cpuProfile string) *engine {
+func startBenchEngine(t *testing.T, o benchEngineOpts) *engine {
 	t.Helper()
 	dir := t.TempDir()
 	var extra []string
-	if cpuProfile != "" {
-		extra = append(extra, "-cpuprofile", cpuProfile)
+	if o.profile != "" {
+		extra = append(extra, "-cpuprofile", o.profile)
 	}
-	return launch(t, dir, benchCentre(t, dir, prompts, seats), "info", extra...)
+	return launch(t, dir, benchCentre(t, dir, o), "info", extra...)
 }
 
 // registerBenchSeats registers extensions 1001..1000+n, Contact at contact,
@@ -216,3 +232,93 @@ func newRTPSink(t *testing.T) *rtpSink {
 }
 
 func (s *rtpSink) port() int { return s.conn.LocalAddr().(*net.UDPAddr).Port }
+
+// childPID is the PID of a process this test started (its parent is us)
+// whose /proc/PID/comm is comm and whose command line, NUL-separated,
+// contains arg ("" for any): how the bench reads the CPU of the
+// redis-server that redistest starts and signals the SIPp that testpeer
+// starts. 0 when there is none.
+func childPID(t *testing.T, comm, arg string) int {
+	t.Helper()
+	dirs, err := filepath.Glob("/proc/[0-9]*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range dirs {
+		name, err := os.ReadFile(filepath.Join(d, "comm"))
+		if err != nil || strings.TrimSpace(string(name)) != comm {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join(d, "stat"))
+		if err != nil {
+			continue
+		}
+		f := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+2:]))
+		if ppid, _ := strconv.Atoi(f[1]); ppid != os.Getpid() {
+			continue
+		}
+		cmdline, err := os.ReadFile(filepath.Join(d, "cmdline"))
+		if err != nil || !strings.Contains(string(cmdline), arg) {
+			continue
+		}
+		pid, _ := strconv.Atoi(filepath.Base(d))
+		return pid
+	}
+	return 0
+}
+
+// apiGet decodes one of the engine's /api/v1 snapshots into v.
+func apiGet(t *testing.T, e *engine, path string, v any) {
+	t.Helper()
+	if err := json.Unmarshal([]byte(httpGet(t, "http://"+e.HTTP+"/api/v1/"+path)), v); err != nil {
+		t.Fatalf("/api/v1/%s: %v", path, err)
+	}
+}
+
+// queueWaiting is how many calls wait in the engine's queues.
+func queueWaiting(t *testing.T, e *engine) int {
+	t.Helper()
+	var qs []struct {
+		Waiting int `json:"waiting"`
+	}
+	apiGet(t, e, "queues", &qs)
+	n := 0
+	for _, q := range qs {
+		n += q.Waiting
+	}
+	return n
+}
+
+// leftBehind lists what the engine still holds once every caller has
+// finished: live calls, waiting calls, seats not ready, open media
+// sessions. Empty when nothing is stuck.
+func leftBehind(t *testing.T, e *engine) []string {
+	t.Helper()
+	var out []string
+	var calls []json.RawMessage
+	apiGet(t, e, "calls", &calls)
+	if len(calls) > 0 {
+		out = append(out, fmt.Sprintf("%d calls in /api/v1/calls", len(calls)))
+	}
+	if n := queueWaiting(t, e); n > 0 {
+		out = append(out, fmt.Sprintf("%d calls waiting in /api/v1/queues", n))
+	}
+	var agents []struct {
+		Ext   string `json:"extension"`
+		State string `json:"state"`
+	}
+	apiGet(t, e, "agents", &agents)
+	states := map[string]int{}
+	for _, a := range agents {
+		if a.State != "ready" {
+			states[a.State]++
+		}
+	}
+	if len(states) > 0 {
+		out = append(out, fmt.Sprintf("seats not ready in /api/v1/agents: %v", states))
+	}
+	if n := metricValue(t, e, "hotline_rtp_sessions_active"); n != 0 {
+		out = append(out, fmt.Sprintf("hotline_rtp_sessions_active %v", n))
+	}
+	return out
+}

@@ -2,8 +2,10 @@ package main
 
 // The benchmark runs behind make bench (HOTLINE_BENCH=1; skipped otherwise):
 // (c) SIPp UAC -> SIPp UAS directly, the harness's own ceiling; (a) sustained
-// calls per second answered -> 2 s greeting -> bridged to a seat, stepping
-// the rate up until a step has a failure; (b) concurrent bridged calls with
+// calls per second answered -> 2 s greeting -> queue -> bridged to a seat,
+// stepping the rate up until a step has a failure, through the memory store
+// and through a real redis-server; the surge: 1,000 callers kept waiting
+// with music while 200 seats take calls, then nothing left behind; (b) concurrent bridged calls with
 // media both ways from the Go generator (internal/rtpload) at several
 // levels: the engine's CPU and RSS per call and the packet loss. Each run
 // is bounded in calls and time and ends by itself; the figures are printed
@@ -21,6 +23,8 @@ import (
 
 	"github.com/hotline-cc/hotline/internal/rtpload"
 	"github.com/hotline-cc/hotline/internal/testpeer"
+	"github.com/hotline-cc/hotline/records"
+	"github.com/hotline-cc/hotline/store/redistest"
 )
 
 const (
@@ -49,10 +53,12 @@ func envInts(t *testing.T, name string, def []int) []int {
 	return out
 }
 
-// TestBench runs the three benchmarks and prints their figures.
-// HOTLINE_BENCH_RATES, HOTLINE_BENCH_CEILING and HOTLINE_BENCH_LEVELS
-// override the steps (comma-separated); HOTLINE_BENCH_PROFILE_LEVEL picks
-// the level of (b) whose engine writes media.cpu.pprof (default 500).
+// TestBench runs the benchmarks and prints their figures.
+// HOTLINE_BENCH_RATES, HOTLINE_BENCH_REDIS_RATES, HOTLINE_BENCH_CEILING and
+// HOTLINE_BENCH_LEVELS override the steps (comma-separated);
+// HOTLINE_BENCH_PROFILE_LEVEL picks the level of (b) whose engine writes
+// media.cpu.pprof (default 500); HOTLINE_BENCH_SURGE is how long the surge
+// keeps 1,000 callers waiting (a Go duration, default 10m).
 func TestBench(t *testing.T) {
 	if os.Getenv("HOTLINE_BENCH") != "1" {
 		t.Skip("benchmarks run with HOTLINE_BENCH=1 (make bench)")
@@ -63,10 +69,26 @@ func TestBench(t *testing.T) {
 	t.Run("SippCeiling", func(t *testing.T) {
 		benchSippCeiling(t, &report, envInts(t, "HOTLINE_BENCH_CEILING", []int{1000, 2000, 4000, 8000, 12000, 16000}))
 	})
+	rates := []int{100, 200, 300, 400, 450, 500, 550, 600, 700}
+	var byStore []callRateResult
 	t.Run("CallRate", func(t *testing.T) {
-		benchCallRate(t, &report, envInts(t, "HOTLINE_BENCH_RATES", []int{100, 200, 300, 400, 450, 500, 550, 600, 700}),
-			filepath.Join(out, "callrate.cpu.pprof"))
+		byStore = append(byStore, benchCallRate(t, &report, envInts(t, "HOTLINE_BENCH_RATES", rates),
+			filepath.Join(out, "callrate.cpu.pprof"), callRateStore{name: "memory"}))
 	})
+	t.Run("Redis", func(t *testing.T) {
+		rds := redistest.Start(t)
+		pid := childPID(t, "redis-server", "")
+		if pid == 0 {
+			t.Fatal("no redis-server process found among the test's children")
+		}
+		yaml := fmt.Sprintf("store:\n  kind: redis\n  redis: {address: %q}\n  node: bench\n", rds.Addr)
+		byStore = append(byStore, benchCallRate(t, &report, envInts(t, "HOTLINE_BENCH_REDIS_RATES", rates),
+			filepath.Join(out, "callrate-redis.cpu.pprof"), callRateStore{name: "redis", yaml: yaml, serverPID: pid}))
+	})
+	if len(byStore) > 1 {
+		writeStoreComparison(&report, byStore)
+	}
+	t.Run("Surge", func(t *testing.T) { benchSurge(t, &report, surgeDuration(t)) })
 	t.Run("Media", func(t *testing.T) {
 		benchMedia(t, &report, envInts(t, "HOTLINE_BENCH_LEVELS", []int{200, 500, 1000, 2000}),
 			envInts(t, "HOTLINE_BENCH_PROFILE_LEVEL", []int{500})[0], filepath.Join(out, "media.cpu.pprof"))
@@ -119,27 +141,45 @@ func benchSippCeiling(t *testing.T, w *strings.Builder, rates []int) {
 	fmt.Fprintf(w, "\nHighest offered rate with 0 failures: **%d calls/s**\n\n", best)
 }
 
+// callRateStore is the store a calls/s run goes through: its name, the
+// YAML that selects it, and its own server process (0: in the engine).
+type callRateStore struct {
+	name      string
+	yaml      string
+	serverPID int
+}
+
+// callRateResult is what a calls/s run found: the highest rate with no
+// failed call and the CPU per call at that rate (engine, store server).
+type callRateResult struct {
+	store                  string
+	best                   int
+	perCall, serverPerCall time.Duration
+}
+
 // benchCallRate: carrier calls to 12345 at rising rates; each is answered,
-// greeted (2 s), bridged to a free seat (SIPp answering for 2,000 registered
-// extensions) and hung up by the caller 3 s after the answer. A step passes
-// when every call succeeded at SIPp and every record shows a seat.
-func benchCallRate(t *testing.T, w *strings.Builder, rates []int, profile string) {
+// greeted (2 s), queued, bridged to a free seat (SIPp answering for 2,000
+// registered extensions) and hung up by the caller 3 s after the answer. A
+// step passes when every call succeeded at SIPp and every record shows a
+// seat.
+func benchCallRate(t *testing.T, w *strings.Builder, rates []int, profile string, st callRateStore) callRateResult {
 	const seats = 2000
 	sink := newRTPSink(t)
-	e := startBenchEngine(t, benchPrompts(t), seats, profile)
+	e := startBenchEngine(t, benchEngineOpts{prompts: benchPrompts(t), seats: seats, extra: st.yaml, profile: profile})
 	uas := testpeer.StartSipp(t, testpeer.SippOptions{
 		Scenario: testpeer.ScenarioPath(t, "bench_uas.xml"), BufferSize: benchSocketBytes,
 		Vars: map[string]string{"rtp_port": strconv.Itoa(sink.port())}, Timeout: 30 * time.Minute,
 	})
 	registerBenchSeats(t, e, seats, uas.Addr)
-	fmt.Fprintf(w, "## (a) calls/s: answer -> 2 s greeting -> seat answers -> bridged, caller hangs up %d ms after the answer, %v per step\n\n", benchHoldMs, benchStep)
-	fmt.Fprintln(w, "| offered calls/s | calls | successful | failed | bridged (records with a seat) | achieved calls/s | engine CPU per call | = % of a core per call/s | machine busy (of 2 cores) | longest wait for a seat |")
-	fmt.Fprintln(w, "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-	best, seen := 0, 0
+	fmt.Fprintf(w, "## (a) calls/s, %s store: answer -> 2 s greeting -> queue -> seat answers -> bridged, caller hangs up %d ms after the answer, %v per step\n\n", st.name, benchHoldMs, benchStep)
+	fmt.Fprintln(w, "| offered calls/s | calls | successful | failed | bridged (records with a seat) | achieved calls/s | engine CPU per call | = % of a core per call/s | store server CPU per call | machine busy (of 2 cores) | longest wait for a seat |")
+	fmt.Fprintln(w, "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+	got := callRateResult{store: st.name}
+	seen := 0
 	for _, rate := range rates {
 		waitIdle(t, e)
 		n := rate * int(benchStep/time.Second)
-		before := sampleProc(t, e.cmd.Process.Pid)
+		before, srvBefore := sampleProc(t, e.cmd.Process.Pid), serverCPU(t, st.serverPID)
 		res := testpeer.RunSipp(t, testpeer.SippOptions{
 			Scenario: testpeer.ScenarioPath(t, "bench_uac.xml"), Target: e.target(), Service: "12345",
 			Calls: n, Rate: float64(rate), Limit: n, BufferSize: benchSocketBytes,
@@ -147,7 +187,7 @@ func benchCallRate(t *testing.T, w *strings.Builder, rates []int, profile string
 			Timeout: benchStep + time.Minute,
 		})
 		waitIdle(t, e)
-		after := sampleProc(t, e.cmd.Process.Pid)
+		after, srvAfter := sampleProc(t, e.cmd.Process.Pid), serverCPU(t, st.serverPID)
 		recs := e.records()
 		bridged, longest := 0, int64(0)
 		for _, r := range recs[min(seen, len(recs)):] {
@@ -158,17 +198,47 @@ func benchCallRate(t *testing.T, w *strings.Builder, rates []int, profile string
 		}
 		seen = len(recs)
 		perCall := (after.cpu - before.cpu) / time.Duration(n)
-		got := launchRate(res, n, benchHoldMs*time.Millisecond)
-		fmt.Fprintf(w, "| %d | %d | %d | %d | %d | %.0f | %v | %.2f%% | %.2f cores | %d ms |\n", rate, n, res.Successful, res.Failed,
-			bridged, got, perCall.Round(time.Microsecond), 100*perCall.Seconds(), machineCores(before, after), longest)
-		if res.ExitCode != 0 || res.Failed != 0 || res.Successful != n || bridged != n || got < 0.95*float64(rate) {
-			t.Logf("call rate %d: %s\n%s", rate, res, e.log.tail(20))
+		srvPerCall := (srvAfter - srvBefore) / time.Duration(n)
+		srv := "-"
+		if st.serverPID != 0 {
+			srv = srvPerCall.Round(time.Microsecond).String()
+		}
+		achieved := launchRate(res, n, benchHoldMs*time.Millisecond)
+		fmt.Fprintf(w, "| %d | %d | %d | %d | %d | %.0f | %v | %.2f%% | %s | %.2f cores | %d ms |\n", rate, n, res.Successful, res.Failed,
+			bridged, achieved, perCall.Round(time.Microsecond), 100*perCall.Seconds(), srv, machineCores(before, after), longest)
+		if res.ExitCode != 0 || res.Failed != 0 || res.Successful != n || bridged != n || achieved < 0.95*float64(rate) {
+			t.Logf("call rate %d (%s store): %s\n%s", rate, st.name, res, e.log.tail(20))
 			break
 		}
-		best = rate
+		got.best, got.perCall, got.serverPerCall = rate, perCall, srvPerCall
 	}
-	fmt.Fprintf(w, "\nHighest rate with 0 failed calls: **%d calls/s**\n\n", best)
+	fmt.Fprintf(w, "\nHighest rate with 0 failed calls (%s store): **%d calls/s**\n\n", st.name, got.best)
 	stopForProfile(t, e)
+	return got
+}
+
+// serverCPU is a store server's CPU time so far (0 for none).
+func serverCPU(t *testing.T, pid int) time.Duration {
+	if pid == 0 {
+		return 0
+	}
+	return sampleProc(t, pid).cpu
+}
+
+// writeStoreComparison puts the calls/s runs of both stores side by side.
+func writeStoreComparison(w *strings.Builder, runs []callRateResult) {
+	fmt.Fprintln(w, "## (a) calls/s by store")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| store | highest rate with 0 failed calls | engine CPU per call there | store server CPU per call there |")
+	fmt.Fprintln(w, "| --- | ---: | ---: | ---: |")
+	for _, r := range runs {
+		srv := "-"
+		if r.serverPerCall > 0 {
+			srv = r.serverPerCall.Round(time.Microsecond).String()
+		}
+		fmt.Fprintf(w, "| %s | %d calls/s | %v | %s |\n", r.store, r.best, r.perCall.Round(time.Microsecond), srv)
+	}
+	fmt.Fprintln(w)
 }
 
 // waitIdle waits until the engine has no call left.
@@ -274,7 +344,7 @@ func benchMedia(t *testing.T, w *strings.Builder, levels []int, profileLevel int
 }
 
 func mediaRun(t *testing.T, prompts string, n int, profile string) mediaLevel {
-	e := startBenchEngine(t, prompts, n, profile)
+	e := startBenchEngine(t, benchEngineOpts{prompts: prompts, seats: n, profile: profile})
 	g, err := rtpload.New(rtpload.Config{MaxStreams: n, PayloadType: 8})
 	if err != nil {
 		t.Fatal(err)
@@ -336,4 +406,176 @@ func mediaRun(t *testing.T, prompts string, n int, profile string) mediaLevel {
 func relayedFrames(g *rtpload.Generator) uint64 {
 	r := g.Report()
 	return r.CallerToSeat.Relayed + r.SeatToCaller.Relayed
+}
+
+const (
+	surgeSeats      = 200
+	surgeWaiting    = 1000            // callers kept waiting with music for the whole surge
+	surgeTalk       = 5 * time.Second // a seat hangs up this long after answering
+	surgeGreeting   = 2 * time.Second // the bench welcome prompt
+	surgeLaunchRate = 400             // callers/s: the burst, and each refill as calls end
+	surgePatience   = 5 * time.Minute // a caller still connected this long after its answer hangs up (a failure)
+	surgeSample     = 2 * time.Second // how often the queue and the engine are sampled
+	surgeDrain      = time.Minute     // after the last caller, the bound on the engine's clean-up
+)
+
+// surgeDuration is HOTLINE_BENCH_SURGE (a Go duration), default 10 minutes.
+func surgeDuration(t *testing.T) time.Duration {
+	v := os.Getenv("HOTLINE_BENCH_SURGE")
+	if v == "" {
+		return 10 * time.Minute
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		t.Fatalf("HOTLINE_BENCH_SURGE=%q: want a positive Go duration such as 2m", v)
+	}
+	return d
+}
+
+// surgeCallers is how many callers SIPp keeps connected at once: the
+// waiting ones, one talking per seat, and those hearing the greeting
+// (seats' throughput × greeting length).
+func surgeCallers() int {
+	return surgeWaiting + surgeSeats + surgeSeats*int(surgeGreeting/time.Millisecond)/int(surgeTalk/time.Millisecond)
+}
+
+// surgeWatch is what sampling the engine during the surge saw.
+type surgeWatch struct {
+	samples, plateau       int   // samples; those after the queue first held 90% of surgeWaiting
+	maxWaiting, minWaiting int   // minWaiting: on the plateau
+	sumWaiting             int   // on the plateau
+	peakRSSKiB             int64 // engine
+}
+
+// benchSurge: 200 seats (one SIPp answering for all, hanging up 5 s after
+// answering) and callers arriving in a burst; SIPp keeps surgeCallers()
+// connected for d, a new caller arriving as each call ends, so about 1,000
+// wait with music the whole time. Then no new caller comes, the queue
+// drains, and the engine must hold nothing: no call, no waiting entry, no
+// seat other than ready, no RTP session; every call has its record.
+func benchSurge(t *testing.T, w *strings.Builder, d time.Duration) {
+	sink := newRTPSink(t)
+	e := startBenchEngine(t, benchEngineOpts{prompts: benchPrompts(t), seats: surgeSeats, rtpTimeout: "15m"})
+	hard := d + surgePatience + 5*time.Minute
+	uas := testpeer.StartSipp(t, testpeer.SippOptions{
+		Scenario: testpeer.ScenarioPath(t, "uas_hangup.xml"), BufferSize: benchSocketBytes,
+		Vars: map[string]string{"hold_ms": strconv.Itoa(int(surgeTalk.Milliseconds())), "codec": "8"}, Timeout: hard,
+	})
+	registerBenchSeats(t, e, surgeSeats, uas.Addr)
+	pid := e.cmd.Process.Pid
+	idle := sampleProc(t, pid)
+	uac := testpeer.StartSipp(t, testpeer.SippOptions{
+		Scenario: testpeer.ScenarioPath(t, "bench_uac.xml"), Target: e.target(), Service: "12345",
+		Rate: surgeLaunchRate, Limit: surgeCallers(), BufferSize: benchSocketBytes,
+		Vars:    map[string]string{"rtp_port": strconv.Itoa(sink.port()), "hold_ms": strconv.Itoa(int(surgePatience.Milliseconds()))},
+		Timeout: hard,
+	})
+	sippPID := childPID(t, "sipp", "\x00-p\x00"+strconv.Itoa(uac.Port)+"\x00")
+	if sippPID == 0 {
+		t.Fatal("the callers' SIPp process was not found among the test's children")
+	}
+	start := sampleProc(t, pid)
+	seen := watchSurge(t, e, pid, d, uac.Done())
+	end := sampleProc(t, pid)
+	// SIPp's graceful quit: no new caller, the connected ones finish.
+	if err := syscall.Kill(sippPID, syscall.SIGUSR1); err != nil {
+		t.Fatal(err)
+	}
+	res := uac.Wait()
+	drainedAt := time.Now()
+	var left []string
+	pollUntil(surgeDrain, func() bool { left = leftBehind(t, e); return len(left) == 0 })
+	settled := time.Since(drainedAt)
+	total := res.Successful + res.Failed
+	pollUntil(surgeDrain, func() bool { return len(e.records()) >= total })
+	after := sampleProc(t, pid)
+	writeSurge(w, d, surgeFigures{res: res, recs: e.records(), seen: seen, idle: idle, start: start, end: end,
+		after: after, left: left, settled: settled})
+	if res.Failed != 0 || len(left) > 0 || len(e.records()) != total {
+		t.Errorf("surge: %d failed callers, %d records for %d calls, left behind: %v\n%s\n%s",
+			res.Failed, len(e.records()), total, left, res, e.log.tail(20))
+	}
+}
+
+// watchSurge samples the queue length and the engine's RSS every
+// surgeSample for d, or until the callers' SIPp exits early.
+func watchSurge(t *testing.T, e *engine, pid int, d time.Duration, callersDone <-chan struct{}) surgeWatch {
+	s := surgeWatch{minWaiting: surgeWaiting * 10}
+	stop := time.NewTimer(d)
+	defer stop.Stop()
+	tick := time.NewTicker(surgeSample)
+	defer tick.Stop()
+	for {
+		select {
+		case <-stop.C:
+			return s
+		case <-callersDone:
+			t.Errorf("the callers' SIPp ended before the surge did")
+			return s
+		case <-tick.C:
+		}
+		s.samples++
+		s.peakRSSKiB = max(s.peakRSSKiB, sampleProc(t, pid).rssKiB)
+		n := queueWaiting(t, e)
+		s.maxWaiting = max(s.maxWaiting, n)
+		if s.plateau > 0 || n >= surgeWaiting*9/10 {
+			s.plateau++
+			s.sumWaiting += n
+			s.minWaiting = min(s.minWaiting, n)
+		}
+	}
+}
+
+// surgeFigures is what the surge measured.
+type surgeFigures struct {
+	res                     testpeer.SippResult
+	recs                    []records.Record
+	seen                    surgeWatch
+	idle, start, end, after procSample
+	left                    []string
+	settled                 time.Duration
+}
+
+func writeSurge(w *strings.Builder, d time.Duration, f surgeFigures) {
+	bridged, longest, sumWait := 0, int64(0), int64(0)
+	reasons := map[string]int{}
+	for _, r := range f.recs {
+		reasons[r.EndReason]++
+		if r.Agent != "" && r.EndReason == "answered" {
+			bridged++
+		}
+		longest = max(longest, r.WaitMs)
+		sumWait += r.WaitMs
+	}
+	mean := int64(0)
+	if len(f.recs) > 0 {
+		mean = sumWait / int64(len(f.recs))
+	}
+	meanWaiting := 0
+	if f.seen.plateau > 0 {
+		meanWaiting = f.seen.sumWaiting / f.seen.plateau
+	} else {
+		f.seen.minWaiting = 0
+	}
+	total := f.res.Successful + f.res.Failed
+	fmt.Fprintf(w, "## Surge: %d callers kept connected (about %d waiting with music) for %v, %d seats, each call %v with a seat\n\n",
+		surgeCallers(), surgeWaiting, d, surgeSeats, surgeTalk)
+	fmt.Fprintln(w, "| | |")
+	fmt.Fprintln(w, "| --- | ---: |")
+	fmt.Fprintf(w, "| callers (SIPp) | %d: %d successful, %d failed |\n", total, f.res.Successful, f.res.Failed)
+	fmt.Fprintf(w, "| records | %d (%d bridged to a seat; end reasons %v) |\n", len(f.recs), bridged, reasons)
+	fmt.Fprintf(w, "| calls waiting in /api/v1/queues, every %v | max %d; on the plateau (%d of %d samples) min %d, mean %d |\n",
+		surgeSample, f.seen.maxWaiting, f.seen.plateau, f.seen.samples, f.seen.minWaiting, meanWaiting)
+	fmt.Fprintf(w, "| wait for a seat (records) | longest %d ms, mean %d ms |\n", longest, mean)
+	fmt.Fprintf(w, "| bridged calls per second over the surge | %.1f |\n", float64(bridged)/f.after.at.Sub(f.start.at).Seconds())
+	fmt.Fprintf(w, "| engine CPU during the surge | %.1f%% of a core |\n", 100*cores(f.start, f.end))
+	fmt.Fprintf(w, "| engine CPU per call (surge and drain) | %v |\n", ((f.after.cpu - f.start.cpu) / time.Duration(max(total, 1))).Round(time.Microsecond))
+	fmt.Fprintf(w, "| engine RSS | idle %.1f MiB, peak %.1f MiB, after the drain %.1f MiB |\n",
+		float64(f.idle.rssKiB)/1024, float64(f.seen.peakRSSKiB)/1024, float64(f.after.rssKiB)/1024)
+	fmt.Fprintf(w, "| machine busy during the surge (of 2 cores) | %.2f cores |\n", machineCores(f.start, f.end))
+	stuck := "nothing"
+	if len(f.left) > 0 {
+		stuck = strings.Join(f.left, "; ")
+	}
+	fmt.Fprintf(w, "| left behind after the last caller | %s (checked within %v) |\n\n", stuck, f.settled.Round(time.Millisecond))
 }

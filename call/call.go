@@ -55,7 +55,7 @@ func (s state) String() string { return stateNames[s] }
 
 // Call is one caller's call: the inbound leg, at most one seat leg, their
 // media sessions and the record being built. Its fields are owned by the
-// goroutine running run(), except tried (guarded by seatPool.mu) and snap.
+// goroutine running run(), except snap (under snapMu).
 type Call struct {
 	e     *Engine
 	id    string
@@ -147,9 +147,9 @@ func (c *Call) post(ev any) bool {
 // handful queued.
 const inboxSize = 64
 
-// tryPost delivers an event without ever blocking: for callers that hold a
-// lock or run on a shared goroutine (the seat pool, the media pacer and
-// readers). false when the call has ended or its inbox is full.
+// tryPost delivers an event without ever blocking, for shared goroutines:
+// the engine routing ACD decisions, the media pacer and RTP readers. false
+// when the call has ended or its inbox is full.
 func (c *Call) tryPost(ev any) bool {
 	select {
 	case <-c.done:

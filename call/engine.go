@@ -3,9 +3,9 @@
 // events, seat offers) in its inbox and alone changes the call's state. It is
 // the only package that imports both sip and media.
 //
-// Lock order: Engine.mu and seatPool.mu are leaves (never nested); the
-// dispatcher locks inside its own methods, never called under either; a Call's fields are owned by its
-// goroutine and take no lock.
+// Lock order: Engine.mu and seatPool.mu are leaves (never nested); the ACD
+// dispatcher locks inside its own methods, which are never called under
+// either. A Call's fields are owned by its goroutine and take no lock.
 package call
 
 import (

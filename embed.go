@@ -10,7 +10,7 @@ import (
 	"github.com/hotline-cc/hotline/config"
 )
 
-//go:embed testdata/demo.yaml testdata/prompts/*.wav
+//go:embed testdata/demo.yaml testdata/prompts/*.wav testdata/prompts/yue/*.wav
 var demoFS embed.FS
 
 // DemoConfig parses the embedded demo centre.

@@ -23,7 +23,7 @@ test: peers vet
 # Go benchmarks and SIPp load runs; figures go to docs/BENCHMARKS.md.
 bench: peers build
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./media/ ./records/ ./acd/
-	HOTLINE_BENCH=1 HOTLINE_BENCH_OUT=$(CURDIR)/bin/bench $(GO) test -count=1 -timeout 30m -run 'Bench' -v ./cmd/hotline/
+	HOTLINE_BENCH=1 HOTLINE_BENCH_OUT=$(CURDIR)/bin/bench $(GO) test -count=1 -timeout 60m -run 'Bench' -v ./cmd/hotline/
 
 peers:
 	@missing=""; for b in $(PEER_BIN); do command -v $$b >/dev/null 2>&1 || missing="$$missing $$b"; done; \

@@ -17,9 +17,8 @@ var t0 = time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)
 // clock is a fake clock the tests move by hand.
 type clock struct{ t time.Time }
 
-func (c *clock) Now() time.Time               { return c.t }
-func (c *clock) Add(d time.Duration)          { c.t = c.t.Add(d) }
-func (c *clock) at(d time.Duration) time.Time { return t0.Add(d) }
+func (c *clock) Now() time.Time      { return c.t }
+func (c *clock) Add(d time.Duration) { c.t = c.t.Add(d) }
 
 // rig is a dispatcher on a memory store with a fake clock.
 type rig struct {

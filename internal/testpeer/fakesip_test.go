@@ -100,26 +100,6 @@ func (f *fakeSIP) Binding(ext string) (string, bool) {
 	return c, ok
 }
 
-// waitFor polls cond under the lock each time the state changes.
-func (f *fakeSIP) waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.NewTimer(timeout)
-	defer deadline.Stop()
-	for {
-		f.mu.Lock()
-		ok, ch := cond(), f.notify
-		f.mu.Unlock()
-		if ok {
-			return
-		}
-		select {
-		case <-ch:
-		case <-deadline.C:
-			t.Fatalf("fake SIP: no %s after %v", what, timeout)
-		}
-	}
-}
-
 func (f *fakeSIP) onRegister(req *sip.Request, tx sip.ServerTransaction) {
 	ext := req.From().Address.User
 	h := req.GetHeader("Authorization")

@@ -43,16 +43,8 @@ func editACD(t testing.TB, pairs ...string) string {
 }
 
 // acdBadCases are the refused acd, queues and store sections, as in badCases.
-func acdBadCases(t testing.TB) []struct {
-	name string
-	text string
-	want []string
-} {
-	return []struct {
-		name string
-		text string
-		want []string
-	}{
+func acdBadCases(t testing.TB) []badCase {
+	return []badCase{
 		{"unknown strategy", editACD(t, "strategy: skill_level", "strategy: fastest"), []string{
 			`34: queues[0].strategy: unknown strategy "fastest" (known: longest_idle, fewest_calls, round_robin, skill_level, ring_all)`,
 		}},

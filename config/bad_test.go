@@ -9,16 +9,8 @@ const seat1001 = `  - {extension: "1001", password: demo-1001, skills: [general,
 // badCases are kinds of bad file, each with every problem expected, as
 // "LINE: text the message contains", in order. Line numbers refer to
 // baseYAML after the edit.
-func badCases(t testing.TB) []struct {
-	name string
-	text string
-	want []string
-} {
-	return []struct {
-		name string
-		text string
-		want []string
-	}{
+func badCases(t testing.TB) []badCase {
+	return []badCase{
 		{"unknown key", edit(t, "  address: 127.0.0.1:0\nrtp", "  adress: 127.0.0.1:0\nrtp"), []string{
 			`3: sip: unknown key "adress" (known: address, `,
 			`3: sip: missing required key "address"`,

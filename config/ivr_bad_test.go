@@ -39,17 +39,9 @@ func editIVR(t testing.TB, pairs ...string) string {
 }
 
 // ivrBadCases are the refused IVR, hours and calendar files, as in badCases.
-func ivrBadCases(t testing.TB) []struct {
-	name string
-	text string
-	want []string
-} {
+func ivrBadCases(t testing.TB) []badCase {
 	const general = "      general: {type: queue}\n"
-	return []struct {
-		name string
-		text string
-		want []string
-	}{
+	return []badCase{
 		{"unknown node", editIVR(t, "next: end}", "next: ending}"), []string{
 			`44: ivr.front.nodes.bye.next: unknown node "ending" (nodes: menu, later, bye, end, market, general)`,
 			`45: ivr.front.nodes.end: node "end" is unreachable from start "menu"`,

@@ -2,15 +2,15 @@ package call
 
 import (
 	"context"
-
 	"errors"
-	"github.com/hotline-cc/hotline/queue"
+	"log/slog"
 	"strconv"
 	"time"
 
 	"github.com/hotline-cc/hotline/acd"
 	"github.com/hotline-cc/hotline/config"
 	"github.com/hotline-cc/hotline/media"
+	"github.com/hotline-cc/hotline/queue"
 	"github.com/hotline-cc/hotline/records"
 	"github.com/hotline-cc/hotline/sip"
 	"github.com/hotline-cc/hotline/store"
@@ -52,16 +52,79 @@ func (e *Engine) configureACD(cfg *config.Config) error {
 
 // route hands each decision to the call it concerns (any goroutine; never
 // blocks). A decision for a call that has gone is dropped: the dispatcher
-// has been or will be told by that call's end.
+// has been or will be told by that call's end. The first Callback decision
+// for a kept place starts its callback.
 func (e *Engine) route(ds []acd.Decision) {
 	for _, d := range ds {
-		e.mu.Lock()
-		c := e.calls[d.CallID]
-		e.mu.Unlock()
-		if c == nil || !c.tryPost(evACD{d: d}) {
+		to, drop, why := e.recipient(d)
+		if drop != nil {
+			e.log.Warn("queue callback given up", "callback_of", drop.acdID, "reason", why.name)
+			newCallback(e, *drop).end(why)
+			continue
+		}
+		if to == nil || !to.tryPost(evACD{d: d}) {
 			e.log.Debug("acd decision for a call that has gone", "call_id", d.CallID, "kind", d.Kind.String())
 		}
 	}
+}
+
+// recipient finds (or, for a kept place's first Callback, starts) the call
+// a decision is for. An Overflow to callback keeps the caller's place: it is
+// noted as pending before the caller hears of it, so that a Callback right
+// after finds it. drop is a kept place that cannot be called back (and
+// why): the engine is draining, or it has restarted since the place was
+// kept in the shared store.
+func (e *Engine) recipient(d acd.Decision) (to live, drop *pendingCallback, why reason) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if cb := e.callbacks[d.CallID]; cb != nil {
+		return cb, nil, why
+	}
+	switch {
+	case d.Kind == acd.Callback:
+		p, ok := e.pending[d.CallID]
+		if !ok {
+			p = pendingCallback{acdID: d.CallID, caller: d.Caller}
+			return nil, &p, endCallbackFailed
+		}
+		delete(e.pending, d.CallID)
+		if e.draining.Load() {
+			return nil, &p, endShutdown
+		}
+		cb := newCallback(e, p)
+		e.callbacks[d.CallID], e.calls[cb.id] = cb, cb
+		e.wg.Add(1)
+		go func() {
+			defer e.wg.Done()
+			cb.run()
+			e.remove(cb.id, d.CallID)
+		}()
+		return cb, nil, why
+	case d.Kind == acd.Overflow && d.Dest.Kind == queue.DestCallback:
+		if c, ok := e.calls[d.CallID].(*Call); ok {
+			if p, ok := c.callbackPlace(); ok {
+				e.pending[d.CallID] = p
+			}
+		}
+	}
+	if c := e.calls[d.CallID]; c != nil {
+		return c, nil, why
+	}
+	return nil, nil, why
+}
+
+// keepPlace notes a caller's kept place (the ACD is about to keep it);
+// dropPlace forgets it (the ACD did not, or the caller left first).
+func (e *Engine) keepPlace(p pendingCallback) {
+	e.mu.Lock()
+	e.pending[p.acdID] = p
+	e.mu.Unlock()
+}
+
+func (e *Engine) dropPlace(acdID string) {
+	e.mu.Lock()
+	delete(e.pending, acdID)
+	e.mu.Unlock()
 }
 
 // Run drives the dispatcher's clock (wrap-up ends, registration expiry,
@@ -119,6 +182,8 @@ func (c *Call) enqueue() *reason {
 		c.waitFrom = c.e.opts.Now()
 	}
 	c.setState(stWaiting)
+	c.queue = c.rec.Queue
+	c.notePlace()
 	c.holdMusic()
 	ctx, cancel := context.WithTimeout(context.Background(), acdTimeout)
 	defer cancel()
@@ -128,6 +193,11 @@ func (c *Call) enqueue() *reason {
 		return reasonPtr(endNoService)
 	}
 	c.inACD = true
+	if q, ok := c.cfg.Queue(c.queue); ok && q.AnnounceEvery == 0 && c.callbackOffered() {
+		// no announcements to carry the offer: it is made once, now
+		c.stopPrompts()
+		c.play(c.ps.callback.offer, false)
+	}
 	c.e.route(ds)
 	return nil
 }
@@ -136,16 +206,13 @@ func (c *Call) enqueue() *reason {
 func (c *Call) onDecision(d acd.Decision) *reason {
 	switch d.Kind {
 	case acd.Offer:
-		if c.st != stWaiting {
+		if c.st != stWaiting && (c.st != stRinging || len(c.offers) == 0) {
 			c.log.Warn("seat offered while not waiting", "seat", d.Agent, "state", c.st.String())
 			return nil
 		}
-		return c.ring(seatOffer{ext: d.Agent, contact: d.Contact})
+		return c.offerSeat(seatOffer{ext: d.Agent, contact: d.Contact})
 	case acd.Cancel:
-		if c.st == stRinging && c.seat == d.Agent {
-			c.withdrawn = true
-			c.stopRinging()
-		}
+		c.withdrawOffer(d.Agent)
 	case acd.Announce:
 		c.log.Info("queue position", "position", d.Position, "wait", d.Wait)
 		if c.st == stWaiting {
@@ -168,7 +235,8 @@ func (c *Call) overflow(dest queue.Destination) *reason {
 	c.log.Info("overflow", "dest", dest.Kind, "queue", dest.Queue, "target", dest.Target, "message", dest.Message)
 	switch dest.Kind {
 	case queue.DestQueue:
-		return nil // the ACD widened the call's queue; it keeps waiting
+		c.queue = dest.Queue
+		return nil // the ACD moved the call to that queue; it keeps waiting
 	case queue.DestTarget:
 		c.inACD = false
 		c.setState(stRinging)
@@ -183,7 +251,7 @@ func (c *Call) overflow(dest queue.Destination) *reason {
 			return nil
 		}
 	case queue.DestCallback:
-		c.log.Error("queue callback is not built yet: the caller is released")
+		return c.callbackKept()
 	}
 	return reasonPtr(endOverflow)
 }
@@ -201,8 +269,12 @@ func (c *Call) announcePosition(pos int) {
 			list = append(list, p)
 		}
 	}
+	list = append(list, ps.waiting)
+	if c.callbackOffered() {
+		list = append(list, ps.callback.offer)
+	}
 	c.stopPrompts()
-	c.list = append(list[1:], ps.waiting)
+	c.list = append(c.list, list[1:]...)
 	c.play(list[0], false)
 }
 
@@ -212,34 +284,33 @@ func (c *Call) applyResult(r *acd.Result) {
 		return
 	}
 	c.inACD = false
-	c.rec.Queue, c.rec.Skill = r.Queue, r.Skill
+	resultToRecord(&c.rec, r)
+}
+
+// resultToRecord copies what the ACD knows of a call into its record.
+func resultToRecord(rec *records.Record, r *acd.Result) {
+	rec.Queue, rec.Skill = r.Queue, r.Skill
 	if !r.Arrived.IsZero() {
 		t := records.Time(r.Arrived)
-		c.rec.QueuedAt = &t
+		rec.QueuedAt = &t
 	}
 	if !r.OfferedAt.IsZero() {
 		t := records.Time(r.OfferedAt)
-		c.rec.OfferedAt = &t
+		rec.OfferedAt = &t
 	}
 	if !r.AnsweredAt.IsZero() {
 		t := records.Time(r.AnsweredAt)
-		c.rec.AnsweredAt = &t
-		c.rec.Agent = r.Agent
+		rec.AnsweredAt = &t
+		rec.Agent = r.Agent
 	}
-	c.rec.WaitMs = r.Wait.Milliseconds()
-	c.rec.SeatsRung, c.rec.SeatsMissed = r.Rung, r.Missed
-	c.rec.WithinServiceLevel = r.WithinServiceLevel
+	rec.WaitMs = r.Wait.Milliseconds()
+	rec.SeatsRung, rec.SeatsMissed = r.Rung, r.Missed
+	rec.WithinServiceLevel = r.WithinServiceLevel
 }
 
-// seatNotAnswered reports a seat that rang out, was busy or unreachable;
-// the ACD offers the call to the next seat.
-func (c *Call) seatNotAnswered(seat string, err error) *reason {
-	if c.withdrawn {
-		c.withdrawn = false
-		c.setState(stWaiting)
-		c.holdMusic()
-		return nil
-	}
+// seatMissed tells the ACD that seat did not take the offer of acdID (err
+// says how: rang out, busy, unreachable) and returns its decisions.
+func (e *Engine) seatMissed(log *slog.Logger, acdID, seat string, err error) []acd.Decision {
 	why := acd.NoAnswer
 	var rej *sip.RejectError
 	switch {
@@ -250,35 +321,13 @@ func (c *Call) seatNotAnswered(seat string, err error) *reason {
 	default:
 		why = acd.Unreachable
 	}
-	c.setState(stWaiting)
-	c.holdMusic()
 	ctx, cancel := context.WithTimeout(context.Background(), acdTimeout)
 	defer cancel()
-	ds, aerr := c.e.acd.NotAnswered(ctx, c.id, seat, why)
+	ds, aerr := e.acd.NotAnswered(ctx, acdID, seat, why)
 	if aerr != nil && !errors.Is(aerr, acd.ErrUnknownCall) && !errors.Is(aerr, acd.ErrNotOffered) {
-		c.log.Warn("acd not-answered", "seat", seat, "error", aerr)
+		log.Warn("acd not-answered", "seat", seat, "error", aerr)
 	}
-	c.e.route(ds)
-	return nil
-}
-
-// seatAnswered tells the ACD; false when the offer had been withdrawn (the
-// seat leg must then be hung up).
-func (c *Call) seatAnswered() bool {
-	ctx, cancel := context.WithTimeout(context.Background(), acdTimeout)
-	defer cancel()
-	ds, err := c.e.acd.Answered(ctx, c.id, c.seat)
-	c.takeOwn(ds)
-	switch {
-	case errors.Is(err, acd.ErrNotOffered), errors.Is(err, acd.ErrUnknownCall):
-		c.log.Warn("seat answered a withdrawn offer", "seat", c.seat, "error", err)
-		return false
-	case err != nil:
-		// The store failed, not the offer: the caller and the agent are
-		// connected, and bookkeeping must not cut them apart.
-		c.log.Error("acd could not record the answer; the call goes on", "seat", c.seat, "error", err)
-	}
-	return true
+	return ds
 }
 
 // leaveACD tells the ACD the call is over: the caller left while waiting or
@@ -292,6 +341,7 @@ func (c *Call) leaveACD() {
 	case c.answeredSeat != "":
 		ds, err = c.e.acd.CallEnded(ctx, c.id, c.answeredSeat)
 	case c.inACD:
+		c.e.dropPlace(c.id) // an overflow to callback raced the hang-up
 		ds, err = c.e.acd.Leave(ctx, c.id)
 	default:
 		return

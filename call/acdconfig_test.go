@@ -42,6 +42,9 @@ func silentWAV() []byte {
 func parseCentre(t *testing.T, text string) *config.Config {
 	t.Helper()
 	fsys := fstest.MapFS{"prompts/welcome.wav": {Data: silentWAV()}, "prompts/hold.wav": {Data: silentWAV()}}
+	for _, name := range config.CallbackPrompts {
+		fsys["prompts/"+name] = &fstest.MapFile{Data: silentWAV()}
+	}
 	cfg, err := config.Parse("test.yaml", []byte(text), fsys)
 	if err != nil {
 		t.Fatalf("config refused:\n%v", err)
@@ -87,7 +90,9 @@ func queueEqual(a, b queue.Config) bool {
 // TestACDConfigFromFile converts every queue setting, escalation to queues,
 // each destination kind and the feature codes.
 func TestACDConfigFromFile(t *testing.T) {
-	cfg := parseCentre(t, minimalCentre+`acd:
+	cfg := parseCentre(t, minimalCentre+`trunks:
+  - {name: carrier, acl: [127.0.0.1], outbound: "sip:127.0.0.1:5070"}
+acd:
   feature_codes: {login: "*21", reasons: {5: lunch}}
   max_misses: 2
   retry_tried: 5s

@@ -2,12 +2,12 @@ package call
 
 import (
 	"errors"
-
-	"github.com/hotline-cc/hotline/acd"
+	"log/slog"
 	"math/rand/v2"
 	"net/netip"
 	"slices"
 
+	"github.com/hotline-cc/hotline/acd"
 	"github.com/hotline-cc/hotline/config"
 	"github.com/hotline-cc/hotline/media"
 	"github.com/hotline-cc/hotline/sip"
@@ -180,15 +180,21 @@ func (c *Call) setupCallerMedia() *reason {
 
 // newSession opens an RTP session for one leg.
 func (c *Call) newSession(b bool, remote netip.AddrPort, codec sip.Format, dtmf uint8) (*media.Session, error) {
+	onDTMF, onTimeout := c.mediaCallbacks(b)
+	return c.e.openSession(c.cfg, c.log.With("leg", legName(b)), remote, codec, dtmf, onDTMF, onTimeout)
+}
+
+// openSession opens an RTP session for one leg of a call (an unknown codec
+// falls back to PCMU until the answer settles it).
+func (e *Engine) openSession(cfg *config.Config, log *slog.Logger, remote netip.AddrPort, codec sip.Format, dtmf uint8, onDTMF func(rune), onTimeout func()) (*media.Session, error) {
 	mc, ok := media.CodecByName(codec.Name)
 	if !ok {
 		mc = media.PCMU
 	}
-	onDTMF, onTimeout := c.mediaCallbacks(b)
-	return c.e.opts.Media.NewSession(media.SessionConfig{
+	return e.opts.Media.NewSession(media.SessionConfig{
 		Params:    media.Params{Remote: remote, Codec: mc, DTMF: dtmf},
-		Timeout:   c.cfg.RTP.Timeout,
-		Logger:    c.log.With("leg", legName(b)),
+		Timeout:   cfg.RTP.Timeout,
+		Logger:    log,
 		OnDTMF:    onDTMF,
 		OnTimeout: onTimeout,
 	})

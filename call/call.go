@@ -88,12 +88,15 @@ type Call struct {
 	bSDP     legSDP
 	seat     string
 	ringStop context.CancelFunc
-	// ACD bookkeeping: the call waits in (or was offered by) the ACD; an
-	// offer was withdrawn by it (do not report the ringing's end); the seat
-	// that answered through it (told when the call ends).
+	// ACD bookkeeping: the call waits in (or was offered by) the ACD; the
+	// seats ringing for it; the seat that answered through it (told when
+	// the call ends).
 	inACD        bool
-	withdrawn    bool
+	offers       []*offer
 	overflowed   bool // the overflow message plays; the call ends after it
+	queue        string
+	kept         bool            // a callback keeps the caller's place: the confirmation plays, then the call ends
+	place        pendingCallback // what a callback needs (under snapMu)
 	answeredSeat string
 	ringAt       time.Time
 
@@ -105,8 +108,7 @@ type Call struct {
 	start    time.Time
 	talkFrom time.Time
 
-	snapMu sync.Mutex
-	snap   CallInfo
+	snapshot
 }
 
 func newCall(e *Engine, leg *sip.InboundLeg) *Call {
@@ -129,16 +131,18 @@ func newCall(e *Engine, leg *sip.InboundLeg) *Call {
 
 // post delivers an event to the call's goroutine; false once the call has
 // ended. It blocks only while the inbox is full and the call alive.
-func (c *Call) post(ev any) bool {
+func (c *Call) post(ev any) bool { return postTo(c.inbox, c.done, ev) }
+
+func postTo(inbox chan any, done chan struct{}, ev any) bool {
 	select {
-	case <-c.done:
+	case <-done:
 		return false
 	default:
 	}
 	select {
-	case c.inbox <- ev:
+	case inbox <- ev:
 		return true
-	case <-c.done:
+	case <-done:
 		return false
 	}
 }
@@ -150,33 +154,46 @@ const inboxSize = 64
 // tryPost delivers an event without ever blocking, for shared goroutines:
 // the engine routing ACD decisions, the media pacer and RTP readers. false
 // when the call has ended or its inbox is full.
-func (c *Call) tryPost(ev any) bool {
+func (c *Call) tryPost(ev any) bool { return tryPostTo(c.inbox, c.done, ev, c.log) }
+
+func tryPostTo(inbox chan any, done chan struct{}, ev any, log *slog.Logger) bool {
 	select {
-	case <-c.done:
+	case <-done:
 		return false
 	default:
 	}
 	select {
-	case c.inbox <- ev:
+	case inbox <- ev:
 		return true
 	default:
-		c.log.Error("call inbox full: event dropped", "event", fmt.Sprintf("%T", ev))
+		log.Error("call inbox full: event dropped", "event", fmt.Sprintf("%T", ev))
 		return false
 	}
 }
 
-func (c *Call) info() CallInfo {
-	c.snapMu.Lock()
-	defer c.snapMu.Unlock()
-	return c.snap
+// snapshot is the part of a call that other goroutines read (the calls
+// API): its row, under its own lock.
+type snapshot struct {
+	snapMu sync.Mutex
+	snap   CallInfo
+}
+
+func (s *snapshot) info() CallInfo {
+	s.snapMu.Lock()
+	defer s.snapMu.Unlock()
+	return s.snap
+}
+
+// show updates the row's state and agent.
+func (s *snapshot) show(state, agent string) {
+	s.snapMu.Lock()
+	s.snap.State, s.snap.Agent = state, agent
+	s.snapMu.Unlock()
 }
 
 func (c *Call) setState(s state) {
 	c.st = s
-	c.snapMu.Lock()
-	c.snap.State = s.String()
-	c.snap.Agent = c.seat
-	c.snapMu.Unlock()
+	c.show(s.String(), c.seat)
 }
 
 // run is the call's goroutine: admit, then one select over the inbox until
@@ -219,6 +236,8 @@ func (c *Call) handle(ev any) *reason {
 		}
 	case evSeatAnswer:
 		return c.onSeatAnswer(ev.err)
+	case evOfferAnswer:
+		return c.onOfferAnswer(ev.o, ev.err)
 	case evDTMF:
 		return c.onDTMF(ev.digit, ev.via)
 	case evRTPTimeout:
@@ -285,7 +304,7 @@ func (c *Call) onDTMF(d rune, via string) *reason {
 	if c.st == stIVR && c.ivr != nil {
 		return c.act(c.ivr.Digit(d))
 	}
-	return nil
+	return c.askCallback(d)
 }
 
 // mediaEvents are the callbacks a media session calls on its own goroutines.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hotline-cc/hotline/records"
+	"github.com/hotline-cc/hotline/sip"
 )
 
 // reason is why a call ended. It decides the SIP answer to a caller not yet
@@ -61,9 +62,18 @@ func (c *Call) end(r reason) {
 	ctx, cancel := context.WithTimeout(context.Background(), endTimeout)
 	defer cancel()
 	var wg sync.WaitGroup
-	if b := c.b; b != nil {
-		wg.Add(1)
-		go func() { defer wg.Done(); _ = b.Hangup(ctx) }()
+	legs := []*sip.OutboundLeg{c.b}
+	for _, of := range c.offers {
+		of.stop()
+		legs = append(legs, of.leg) // answered in this instant: hung up too
+		_ = of.m.Close()
+	}
+	c.offers = nil
+	for _, b := range legs {
+		if b != nil {
+			wg.Add(1)
+			go func() { defer wg.Done(); _ = b.Hangup(ctx) }()
+		}
 	}
 	if err := c.a.Hangup(ctx, r.code); err != nil {
 		c.log.Debug("hanging up the caller", "error", err)
@@ -82,32 +92,33 @@ func (c *Call) end(r reason) {
 	}
 	c.leaveACD()
 	c.setState(stEnded)
-	c.writeRecord(r)
+	c.e.writeRecord(c.log, &c.rec, r, c.start, c.talkFrom, c.waitFrom)
 }
 
-// writeRecord completes the call record and hands it to the records sink.
-func (c *Call) writeRecord(r reason) {
-	now := c.e.opts.Now()
-	c.rec.EndedAt = records.Time(now)
-	c.rec.EndReason = r.name
-	if c.rec.HangupBy == "" {
-		c.rec.HangupBy = "system"
+// writeRecord completes a call record (talk from talkFrom, or the wait from
+// waitFrom when nobody talked) and hands it to the records sink.
+func (e *Engine) writeRecord(log *slog.Logger, rec *records.Record, r reason, start, talkFrom, waitFrom time.Time) {
+	now := e.opts.Now()
+	rec.EndedAt = records.Time(now)
+	rec.EndReason = r.name
+	if rec.HangupBy == "" {
+		rec.HangupBy = "system"
 	}
-	if !c.talkFrom.IsZero() {
-		c.rec.TalkMs = now.Sub(c.talkFrom).Milliseconds()
-	} else if !c.waitFrom.IsZero() {
-		c.rec.WaitMs = now.Sub(c.waitFrom).Milliseconds()
+	if !talkFrom.IsZero() {
+		rec.TalkMs = now.Sub(talkFrom).Milliseconds()
+	} else if !waitFrom.IsZero() {
+		rec.WaitMs = now.Sub(waitFrom).Milliseconds()
 	}
-	if c.e.opts.Records != nil {
-		if err := c.e.opts.Records.Write(&c.rec); err != nil {
-			c.log.Error("call record not written", "error", err)
+	if e.opts.Records != nil {
+		if err := e.opts.Records.Write(rec); err != nil {
+			log.Error("call record not written", "error", err)
 		}
 	}
-	if c.e.opts.Metrics != nil {
-		c.e.opts.Metrics.CallEnded(r.name, now.Sub(c.start))
+	if e.opts.Metrics != nil {
+		e.opts.Metrics.CallEnded(r.name, now.Sub(start))
 	}
-	c.log.Log(context.Background(), r.level, "call ended", "reason", r.name,
-		"hangup_by", c.rec.HangupBy, "talk_ms", c.rec.TalkMs, "wait_ms", c.rec.WaitMs)
+	log.Log(context.Background(), r.level, "call ended", "reason", r.name,
+		"hangup_by", rec.HangupBy, "talk_ms", rec.TalkMs, "wait_ms", rec.WaitMs)
 }
 
 func (c *Call) metricStart(line string) {

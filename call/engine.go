@@ -15,6 +15,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -90,9 +92,20 @@ type Engine struct {
 
 	draining atomic.Bool
 	mu       sync.Mutex
-	calls    map[string]*Call
-	idle     chan struct{} // closed and replaced when the table empties
-	wg       sync.WaitGroup
+	calls    map[string]live // by their record's call id
+	// callbacks are the queue callbacks running, pending the places the
+	// ACD keeps for callers who asked for one; both by the asking call's id.
+	callbacks map[string]*callback
+	pending   map[string]pendingCallback
+	idle      chan struct{} // closed and replaced when the table empties
+	wg        sync.WaitGroup
+}
+
+// live is a call in the engine's table: a caller's Call or a callback.
+type live interface {
+	post(ev any) bool
+	tryPost(ev any) bool
+	info() CallInfo
 }
 
 // promptSet is what one config generation plays, decoded once at load: the
@@ -105,6 +118,7 @@ type promptSet struct {
 	// (nil when the prompt folder lacks them: no announcement).
 	ahead, waiting *media.Prompt
 	digits         [10]*media.Prompt
+	callback       *callbackPrompts // nil when no queue offers callbacks
 	byPath         map[string]*media.Prompt
 }
 
@@ -126,7 +140,8 @@ func NewEngine(o Options) (*Engine, error) {
 			o.Node = o.Config.Store.Node
 		}
 	}
-	e := &Engine{opts: o, log: o.Logger, calls: make(map[string]*Call), closeStore: closeStore}
+	e := &Engine{opts: o, log: o.Logger, calls: make(map[string]live), closeStore: closeStore,
+		callbacks: make(map[string]*callback), pending: make(map[string]pendingCallback)}
 	e.seats = newSeatPool()
 	d, err := acd.New(acdConfigFrom(o.Config), acd.Options{
 		Store: o.Store, Now: o.Now, Location: o.Location, Logger: o.Logger.With("part", "acd"), Node: o.Node,
@@ -182,6 +197,15 @@ func loadPrompts(cfg *config.Config) (*promptSet, error) {
 	for i := range ps.digits {
 		ps.digits[i] = optional(fmt.Sprintf("digit-%d.wav", i))
 	}
+	if slices.ContainsFunc(cfg.Queues, func(q config.Queue) bool { return q.Callback }) {
+		cp := make([]*media.Prompt, len(config.CallbackPrompts))
+		for i, name := range config.CallbackPrompts {
+			if cp[i], err = media.LoadPrompt(cfg.FS, name); err != nil {
+				return nil, fmt.Errorf("call: callback prompt: %w", err)
+			}
+		}
+		ps.callback = &callbackPrompts{offer: cp[0], confirm: cp[1], hello: cp[2], whisper: cp[3]}
+	}
 	paths := ps.plan.Prompts()
 	for _, q := range cfg.Queues {
 		for _, d := range []config.Destination{q.OnMaxWait, q.OnFull} {
@@ -218,13 +242,18 @@ func (e *Engine) HandleInvite(leg *sip.InboundLeg) {
 	go func() {
 		defer e.wg.Done()
 		c.run()
-		e.remove(c)
+		e.remove(c.id, "")
 	}()
 }
 
-func (e *Engine) remove(c *Call) {
+// remove takes a call out of the table (and a callback out of the running
+// ones: acdID, the asking call's id).
+func (e *Engine) remove(id, acdID string) {
 	e.mu.Lock()
-	delete(e.calls, c.id)
+	delete(e.calls, id)
+	if acdID != "" {
+		delete(e.callbacks, acdID)
+	}
 	n := len(e.calls)
 	if n == 0 && e.idle != nil {
 		close(e.idle)
@@ -277,6 +306,15 @@ func (e *Engine) Drain(ctx context.Context, grace time.Duration) int {
 		e.mu.Unlock()
 	}
 	e.wg.Wait()
+	e.mu.Lock()
+	kept := slices.Collect(maps.Values(e.pending))
+	clear(e.pending)
+	e.mu.Unlock()
+	for _, p := range kept {
+		// The place was kept in this process: it ends with it, on record.
+		e.log.Warn("queue callback given up at shutdown", "callback_of", p.acdID)
+		newCallback(e, p).end(endShutdown)
+	}
 	return cut
 }
 

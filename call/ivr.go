@@ -95,6 +95,9 @@ func (c *Call) onPromptDone() *reason {
 	if c.overflowed {
 		return reasonPtr(endOverflow)
 	}
+	if c.kept {
+		return reasonPtr(endCallbackKept)
+	}
 	if c.st == stWaiting {
 		c.holdMusic()
 	}

@@ -3,6 +3,7 @@ package call
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/netip"
 	"time"
 
@@ -18,16 +19,13 @@ func (c *Call) holdMusic() {
 	}
 }
 
-// ring offers the call to a reserved seat: its phone rings (an outbound leg)
-// while the caller hears music.
+// ring rings the seat another seat called (an internal call); the caller
+// hears the seat's ringing relayed.
 func (c *Call) ring(o seatOffer) *reason {
 	c.seat = o.ext
 	c.setState(stRinging)
-	c.holdMusic()
-	if c.rec.OfferedAt == nil {
-		t := records.Time(c.e.opts.Now())
-		c.rec.OfferedAt = &t
-	}
+	t := records.Time(c.e.opts.Now())
+	c.rec.OfferedAt = &t
 	c.log.Info("ringing seat", "seat", o.ext)
 	return c.dialOut(legSeat, o.contact, c.cfg.SIP.SeatRingTimeout)
 }
@@ -36,7 +34,7 @@ func (c *Call) ring(o seatOffer) *reason {
 type legKind int
 
 const (
-	legSeat       legKind = iota // an agent seat (queue call or seat-to-seat call)
+	legSeat       legKind = iota // an agent seat (seat-to-seat, or a queue call's offer once answered)
 	legDepartment                // a parallel-answering department or sub-centre, before the caller is answered
 	legTransfer                  // an external target an IVR transferred the caller to
 )
@@ -53,56 +51,77 @@ func (c *Call) dialOut(kind legKind, target string, timeout time.Duration) *reas
 	}
 	c.bm = bm
 	c.bSDP = newLegSDP()
-	offer := c.bSDP.offer(bm.LocalAddr(), c.aSDP.codec.Name)
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	leg, err := c.e.dialer.Dial(ctx, sip.DialOptions{
-		Target: target, FromUser: c.rec.Caller, FromDisplay: c.a.CallerName(), SDP: offer,
-	})
+	leg, cancel, err := dialLeg(c.e.dialer, bm, &c.bSDP, c.aSDP.codec.Name, timeout,
+		sip.DialOptions{Target: target, FromUser: c.rec.Caller, FromDisplay: c.a.CallerName()},
+		c.post, evRinging{}, func(err error) any { return evSeatAnswer{err: err} })
 	if err != nil {
-		cancel()
 		c.log.Warn("dialling failed", "target", target, "error", err)
 		return c.outboundFailed(err)
 	}
 	c.b, c.ringStop = leg, cancel
 	leg.SetEvents(func(ev sip.Event) { c.post(evLeg{b: true, ev: ev}) })
+	return nil
+}
+
+// dialLeg sends an INVITE with our offer for sess (every codec, first
+// preferred) and waits for the answer on a helper goroutine within timeout:
+// provisional responses post ringing (when not nil), the outcome posts
+// outcome(err) (errNoAnswer when the time ran out). stop cancels the ringing.
+func dialLeg(d Dialer, sess *media.Session, ls *legSDP, first string, timeout time.Duration, o sip.DialOptions,
+	post func(any) bool, ringing any, outcome func(error) any) (leg *sip.OutboundLeg, stop context.CancelFunc, err error) {
+	o.SDP = ls.offer(sess.LocalAddr(), first)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	leg, err = d.Dial(ctx, o)
+	if err != nil {
+		cancel()
+		return nil, nil, err
+	}
 	go func() {
-		err := leg.WaitAnswer(ctx, func(int) { c.post(evRinging{}) })
+		err := leg.WaitAnswer(ctx, func(int) {
+			if ringing != nil {
+				post(ringing)
+			}
+		})
 		if errors.Is(err, context.DeadlineExceeded) {
 			err = errNoAnswer
 		}
-		c.post(evSeatAnswer{err: err})
+		post(outcome(err))
 	}()
+	return leg, cancel, nil
+}
+
+// settleAnswer takes the outcome of dialling leg (err from WaitAnswer) and,
+// when it answered, applies its SDP answer to sess and ls. A leg that
+// answered with SDP we cannot use is hung up and counts as refused (488).
+func settleAnswer(log *slog.Logger, leg *sip.OutboundLeg, sess *media.Session, ls *legSDP, err error) error {
+	if err != nil {
+		return err
+	}
+	ans, perr := sip.ParseSDP(leg.AnswerSDP())
+	codec, dtmf, nerr := sip.Negotiate(ans, supportedCodecs)
+	if perr != nil || nerr != nil {
+		log.Warn("far side answered with unusable SDP", "error", errors.Join(perr, nerr))
+		go leg.Hangup(context.Background())
+		return &sip.RejectError{Code: 488, Reason: "Not Acceptable Here"}
+	}
+	mc, _ := media.CodecByName(codec.Name)
+	sess.Update(media.Params{Remote: ans.Addr, Codec: mc, DTMF: dtmf})
+	ls.codec, ls.dtmf = codec, dtmf
 	return nil
 }
 
 // onSeatAnswer: the outbound leg answered (bridge it to the caller) or not.
 func (c *Call) onSeatAnswer(err error) *reason {
 	c.stopRinging()
-	if err != nil {
+	if err = settleAnswer(c.log, c.b, c.bm, &c.bSDP, err); err != nil {
 		return c.outboundFailed(err)
 	}
-	ans, perr := sip.ParseSDP(c.b.AnswerSDP())
-	codec, dtmf, nerr := sip.Negotiate(ans, supportedCodecs)
-	if perr != nil || nerr != nil {
-		c.log.Warn("far side answered with unusable SDP", "error", errors.Join(perr, nerr))
-		go c.b.Hangup(context.Background())
-		return c.outboundFailed(&sip.RejectError{Code: 488, Reason: "Not Acceptable Here"})
-	}
-	mc, _ := media.CodecByName(codec.Name)
-	c.bm.Update(media.Params{Remote: ans.Addr, Codec: mc, DTMF: dtmf})
-	c.bSDP.codec, c.bSDP.dtmf = codec, dtmf
-	if c.bKind == legSeat && c.toSeat == "" {
-		if !c.seatAnswered() {
-			go c.b.Hangup(context.Background())
-			c.b = nil
-			c.bm.Close()
-			c.bm = nil
-			c.seat = ""
-			c.setState(stWaiting)
-			return nil
-		}
-		c.answeredSeat = c.seat
-	}
+	return c.bridge()
+}
+
+// bridge connects the caller to the answered outbound leg (c.b) and
+// records the answer.
+func (c *Call) bridge() *reason {
 	now := c.e.opts.Now()
 	if c.bKind != legSeat {
 		c.noteTransfer(true)
@@ -119,7 +138,7 @@ func (c *Call) onSeatAnswer(err error) *reason {
 	c.moh = false
 	media.Bridge(c.am, c.bm)
 	c.setState(stBridged)
-	c.log.Info("bridged", "far_codec", codec.Name, "caller_codec", c.aSDP.codec.Name)
+	c.log.Info("bridged", "far_codec", c.bSDP.codec.Name, "caller_codec", c.aSDP.codec.Name)
 	if c.toSeat != "" || c.bKind == legDepartment {
 		c.answerCaller()
 	}
@@ -158,22 +177,14 @@ func (c *Call) outboundFailed(err error) *reason {
 		c.log.Info("transfer target did not answer: the caller is queued", "error", err)
 		return c.enqueue()
 	}
-	return c.seatFailed(err)
-}
-
-// seatFailed handles a seat that did not answer, was busy or unreachable.
-func (c *Call) seatFailed(err error) *reason {
+	// a seat another seat called
 	c.log.Info("seat did not take the call", "seat", c.seat, "error", err)
-	seat := c.seat
 	c.seat = ""
-	if c.toSeat != "" {
-		var rej *sip.RejectError
-		if errors.As(err, &rej) {
-			return reasonPtr(seatRejected(rej.Code))
-		}
-		return reasonPtr(endUnavailable)
+	var rej *sip.RejectError
+	if errors.As(err, &rej) {
+		return reasonPtr(seatRejected(rej.Code))
 	}
-	return c.seatNotAnswered(seat, err)
+	return reasonPtr(endUnavailable)
 }
 
 // onReinvite answers a re-INVITE on either leg: hold (sendonly/inactive or
@@ -184,16 +195,27 @@ func (c *Call) onReinvite(b bool, e sip.EventReinvite) {
 	if b {
 		sess, ls, other = c.bm, &c.bSDP, c.am
 	}
+	hold, codec, ok := answerReinvite(e, sess, ls, other, c.st == stBridged, c.ps.hold)
+	if ok {
+		c.log.Info("re-INVITE", "leg", legName(b), "hold", hold, "codec", codec)
+	}
+}
+
+// answerReinvite answers a re-INVITE on the leg of sess: hold (sendonly or
+// inactive, or c=0.0.0.0) stops our sending to it and, when bridged, plays
+// music to the other party; unhold undoes both; a codec change is applied.
+// ok is false when the offer was refused (no session: 500; no codec: 488).
+func answerReinvite(e sip.EventReinvite, sess *media.Session, ls *legSDP, other *media.Session, bridged bool, music *media.Prompt) (hold bool, codec string, ok bool) {
 	if sess == nil {
 		e.Reply(nil, 500)
-		return
+		return false, "", false
 	}
-	codec, dtmf, err := sip.Negotiate(e.Offer, supportedCodecs)
+	format, dtmf, err := sip.Negotiate(e.Offer, supportedCodecs)
 	if err != nil {
 		e.Reply(nil, 488)
-		return
+		return false, "", false
 	}
-	mc, _ := media.CodecByName(codec.Name)
+	mc, _ := media.CodecByName(format.Name)
 	p := media.Params{Remote: e.Offer.Addr, Codec: mc, DTMF: dtmf}
 	if e.Offer.Addr.Addr().IsUnspecified() {
 		p.Remote = sess.Stats().Remote
@@ -204,15 +226,15 @@ func (c *Call) onReinvite(b bool, e sip.EventReinvite) {
 		dir = sip.DirInactive
 	}
 	sess.SetDirection(dir == sip.DirSendRecv || dir == sip.DirSendOnly, dir == sip.DirSendRecv || dir == sip.DirRecvOnly)
-	hold := e.Offer.Hold()
-	if other != nil && c.st == stBridged {
+	hold = e.Offer.Hold()
+	if other != nil && bridged {
 		if hold {
-			other.Play(c.ps.hold, true, nil)
+			other.Play(music, true, nil)
 		} else {
 			other.StopPlayback()
 		}
 	}
-	c.log.Info("re-INVITE", "leg", legName(b), "hold", hold, "codec", codec.Name)
-	ls.codec, ls.dtmf = codec, dtmf
+	ls.codec, ls.dtmf = format, dtmf
 	e.Reply(ls.build(sess.LocalAddr(), dir), 200)
+	return hold, format.Name, true
 }

@@ -46,6 +46,9 @@ type ACD struct {
 	// CallbackLead: a seat whose wrap-up ends within this may take a
 	// callback (the caller is dialled while the seat finishes).
 	CallbackLead time.Duration
+	// CallbackRing: how long a callback rings the caller before it counts
+	// as not reached.
+	CallbackRing time.Duration
 	// AutoLogin: a logged-out seat is logged in when its phone registers.
 	AutoLogin bool
 }
@@ -74,6 +77,7 @@ type Queue struct {
 	OnFull        Destination
 	AnnounceEvery time.Duration // position and wait announcements; 0: none
 	Callback      bool          // callers may ask to be called back
+	CallbackKey   string        // the key a waiting caller presses for a callback ("1")
 	DefaultHandle time.Duration // handle time assumed before any call is measured
 	Implied       bool          // not in the file: the default queue of a skill
 }

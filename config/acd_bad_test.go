@@ -2,13 +2,16 @@ package config
 
 import (
 	"os"
+	"strings"
 	"testing"
 	"time"
 )
 
 // acdYAML adds the acd, queues and store sections to baseYAML; the rows
 // below edit it. Line 25 is "acd:", 31 "queues:", 47 "store:".
-const acdYAML = baseYAML + `acd:
+// The trunk gets an outbound address (callbacks need one), on the same lines.
+var acdYAML = strings.Replace(baseYAML, "  - name: carrier\n    acl: [127.0.0.1/32]",
+	"  - {name: carrier, outbound: \"sip:127.0.0.1:5070\",\n     acl: [127.0.0.1/32]}", 1) + `acd:
   feature_codes:
     login: "*21"
     reasons: {1: break, 2: lunch}
@@ -48,9 +51,6 @@ func acdBadCases(t testing.TB) []badCase {
 		{"unknown strategy", editACD(t, "strategy: skill_level", "strategy: fastest"), []string{
 			`34: queues[0].strategy: unknown strategy "fastest" (known: longest_idle, fewest_calls, round_robin, skill_level, ring_all)`,
 		}},
-		{"ring_all not supported yet", editACD(t, "strategy: skill_level", "strategy: ring_all"), []string{
-			`34: queues[0].strategy: strategy ring_all is not supported by the engine yet (a call rings one seat at a time)`,
-		}},
 		{"queue serves an unknown skill", editACD(t, "skill: market\n    max_length", "skill: roads\n    max_length"), []string{
 			`44: queues[1].skill: unknown skill "roads" (skills: [general market])`,
 		}},
@@ -60,7 +60,7 @@ func acdBadCases(t testing.TB) []badCase {
 		}},
 		{"queue without a name", editACD(t, "  - name: complaints", "  - id: complaints"), []string{
 			`42: queues[0].escalation[1].queues[0]: unknown queue "complaints"`,
-			`43: queues[1]: unknown key "id" (known: announce_every, callback, default_handle, escalation, `,
+			`43: queues[1]: unknown key "id" (known: announce_every, callback, callback_key, default_handle, escalation, `,
 			`43: queues[1]: missing required key "name"`,
 		}},
 		{"queue without a skill", editACD(t, "    skill: market\n    max_length", "    max_length"), []string{
@@ -88,6 +88,23 @@ func acdBadCases(t testing.TB) []badCase {
 		}},
 		{"callback overflow without callback", editACD(t, "    callback: true\n", ""), []string{
 			"37: queues[0].on_max_wait: callback needs callback: true on the queue",
+		}},
+		{"callback without an outbound trunk", editACD(t, `outbound: "sip:127.0.0.1:5070",`, ""), []string{
+			"38: queues[0].callback: callback needs a trunk with an outbound address to call back through (trunks[].outbound: sip:HOST:PORT)",
+		}},
+		{"outbound with a user part", editACD(t, `"sip:127.0.0.1:5070"`, `"sip:12345@127.0.0.1:5070"`), []string{
+			`11: trunks[0].outbound: "sip:12345@127.0.0.1:5070": the carrier's address takes no user part (the number called is put there), e.g. sip:10.1.2.3:5060`,
+			"38: queues[0].callback: callback needs a trunk with an outbound address",
+		}},
+		{"outbound not a SIP URI", editACD(t, `"sip:127.0.0.1:5070"`, `"127.0.0.1:5070"`), []string{
+			`11: trunks[0].outbound: "127.0.0.1:5070" is not a SIP URI such as sip:12333@10.1.2.3:5060: it must start with sip:`,
+			"38: queues[0].callback: callback needs a trunk with an outbound address",
+		}},
+		{"callback key not a key", editACD(t, "    callback: true\n", "    callback: true\n    callback_key: 12\n"), []string{
+			`39: queues[0].callback_key: "12" must be one key: 0-9, * or #`,
+		}},
+		{"callback key without callback", editACD(t, "    on_full: queue general\n", "    on_full: queue general\n    callback_key: \"*\"\n"), []string{
+			"47: queues[1].callback_key: needs callback: true on the queue",
 		}},
 		{"max_wait without on_max_wait", editACD(t, "    on_max_wait: callback\n", ""), []string{
 			"36: queues[0].max_wait: needs on_max_wait: where a call goes after waiting that long",
@@ -123,7 +140,7 @@ func acdBadCases(t testing.TB) []badCase {
 			"39: queues[0].announce_every: must be 0 (no announcements) or at least 10s, not 5s",
 		}},
 		{"unknown queue key", editACD(t, "    wrap_up: 10s", "    wrapup: 10s"), []string{
-			`35: queues[0]: unknown key "wrapup" (known: announce_every, callback, default_handle, escalation, max_length, `,
+			`35: queues[0]: unknown key "wrapup" (known: announce_every, callback, callback_key, default_handle, escalation, max_length, `,
 		}},
 		{"feature code not dialable as one", editACD(t, `login: "*21"`, `login: "21"`), []string{
 			`27: acd.feature_codes.login: "21" must be 2 to 8 of 0-9, * and #, starting with * or #`,

@@ -108,6 +108,16 @@ type Trunk struct {
 	Name  string
 	ACL   []netip.Prefix
 	Lines []string
+	// Outbound is the carrier's address for calls the engine places through
+	// the trunk (queue callbacks): sip:host[:port], no user part; "" when
+	// the trunk only brings calls in.
+	Outbound string
+}
+
+// OutboundURI is the Request-URI that calls number through the trunk.
+func (t Trunk) OutboundURI(number string) string {
+	host, _ := strings.CutPrefix(t.Outbound, "sip:")
+	return "sip:" + number + "@" + host
 }
 
 // MayCall reports whether the trunk may call the line number.

@@ -31,10 +31,11 @@ func (p *parser) acd(path string, n *yaml.Node) {
 				a.MaxMisses = i
 			}
 		},
-		"retry_tried":   dur(&a.RetryTried),
-		"stale_offer":   dur(&a.StaleOffer),
-		"callback_lead": dur(&a.CallbackLead),
-		"auto_login":    p.setBool(&a.AutoLogin),
+		"retry_tried":           dur(&a.RetryTried),
+		"stale_offer":           dur(&a.StaleOffer),
+		"callback_lead":         dur(&a.CallbackLead),
+		"callback_ring_timeout": dur(&a.CallbackRing),
+		"auto_login":            p.setBool(&a.AutoLogin),
 	})
 }
 
@@ -118,12 +119,6 @@ func (p *parser) queueFields(q *Queue) fields {
 				if !p.oneOf(path, v, s, "strategy", strategies) {
 					s = ""
 				}
-				if s == StrategyRingAll {
-					// The ACD can decide it; the engine's calls ring one
-					// seat at a time, so it would strand the other seats.
-					p.problem(v.Line, path, "strategy ring_all is not supported by the engine yet (a call rings one seat at a time)")
-					s = ""
-				}
 				q.Strategy = s
 			}
 		},
@@ -136,6 +131,17 @@ func (p *parser) queueFields(q *Queue) fields {
 		"on_full":        dest(&q.OnFull),
 		"announce_every": dur(&q.AnnounceEvery, 0),
 		"callback":       p.setBool(&q.Callback),
+		"callback_key": func(path string, v *yaml.Node) {
+			s, ok := p.scalar(path, v, "one key: 0-9, * or #", "!!str", "!!int")
+			if !ok {
+				return
+			}
+			if len(s) != 1 || !strings.Contains("0123456789*#", s) {
+				p.problem(v.Line, path, "%q must be one key: 0-9, * or #", s)
+				return
+			}
+			q.CallbackKey = s
+		},
 		"default_handle": dur(&q.DefaultHandle, time.Second),
 	}
 }

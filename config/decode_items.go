@@ -24,6 +24,13 @@ func (p *parser) trunks(path string, n *yaml.Node) {
 				}
 			},
 			"acl": func(path string, v *yaml.Node) { t.ACL = p.acl(path, v) },
+			"outbound": func(path string, v *yaml.Node) {
+				if s := p.sipURI(path, v); strings.Contains(s, "@") {
+					p.problem(v.Line, path, "%q: the carrier's address takes no user part (the number called is put there), e.g. sip:10.1.2.3:5060", s)
+				} else {
+					t.Outbound = s
+				}
+			},
 			"lines": func(path string, v *yaml.Node) {
 				p.list(path, v, func(_ int, ip string, v *yaml.Node) {
 					s, _ := p.digits(ip, v, 3, 20)

@@ -30,6 +30,8 @@ const (
 	defaultRetryTried   = 10 * time.Second
 	defaultStaleOffer   = 2 * time.Minute
 	defaultCallbackLead = 10 * time.Second
+	defaultCallbackRing = 30 * time.Second
+	defaultCallbackKey  = "1"
 	defaultQueueLevel   = 1
 	defaultServiceLevel = 15 * time.Second
 	defaultHandleTime   = 3 * time.Minute
@@ -51,7 +53,7 @@ func defaultFeatureCodes() FeatureCodes {
 // (the name's, when the file gives none).
 func newQueue(name string) Queue {
 	return Queue{Name: name, MinLevel: defaultQueueLevel, Strategy: StrategyLongestIdle,
-		ServiceLevel: defaultServiceLevel, DefaultHandle: defaultHandleTime}
+		ServiceLevel: defaultServiceLevel, DefaultHandle: defaultHandleTime, CallbackKey: defaultCallbackKey}
 }
 
 // maxCollect bounds the digits a collect node may ask for.
@@ -83,7 +85,8 @@ func newConfig() *Config {
 		IVRs:          map[string]IVRTree{},
 		Hours:         map[string]Hours{},
 		ACD: ACD{Features: defaultFeatureCodes(), MaxMisses: defaultMaxMisses, RetryTried: defaultRetryTried,
-			StaleOffer: defaultStaleOffer, CallbackLead: defaultCallbackLead, AutoLogin: true},
+			StaleOffer: defaultStaleOffer, CallbackLead: defaultCallbackLead,
+			CallbackRing: defaultCallbackRing, AutoLogin: true},
 		Queues: []Queue{},
 		Store:  Store{Kind: StoreMemory, Redis: Redis{Prefix: defaultRedisPrefix}},
 	}

@@ -163,14 +163,17 @@ func checkDemoACD(t *testing.T, c *Config) {
 		t.Errorf("feature codes %+v", f)
 	}
 	g, ok := c.Queue("general")
-	if !ok || g.Implied || g.WrapUp != 10*time.Second || g.Callback || g.MaxWait != 0 ||
-		g.AnnounceEvery != 30*time.Second {
+	if !ok || g.Implied || g.WrapUp != 10*time.Second || !g.Callback || g.CallbackKey != "1" ||
+		g.MaxWait != 2*time.Minute || g.OnMaxWait.Kind != DestCallback || g.AnnounceEvery != 30*time.Second {
 		t.Errorf("general queue %+v", g)
 	}
 	for _, sk := range c.Skills {
 		if q, ok := c.Queue(sk); !ok || q.Skill != sk {
 			t.Errorf("skill %s: queue %+v, %v", sk, q, ok)
 		}
+	}
+	if len(c.Trunks) != 1 || c.Trunks[0].OutboundURI("13800138000") != "sip:13800138000@127.0.0.1:5091" {
+		t.Errorf("trunks %+v", c.Trunks)
 	}
 	if c.Store.Kind != StoreMemory {
 		t.Errorf("store %+v", c.Store)

@@ -56,7 +56,7 @@ func wavHeader(rate uint32, channels, bits uint16) []byte {
 
 func testFS() fstest.MapFS {
 	good := wavHeader(8000, 1, 16)
-	return fstest.MapFS{
+	fs := fstest.MapFS{
 		"prompts/welcome.wav":    {Data: good},
 		"prompts/hold.wav":       {Data: good},
 		"prompts/transition.wav": {Data: good},
@@ -68,6 +68,10 @@ func testFS() fstest.MapFS {
 		"prompts/yue/menu.wav":   {Data: good},
 		"prompts/yue/dual.wav":   {Data: wavHeader(8000, 2, 16)},
 	}
+	for _, name := range CallbackPrompts {
+		fs["prompts/"+name] = &fstest.MapFile{Data: good}
+	}
+	return fs
 }
 
 // edit replaces each old with new in baseYAML (pairs); old must occur once.

@@ -96,6 +96,7 @@ func (p *parser) checkQueue(ip string, q Queue) {
 			q.Name, q.Name, q.Skill)
 	}
 	p.checkEscalation(ip, q)
+	p.checkCallback(ip, q)
 	p.checkDestination(ip+".on_max_wait", q, q.OnMaxWait)
 	p.checkDestination(ip+".on_full", q, q.OnFull)
 	_, hasMaxWait := p.at[ip+".max_wait"]
@@ -143,6 +144,31 @@ func (p *parser) checkEscalation(ip string, q Queue) {
 			}
 		}
 		last = s
+	}
+}
+
+// CallbackPrompts are the prompts a queue with callback needs in the prompt
+// folder: the offer (naming the key), the confirmation before hanging up,
+// the greeting of the call back, and the whisper the seat hears.
+var CallbackPrompts = []string{"callback-offer.wav", "callback-confirm.wav", "callback-hello.wav", "callback-whisper.wav"}
+
+// checkCallback: a queue that offers callbacks needs a trunk to call back
+// through and the callback prompts.
+func (p *parser) checkCallback(ip string, q Queue) {
+	if _, given := p.at[ip+".callback_key"]; given && !q.Callback {
+		p.problemAt(ip+".callback_key", "needs callback: true on the queue")
+	}
+	if !q.Callback {
+		return
+	}
+	if !slices.ContainsFunc(p.c.Trunks, func(t Trunk) bool { return t.Outbound != "" }) {
+		p.problemAt(ip+".callback", "callback needs a trunk with an outbound address to call back through (trunks[].outbound: sip:HOST:PORT)")
+	}
+	if p.c.FS == nil {
+		return
+	}
+	for _, name := range CallbackPrompts {
+		p.checkPrompt(ip+".callback", name)
 	}
 }
 

@@ -47,6 +47,10 @@ type Record struct {
 	SeatsRung          []string `json:"seats_rung,omitempty"`
 	SeatsMissed        []string `json:"seats_missed,omitempty"`
 	WithinServiceLevel bool     `json:"within_service_level"`
+	// CallbackOf: this call is the queue callback that call_id asked for
+	// (line_mode "callback"); the asking call ended with end_reason
+	// "callback".
+	CallbackOf string `json:"callback_of,omitempty"`
 }
 
 // recordJSON has Record's fields and tags but not its methods, so that

@@ -269,3 +269,49 @@ func TestRedisOutage(t *testing.T) {
 		t.Errorf("engine not healthy after the outage: %q", body)
 	}
 }
+
+// TestRingAll: a ring_all queue rings every free seat at once (three baresip
+// phones that do not answer by themselves); the one the test answers takes
+// the call, the others stop ringing (CANCEL) and are not counted as missing
+// it; the record names all three as rung and the one as the agent.
+func TestRingAll(t *testing.T) {
+	e := startEngine(t, centreOpts{Seats: 3, RTPTimeout: "60s",
+		Extra: "queues:\n  - name: general\n    strategy: ring_all\n"})
+	seats := make([]*testpeer.Seat, 3)
+	for i := range seats {
+		seats[i] = e.phone(t, 1001+i, testpeer.SeatOptions{})
+		agentStateIs(t, e, strconv.Itoa(1001+i), "ready")
+	}
+	caller, _ := e.caller(t, "12345", "0", 60*time.Second)
+	for i, s := range seats {
+		if _, err := s.WaitEvent("CALL_INCOMING", 15*time.Second); err != nil {
+			t.Fatalf("seat %d never rang: %v\n%s", 1001+i, err, e.log.tail(30))
+		}
+	}
+	if err := seats[1].Accept(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := seats[1].WaitEvent("CALL_ESTABLISHED", 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	for _, i := range []int{0, 2} {
+		if _, err := seats[i].WaitEvent("CALL_CLOSED", 10*time.Second); err != nil {
+			t.Fatalf("seat %d still rings after another answered: %v", 1001+i, err)
+		}
+	}
+	if err := seats[1].Hangup(); err != nil {
+		t.Fatal(err)
+	}
+	if res := caller.Wait(); res.ExitCode != 0 {
+		t.Fatalf("caller: %s\n%s", res, e.log.tail(20))
+	}
+	r := e.waitRecords(1, 10*time.Second)[0]
+	rung := slices.Clone(r.SeatsRung)
+	slices.Sort(rung)
+	if r.EndReason != "answered" || r.Agent != "1002" || !slices.Equal(rung, []string{"1001", "1002", "1003"}) || len(r.SeatsMissed) != 0 {
+		t.Fatalf("record: %+v", r)
+	}
+	for _, ext := range []string{"1001", "1002", "1003"} {
+		agentStateIs(t, e, ext, "ready")
+	}
+}

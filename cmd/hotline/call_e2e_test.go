@@ -10,14 +10,21 @@ import (
 	"github.com/hotline-cc/hotline/internal/testpeer"
 )
 
-// seat starts a baresip seat registered to the engine and waits for the
-// registration to land in the engine.
+// seat starts a baresip seat registered to the engine, answering calls by
+// itself, and waits for the registration to land in the engine.
 func (e *engine) seat(t *testing.T, ext int, o testpeer.SeatOptions) *testpeer.Seat {
+	t.Helper()
+	o.AutoAnswer = true
+	return e.phone(t, ext, o)
+}
+
+// phone is seat with o.AutoAnswer as given (false: calls ring until the
+// test accepts them).
+func (e *engine) phone(t *testing.T, ext int, o testpeer.SeatOptions) *testpeer.Seat {
 	t.Helper()
 	o.Extension = strconv.Itoa(ext)
 	o.Password = "demo-" + o.Extension
 	o.Registrar = e.target()
-	o.AutoAnswer = true
 	s := testpeer.StartSeat(t, o)
 	if err := s.WaitRegistered(10 * time.Second); err != nil {
 		t.Fatalf("seat %d: %v\n%s", ext, err, s.Log())

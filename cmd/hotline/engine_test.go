@@ -64,6 +64,7 @@ type centreOpts struct {
 	Grace       string // shutdown grace, default 10s
 	Extra       string // appended YAML (top-level keys)
 	TrunkACL    string // default 127.0.0.1/32
+	Outbound    string // the trunk's outbound address (callbacks), e.g. sip:127.0.0.1:PORT
 }
 
 // engine is a running hotline process.
@@ -96,6 +97,10 @@ func writeCentre(t testing.TB, dir string, o centreOpts) string {
 	if o.TrunkACL == "" {
 		o.TrunkACL = "127.0.0.1/32"
 	}
+	outbound := ""
+	if o.Outbound != "" {
+		outbound = "\n    outbound: " + o.Outbound
+	}
 	// Each engine gets its own slice of RTP ports; the media layer skips ports
 	// that happen to be taken, so overlap with other processes is harmless.
 	base := 20000 + 2*rand.IntN(4000)
@@ -121,7 +126,7 @@ prompts:
 skills: [general, agriculture, environment, social_security, market]
 trunks:
   - name: carrier
-    acl: [%s]
+    acl: [%s]%s
 lines:
   - {number: "12345", mode: main, skill: general}
   - {number: "12316", mode: merge, skill: agriculture}
@@ -133,7 +138,7 @@ emergency:
   - {number: "110", target: "sip:110@127.0.0.1:5094"}
 seats:
 `, o.RingTimeout, base, base+1998, o.RTPTimeout, filepath.Join(dir, "data"), o.Grace,
-		filepath.Join(repoDir(t), "testdata", "prompts"), o.TrunkACL)
+		filepath.Join(repoDir(t), "testdata", "prompts"), o.TrunkACL, outbound)
 	for i := 0; i < o.Seats; i++ {
 		ext := 1001 + i
 		fmt.Fprintf(&b, "  - {extension: \"%d\", password: demo-%d, skills: [general]}\n", ext, ext)

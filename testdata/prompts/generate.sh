@@ -71,6 +71,18 @@ for syllable in ling2 yi1 er4 san1 si4 wu3 liu4 qi1 ba1 jiu3; do
 	d=$((d + 1))
 done
 
+# Queue callback. Offer: 如需保留排队位置并挂机等候回电，请按一。
+zh callback-offer.wav 200 1.2 \
+	"ru2 xu1 bao3 liu2 pai2 dui4 wei4 zhi4 bing4 gua4 ji1 deng3 hou4 hui2 dian4, qing3 an4 yi1."
+# 已为您保留排队位置，坐席空闲时将给您回电，再见。
+zh callback-confirm.wav 200 1.2 \
+	"yi3 wei4 nin2 bao3 liu2 pai2 dui4 wei4 zhi4, zuo4 xi2 kong4 xian2 shi2 jiang1 gei3 nin2 hui2 dian4, zai4 jian4."
+# 您好，这里是一二三四五热线，为您回电，请稍候。(the caller, called back)
+zh callback-hello.wav 200 1.2 \
+	"nin2 hao3, zhe4 li3 shi4 yi1 er4 san1 si4 wu3 re4 xian4, wei4 nin2 hui2 dian4, qing3 shao1 hou4."
+# 排队回电 (the whisper the seat hears before the caller is connected)
+zh callback-whisper.wav 175 1.1 "pai2 dui4 hui2 dian4."
+
 yue yue/closed-12333.wav 175 1.2 "您好，一二三三三社保熱線，而家係非辦公時間。"
 yue yue/menu-12333.wav 200 1.3 "養老保險按一，醫療保險按二，就業按三，人工按零，重聽按九。"
 yue yue/menu-12333-pension.wav 200 1.25 "養老金查詢按一，轉移接續按二，返回按星號。"

@@ -76,9 +76,37 @@ func (m *Memory) Status(_ context.Context, ext string) (Status, error) {
 	return ma.status, nil
 }
 
+// AgentsIn reads only the agents in one of states (no copy of the others).
+func (m *Memory) AgentsIn(_ context.Context, states []string, buf []AgentRecord) ([]AgentRecord, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := buf[:0]
+	for _, ext := range m.order {
+		ma := m.agents[ext]
+		if ma.status.Version != 0 && slices.Contains(states, ma.status.State) {
+			out = append(out, AgentRecord{Agent: ma.agent, Status: ma.status, Registration: ma.reg})
+		}
+	}
+	return out, nil
+}
+
 func (m *Memory) SwapStatus(_ context.Context, ext string, version int64, s Status) (int64, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	return m.swapLocked(ext, version, s)
+}
+
+func (m *Memory) Claim(_ context.Context, ext string, version int64, s Status, queue, callID string) (int64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	v, err := m.swapLocked(ext, version, s)
+	if err == nil {
+		delete(m.entries[queue], callID)
+	}
+	return v, err
+}
+
+func (m *Memory) swapLocked(ext string, version int64, s Status) (int64, error) {
 	ma, ok := m.agents[ext]
 	if !ok {
 		return 0, fmt.Errorf("agent %s: %w", ext, ErrNotFound)

@@ -10,14 +10,24 @@ import (
 	"github.com/hotline-cc/hotline/store"
 )
 
+// freeStates are the states a seat may be offered a call in (see free).
+var freeStates = []string{string(Ready), string(WrapUp)}
+
 // dispatchLocked offers waiting calls to free seats, calls in service order
 // across all queues (priority, then arrival), until no seat is free or no
-// waiting call can use one. It reads the seats once from the store.
+// waiting call can use one. It reads the seats once from the store: only
+// those ready or in wrap-up when the store can (store.Seats).
 func (d *Dispatcher) dispatchLocked(ctx context.Context, now time.Time) ([]Decision, error) {
 	if d.waitingLocked() == 0 {
 		return nil, nil
 	}
-	recs, err := d.st.Agents(ctx, d.recs)
+	var recs []store.AgentRecord
+	var err error
+	if d.seats != nil {
+		recs, err = d.seats.AgentsIn(ctx, freeStates, d.recs)
+	} else {
+		recs, err = d.st.Agents(ctx, d.recs)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -30,7 +40,11 @@ func (d *Dispatcher) dispatchLocked(ctx context.Context, now time.Time) ([]Decis
 	}
 	var out []Decision
 	day := d.day(now)
-	heads := make([]int, len(d.names))
+	heads := d.heads[:0]
+	for range d.names {
+		heads = append(heads, 0)
+	}
+	d.heads = heads
 	clear(d.nobody)
 	for len(d.free) > 0 {
 		qi := d.nextLocked(heads)
@@ -119,7 +133,7 @@ func (d *Dispatcher) offerLocked(ctx context.Context, q *queue.Queue, c *queue.C
 		i := pick(cfg.Strategy, d.cands, d.rr[cfg.Name], day)
 		r := d.cands[i].rec
 		d.cands = append(d.cands[:i], d.cands[i+1:]...)
-		ok, err := d.claimLocked(ctx, r, c.ID, cfg.Name, now)
+		ok, err := d.claimLocked(ctx, r, c.ID, cfg.Name, len(got) == 0, now)
 		if err != nil {
 			return nil, false, err
 		}
@@ -139,29 +153,46 @@ func (d *Dispatcher) offerLocked(ctx context.Context, q *queue.Queue, c *queue.C
 }
 
 // claimLocked atomically reserves seat r for callID; false when the seat
-// was taken meanwhile (another node), in which case r is refreshed.
-func (d *Dispatcher) claimLocked(ctx context.Context, r *store.AgentRecord, callID, qname string, now time.Time) (bool, error) {
+// was taken meanwhile (another node), in which case r is refreshed. With
+// first (the call's first seat) the call's store entry goes in the same
+// step when the store can (store.Seats); offeredLocked deletes it otherwise.
+func (d *Dispatcher) claimLocked(ctx context.Context, r *store.AgentRecord, callID, qname string, first bool, now time.Time) (bool, error) {
+	ext := r.Agent.Ext
 	next := claim(r.Status, callID, qname, d.node, now)
-	v, err := d.st.SwapStatus(ctx, r.Agent.Ext, r.Status.Version, next)
+	var v int64
+	var err error
+	if first && d.seats != nil {
+		v, err = d.seats.Claim(ctx, ext, r.Status.Version, next, qname, callID)
+	} else {
+		v, err = d.st.SwapStatus(ctx, ext, r.Status.Version, next)
+	}
 	if errors.Is(err, store.ErrConflict) {
-		s, serr := d.st.Status(ctx, r.Agent.Ext)
+		s, serr := d.st.Status(ctx, ext)
 		if serr != nil {
-			return false, fmt.Errorf("agent %s: %w", r.Agent.Ext, serr)
+			return false, fmt.Errorf("agent %s: %w", ext, serr)
 		}
 		r.Status = s
+		d.known[ext] = s
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("claim %s for %s: %w", r.Agent.Ext, callID, err)
+		return false, fmt.Errorf("claim %s for %s: %w", ext, callID, err)
 	}
 	next.Version = v
 	r.Status = next
+	d.known[ext] = next
 	return true, nil
 }
 
-// offeredLocked takes the call out of its queue and returns its decisions.
+// offeredLocked takes the call out of its queue (out of the store too
+// unless claimLocked did) and returns its decisions.
 func (d *Dispatcher) offeredLocked(ctx context.Context, q *queue.Queue, cs *callState, c queue.Call, got []*store.AgentRecord, now time.Time) ([]Decision, bool, error) {
-	_, _, err := d.dequeueLocked(ctx, cs)
+	var err error
+	if d.seats != nil {
+		q.Remove(cs.id)
+	} else {
+		_, _, err = d.dequeueLocked(ctx, cs)
+	}
 	if cs.offeredAt.IsZero() {
 		cs.offeredAt = now
 	}

@@ -36,6 +36,7 @@ type Dispatcher struct {
 	mu     sync.Mutex
 	cfg    Config
 	st     store.Store
+	seats  store.Seats // st, when it offers the one-round-trip hot path; else nil
 	now    func() time.Time
 	loc    *time.Location
 	log    *slog.Logger
@@ -44,11 +45,13 @@ type Dispatcher struct {
 	open   map[string]bool // queues that take new arrivals (in the config)
 	names  []string        // queue names, sorted
 	calls  map[string]*callState
-	rr     map[string]string   // queue -> extension round robin offered last
-	recs   []store.AgentRecord // scratch: the seats read by dispatchLocked
-	cands  []candidate         // scratch
-	free   []int               // scratch
-	nobody map[needKey]bool    // scratch: needs no free seat meets
+	rr     map[string]string       // queue -> extension round robin offered last
+	known  map[string]store.Status // last status this node read or wrote per seat (see swap)
+	recs   []store.AgentRecord     // scratch: the seats read by dispatchLocked
+	heads  []int                   // scratch: dispatchLocked's place in each queue
+	cands  []candidate             // scratch
+	free   []int                   // scratch
+	nobody map[needKey]bool        // scratch: needs no free seat meets
 }
 
 // needKey identifies calls that need the same seats: same queue, same
@@ -90,8 +93,9 @@ func New(cfg Config, o Options) (*Dispatcher, error) {
 	d := &Dispatcher{
 		st: o.Store, now: o.Now, loc: o.Location, log: o.Logger, node: o.Node,
 		queues: map[string]*queue.Queue{}, calls: map[string]*callState{}, rr: map[string]string{},
-		nobody: map[needKey]bool{},
+		nobody: map[needKey]bool{}, known: map[string]store.Status{},
 	}
+	d.seats, _ = o.Store.(store.Seats)
 	if err := d.Configure(cfg); err != nil {
 		return nil, err
 	}
@@ -142,6 +146,7 @@ func (d *Dispatcher) SetAgents(ctx context.Context, agents []Agent) error {
 			return fmt.Errorf("agent %s: %w", a.Ext, err)
 		}
 	}
+	clear(d.known)
 	recs, err := d.st.Agents(ctx, nil)
 	if err != nil {
 		return err
@@ -163,8 +168,28 @@ func (d *Dispatcher) day(now time.Time) string {
 
 // swap applies f to ext's current status and stores it, retrying when
 // another node changed the status in between. f returns false to leave the
-// status alone.
+// status alone; it may run more than once.
+//
+// It first tries the status this node last saw (d.known): when f changes
+// it and the swap on its version wins, no one wrote in between, so it was
+// the current status and the read is saved. Any other outcome (f declines
+// or fails, the version moved, the seat is gone) is decided again on a
+// fresh read: a cached status never decides anything by itself.
 func (d *Dispatcher) swap(ctx context.Context, ext string, f func(store.Status) (store.Status, bool, error)) (store.Status, error) {
+	if cur, ok := d.known[ext]; ok {
+		if next, change, err := f(cur); err == nil && change {
+			v, err := d.st.SwapStatus(ctx, ext, cur.Version, next)
+			if err == nil {
+				next.Version = v
+				d.known[ext] = next
+				return next, nil
+			}
+			delete(d.known, ext)
+			if !errors.Is(err, store.ErrConflict) && !errors.Is(err, store.ErrNotFound) {
+				return cur, err
+			}
+		}
+	}
 	for range 5 {
 		cur, err := d.st.Status(ctx, ext)
 		if err != nil {
@@ -172,6 +197,7 @@ func (d *Dispatcher) swap(ctx context.Context, ext string, f func(store.Status) 
 		}
 		next, change, err := f(cur)
 		if err != nil || !change {
+			d.known[ext] = cur
 			return cur, err
 		}
 		v, err := d.st.SwapStatus(ctx, ext, cur.Version, next)
@@ -182,6 +208,7 @@ func (d *Dispatcher) swap(ctx context.Context, ext string, f func(store.Status) 
 			return cur, err
 		}
 		next.Version = v
+		d.known[ext] = next
 		return next, nil
 	}
 	return store.Status{}, fmt.Errorf("agent %s: %w", ext, store.ErrConflict)

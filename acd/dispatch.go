@@ -39,7 +39,7 @@ func (d *Dispatcher) dispatchLocked(ctx context.Context, now time.Time) ([]Decis
 		}
 	}
 	var out []Decision
-	day := d.day(now)
+	day := d.dayLocked(now)
 	heads := d.heads[:0]
 	for range d.names {
 		heads = append(heads, 0)
@@ -51,8 +51,9 @@ func (d *Dispatcher) dispatchLocked(ctx context.Context, now time.Time) ([]Decis
 		if qi < 0 {
 			break
 		}
-		q := d.queues[d.names[qi]]
+		q := d.qs[qi]
 		c := q.Calls()[heads[qi]]
+		unmet := len(d.nobody)
 		decs, offered, err := d.offerLocked(ctx, q, c, recs, now, day)
 		if err != nil {
 			return out, err
@@ -60,10 +61,46 @@ func (d *Dispatcher) dispatchLocked(ctx context.Context, now time.Time) ([]Decis
 		out = append(out, decs...)
 		if !offered {
 			heads[qi]++
+			// A need found unmet may leave the whole queue without a
+			// seat: then skip its calls at once rather than one by one
+			// (hundreds when the free seat has other skills).
+			if len(d.nobody) > unmet && d.blockedLocked(q, now) {
+				heads[qi] = q.Len()
+			}
 		}
 		d.compactFree(recs, now)
 	}
 	return out, nil
+}
+
+// blockedLocked reports whether no free seat can take any call of q, at any
+// escalation step, callback or not. The needs it finds unmet go to d.nobody,
+// so it runs at most twice per step of q in a dispatch.
+func (d *Dispatcher) blockedLocked(q *queue.Queue, now time.Time) bool {
+	for step := range q.Steps() {
+		for _, callback := range [...]bool{false, true} {
+			key := needKey{q: q, step: step, callback: callback}
+			if d.nobody[key] {
+				continue
+			}
+			if d.anyFreeLocked(q.StepNeed(step), callback, now) {
+				return false
+			}
+			d.nobody[key] = true
+		}
+	}
+	return true
+}
+
+// anyFreeLocked reports whether a free seat has the skills of need.
+func (d *Dispatcher) anyFreeLocked(need queue.Need, callback bool, now time.Time) bool {
+	for _, i := range d.free {
+		r := &d.recs[i]
+		if free(r, callback, d.cfg.CallbackLead, now) && level(r.Agent, need) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // compactFree drops seats claimed (or found taken) since the free list was
@@ -81,7 +118,7 @@ func (d *Dispatcher) compactFree(recs []store.AgentRecord, now time.Time) {
 
 func (d *Dispatcher) waitingLocked() int {
 	n := 0
-	for _, q := range d.queues {
+	for _, q := range d.qs {
 		n += q.Len()
 	}
 	return n
@@ -92,8 +129,8 @@ func (d *Dispatcher) waitingLocked() int {
 func (d *Dispatcher) nextLocked(heads []int) int {
 	best := -1
 	var bc *queue.Call
-	for i, name := range d.names {
-		calls := d.queues[name].Calls()
+	for i, q := range d.qs {
+		calls := q.Calls()
 		if heads[i] >= len(calls) {
 			continue
 		}
@@ -110,11 +147,12 @@ func (d *Dispatcher) nextLocked(heads []int) int {
 func (d *Dispatcher) offerLocked(ctx context.Context, q *queue.Queue, c *queue.Call, recs []store.AgentRecord, now time.Time, day string) ([]Decision, bool, error) {
 	cs := d.calls[c.ID]
 	cfg := q.Config()
-	key := needKey{q: q, step: q.Step(c.Joined, now), callback: c.Callback}
+	step := q.Step(c.Joined, now)
+	key := needKey{q: q, step: step, callback: c.Callback}
 	if d.nobody[key] {
 		return nil, false, nil
 	}
-	need := q.Need(c.Joined, now)
+	need := q.StepNeed(step)
 	d.cands = d.cands[:0]
 	for _, i := range d.free {
 		r := &recs[i]
@@ -128,7 +166,8 @@ func (d *Dispatcher) offerLocked(ctx context.Context, q *queue.Queue, c *queue.C
 			d.cands = append(d.cands, candidate{rec: r, level: l})
 		}
 	}
-	var got []*store.AgentRecord
+	got := d.got[:0]
+	defer func() { d.got = got[:0] }()
 	for len(d.cands) > 0 && (len(got) == 0 || (cfg.Strategy == RingAllStrategy && !c.Callback)) {
 		i := pick(cfg.Strategy, d.cands, d.rr[cfg.Name], day)
 		r := d.cands[i].rec

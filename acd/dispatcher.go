@@ -44,14 +44,20 @@ type Dispatcher struct {
 	queues map[string]*queue.Queue
 	open   map[string]bool // queues that take new arrivals (in the config)
 	names  []string        // queue names, sorted
+	qs     []*queue.Queue  // the queues in names order
 	calls  map[string]*callState
 	rr     map[string]string       // queue -> extension round robin offered last
 	known  map[string]store.Status // last status this node read or wrote per seat (see swap)
 	recs   []store.AgentRecord     // scratch: the seats read by dispatchLocked
 	heads  []int                   // scratch: dispatchLocked's place in each queue
-	cands  []candidate             // scratch
-	free   []int                   // scratch
-	nobody map[needKey]bool        // scratch: needs no free seat meets
+	got    []*store.AgentRecord    // scratch: the seats claimed for one call
+	today  struct {                // dayLocked's cache
+		from, to time.Time
+		name     string
+	}
+	cands  []candidate      // scratch
+	free   []int            // scratch
+	nobody map[needKey]bool // scratch: needs no free seat meets
 }
 
 // needKey identifies calls that need the same seats: same queue, same
@@ -127,6 +133,10 @@ func (d *Dispatcher) Configure(cfg Config) error {
 		d.names = append(d.names, name)
 	}
 	slices.Sort(d.names)
+	d.qs = d.qs[:0]
+	for _, name := range d.names {
+		d.qs = append(d.qs, d.queues[name])
+	}
 	return nil
 }
 
@@ -162,8 +172,16 @@ func (d *Dispatcher) SetAgents(ctx context.Context, agents []Agent) error {
 	return nil
 }
 
-func (d *Dispatcher) day(now time.Time) string {
-	return now.In(d.loc).Format(time.DateOnly)
+// dayLocked is now's date (YYYY-MM-DD) in the dispatcher's location, for
+// "calls today"; formatted once per day, not on every dispatch.
+func (d *Dispatcher) dayLocked(now time.Time) string {
+	if now.Before(d.today.from) || !now.Before(d.today.to) {
+		y, m, dd := now.In(d.loc).Date()
+		from := time.Date(y, m, dd, 0, 0, 0, 0, d.loc)
+		d.today.from, d.today.to = from, from.AddDate(0, 0, 1)
+		d.today.name = from.Format(time.DateOnly)
+	}
+	return d.today.name
 }
 
 // swap applies f to ext's current status and stores it, retrying when

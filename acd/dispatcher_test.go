@@ -374,3 +374,30 @@ func TestConfigValidate(t *testing.T) {
 		t.Fatalf("agent errors %v", errs)
 	}
 }
+
+// TestDayFollowsTheClock: the cached day name changes at local midnight,
+// across a DST change, and when the clock goes back.
+func TestDayFollowsTheClock(t *testing.T) {
+	paris, err := time.LoadLocation("Europe/Paris")
+	if err != nil {
+		t.Skip(err)
+	}
+	r := newRig(t, oneQueue(general()))
+	r.d.loc = paris
+	tests := []struct {
+		at   time.Time
+		want string
+	}{
+		{time.Date(2025, 3, 29, 12, 0, 0, 0, paris), "2025-03-29"},
+		{time.Date(2025, 3, 29, 23, 59, 59, 0, paris), "2025-03-29"},
+		{time.Date(2025, 3, 30, 0, 0, 0, 0, paris), "2025-03-30"}, // the night clocks go forward
+		{time.Date(2025, 3, 30, 23, 59, 0, 0, paris), "2025-03-30"},
+		{time.Date(2025, 3, 30, 22, 30, 0, 0, time.UTC), "2025-03-31"},
+		{time.Date(2025, 3, 29, 8, 0, 0, 0, paris), "2025-03-29"}, // the clock went back
+	}
+	for _, tt := range tests {
+		if got := r.d.dayLocked(tt.at); got != tt.want {
+			t.Errorf("%s: day %s, want %s", tt.at, got, tt.want)
+		}
+	}
+}

@@ -55,10 +55,10 @@ func (d *Dispatcher) dispatchLocked(ctx context.Context, now time.Time) ([]Decis
 		c := q.Calls()[heads[qi]]
 		unmet := len(d.nobody)
 		decs, offered, err := d.offerLocked(ctx, q, c, recs, now, day)
+		out = append(out, decs...) // even with err: the seats are claimed
 		if err != nil {
 			return out, err
 		}
-		out = append(out, decs...)
 		if !offered {
 			heads[qi]++
 			// A need found unmet may leave the whole queue without a
@@ -159,8 +159,10 @@ func (d *Dispatcher) offerLocked(ctx context.Context, q *queue.Queue, c *queue.C
 		if !free(r, c.Callback, d.cfg.CallbackLead, now) {
 			continue
 		}
-		if t, ok := cs.tried[r.Agent.Ext]; ok && now.Sub(t) < d.cfg.RetryTried {
-			continue
+		if len(cs.tried) > 0 {
+			if t, ok := cs.tried[r.Agent.Ext]; ok && now.Sub(t) < d.cfg.RetryTried {
+				continue
+			}
 		}
 		if l := level(r.Agent, need); l > 0 {
 			d.cands = append(d.cands, candidate{rec: r, level: l})
@@ -168,19 +170,23 @@ func (d *Dispatcher) offerLocked(ctx context.Context, q *queue.Queue, c *queue.C
 	}
 	got := d.got[:0]
 	defer func() { d.got = got[:0] }()
+	var err error
 	for len(d.cands) > 0 && (len(got) == 0 || (cfg.Strategy == RingAllStrategy && !c.Callback)) {
 		i := pick(cfg.Strategy, d.cands, d.rr[cfg.Name], day)
 		r := d.cands[i].rec
 		d.cands = append(d.cands[:i], d.cands[i+1:]...)
-		ok, err := d.claimLocked(ctx, r, c.ID, cfg.Name, len(got) == 0, now)
-		if err != nil {
-			return nil, false, err
+		var ok bool
+		if ok, err = d.claimLocked(ctx, r, c.ID, cfg.Name, len(got) == 0, now); err != nil {
+			break
 		}
 		if ok {
 			got = append(got, r)
 		}
 	}
 	if len(got) == 0 {
+		if err != nil {
+			return nil, false, err
+		}
 		// Seats this call has tried are left out for it alone; with none
 		// tried, no free seat can take any call with the same need.
 		if len(cs.tried) == 0 {
@@ -188,7 +194,9 @@ func (d *Dispatcher) offerLocked(ctx context.Context, q *queue.Queue, c *queue.C
 		}
 		return nil, false, nil
 	}
-	return d.offeredLocked(ctx, q, cs, *c, got, now)
+	// A store error after a first claim still offers the seats held.
+	out, offered, oerr := d.offeredLocked(ctx, q, cs, *c, got, now)
+	return out, offered, errors.Join(err, oerr)
 }
 
 // claimLocked atomically reserves seat r for callID; false when the seat

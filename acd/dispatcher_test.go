@@ -1,6 +1,7 @@
 package acd
 
 import (
+	"context"
 	"errors"
 	"slices"
 	"strings"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hotline-cc/hotline/queue"
+	"github.com/hotline-cc/hotline/store"
 )
 
 func wantBrief(t *testing.T, got []Decision, want ...string) {
@@ -316,6 +318,68 @@ func TestStaleOfferOfAnotherNodeIsFreed(t *testing.T) {
 	r.do(r.d.Tick(r.ctx))
 	if r.state("1001") != Ready {
 		t.Fatalf("stale offer kept: %s", r.state("1001"))
+	}
+}
+
+// flaky is a memory store whose SwapStatus or DeleteEntry can be made to
+// fail as an unreachable Redis would.
+type flaky struct {
+	*store.Memory
+	failSwap, failDelete bool
+}
+
+func (f *flaky) SwapStatus(ctx context.Context, ext string, version int64, s store.Status) (int64, error) {
+	if f.failSwap {
+		return 0, store.ErrUnavailable
+	}
+	return f.Memory.SwapStatus(ctx, ext, version, s)
+}
+
+func (f *flaky) DeleteEntry(ctx context.Context, queue, callID string) error {
+	if f.failDelete {
+		return store.ErrUnavailable
+	}
+	return f.Memory.DeleteEntry(ctx, queue, callID)
+}
+
+// TestStoreFailsAfterAClaim: when the store fails once a seat is already
+// claimed for a call, the call is still offered to that seat (and the error
+// reported), rather than left out of its queue with no offer.
+func TestStoreFailsAfterAClaim(t *testing.T) {
+	ringAll := general()
+	ringAll.Strategy = RingAllStrategy
+	tests := []struct {
+		name  string
+		q     queue.Config
+		plain bool // a store without store.Seats
+		fail  func(*flaky)
+	}{
+		{"entry delete fails", general(), true, func(f *flaky) { f.failDelete = true }},
+		{"second ring-all claim fails", ringAll, false, func(f *flaky) { f.failSwap = true }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := &flaky{Memory: store.NewMemory()}
+			var st store.Store = f
+			if tt.plain {
+				st = struct{ store.Store }{f}
+			}
+			r := newRigStore(t, st, oneQueue(tt.q), agent("1001", "general", 5), agent("1002", "general", 5))
+			r.ready("1001", "1002")
+			tt.fail(f)
+			out, err := r.d.Arrive(r.ctx, Arrival{CallID: "c1", Queue: "general"})
+			if !errors.Is(err, store.ErrUnavailable) || len(out) != 1 || out[0].Kind != Offer {
+				t.Fatalf("arrive: %v %v", brief(out), err)
+			}
+			if _, waiting := r.d.queues["general"].Get("c1"); waiting {
+				t.Fatal("c1 offered and still queued")
+			}
+			f.failSwap, f.failDelete = false, false
+			out = r.do(r.d.Answered(r.ctx, "c1", out[0].Agent))
+			if len(out) != 1 || out[0].Kind != Finished {
+				t.Fatalf("answered: %v", brief(out))
+			}
+		})
 	}
 }
 

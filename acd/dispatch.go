@@ -54,9 +54,9 @@ func (d *Dispatcher) dispatchLocked(ctx context.Context, now time.Time) ([]Decis
 		q := d.qs[qi]
 		c := q.Calls()[heads[qi]]
 		unmet := len(d.nobody)
-		decs, offered, err := d.offerLocked(ctx, q, c, recs, now, day)
-		out = append(out, decs...) // even with err: the seats are claimed
-		if err != nil {
+		var offered bool
+		out, offered, err = d.offerLocked(ctx, q, c, recs, now, day, out)
+		if err != nil { // out has the offers of seats claimed before it
 			return out, err
 		}
 		if !offered {
@@ -142,15 +142,15 @@ func (d *Dispatcher) nextLocked(heads []int) int {
 }
 
 // offerLocked reserves the best free seat(s) for c under its queue's
-// strategy (all of them for ring-all) and returns the Offer or Callback
-// decisions; offered is false when no free seat may take c.
-func (d *Dispatcher) offerLocked(ctx context.Context, q *queue.Queue, c *queue.Call, recs []store.AgentRecord, now time.Time, day string) ([]Decision, bool, error) {
+// strategy (all of them for ring-all) and appends the Offer or Callback
+// decisions to out; offered is false when no free seat may take c.
+func (d *Dispatcher) offerLocked(ctx context.Context, q *queue.Queue, c *queue.Call, recs []store.AgentRecord, now time.Time, day string, out []Decision) ([]Decision, bool, error) {
 	cs := d.calls[c.ID]
 	cfg := q.Config()
 	step := q.Step(c.Joined, now)
 	key := needKey{q: q, step: step, callback: c.Callback}
 	if d.nobody[key] {
-		return nil, false, nil
+		return out, false, nil
 	}
 	need := q.StepNeed(step)
 	d.cands = d.cands[:0]
@@ -184,19 +184,16 @@ func (d *Dispatcher) offerLocked(ctx context.Context, q *queue.Queue, c *queue.C
 		}
 	}
 	if len(got) == 0 {
-		if err != nil {
-			return nil, false, err
-		}
-		// Seats this call has tried are left out for it alone; with none
-		// tried, no free seat can take any call with the same need.
-		if len(cs.tried) == 0 {
+		if err == nil && len(cs.tried) == 0 {
+			// Seats this call has tried are left out for it alone; with
+			// none tried, no free seat can take any call with the same need.
 			d.nobody[key] = true
 		}
-		return nil, false, nil
+		return out, false, err
 	}
 	// A store error after a first claim still offers the seats held.
-	out, offered, oerr := d.offeredLocked(ctx, q, cs, *c, got, now)
-	return out, offered, errors.Join(err, oerr)
+	out, oerr := d.offeredLocked(ctx, q, cs, *c, got, now, out)
+	return out, true, errors.Join(err, oerr)
 }
 
 // claimLocked atomically reserves seat r for callID; false when the seat
@@ -232,8 +229,8 @@ func (d *Dispatcher) claimLocked(ctx context.Context, r *store.AgentRecord, call
 }
 
 // offeredLocked takes the call out of its queue (out of the store too
-// unless claimLocked did) and returns its decisions.
-func (d *Dispatcher) offeredLocked(ctx context.Context, q *queue.Queue, cs *callState, c queue.Call, got []*store.AgentRecord, now time.Time) ([]Decision, bool, error) {
+// unless claimLocked did) and appends its decisions to out.
+func (d *Dispatcher) offeredLocked(ctx context.Context, q *queue.Queue, cs *callState, c queue.Call, got []*store.AgentRecord, now time.Time, out []Decision) ([]Decision, error) {
 	var err error
 	if d.seats != nil {
 		q.Remove(cs.id)
@@ -247,7 +244,9 @@ func (d *Dispatcher) offeredLocked(ctx context.Context, q *queue.Queue, cs *call
 	if c.Callback {
 		kind = Callback
 	}
-	out := make([]Decision, 0, len(got))
+	if cs.rung == nil { // most calls ring one seat: no allocation for it
+		cs.ringing, cs.rung = cs.ring1[:0], cs.rung1[:0]
+	}
 	for _, r := range got {
 		ext := r.Agent.Ext
 		cs.ringing = append(cs.ringing, ext)
@@ -258,5 +257,5 @@ func (d *Dispatcher) offeredLocked(ctx context.Context, q *queue.Queue, cs *call
 			Contact: r.Registration.Contact, Caller: cs.caller,
 		})
 	}
-	return out, true, err
+	return out, err
 }

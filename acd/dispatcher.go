@@ -79,6 +79,7 @@ type callState struct {
 	ringing           []string             // seats reserved for it now
 	tried             map[string]time.Time // seat -> when it missed this call
 	rung, missed      []string
+	ring1, rung1      [1]string // first backing of ringing and rung (see offeredLocked)
 }
 
 // New returns a dispatcher over cfg (WithDefaults applied here, then

@@ -38,7 +38,8 @@ func (d *Dispatcher) dispatchLocked(ctx context.Context, now time.Time) ([]Decis
 			d.free = append(d.free, i)
 		}
 	}
-	var out []Decision
+	out := d.outs[:0]
+	defer func() { d.outs = out[:0] }()
 	day := d.dayLocked(now)
 	heads := d.heads[:0]
 	for range d.names {
@@ -57,7 +58,7 @@ func (d *Dispatcher) dispatchLocked(ctx context.Context, now time.Time) ([]Decis
 		var offered bool
 		out, offered, err = d.offerLocked(ctx, q, c, recs, now, day, out)
 		if err != nil { // out has the offers of seats claimed before it
-			return out, err
+			return d.resultLocked(out), err
 		}
 		if !offered {
 			heads[qi]++
@@ -70,7 +71,29 @@ func (d *Dispatcher) dispatchLocked(ctx context.Context, now time.Time) ([]Decis
 		}
 		d.compactFree(recs, now)
 	}
-	return out, nil
+	return d.resultLocked(out), nil
+}
+
+// decisionBlock is how many decisions resultLocked carves from one block.
+const decisionBlock = 256
+
+// resultLocked copies decisions built in a scratch slice into a slice the
+// caller owns: nil for none, else carved from a block of decisionBlock that
+// later results share, so that a seat selection allocates once in 256, not
+// every time (on a loaded VM a fresh span costs tens of microseconds). Its
+// capacity is its length: a caller's append copies, and no part of a block
+// is written once handed out.
+func (d *Dispatcher) resultLocked(out []Decision) []Decision {
+	if len(out) == 0 {
+		return nil
+	}
+	if len(out) > len(d.block) {
+		d.block = make([]Decision, max(decisionBlock, len(out)))
+	}
+	n := copy(d.block, out)
+	res := d.block[:n:n]
+	d.block = d.block[n:]
+	return res
 }
 
 // blockedLocked reports whether no free seat can take any call of q, at any

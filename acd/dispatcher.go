@@ -51,6 +51,8 @@ type Dispatcher struct {
 	recs   []store.AgentRecord     // scratch: the seats read by dispatchLocked
 	heads  []int                   // scratch: dispatchLocked's place in each queue
 	got    []*store.AgentRecord    // scratch: the seats claimed for one call
+	outs   []Decision              // scratch: the decisions of one dispatch
+	block  []Decision              // the rest of resultLocked's current block
 	today  struct {                // dayLocked's cache
 		from, to time.Time
 		name     string

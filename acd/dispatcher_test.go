@@ -3,8 +3,10 @@ package acd
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -462,6 +464,62 @@ func TestDayFollowsTheClock(t *testing.T) {
 	for _, tt := range tests {
 		if got := r.d.dayLocked(tt.at); got != tt.want {
 			t.Errorf("%s: day %s, want %s", tt.at, got, tt.want)
+		}
+	}
+}
+
+// TestDecisionsStayTheCallers: result slices share blocks (resultLocked),
+// yet one returned earlier never changes, even when its caller appends to
+// it, and callers on other goroutines may read theirs while the dispatcher
+// works on (run with -race).
+func TestDecisionsStayTheCallers(t *testing.T) {
+	var seats []Agent
+	for i := range 4 {
+		seats = append(seats, agent(fmt.Sprint(1001+i), "general", 5))
+	}
+	r := newRig(t, oneQueue(queue.Config{Name: "general"}), seats...)
+	r.ready("1001", "1002", "1003", "1004")
+	type kept struct{ got, want []Decision }
+	var mu sync.Mutex
+	var all []kept
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range 300 { // more than decisionBlock results in all
+				id := fmt.Sprintf("g%d-%d", g, i)
+				out, err := r.d.Arrive(r.ctx, Arrival{CallID: id, Queue: "general"})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				for _, d := range out {
+					if d.Kind != Offer {
+						continue
+					}
+					more, err := r.d.Answered(r.ctx, d.CallID, d.Agent)
+					if err == nil {
+						more, err = r.d.CallEnded(r.ctx, d.CallID, d.Agent)
+					}
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					mu.Lock()
+					all = append(all, kept{more, slices.Clone(more)})
+					mu.Unlock()
+					_ = append(more, Decision{Kind: Cancel, CallID: "scribble"})
+				}
+				mu.Lock()
+				all = append(all, kept{out, slices.Clone(out)})
+				mu.Unlock()
+				_ = append(out, Decision{Kind: Cancel, CallID: "scribble"})
+			}
+		})
+	}
+	wg.Wait()
+	for _, k := range all {
+		if !slices.Equal(brief(k.got), brief(k.want)) {
+			t.Fatalf("a returned result changed: %v, was %v", brief(k.got), brief(k.want))
 		}
 	}
 }

@@ -48,18 +48,20 @@ type Dispatcher struct {
 	calls  map[string]*callState
 	rr     map[string]string       // queue -> extension round robin offered last
 	known  map[string]store.Status // last status this node read or wrote per seat (see swap)
-	recs   []store.AgentRecord     // scratch: the seats read by dispatchLocked
-	heads  []int                   // scratch: dispatchLocked's place in each queue
-	got    []*store.AgentRecord    // scratch: the seats claimed for one call
-	outs   []Decision              // scratch: the decisions of one dispatch
 	block  []Decision              // the rest of resultLocked's current block
 	today  struct {                // dayLocked's cache
 		from, to time.Time
 		name     string
 	}
-	cands  []candidate      // scratch
-	free   []int            // scratch
-	nobody map[needKey]bool // scratch: needs no free seat meets
+
+	// scratch of dispatchLocked, reused from one dispatch to the next
+	recs   []store.AgentRecord  // the seats read
+	free   []int                // indexes in recs of the free seats
+	heads  []int                // its place in each queue
+	nobody map[needKey]bool     // needs no free seat meets
+	cands  []candidate          // the seats that may take one call
+	got    []*store.AgentRecord // the seats claimed for one call
+	outs   []Decision           // the decisions, before resultLocked
 }
 
 // needKey identifies calls that need the same seats: same queue, same

@@ -36,6 +36,7 @@ type Dispatcher struct {
 	mu     sync.Mutex
 	cfg    Config
 	st     store.Store
+	seats  store.Seats // st, when it offers the one-round-trip hot path; else nil
 	now    func() time.Time
 	loc    *time.Location
 	log    *slog.Logger
@@ -43,12 +44,24 @@ type Dispatcher struct {
 	queues map[string]*queue.Queue
 	open   map[string]bool // queues that take new arrivals (in the config)
 	names  []string        // queue names, sorted
+	qs     []*queue.Queue  // the queues in names order
 	calls  map[string]*callState
-	rr     map[string]string   // queue -> extension round robin offered last
-	recs   []store.AgentRecord // scratch: the seats read by dispatchLocked
-	cands  []candidate         // scratch
-	free   []int               // scratch
-	nobody map[needKey]bool    // scratch: needs no free seat meets
+	rr     map[string]string       // queue -> extension round robin offered last
+	known  map[string]store.Status // last status this node read or wrote per seat (see swap)
+	block  []Decision              // the rest of resultLocked's current block
+	today  struct {                // dayLocked's cache
+		from, to time.Time
+		name     string
+	}
+
+	// scratch of dispatchLocked, reused from one dispatch to the next
+	recs   []store.AgentRecord  // the seats read
+	free   []int                // indexes in recs of the free seats
+	heads  []int                // its place in each queue
+	nobody map[needKey]bool     // needs no free seat meets
+	cands  []candidate          // the seats that may take one call
+	got    []*store.AgentRecord // the seats claimed for one call
+	outs   []Decision           // the decisions, before resultLocked
 }
 
 // needKey identifies calls that need the same seats: same queue, same
@@ -70,6 +83,7 @@ type callState struct {
 	ringing           []string             // seats reserved for it now
 	tried             map[string]time.Time // seat -> when it missed this call
 	rung, missed      []string
+	ring1, rung1      [1]string // first backing of ringing and rung (see offeredLocked)
 }
 
 // New returns a dispatcher over cfg (WithDefaults applied here, then
@@ -90,8 +104,9 @@ func New(cfg Config, o Options) (*Dispatcher, error) {
 	d := &Dispatcher{
 		st: o.Store, now: o.Now, loc: o.Location, log: o.Logger, node: o.Node,
 		queues: map[string]*queue.Queue{}, calls: map[string]*callState{}, rr: map[string]string{},
-		nobody: map[needKey]bool{},
+		nobody: map[needKey]bool{}, known: map[string]store.Status{},
 	}
+	d.seats, _ = o.Store.(store.Seats)
 	if err := d.Configure(cfg); err != nil {
 		return nil, err
 	}
@@ -123,6 +138,10 @@ func (d *Dispatcher) Configure(cfg Config) error {
 		d.names = append(d.names, name)
 	}
 	slices.Sort(d.names)
+	d.qs = d.qs[:0]
+	for _, name := range d.names {
+		d.qs = append(d.qs, d.queues[name])
+	}
 	return nil
 }
 
@@ -142,6 +161,7 @@ func (d *Dispatcher) SetAgents(ctx context.Context, agents []Agent) error {
 			return fmt.Errorf("agent %s: %w", a.Ext, err)
 		}
 	}
+	clear(d.known)
 	recs, err := d.st.Agents(ctx, nil)
 	if err != nil {
 		return err
@@ -157,14 +177,42 @@ func (d *Dispatcher) SetAgents(ctx context.Context, agents []Agent) error {
 	return nil
 }
 
-func (d *Dispatcher) day(now time.Time) string {
-	return now.In(d.loc).Format(time.DateOnly)
+// dayLocked is now's date (YYYY-MM-DD) in the dispatcher's location, for
+// "calls today"; formatted once per day, not on every dispatch.
+func (d *Dispatcher) dayLocked(now time.Time) string {
+	if now.Before(d.today.from) || !now.Before(d.today.to) {
+		y, m, dd := now.In(d.loc).Date()
+		from := time.Date(y, m, dd, 0, 0, 0, 0, d.loc)
+		d.today.from, d.today.to = from, from.AddDate(0, 0, 1)
+		d.today.name = from.Format(time.DateOnly)
+	}
+	return d.today.name
 }
 
 // swap applies f to ext's current status and stores it, retrying when
 // another node changed the status in between. f returns false to leave the
-// status alone.
+// status alone; it may run more than once.
+//
+// It first tries the status this node last saw (d.known): when f changes
+// it and the swap on its version wins, no one wrote in between, so it was
+// the current status and the read is saved. Any other outcome (f declines
+// or fails, the version moved, the seat is gone) is decided again on a
+// fresh read: a cached status never decides anything by itself.
 func (d *Dispatcher) swap(ctx context.Context, ext string, f func(store.Status) (store.Status, bool, error)) (store.Status, error) {
+	if cur, ok := d.known[ext]; ok {
+		if next, change, err := f(cur); err == nil && change {
+			v, err := d.st.SwapStatus(ctx, ext, cur.Version, next)
+			if err == nil {
+				next.Version = v
+				d.known[ext] = next
+				return next, nil
+			}
+			delete(d.known, ext)
+			if !errors.Is(err, store.ErrConflict) && !errors.Is(err, store.ErrNotFound) {
+				return cur, err
+			}
+		}
+	}
 	for range 5 {
 		cur, err := d.st.Status(ctx, ext)
 		if err != nil {
@@ -172,6 +220,7 @@ func (d *Dispatcher) swap(ctx context.Context, ext string, f func(store.Status) 
 		}
 		next, change, err := f(cur)
 		if err != nil || !change {
+			d.known[ext] = cur
 			return cur, err
 		}
 		v, err := d.st.SwapStatus(ctx, ext, cur.Version, next)
@@ -182,6 +231,7 @@ func (d *Dispatcher) swap(ctx context.Context, ext string, f func(store.Status) 
 			return cur, err
 		}
 		next.Version = v
+		d.known[ext] = next
 		return next, nil
 	}
 	return store.Status{}, fmt.Errorf("agent %s: %w", ext, store.ErrConflict)

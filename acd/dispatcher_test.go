@@ -1,13 +1,17 @@
 package acd
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/hotline-cc/hotline/queue"
+	"github.com/hotline-cc/hotline/store"
 )
 
 func wantBrief(t *testing.T, got []Decision, want ...string) {
@@ -319,6 +323,68 @@ func TestStaleOfferOfAnotherNodeIsFreed(t *testing.T) {
 	}
 }
 
+// flaky is a memory store whose SwapStatus or DeleteEntry can be made to
+// fail as an unreachable Redis would.
+type flaky struct {
+	*store.Memory
+	failSwap, failDelete bool
+}
+
+func (f *flaky) SwapStatus(ctx context.Context, ext string, version int64, s store.Status) (int64, error) {
+	if f.failSwap {
+		return 0, store.ErrUnavailable
+	}
+	return f.Memory.SwapStatus(ctx, ext, version, s)
+}
+
+func (f *flaky) DeleteEntry(ctx context.Context, queue, callID string) error {
+	if f.failDelete {
+		return store.ErrUnavailable
+	}
+	return f.Memory.DeleteEntry(ctx, queue, callID)
+}
+
+// TestStoreFailsAfterAClaim: when the store fails once a seat is already
+// claimed for a call, the call is still offered to that seat (and the error
+// reported), rather than left out of its queue with no offer.
+func TestStoreFailsAfterAClaim(t *testing.T) {
+	ringAll := general()
+	ringAll.Strategy = RingAllStrategy
+	tests := []struct {
+		name  string
+		q     queue.Config
+		plain bool // a store without store.Seats
+		fail  func(*flaky)
+	}{
+		{"entry delete fails", general(), true, func(f *flaky) { f.failDelete = true }},
+		{"second ring-all claim fails", ringAll, false, func(f *flaky) { f.failSwap = true }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := &flaky{Memory: store.NewMemory()}
+			var st store.Store = f
+			if tt.plain {
+				st = struct{ store.Store }{f}
+			}
+			r := newRigStore(t, st, oneQueue(tt.q), agent("1001", "general", 5), agent("1002", "general", 5))
+			r.ready("1001", "1002")
+			tt.fail(f)
+			out, err := r.d.Arrive(r.ctx, Arrival{CallID: "c1", Queue: "general"})
+			if !errors.Is(err, store.ErrUnavailable) || len(out) != 1 || out[0].Kind != Offer {
+				t.Fatalf("arrive: %v %v", brief(out), err)
+			}
+			if _, waiting := r.d.queues["general"].Get("c1"); waiting {
+				t.Fatal("c1 offered and still queued")
+			}
+			f.failSwap, f.failDelete = false, false
+			out = r.do(r.d.Answered(r.ctx, "c1", out[0].Agent))
+			if len(out) != 1 || out[0].Kind != Finished {
+				t.Fatalf("answered: %v", brief(out))
+			}
+		})
+	}
+}
+
 func TestErrors(t *testing.T) {
 	r := newRig(t, oneQueue(general()), agent("1001", "general", 5))
 	if _, err := r.d.Arrive(r.ctx, Arrival{CallID: "c1", Queue: "nope"}); !errors.Is(err, ErrUnknownQueue) {
@@ -372,5 +438,88 @@ func TestConfigValidate(t *testing.T) {
 	}
 	if errs := ValidateAgents([]Agent{agent("1001", "general", 11), agent("1001")}); len(errs) != 2 {
 		t.Fatalf("agent errors %v", errs)
+	}
+}
+
+// TestDayFollowsTheClock: the cached day name changes at local midnight,
+// across a DST change, and when the clock goes back.
+func TestDayFollowsTheClock(t *testing.T) {
+	paris, err := time.LoadLocation("Europe/Paris")
+	if err != nil {
+		t.Skip(err)
+	}
+	r := newRig(t, oneQueue(general()))
+	r.d.loc = paris
+	tests := []struct {
+		at   time.Time
+		want string
+	}{
+		{time.Date(2025, 3, 29, 12, 0, 0, 0, paris), "2025-03-29"},
+		{time.Date(2025, 3, 29, 23, 59, 59, 0, paris), "2025-03-29"},
+		{time.Date(2025, 3, 30, 0, 0, 0, 0, paris), "2025-03-30"}, // the night clocks go forward
+		{time.Date(2025, 3, 30, 23, 59, 0, 0, paris), "2025-03-30"},
+		{time.Date(2025, 3, 30, 22, 30, 0, 0, time.UTC), "2025-03-31"},
+		{time.Date(2025, 3, 29, 8, 0, 0, 0, paris), "2025-03-29"}, // the clock went back
+	}
+	for _, tt := range tests {
+		if got := r.d.dayLocked(tt.at); got != tt.want {
+			t.Errorf("%s: day %s, want %s", tt.at, got, tt.want)
+		}
+	}
+}
+
+// TestDecisionsStayTheCallers: result slices share blocks (resultLocked),
+// yet one returned earlier never changes, even when its caller appends to
+// it, and callers on other goroutines may read theirs while the dispatcher
+// works on (run with -race).
+func TestDecisionsStayTheCallers(t *testing.T) {
+	var seats []Agent
+	for i := range 4 {
+		seats = append(seats, agent(fmt.Sprint(1001+i), "general", 5))
+	}
+	r := newRig(t, oneQueue(queue.Config{Name: "general"}), seats...)
+	r.ready("1001", "1002", "1003", "1004")
+	type kept struct{ got, want []Decision }
+	var mu sync.Mutex
+	var all []kept
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range 300 { // more than decisionBlock results in all
+				id := fmt.Sprintf("g%d-%d", g, i)
+				out, err := r.d.Arrive(r.ctx, Arrival{CallID: id, Queue: "general"})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				for _, d := range out {
+					if d.Kind != Offer {
+						continue
+					}
+					more, err := r.d.Answered(r.ctx, d.CallID, d.Agent)
+					if err == nil {
+						more, err = r.d.CallEnded(r.ctx, d.CallID, d.Agent)
+					}
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					mu.Lock()
+					all = append(all, kept{more, slices.Clone(more)})
+					mu.Unlock()
+					_ = append(more, Decision{Kind: Cancel, CallID: "scribble"})
+				}
+				mu.Lock()
+				all = append(all, kept{out, slices.Clone(out)})
+				mu.Unlock()
+				_ = append(out, Decision{Kind: Cancel, CallID: "scribble"})
+			}
+		})
+	}
+	wg.Wait()
+	for _, k := range all {
+		if !slices.Equal(brief(k.got), brief(k.want)) {
+			t.Fatalf("a returned result changed: %v, was %v", brief(k.got), brief(k.want))
+		}
 	}
 }

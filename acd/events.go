@@ -106,7 +106,7 @@ func (d *Dispatcher) Answered(ctx context.Context, callID, ext string) ([]Decisi
 		return nil, fmt.Errorf("call %s, seat %s: %w", callID, ext, ErrNotOffered)
 	}
 	now := d.now()
-	day := d.day(now)
+	day := d.dayLocked(now)
 	_, err := d.swap(ctx, ext, func(s store.Status) (store.Status, bool, error) {
 		if !holds(s, callID) || state(s) != Ringing {
 			return s, false, fmt.Errorf("call %s, seat %s: %w", callID, ext, ErrNotOffered)

@@ -295,6 +295,7 @@ func (s *sim) check() {
 				s.fail("queue %s out of order at %d: %s before %s", name, i, calls[i-1].ID, c.ID)
 			}
 		}
+		s.checkEntries(name, calls)
 	}
 	for id, c := range s.live {
 		want := 1
@@ -319,6 +320,29 @@ func (s *sim) check() {
 		if n != 1 {
 			s.fail("call %s has %d outcomes", id, n)
 		}
+	}
+}
+
+// checkEntries: the store mirrors this node's queue exactly.
+func (s *sim) checkEntries(name string, calls []*queue.Call) {
+	s.t.Helper()
+	es, err := s.st.Entries(s.ctx, name)
+	if err != nil {
+		s.fail("entries of %s: %v", name, err)
+	}
+	var stored, queued []string
+	for _, e := range es {
+		if e.Node == s.d.node {
+			stored = append(stored, e.CallID)
+		}
+	}
+	for _, c := range calls {
+		queued = append(queued, c.ID)
+	}
+	slices.Sort(stored)
+	slices.Sort(queued)
+	if !slices.Equal(stored, queued) {
+		s.fail("queue %s holds %v, the store %v", name, queued, stored)
 	}
 }
 
@@ -356,4 +380,17 @@ func TestRandomInvariants(t *testing.T) {
 			t.Logf("%d calls, outcomes %v", s.next, s.kinds)
 		})
 	}
+}
+
+// TestRandomInvariantsPlainStore runs it on a store without store.Seats
+// (the dispatcher's fallback: read every seat, claim, then delete the entry).
+func TestRandomInvariantsPlainStore(t *testing.T) {
+	s := newSim(t, struct{ store.Store }{store.NewMemory()}, 3, 12)
+	if s.d.seats != nil {
+		t.Fatal("the wrapped store still offers Seats")
+	}
+	for range 3000 {
+		s.step()
+	}
+	s.drain()
 }

@@ -34,7 +34,7 @@ func (d *Dispatcher) Agents(ctx context.Context) ([]AgentInfo, error) {
 		return nil, err
 	}
 	now := d.now()
-	day := d.day(now)
+	day := d.dayLocked(now)
 	out := make([]AgentInfo, 0, len(recs))
 	for _, r := range recs {
 		s := r.Status

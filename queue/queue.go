@@ -38,6 +38,7 @@ type Call struct {
 // Queue is the ordered list of waiting calls of one configured queue.
 type Queue struct {
 	cfg     Config
+	needs   []Need  // by escalation step, built from cfg
 	calls   []*Call // in service order
 	handles []time.Duration
 	next    int // ring buffer write index into handles
@@ -45,7 +46,9 @@ type Queue struct {
 
 // New returns an empty queue; cfg must have passed Validate.
 func New(cfg Config) *Queue {
-	return &Queue{cfg: cfg}
+	q := &Queue{}
+	q.SetConfig(cfg)
+	return q
 }
 
 // Config returns the queue's configuration.
@@ -171,23 +174,31 @@ type Need struct {
 
 // Need applies the escalation steps to a call that has waited since joined:
 // the queue's skill at MinLevel, widened by every step whose After has passed.
+// Its Skills are the queue's own: read them only.
 func (q *Queue) Need(joined, now time.Time) Need {
-	n := Need{Skills: []string{q.cfg.Skill}, MinLevel: q.cfg.MinLevel}
-	waited := now.Sub(joined)
-	for _, s := range q.cfg.Escalation {
-		if waited < s.After {
-			break
-		}
+	return q.needs[q.Step(joined, now)]
+}
+
+// StepNeed is the Need of a call at escalation step 0..Steps()-1.
+func (q *Queue) StepNeed(step int) Need { return q.needs[step] }
+
+// Steps is the number of distinct needs: one more than the escalation steps.
+func (q *Queue) Steps() int { return len(q.needs) }
+
+// SetConfig changes the queue's settings (a reload); waiting calls stay.
+// The need of every escalation step is built here, once.
+func (q *Queue) SetConfig(cfg Config) {
+	q.cfg = cfg
+	n := Need{Skills: []string{cfg.Skill}, MinLevel: cfg.MinLevel}
+	q.needs = append(q.needs[:0:0], n)
+	for _, s := range cfg.Escalation {
 		if s.MinLevel > 0 {
 			n.MinLevel = s.MinLevel
 		}
-		n.Skills = append(n.Skills, s.Skills...)
+		n.Skills = append(n.Skills[:len(n.Skills):len(n.Skills)], s.Skills...)
+		q.needs = append(q.needs, n)
 	}
-	return n
 }
-
-// SetConfig changes the queue's settings (a reload); waiting calls stay.
-func (q *Queue) SetConfig(cfg Config) { q.cfg = cfg }
 
 // Step is how many escalation steps apply after waiting since joined: calls
 // of one queue at the same step need the same seats.

@@ -88,19 +88,30 @@ func TestNeedEscalation(t *testing.T) {
 	}}.WithDefaults())
 	tests := []struct {
 		waited time.Duration
+		step   int
 		want   Need
 	}{
-		{0, Need{Skills: []string{"tax"}, MinLevel: 7}},
-		{29 * time.Second, Need{Skills: []string{"tax"}, MinLevel: 7}},
-		{30 * time.Second, Need{Skills: []string{"tax"}, MinLevel: 4}},
-		{90 * time.Second, Need{Skills: []string{"tax", "general"}, MinLevel: 4}},
-		{10 * time.Minute, Need{Skills: []string{"tax", "general", "finance"}, MinLevel: 1}},
+		{0, 0, Need{Skills: []string{"tax"}, MinLevel: 7}},
+		{29 * time.Second, 0, Need{Skills: []string{"tax"}, MinLevel: 7}},
+		{30 * time.Second, 1, Need{Skills: []string{"tax"}, MinLevel: 4}},
+		{90 * time.Second, 2, Need{Skills: []string{"tax", "general"}, MinLevel: 4}},
+		{10 * time.Minute, 3, Need{Skills: []string{"tax", "general", "finance"}, MinLevel: 1}},
 	}
 	for _, tt := range tests {
 		got := q.Need(t0, t0.Add(tt.waited))
 		if !slices.Equal(got.Skills, tt.want.Skills) || got.MinLevel != tt.want.MinLevel {
 			t.Errorf("after %s: %+v, want %+v", tt.waited, got, tt.want)
 		}
+		if step := q.Step(t0, t0.Add(tt.waited)); step != tt.step || !slices.Equal(q.StepNeed(step).Skills, got.Skills) {
+			t.Errorf("after %s: step %d with %+v, want step %d", tt.waited, step, q.StepNeed(step), tt.step)
+		}
+	}
+	if q.Steps() != 4 {
+		t.Errorf("%d steps, want 4", q.Steps())
+	}
+	q.SetConfig(Config{Name: "tax", Skill: "tax", MinLevel: 2})
+	if q.Steps() != 1 || q.Need(t0, t0.Add(time.Hour)).MinLevel != 2 {
+		t.Errorf("after a reload without escalation: %d steps, %+v", q.Steps(), q.Need(t0, t0.Add(time.Hour)))
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 )
 
@@ -14,7 +15,8 @@ import (
 type Memory struct {
 	mu      sync.Mutex
 	agents  map[string]*memAgent
-	order   []string                    // extensions, sorted
+	order   []*memAgent                 // the agents sorted by extension
+	byState map[string][]*memAgent      // status state -> agents sorted by extension (status set)
 	entries map[string]map[string]Entry // queue -> call id -> entry
 }
 
@@ -26,7 +28,7 @@ type memAgent struct {
 
 // NewMemory returns an empty store.
 func NewMemory() *Memory {
-	return &Memory{agents: make(map[string]*memAgent), entries: make(map[string]map[string]Entry)}
+	return &Memory{agents: make(map[string]*memAgent), byState: make(map[string][]*memAgent), entries: make(map[string]map[string]Entry)}
 }
 
 func (m *Memory) PutAgent(_ context.Context, a Agent) error {
@@ -37,30 +39,47 @@ func (m *Memory) PutAgent(_ context.Context, a Agent) error {
 		ma.agent = a
 		return nil
 	}
-	m.agents[a.Ext] = &memAgent{agent: a}
-	i, _ := slices.BinarySearch(m.order, a.Ext)
-	m.order = slices.Insert(m.order, i, a.Ext)
+	ma := &memAgent{agent: a}
+	m.agents[a.Ext] = ma
+	m.order = insertAgent(m.order, ma)
 	return nil
 }
 
 func (m *Memory) DeleteAgent(_ context.Context, ext string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if _, ok := m.agents[ext]; !ok {
+	ma, ok := m.agents[ext]
+	if !ok {
 		return nil
 	}
 	delete(m.agents, ext)
-	i, _ := slices.BinarySearch(m.order, ext)
-	m.order = slices.Delete(m.order, i, i+1)
+	m.order = removeAgent(m.order, ma)
+	if ma.status.Version != 0 {
+		m.byState[ma.status.State] = removeAgent(m.byState[ma.status.State], ma)
+	}
 	return nil
 }
+
+// insertAgent and removeAgent keep a slice of agents sorted by extension.
+func insertAgent(list []*memAgent, ma *memAgent) []*memAgent {
+	i, _ := slices.BinarySearchFunc(list, ma.agent.Ext, byExt)
+	return slices.Insert(list, i, ma)
+}
+
+func removeAgent(list []*memAgent, ma *memAgent) []*memAgent {
+	if i, ok := slices.BinarySearchFunc(list, ma.agent.Ext, byExt); ok {
+		return slices.Delete(list, i, i+1)
+	}
+	return list
+}
+
+func byExt(ma *memAgent, ext string) int { return strings.Compare(ma.agent.Ext, ext) }
 
 func (m *Memory) Agents(_ context.Context, buf []AgentRecord) ([]AgentRecord, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	out := buf[:0]
-	for _, ext := range m.order {
-		ma := m.agents[ext]
+	for _, ma := range m.order {
 		out = append(out, AgentRecord{Agent: ma.agent, Status: ma.status, Registration: ma.reg})
 	}
 	return out, nil
@@ -76,9 +95,42 @@ func (m *Memory) Status(_ context.Context, ext string) (Status, error) {
 	return ma.status, nil
 }
 
+// AgentsIn reads only the agents in states, from the by-state index.
+func (m *Memory) AgentsIn(_ context.Context, states []string, buf []AgentRecord) ([]AgentRecord, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out, lists := buf[:0], 0
+	for _, st := range states {
+		if len(m.byState[st]) > 0 {
+			lists++
+		}
+		for _, ma := range m.byState[st] {
+			out = append(out, AgentRecord{Agent: ma.agent, Status: ma.status, Registration: ma.reg})
+		}
+	}
+	if lists > 1 {
+		slices.SortFunc(out, func(a, b AgentRecord) int { return strings.Compare(a.Agent.Ext, b.Agent.Ext) })
+	}
+	return out, nil
+}
+
 func (m *Memory) SwapStatus(_ context.Context, ext string, version int64, s Status) (int64, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	return m.swapLocked(ext, version, s)
+}
+
+func (m *Memory) Claim(_ context.Context, ext string, version int64, s Status, queue, callID string) (int64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	v, err := m.swapLocked(ext, version, s)
+	if err == nil {
+		delete(m.entries[queue], callID)
+	}
+	return v, err
+}
+
+func (m *Memory) swapLocked(ext string, version int64, s Status) (int64, error) {
 	ma, ok := m.agents[ext]
 	if !ok {
 		return 0, fmt.Errorf("agent %s: %w", ext, ErrNotFound)
@@ -87,6 +139,12 @@ func (m *Memory) SwapStatus(_ context.Context, ext string, version int64, s Stat
 		return 0, fmt.Errorf("agent %s: %w", ext, ErrConflict)
 	}
 	s.Version = version + 1
+	if version == 0 || ma.status.State != s.State {
+		if version != 0 {
+			m.byState[ma.status.State] = removeAgent(m.byState[ma.status.State], ma)
+		}
+		m.byState[s.State] = insertAgent(m.byState[s.State], ma)
+	}
 	ma.status = s
 	return s.Version, nil
 }

@@ -21,16 +21,23 @@ import (
 //	PREFIX status         hash ext -> VERSION, ext, then the Status fields (codec.go)
 //	PREFIX regs           hash ext -> contact and expiry (codec.go)
 //	PREFIX regs:version   counter, bumped by every registration change
+//	PREFIX status:states  sorted set of "STATE" US "EXT" (all scores 0), the
+//	                      statuses by state, kept by the swap script
+//	PREFIX status:indexed set once status:states was built from status
 //	PREFIX q:QUEUE        hash call id -> Entry JSON
 //
-// Agents reads every status in one pipelined round trip (profiles and
-// registrations are cached and reread when their version counters move); a status
-// swap is one Lua script (compare the version, write, bump). Network
-// failures and timeouts are returned as ErrUnavailable; go-redis reconnects
-// by itself on the next call.
+// Agents reads every status in one pipelined round trip, AgentsIn only those
+// in the states asked for, through the index, in one script (profiles and
+// registrations are cached and reread when their version counters move); a
+// status swap is one Lua script (compare the version, write, bump, move the
+// index entry; a Claim also deletes the queue entry). Every node sharing a
+// Redis must run a version that keeps the index. Network failures and
+// timeouts are returned as ErrUnavailable; go-redis reconnects by itself on
+// the next call.
 type Redis struct {
 	c      redis.UniversalClient
 	prefix string
+	keys   redisKeys
 
 	mu    sync.Mutex
 	cache *cached // profiles and registrations, immutable once stored
@@ -50,7 +57,18 @@ func NewRedis(c redis.UniversalClient, prefix string) *Redis {
 	if prefix == "" {
 		prefix = DefaultRedisPrefix
 	}
-	return &Redis{c: c, prefix: prefix}
+	r := &Redis{c: c, prefix: prefix}
+	r.keys = redisKeys{
+		swap:   []string{r.key("agents"), r.key("status"), r.key("status", "states")},
+		states: []string{r.key("agents", "version"), r.key("regs", "version"), r.key("status"), r.key("status", "states"), r.key("status", "indexed")},
+	}
+	return r
+}
+
+// redisKeys are the KEYS of the hot scripts, built once.
+type redisKeys struct {
+	swap   []string // swapScript without the queue entry
+	states []string // statesScript
 }
 
 func (r *Redis) key(parts ...string) string { return r.prefix + strings.Join(parts, ":") }
@@ -77,14 +95,25 @@ func (r *Redis) wrap(err error) error {
 	return fmt.Errorf("%w: %w", ErrUnavailable, err)
 }
 
+// swapScript: KEYS agents, status, status:states[, q:QUEUE]; ARGV ext,
+// version, encoded status, state[, call id]. With the queue key, the entry
+// is deleted when the swap succeeds (Claim).
 var swapScript = redis.NewScript(`
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return -1 end
 local cur = redis.call('HGET', KEYS[2], ARGV[1])
-local v = 0
-if cur then v = tonumber(string.match(cur, '^(%d+)\31')) end
+local v, old = 0, nil
+if cur then
+  local n, st = string.match(cur, '^(%d+)\31[^\31]*\31([^\31]*)')
+  v, old = tonumber(n), st
+end
 if v ~= tonumber(ARGV[2]) then return -2 end
 v = v + 1
 redis.call('HSET', KEYS[2], ARGV[1], v .. '\31' .. ARGV[3])
+if old ~= ARGV[4] then
+  if old then redis.call('ZREM', KEYS[3], old .. '\31' .. ARGV[1]) end
+  redis.call('ZADD', KEYS[3], 0, ARGV[4] .. '\31' .. ARGV[1])
+end
+if KEYS[4] then redis.call('HDEL', KEYS[4], ARGV[5]) end
 return v
 `)
 
@@ -144,8 +173,17 @@ func (r *Redis) Status(ctx context.Context, ext string) (Status, error) {
 }
 
 func (r *Redis) SwapStatus(ctx context.Context, ext string, version int64, s Status) (int64, error) {
-	keys := []string{r.key("agents"), r.key("status")}
-	v, err := swapScript.Run(ctx, r.c, keys, ext, version, encodeStatus(ext, s)).Int64()
+	return r.swap(ctx, r.keys.swap, ext, version, s, "")
+}
+
+// Claim swaps and deletes the queue entry in one script run.
+func (r *Redis) Claim(ctx context.Context, ext string, version int64, s Status, queue, callID string) (int64, error) {
+	keys := append(r.keys.swap[:len(r.keys.swap):len(r.keys.swap)], r.key("q", queue))
+	return r.swap(ctx, keys, ext, version, s, callID)
+}
+
+func (r *Redis) swap(ctx context.Context, keys []string, ext string, version int64, s Status, callID string) (int64, error) {
+	v, err := swapScript.Run(ctx, r.c, keys, ext, version, encodeStatus(ext, s), s.State, callID).Int64()
 	switch {
 	case err != nil:
 		return 0, r.wrap(err)

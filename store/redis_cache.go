@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -39,6 +41,64 @@ func (r *Redis) Agents(ctx context.Context, buf []AgentRecord) ([]AgentRecord, e
 			out[i].Status = s
 		}
 	}
+	return out, nil
+}
+
+// statesScript: KEYS agents:version, regs:version, status, status:states,
+// status:indexed; ARGV the states. It returns both versions, then the raw
+// statuses in those states. The index is built from the statuses the first
+// time (a Redis written before it existed) and entries that no longer match
+// their status (the agent was deleted) are dropped on the way.
+var statesScript = redis.NewScript(`
+local function stateOf(raw) return string.match(raw, '^%d+\31[^\31]*\31([^\31]*)') end
+if redis.call('EXISTS', KEYS[5]) == 0 then
+  local all = redis.call('HGETALL', KEYS[3])
+  for i = 1, #all, 2 do
+    redis.call('ZADD', KEYS[4], 0, stateOf(all[i+1]) .. '\31' .. all[i])
+  end
+  redis.call('SET', KEYS[5], 1)
+end
+local out = {redis.call('GET', KEYS[1]) or '', redis.call('GET', KEYS[2]) or ''}
+for _, st in ipairs(ARGV) do
+  for _, m in ipairs(redis.call('ZRANGEBYLEX', KEYS[4], '[' .. st .. '\31', '(' .. st .. '\32')) do
+    local raw = redis.call('HGET', KEYS[3], string.sub(m, #st + 2))
+    if raw and stateOf(raw) == st then
+      out[#out + 1] = raw
+    else
+      redis.call('ZREM', KEYS[4], m)
+    end
+  end
+end
+return out
+`)
+
+// AgentsIn reads the versions and the statuses in states in one script run,
+// through the state index; the records come from the cached profiles.
+func (r *Redis) AgentsIn(ctx context.Context, states []string, buf []AgentRecord) ([]AgentRecord, error) {
+	args := make([]any, len(states))
+	for i, st := range states {
+		args[i] = st
+	}
+	vals, err := statesScript.Run(ctx, r.c, r.keys.states, args...).StringSlice()
+	if err != nil {
+		return nil, r.wrap(err)
+	}
+	c, err := r.snapshot(ctx, vals[0], vals[1])
+	if err != nil {
+		return nil, err
+	}
+	out := buf[:0]
+	for _, raw := range vals[2:] {
+		ext, s, err := decodeStatus(raw)
+		if err != nil {
+			return nil, fmt.Errorf("store: status %q: %w", raw, err)
+		}
+		if i, ok := c.index[ext]; ok {
+			out = append(out, c.recs[i])
+			out[len(out)-1].Status = s
+		}
+	}
+	slices.SortFunc(out, func(a, b AgentRecord) int { return strings.Compare(a.Agent.Ext, b.Agent.Ext) })
 	return out, nil
 }
 

@@ -120,6 +120,19 @@ type Store interface {
 	Queues
 }
 
+// Seats is the dispatcher's hot path, one round trip each on Redis: read
+// only the seats that may take a call, and claim one while taking the
+// call's entry out of its queue. Memory and Redis implement it; acd falls
+// back to Agents, SwapStatus and DeleteEntry for a Store without it.
+type Seats interface {
+	// AgentsIn is Agents limited to the agents whose status State is one
+	// of states (an agent whose status was never set is not listed).
+	AgentsIn(ctx context.Context, states []string, buf []AgentRecord) ([]AgentRecord, error)
+	// Claim is SwapStatus that, when the swap succeeds, also deletes the
+	// entry callID of queue, in the same atomic step.
+	Claim(ctx context.Context, ext string, version int64, s Status, queue, callID string) (int64, error)
+}
+
 // entryLess is the queue order shared by both implementations.
 func entryLess(a, b Entry) bool {
 	if a.Priority != b.Priority {

@@ -95,6 +95,67 @@ func suite(t *testing.T, open func(t *testing.T) Store) {
 			t.Fatalf("%d claims won", wins)
 		}
 	})
+	t.Run("agents in states", func(t *testing.T) {
+		s := open(t).(Seats)
+		st := s.(Store)
+		for _, ext := range []string{"1003", "1002", "1001"} {
+			_ = st.PutAgent(ctx, Agent{Ext: ext})
+		}
+		_ = st.PutRegistration(ctx, Registration{Ext: "1002", Contact: "sip:1002"})
+		_, _ = st.SwapStatus(ctx, "1001", 0, Status{State: "on_call"})
+		_, _ = st.SwapStatus(ctx, "1002", 0, Status{State: "wrap_up"})
+		_, _ = st.SwapStatus(ctx, "1003", 0, Status{State: "ready"})
+		in := func(want string) {
+			t.Helper()
+			recs, err := s.AgentsIn(ctx, []string{"ready", "wrap_up"}, nil)
+			var got []string
+			for _, r := range recs {
+				got = append(got, r.Agent.Ext+":"+r.Status.State)
+			}
+			if err != nil || fmt.Sprint(got) != want {
+				t.Fatalf("agents in ready, wrap_up: %v %v, want %s", got, err, want)
+			}
+		}
+		in("[1002:wrap_up 1003:ready]")
+		recs, _ := s.AgentsIn(ctx, []string{"wrap_up"}, nil)
+		if len(recs) != 1 || recs[0].Registration.Contact != "sip:1002" || recs[0].Status.Version != 1 {
+			t.Fatalf("record %+v", recs)
+		}
+		_, _ = st.SwapStatus(ctx, "1001", 1, Status{State: "ready"})
+		_, _ = st.SwapStatus(ctx, "1003", 1, Status{State: "ringing"})
+		in("[1001:ready 1002:wrap_up]")
+		_ = st.DeleteAgent(ctx, "1001")
+		in("[1002:wrap_up]")
+		_ = st.PutAgent(ctx, Agent{Ext: "1001"})
+		in("[1002:wrap_up]")
+		_, _ = st.SwapStatus(ctx, "1001", 0, Status{State: "wrap_up"})
+		in("[1001:wrap_up 1002:wrap_up]")
+	})
+	t.Run("claim takes the entry", func(t *testing.T) {
+		s := open(t)
+		_ = s.PutAgent(ctx, Agent{Ext: "1001"})
+		_ = s.PutEntry(ctx, Entry{CallID: "c1", Queue: "general", Arrived: t0})
+		_ = s.PutEntry(ctx, Entry{CallID: "c2", Queue: "general", Arrived: t0})
+		if _, err := s.(Seats).Claim(ctx, "1001", 3, Status{State: "ringing"}, "general", "c1"); !errors.Is(err, ErrConflict) {
+			t.Fatalf("stale claim: %v", err)
+		}
+		if _, err := s.(Seats).Claim(ctx, "1002", 0, Status{State: "ringing"}, "general", "c1"); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("claim without profile: %v", err)
+		}
+		if es, _ := s.Entries(ctx, "general"); len(es) != 2 {
+			t.Fatalf("a failed claim took the entry: %+v", es)
+		}
+		v, err := s.(Seats).Claim(ctx, "1001", 0, Status{State: "ringing", CallID: "c1"}, "general", "c1")
+		if err != nil || v != 1 {
+			t.Fatalf("claim: %d %v", v, err)
+		}
+		if es, _ := s.Entries(ctx, "general"); len(es) != 1 || es[0].CallID != "c2" {
+			t.Fatalf("entries after the claim: %+v", es)
+		}
+		if st, _ := s.Status(ctx, "1001"); st.CallID != "c1" || st.Version != 1 {
+			t.Fatalf("status after the claim: %+v", st)
+		}
+	})
 	t.Run("registrations", func(t *testing.T) {
 		s := open(t)
 		if err := s.PutRegistration(ctx, Registration{Ext: "1001", Contact: "sip:x"}); !errors.Is(err, ErrNotFound) {

@@ -34,7 +34,7 @@ func (d *Dispatcher) dispatchLocked(ctx context.Context, now time.Time) ([]Decis
 	d.recs = recs
 	d.free = d.free[:0]
 	for i := range recs {
-		if free(&recs[i], true, d.cfg.CallbackLead, now) {
+		if free(&recs[i], true, d.cfg.CallbackLead, now) && (d.busy == nil || !d.busy(recs[i].Agent.Ext)) {
 			d.free = append(d.free, i)
 		}
 	}
@@ -72,6 +72,25 @@ func (d *Dispatcher) dispatchLocked(ctx context.Context, now time.Time) ([]Decis
 		d.compactFree(recs, now)
 	}
 	return d.resultLocked(out), nil
+}
+
+// Dispatch offers waiting calls to the free seats now, as every event
+// does: for a seat freed outside the ACD (its internal call ended).
+func (d *Dispatcher) Dispatch(ctx context.Context) ([]Decision, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.dispatchLocked(ctx, d.now())
+}
+
+// OnQueueCall reports whether seat ext is taken by the ACD: ringing for a
+// queue call or on one (an internal call to it meets a busy phone).
+func (d *Dispatcher) OnQueueCall(ctx context.Context, ext string) (bool, error) {
+	s, err := d.st.Status(ctx, ext)
+	if err != nil {
+		return false, err
+	}
+	st := state(s)
+	return st == Ringing || st == OnCall, nil
 }
 
 // decisionBlock is how many decisions resultLocked carves from one block.

@@ -20,6 +20,10 @@ type Options struct {
 	Location *time.Location   // for "calls today"; default time.Local
 	Logger   *slog.Logger     // default slog.Default()
 	Node     string           // this engine node's name (Redis: unique per node)
+	// Busy reports seats busy outside the ACD (an internal seat-to-seat
+	// call on this node): they are not offered calls meanwhile. Called
+	// under the dispatcher's lock; must not call back into it. nil: none.
+	Busy func(ext string) bool
 }
 
 // Dispatcher decides which waiting call goes to which seat, and when. It is
@@ -37,6 +41,7 @@ type Dispatcher struct {
 	cfg    Config
 	st     store.Store
 	seats  store.Seats // st, when it offers the one-round-trip hot path; else nil
+	busy   func(ext string) bool
 	now    func() time.Time
 	loc    *time.Location
 	log    *slog.Logger
@@ -102,7 +107,7 @@ func New(cfg Config, o Options) (*Dispatcher, error) {
 		o.Logger = slog.Default()
 	}
 	d := &Dispatcher{
-		st: o.Store, now: o.Now, loc: o.Location, log: o.Logger, node: o.Node,
+		st: o.Store, now: o.Now, loc: o.Location, log: o.Logger, node: o.Node, busy: o.Busy,
 		queues: map[string]*queue.Queue{}, calls: map[string]*callState{}, rr: map[string]string{},
 		nobody: map[needKey]bool{}, known: map[string]store.Status{},
 	}

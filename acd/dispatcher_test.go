@@ -523,3 +523,24 @@ func TestDecisionsStayTheCallers(t *testing.T) {
 		}
 	}
 }
+
+// TestBusyElsewhereSkipped: a seat on an internal call (Options.Busy) is not
+// offered queue calls; once it is free again, Dispatch offers it the
+// waiting call. OnQueueCall tells an internal caller the seat is taken.
+func TestBusyElsewhereSkipped(t *testing.T) {
+	r := newRig(t, oneQueue(general()), agent("1001", "general", 5), agent("1002", "general", 5))
+	internal := map[string]bool{"1001": true}
+	r.d.busy = func(ext string) bool { return internal[ext] }
+	r.ready("1001", "1002")
+	wantBrief(t, r.arrive("c1", "general", 0), "offer c1 1002")
+	wantBrief(t, r.arrive("c2", "general", 0))
+	if on, err := r.d.OnQueueCall(r.ctx, "1002"); err != nil || !on {
+		t.Fatalf("1002 ringing for c1: on queue call %v, %v", on, err)
+	}
+	if on, err := r.d.OnQueueCall(r.ctx, "1001"); err != nil || on {
+		t.Fatalf("1001 on no queue call: %v, %v", on, err)
+	}
+	wantBrief(t, r.do(r.d.Dispatch(r.ctx)))
+	internal["1001"] = false
+	wantBrief(t, r.do(r.d.Dispatch(r.ctx)), "offer c2 1001")
+}

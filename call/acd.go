@@ -166,6 +166,26 @@ func (e *Engine) SeatRegistered(r sip.Registration, registered bool) {
 	e.route(ds)
 }
 
+// seatsFreed: an internal call ended, so its seats may take queue calls
+// again; the ACD offers them the waiting calls now.
+func (e *Engine) seatsFreed() {
+	ctx, cancel := context.WithTimeout(context.Background(), acdTimeout)
+	defer cancel()
+	ds, err := e.acd.Dispatch(ctx)
+	if err != nil {
+		e.log.Warn("acd dispatch", "error", err)
+	}
+	e.route(ds)
+}
+
+// onQueueCall: the ACD has seat ext ringing for or on a queue call.
+func (e *Engine) onQueueCall(ext string) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), acdTimeout)
+	defer cancel()
+	on, err := e.acd.OnQueueCall(ctx, ext)
+	return on && err == nil
+}
+
 // AgentCommand changes an agent's state (HTTP API, feature codes).
 func (e *Engine) AgentCommand(ext string, cmd acd.Command) (store.Status, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), acdTimeout)

@@ -129,7 +129,7 @@ func (c *Call) admitSeatCall(from string) *reason {
 	if !ok {
 		return reasonPtr(endUnavailable)
 	}
-	if !c.e.seats.reserve(target, c) {
+	if c.e.onQueueCall(target) || !c.e.seats.reserve(target, c) {
 		return reasonPtr(endBusy)
 	}
 	c.toSeat = target

@@ -90,6 +90,9 @@ func (c *Call) end(r reason) {
 			c.e.seats.release(ext, c)
 		}
 	}
+	if c.toSeat != "" {
+		c.e.seatsFreed()
+	}
 	c.leaveACD()
 	c.setState(stEnded)
 	c.e.writeRecord(c.log, &c.rec, r, c.start, c.talkFrom, c.waitFrom)

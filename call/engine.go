@@ -5,7 +5,8 @@
 //
 // Lock order: Engine.mu and seatPool.mu are leaves (never nested); the ACD
 // dispatcher locks inside its own methods, which are never called under
-// either. A Call's fields are owned by its goroutine and take no lock.
+// either (the dispatcher takes seatPool.mu under its own, through
+// acd.Options.Busy). A Call's fields are owned by its goroutine and take no lock.
 package call
 
 import (
@@ -145,6 +146,7 @@ func NewEngine(o Options) (*Engine, error) {
 	e.seats = newSeatPool()
 	d, err := acd.New(acdConfigFrom(o.Config), acd.Options{
 		Store: o.Store, Now: o.Now, Location: o.Location, Logger: o.Logger.With("part", "acd"), Node: o.Node,
+		Busy: e.seats.held,
 	})
 	if err != nil {
 		_ = closeStore()

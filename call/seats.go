@@ -29,6 +29,15 @@ func (p *seatPool) reserve(ext string, c *Call) bool {
 	return true
 }
 
+// held reports whether an internal call holds ext (the ACD offers it no
+// queue call meanwhile).
+func (p *seatPool) held(ext string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	_, taken := p.busy[ext]
+	return taken
+}
+
 // release frees a seat held by c.
 func (p *seatPool) release(ext string, c *Call) {
 	p.mu.Lock()

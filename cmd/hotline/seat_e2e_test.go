@@ -176,3 +176,71 @@ func TestHold(t *testing.T) {
 		t.Errorf("seat did not hear the caller again after the resume")
 	}
 }
+
+// TestInternalCallKeepsSeatsBusy: two seats on a call with each other are
+// not offered a queue call (the caller waits, hearing music); when they hang
+// up, the waiting caller is offered to one of them at once. A seat on a
+// queue call is busy to an internal caller (486).
+func TestInternalCallKeepsSeatsBusy(t *testing.T) {
+	e := startEngine(t, centreOpts{Seats: 3, RTPTimeout: "60s"})
+	a := e.seat(t, 1001, testpeer.SeatOptions{})
+	b := e.seat(t, 1002, testpeer.SeatOptions{})
+	if err := a.Dial(fmt.Sprintf("sip:1002@%s", e.target())); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []*testpeer.Seat{a, b} {
+		if _, err := s.WaitEvent("CALL_ESTABLISHED", 10*time.Second); err != nil {
+			t.Fatalf("seat %s: %v\n%s", s.Extension, err, e.log.tail(40))
+		}
+	}
+	caller, peer := e.caller(t, "12345", "0", 60*time.Second)
+	if _, err := e.log.wait(`msg="ivr done" .*outcome=queue`, 15*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	// The caller waits a second (50 packets of music) before the seats
+	// hang up: a seat offered meanwhile would have cut the wait short.
+	if err := peer.WaitPackets(len(peer.Packets())+50, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Hangup(); err != nil {
+		t.Fatal(err)
+	}
+	m, err := e.log.wait(`msg="ringing seat" .*dialled=12345 seat=(100[12])`, 15*time.Second)
+	if err != nil {
+		t.Fatalf("the waiting caller was not offered a freed seat: %v\n%s", err, e.log.tail(30))
+	}
+	agent := map[string]*testpeer.Seat{"1001": a, "1002": b}[m[1]]
+	if _, err := agent.WaitEvent("CALL_ESTABLISHED", 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	// The other seat calls the one on the queue call: busy.
+	other := map[string]*testpeer.Seat{"1001": b, "1002": a}[m[1]]
+	if err := other.Dial(fmt.Sprintf("sip:%s@%s", m[1], e.target())); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.WaitEvent("CALL_CLOSED", 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := agent.Hangup(); err != nil {
+		t.Fatal(err)
+	}
+	if res := caller.Wait(); res.ExitCode != 0 {
+		t.Fatalf("caller: %s", res)
+	}
+	var queued, busy int
+	for _, r := range e.waitRecords(3, 10*time.Second) {
+		switch {
+		case r.Dialled == "12345":
+			queued++
+			if r.Agent != m[1] || r.EndReason != "answered" || r.OfferedAt == nil || r.QueuedAt == nil ||
+				r.OfferedAt.Std().Sub(r.QueuedAt.Std()) < time.Second {
+				t.Errorf("queued call offered before the internal call ended: %+v", r)
+			}
+		case r.EndReason == "busy":
+			busy++
+		}
+	}
+	if queued != 1 || busy != 1 {
+		t.Errorf("records: %d queued calls, %d busy internal calls", queued, busy)
+	}
+}

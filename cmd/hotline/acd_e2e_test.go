@@ -53,11 +53,13 @@ func agentStateIs(t *testing.T, e *engine, ext, state string) {
 	}
 }
 
-// TestAgentFeatureCodes: a baresip seat is logged in by registering, goes
-// not ready with *13 (the engine confirms and hangs up), so a caller waits;
-// *14 makes it ready and the waiting caller is offered to it at once.
+// TestAgentFeatureCodes: a baresip seat is logged in by registering, logs
+// out with *12 and in again with *11, goes not ready with *13 (the engine
+// confirms and hangs up), so a caller waits; *14 makes it ready and the
+// waiting caller is offered to it at once; after the call the seat is in
+// wrap-up, then ready again by itself.
 func TestAgentFeatureCodes(t *testing.T) {
-	e := startEngine(t, centreOpts{Seats: 1, RTPTimeout: "60s"})
+	e := startEngine(t, centreOpts{Seats: 1, RTPTimeout: "60s", Extra: "queues:\n  - name: general\n    wrap_up: 5s\n"})
 	seat := e.seat(t, 1001, testpeer.SeatOptions{})
 	agentStateIs(t, e, "1001", "ready")
 	dial := func(code string) {
@@ -69,6 +71,10 @@ func TestAgentFeatureCodes(t *testing.T) {
 			t.Fatalf("feature code %s: %v\n%s", code, err, e.log.tail(20))
 		}
 	}
+	dial("*12")
+	agentStateIs(t, e, "1001", "logged_out")
+	dial("*11")
+	agentStateIs(t, e, "1001", "ready")
 	dial("*13")
 	agentStateIs(t, e, "1001", "not_ready")
 	p, _ := e.caller(t, "12345", "0", 12*time.Second)
@@ -82,7 +88,9 @@ func TestAgentFeatureCodes(t *testing.T) {
 	if res := p.Wait(); res.ExitCode != 0 {
 		t.Fatalf("sipp: %s", res)
 	}
-	var r = e.waitRecords(3, 10*time.Second)
+	agentStateIs(t, e, "1001", "wrap_up")
+	agentStateIs(t, e, "1001", "ready")
+	var r = e.waitRecords(5, 10*time.Second)
 	var call *struct{}
 	for _, rec := range r {
 		if rec.Dialled == "12345" {

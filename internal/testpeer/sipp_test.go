@@ -76,6 +76,22 @@ func TestUASHangupAcceptsCallerBye(t *testing.T) {
 	requireSuccess(t, uas.Wait(), 1)
 }
 
+// uas_callee answers with media at the given port (a Go RTPPeer hears what
+// the caller sends there) and hangs up after hold_ms.
+func TestUASCalleeMediaAtPeer(t *testing.T) {
+	t.Parallel()
+	peer := NewRTPPeer(t)
+	uas := StartSipp(t, SippOptions{Scenario: ScenarioPath(t, "uas_callee.xml"), Calls: 1,
+		Vars: map[string]string{"media_port": strconv.Itoa(peer.Port()), "hold_ms": "1500"}, Timeout: 10 * time.Second})
+	r := RunSipp(t, SippOptions{Scenario: ScenarioPath(t, "uac_load.xml"), Target: uas.Addr,
+		Service: "13800138000", Calls: 1, Vars: map[string]string{"hold_ms": "5000"}, Timeout: 10 * time.Second})
+	requireSuccess(t, r, 1)
+	requireSuccess(t, uas.Wait(), 1)
+	if n := len(peer.Packets()); n == 0 {
+		t.Fatal("no RTP reached the port in uas_callee's answer")
+	}
+}
+
 func TestUACExpectRejectReportsCodes(t *testing.T) {
 	t.Parallel()
 	for _, code := range []int{403, 404, 486, 503} {

@@ -236,7 +236,7 @@ func (c *Call) onDecision(d acd.Decision) *reason {
 	case acd.Announce:
 		c.log.Info("queue position", "position", d.Position, "wait", d.Wait)
 		if c.st == stWaiting {
-			c.announcePosition(d.Position)
+			c.announcePosition(d.Position, d.Wait)
 		}
 	case acd.Overflow:
 		return c.overflow(d.Dest)
@@ -276,26 +276,40 @@ func (c *Call) overflow(dest queue.Destination) *reason {
 	return reasonPtr(endOverflow)
 }
 
-// announcePosition tells a waiting caller how many callers are ahead,
-// between stretches of music (which resumes after it).
-func (c *Call) announcePosition(pos int) {
+// announcePosition tells a waiting caller at position pos (1: next) how
+// many callers are ahead and, when the ACD can estimate it, about how many
+// minutes they will wait; then the callback offer where the queue makes
+// one. Music resumes after it.
+func (c *Call) announcePosition(pos int, wait time.Duration) {
 	ps := c.ps
-	if ps.ahead == nil || ps.waiting == nil || pos < 0 {
+	if ps.ahead == nil || ps.waiting == nil || pos < 1 {
 		return
 	}
-	list := []*media.Prompt{ps.ahead}
-	for _, d := range strconv.Itoa(pos) {
-		if p := ps.digits[d-'0']; p != nil {
-			list = append(list, p)
-		}
-	}
+	list := append([]*media.Prompt{ps.ahead}, ps.number(pos-1)...)
 	list = append(list, ps.waiting)
+	if wait > 0 && ps.waitAbout != nil && ps.minutes != nil {
+		minutes := min(int((wait+time.Minute-1)/time.Minute), 99)
+		list = append(list, ps.waitAbout)
+		list = append(list, ps.number(minutes)...)
+		list = append(list, ps.minutes)
+	}
 	if c.callbackOffered() {
 		list = append(list, ps.callback.offer)
 	}
 	c.stopPrompts()
 	c.list = append(c.list, list[1:]...)
 	c.play(list[0], false)
+}
+
+// number is n read digit by digit (the prompt set's digit-N.wav).
+func (ps *promptSet) number(n int) []*media.Prompt {
+	var out []*media.Prompt
+	for _, d := range strconv.Itoa(n) {
+		if p := ps.digits[d-'0']; p != nil {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // applyResult copies the ACD's outcome into the record.

@@ -119,6 +119,8 @@ type promptSet struct {
 	// (nil when the prompt folder lacks them: no announcement).
 	ahead, waiting *media.Prompt
 	digits         [10]*media.Prompt
+	// estimated wait: "about" + digits + "minutes" (nil: not announced)
+	waitAbout, minutes *media.Prompt
 	callback       *callbackPrompts // nil when no queue offers callbacks
 	byPath         map[string]*media.Prompt
 }
@@ -196,6 +198,7 @@ func loadPrompts(cfg *config.Config) (*promptSet, error) {
 	}
 	ps.confirm = optional(confirmPrompt)
 	ps.ahead, ps.waiting = optional("position-ahead.wav"), optional("position-waiting.wav")
+	ps.waitAbout, ps.minutes = optional("wait-about.wav"), optional("wait-minutes.wav")
 	for i := range ps.digits {
 		ps.digits[i] = optional(fmt.Sprintf("digit-%d.wav", i))
 	}

@@ -323,3 +323,33 @@ func TestRingAll(t *testing.T) {
 		agentStateIs(t, e, ext, "ready")
 	}
 }
+
+// TestPositionAnnouncement: with the only seat on a call, a second caller
+// is told as they join that nobody is ahead of them and that the wait is
+// about three minutes (one round of the queue's default handle time),
+// decoded from the RTP they receive.
+func TestPositionAnnouncement(t *testing.T) {
+	e := startEngine(t, centreOpts{Seats: 1, RTPTimeout: "60s",
+		Extra: "queues:\n  - name: general\n    announce_every: 30s\n"})
+	seat := e.seat(t, 1001, testpeer.SeatOptions{})
+	first, _ := e.caller(t, "12345", "0", 30*time.Second)
+	if _, err := seat.WaitEvent("CALL_ESTABLISHED", 15*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	second, peer := e.caller(t, "12345", "0", 20*time.Second)
+	if _, err := e.log.wait(`msg="queue position" .*position=1 wait=3m0s`, 20*time.Second); err != nil {
+		t.Fatalf("%v\n%s", err, e.log.tail(20))
+	}
+	if res := second.Wait(); res.ExitCode != 0 {
+		t.Fatalf("second caller: %s", res)
+	}
+	heard := peer.Received()
+	for _, p := range []string{"position-ahead.wav", "digit-0.wav", "position-waiting.wav", "wait-about.wav", "digit-3.wav", "wait-minutes.wav"} {
+		if c := testpeer.BestCorrelation(heard, loadPCM(t, p)); c < 0.8 {
+			t.Errorf("the waiting caller did not hear %s: correlation %.2f", p, c)
+		}
+	}
+	if res := first.Wait(); res.ExitCode != 0 {
+		t.Fatalf("first caller: %s", res)
+	}
+}

@@ -65,6 +65,9 @@ zh goodbye.wav 175 1.1 "gan3 xie4 nin2 de5 lai2 dian4, zai4 jian4."
 # Position in queue: 您前面还有 … 位来电者在等候. Then one file per digit.
 zh position-ahead.wav 175 1.1 "nin2 qian2 mian4 hai2 you3"
 zh position-waiting.wav 175 1.1 "wei4 lai2 dian4 zhe3 zai4 deng3 hou4."
+# Estimated wait: 预计等待约 … 分钟.
+zh wait-about.wav 175 1.1 "yu4 ji4 deng3 dai4 yue1"
+zh wait-minutes.wav 175 1.1 "fen1 zhong1."
 d=0
 for syllable in ling2 yi1 er4 san1 si4 wu3 liu4 qi1 ba1 jiu3; do
 	zh "digit-$d.wav" 175 1.1 "$syllable"

@@ -121,8 +121,8 @@ type promptSet struct {
 	digits         [10]*media.Prompt
 	// estimated wait: "about" + digits + "minutes" (nil: not announced)
 	waitAbout, minutes *media.Prompt
-	callback       *callbackPrompts // nil when no queue offers callbacks
-	byPath         map[string]*media.Prompt
+	callback           *callbackPrompts // nil when no queue offers callbacks
+	byPath             map[string]*media.Prompt
 }
 
 // NewEngine loads the prompts of cfg and returns an engine ready for Start.

@@ -83,39 +83,3 @@ func TestConcurrentCalls(t *testing.T) {
 		t.Errorf("%d calls went to %d distinct seats: a seat was double-booked", calls, len(agents))
 	}
 }
-
-// TestBurst: 200 seats (SIPp answering for all) and 400 callers arriving in
-// a burst. Every caller is answered; callers are offered seats in the order
-// they entered the queue; no seat ever has two calls at once; every call has
-// exactly one record.
-func TestBurst(t *testing.T) {
-	const seats, calls = 200, 400
-	e := startEngine(t, centreOpts{Seats: seats, RTPTimeout: "120s", RingTimeout: "10s", Grace: "5s"})
-	uasPort := testpeer.FreeUDPPort(t)
-	uas := testpeer.StartSipp(t, testpeer.SippOptions{
-		Scenario: testpeer.ScenarioPath(t, "uas_answer.xml"), LocalPort: uasPort,
-		Calls: calls, BufferSize: 4 << 20, Timeout: 180 * time.Second,
-	})
-	registerSeats(t, e, seats, "127.0.0.1:"+strconv.Itoa(uasPort))
-	uac := testpeer.RunSipp(t, testpeer.SippOptions{
-		Scenario: testpeer.ScenarioPath(t, "uac_call.xml"), Target: e.target(), Service: "12345",
-		Calls: calls, Rate: 200, Limit: calls, Vars: map[string]string{"hold_ms": "12000"},
-		BufferSize: 4 << 20, Timeout: 180 * time.Second,
-	})
-	if uac.ExitCode != 0 || uac.Successful != calls {
-		t.Fatalf("callers: %s\n%s", uac, e.log.tail(40))
-	}
-	recs := e.waitRecords(calls, 60*time.Second)
-	if len(recs) != calls {
-		t.Fatalf("%d records for %d calls", len(recs), calls)
-	}
-	checkOneRecordEach(t, recs)
-	for _, r := range recs {
-		checkAnswered(t, r)
-	}
-	checkNoOverlap(t, recs)
-	checkQueueOrder(t, recs)
-	if res := uas.Wait(); res.Successful != calls {
-		t.Errorf("seats: %s", res)
-	}
-}

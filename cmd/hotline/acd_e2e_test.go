@@ -154,56 +154,6 @@ func TestBusySeatSkipped(t *testing.T) {
 
 }
 
-// TestTwoNodesShareSeats: two engine processes share their seats through one
-// real redis-server. Twenty seats register with node A only (one SIPp UAS
-// answers for all of them); twenty callers arrive at once, half at each node.
-// Every call is answered, and no seat is given two calls: each node claims a
-// seat atomically in Redis before ringing it.
-func TestTwoNodesShareSeats(t *testing.T) {
-	const seats = 20
-	rds := redistest.Start(t)
-	store := func(node string) string {
-		return fmt.Sprintf("store:\n  kind: redis\n  redis: {address: %q}\n  node: %s\n", rds.Addr, node)
-	}
-	a := startEngine(t, centreOpts{Seats: seats, RTPTimeout: "60s", Extra: store("node-a")})
-	b := startEngine(t, centreOpts{Seats: seats, RTPTimeout: "60s", Extra: store("node-b")})
-	uasPort := testpeer.FreeUDPPort(t)
-	uas := testpeer.StartSipp(t, testpeer.SippOptions{
-		Scenario: testpeer.ScenarioPath(t, "uas_answer.xml"), LocalPort: uasPort,
-		Calls: seats, Timeout: 120 * time.Second,
-	})
-	registerSeats(t, a, seats, "127.0.0.1:"+strconv.Itoa(uasPort))
-	agentStateIs(t, b, "1020", "ready") // node B sees node A's seats through Redis
-	var procs []*testpeer.SippProc
-	for _, e := range []*engine{a, b} {
-		procs = append(procs, testpeer.StartSipp(t, testpeer.SippOptions{
-			Scenario: testpeer.ScenarioPath(t, "uac_call.xml"), Target: e.target(), Service: "12345",
-			Calls: seats / 2, Rate: 50, Limit: seats / 2, Vars: map[string]string{"hold_ms": "10000"},
-			Timeout: 60 * time.Second,
-		}))
-	}
-	for _, p := range procs {
-		if res := p.Wait(); res.ExitCode != 0 || res.Successful != seats/2 {
-			t.Fatalf("callers: %s", res)
-		}
-	}
-	agents := map[string]string{}
-	for _, e := range []*engine{a, b} {
-		for _, r := range e.waitRecords(seats/2, 20*time.Second) {
-			if r.EndReason != "answered" || r.Agent == "" {
-				t.Errorf("call %s: end_reason %q agent %q", r.CallID, r.EndReason, r.Agent)
-			}
-			if other, dup := agents[r.Agent]; dup {
-				t.Errorf("seat %s took calls %s and %s", r.Agent, other, r.CallID)
-			}
-			agents[r.Agent] = r.CallID
-		}
-	}
-	if res := uas.Wait(); res.Successful != seats {
-		t.Errorf("seats: %s", res)
-	}
-}
-
 // TestQueueFullAndAbandoned: with no seat logged in, the first caller waits
 // and hangs up (abandoned, with its wait); the general queue holds one
 // caller, so the second caller overflows to a message (heard, decoded from

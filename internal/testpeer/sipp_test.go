@@ -211,6 +211,22 @@ func TestUACLoadWithPcapMedia(t *testing.T) {
 	requireSuccess(t, uas.Wait(), 4)
 }
 
+// uac_dtmf presses 1 as RFC 4733 events at the far end's media (a Go
+// RTPPeer behind uas_callee), then waits for the far end's BYE.
+func TestUACDTMFPressesOne(t *testing.T) {
+	t.Parallel()
+	peer := NewRTPPeer(t)
+	uas := StartSipp(t, SippOptions{Scenario: ScenarioPath(t, "uas_callee.xml"), Calls: 1,
+		Vars: map[string]string{"media_port": strconv.Itoa(peer.Port()), "hold_ms": "1500"}, Timeout: 10 * time.Second})
+	r := RunSipp(t, SippOptions{Scenario: ScenarioPath(t, "uac_dtmf.xml"), Target: uas.Addr,
+		Service: "12345", Calls: 1, Vars: map[string]string{"dtmf_after_ms": "200"}, Timeout: 10 * time.Second})
+	requireSuccess(t, r, 1)
+	requireSuccess(t, uas.Wait(), 1)
+	if got := peer.Digits(); got != "1" {
+		t.Fatalf("digits received %q, want \"1\"", got)
+	}
+}
+
 func TestSippStopEndsIdleUAS(t *testing.T) {
 	t.Parallel()
 	// A relative scenario path works although SIPp runs in its trace folder.

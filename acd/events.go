@@ -14,6 +14,9 @@ import (
 // Arrive puts a call in its queue and returns what to do: usually an Offer
 // (a seat was free) or an Announce (it waits); Overflow (and Finished) when
 // the queue is full. Called from the call's goroutine once it is to queue.
+// The store's mirror of the queue gets the call only when it waits (a call
+// offered at once costs no entry write). On an error the call is not left
+// waiting; decisions already made (for it or others) are still returned.
 func (d *Dispatcher) Arrive(ctx context.Context, a Arrival) ([]Decision, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -27,7 +30,7 @@ func (d *Dispatcher) Arrive(ctx context.Context, a Arrival) ([]Decision, error) 
 	now := d.now()
 	cs := &callState{id: a.CallID, caller: a.Caller, queue: a.Queue, priority: a.Priority, arrived: now, joined: now, tried: map[string]time.Time{}}
 	c := queue.Call{ID: a.CallID, Caller: a.Caller, Priority: a.Priority, Arrived: now, Joined: now, Announce: now}
-	err := d.enqueueLocked(ctx, q, c, false)
+	err := q.Add(c, false)
 	if errors.Is(err, queue.ErrFull) {
 		d.calls[cs.id] = cs
 		return d.overflowLocked(ctx, cs, c, q.Config().OnFull, now)
@@ -37,8 +40,18 @@ func (d *Dispatcher) Arrive(ctx context.Context, a Arrival) ([]Decision, error) 
 	}
 	d.calls[cs.id] = cs
 	out, err := d.dispatchLocked(ctx, now)
-	if _, waiting := q.Get(cs.id); waiting && q.Config().AnnounceEvery > 0 {
-		out = append(out, d.announceLocked(ctx, q, []string{cs.id}, now)...)
+	if _, waiting := q.Get(cs.id); waiting {
+		if err == nil {
+			err = d.st.PutEntry(ctx, d.entry(a.Queue, c))
+		}
+		if err != nil {
+			q.Remove(cs.id)
+			delete(d.calls, cs.id)
+			return out, err
+		}
+		if q.Config().AnnounceEvery > 0 {
+			out = append(out, d.announceLocked(ctx, q, []string{cs.id}, now)...)
+		}
 	}
 	return out, err
 }

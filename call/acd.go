@@ -210,6 +210,10 @@ func (c *Call) enqueue() *reason {
 	ds, err := c.e.acd.Arrive(ctx, acd.Arrival{CallID: c.id, Caller: c.rec.Caller, Queue: c.rec.Queue, Priority: c.priority})
 	if err != nil {
 		c.log.Error("the ACD refused the call", "queue", c.rec.Queue, "error", err)
+		// A seat may have been reserved for it before the store failed:
+		// Leave (at the end) frees it; the others' decisions go on.
+		c.inACD = true
+		c.takeOwn(ds)
 		return reasonPtr(endNoService)
 	}
 	c.inACD = true

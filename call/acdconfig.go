@@ -3,6 +3,7 @@ package call
 import (
 	"maps"
 	"slices"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -93,5 +94,12 @@ func storeFrom(s config.Store) (st store.Store, closeStore func() error) {
 		return store.NewMemory(), func() error { return nil }
 	}
 	c := redis.NewClient(&redis.Options{Addr: s.Redis.Address, Password: s.Redis.Password, DB: s.Redis.DB})
-	return store.NewRedis(c, s.Redis.Prefix), c.Close
+	r := store.NewRedis(c, s.Redis.Prefix)
+	r.SetMaxStale(redisMaxStale)
+	return r, c.Close
 }
+
+// redisMaxStale: the ACD reads seats from its mirror of the Redis store for
+// this long after each refresh; other nodes' changes arrive at most this
+// late (claims are checked by version in Redis all the same).
+const redisMaxStale = 20 * time.Millisecond

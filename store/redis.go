@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -21,26 +22,61 @@ import (
 //	PREFIX status         hash ext -> VERSION, ext, then the Status fields (codec.go)
 //	PREFIX regs           hash ext -> contact and expiry (codec.go)
 //	PREFIX regs:version   counter, bumped by every registration change
-//	PREFIX status:states  sorted set of "STATE" US "EXT" (all scores 0), the
-//	                      statuses by state, kept by the swap script
-//	PREFIX status:indexed set once status:states was built from status
+//	PREFIX status:seq     counter, bumped by every status write
+//	PREFIX status:changed sorted set ext scored by the seq of its last write
+//	PREFIX status:logged  set once status:changed was built from status
 //	PREFIX q:QUEUE        hash call id -> Entry JSON
 //
-// Agents reads every status in one pipelined round trip, AgentsIn only those
-// in the states asked for, through the index, in one script (profiles and
-// registrations are cached and reread when their version counters move); a
-// status swap is one Lua script (compare the version, write, bump, move the
-// index entry; a Claim also deletes the queue entry). Every node sharing a
-// Redis must run a version that keeps the index. Network failures and
-// timeouts are returned as ErrUnavailable; go-redis reconnects by itself on
-// the next call.
+// Agents and AgentsIn answer from a mirror of the agents kept by this
+// process and brought up to date in one script run that returns only the
+// statuses changed since the last read (redis_cache.go); a status swap is
+// one Lua script (compare the version, write, log the change; a Claim also
+// deletes the queue entry). Every node sharing a Redis must run a version
+// that logs the changes. Network failures and timeouts are returned as
+// ErrUnavailable; go-redis reconnects by itself on the next call.
 type Redis struct {
 	c      redis.UniversalClient
 	prefix string
 	keys   redisKeys
 
 	mu    sync.Mutex
-	cache *cached // profiles and registrations, immutable once stored
+	cache *cached // the mirror of the agents (nil: read it all)
+	// fresh is when the mirror was last brought up to date; within
+	// maxStale of it reads answer from the mirror alone (this process's
+	// own writes are in it at once; other nodes' within maxStale).
+	fresh    time.Time
+	maxStale time.Duration
+}
+
+// SetMaxStale lets Agents and AgentsIn answer from the mirror without a
+// round trip for d after each one (0, the default: always up to date).
+// Other nodes' status changes are then seen up to d late; a seat claimed
+// meanwhile by another node is caught by the claim's version check, as
+// always. This process's own writes are in the mirror at once.
+func (r *Redis) SetMaxStale(d time.Duration) {
+	r.mu.Lock()
+	r.maxStale = d
+	r.mu.Unlock()
+}
+
+// stale forces the next read to come from Redis (profiles or registrations
+// were written here).
+func (r *Redis) stale() {
+	r.mu.Lock()
+	r.fresh = time.Time{}
+	r.mu.Unlock()
+}
+
+// wrote puts a status this process wrote (version v) in the mirror.
+func (r *Redis) wrote(ext string, v int64, s Status) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if c := r.cache; c != nil {
+		if i, ok := c.index[ext]; ok && c.recs[i].Status.Version < v {
+			s.Version = v
+			c.recs[i].Status = s
+		}
+	}
 }
 
 var (
@@ -59,16 +95,17 @@ func NewRedis(c redis.UniversalClient, prefix string) *Redis {
 	}
 	r := &Redis{c: c, prefix: prefix}
 	r.keys = redisKeys{
-		swap:   []string{r.key("agents"), r.key("status"), r.key("status", "states")},
-		states: []string{r.key("agents", "version"), r.key("regs", "version"), r.key("status"), r.key("status", "states"), r.key("status", "indexed")},
+		swap: []string{r.key("agents"), r.key("status"), r.key("status", "seq"), r.key("status", "changed")},
+		changes: []string{r.key("agents", "version"), r.key("regs", "version"), r.key("status", "seq"),
+			r.key("status", "changed"), r.key("status"), r.key("status", "logged")},
 	}
 	return r
 }
 
 // redisKeys are the KEYS of the hot scripts, built once.
 type redisKeys struct {
-	swap   []string // swapScript without the queue entry
-	states []string // statesScript
+	swap    []string // swapScript without the queue entry
+	changes []string // changesScript
 }
 
 func (r *Redis) key(parts ...string) string { return r.prefix + strings.Join(parts, ":") }
@@ -95,25 +132,19 @@ func (r *Redis) wrap(err error) error {
 	return fmt.Errorf("%w: %w", ErrUnavailable, err)
 }
 
-// swapScript: KEYS agents, status, status:states[, q:QUEUE]; ARGV ext,
-// version, encoded status, state[, call id]. With the queue key, the entry
-// is deleted when the swap succeeds (Claim).
+// swapScript: KEYS agents, status, status:seq, status:changed[, q:QUEUE];
+// ARGV ext, version, encoded status[, call id]. With the queue key, the
+// entry is deleted when the swap succeeds (Claim).
 var swapScript = redis.NewScript(`
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return -1 end
 local cur = redis.call('HGET', KEYS[2], ARGV[1])
-local v, old = 0, nil
-if cur then
-  local n, st = string.match(cur, '^(%d+)\31[^\31]*\31([^\31]*)')
-  v, old = tonumber(n), st
-end
+local v = 0
+if cur then v = tonumber(string.match(cur, '^(%d+)\31')) end
 if v ~= tonumber(ARGV[2]) then return -2 end
 v = v + 1
 redis.call('HSET', KEYS[2], ARGV[1], v .. '\31' .. ARGV[3])
-if old ~= ARGV[4] then
-  if old then redis.call('ZREM', KEYS[3], old .. '\31' .. ARGV[1]) end
-  redis.call('ZADD', KEYS[3], 0, ARGV[4] .. '\31' .. ARGV[1])
-end
-if KEYS[4] then redis.call('HDEL', KEYS[4], ARGV[5]) end
+redis.call('ZADD', KEYS[4], redis.call('INCR', KEYS[3]), ARGV[1])
+if KEYS[5] then redis.call('HDEL', KEYS[5], ARGV[4]) end
 return v
 `)
 
@@ -136,6 +167,7 @@ func (r *Redis) PutAgent(ctx context.Context, a Agent) error {
 		p.Incr(ctx, r.key("agents", "version"))
 		return nil
 	})
+	r.stale()
 	return r.wrap(err)
 }
 
@@ -148,6 +180,7 @@ func (r *Redis) DeleteAgent(ctx context.Context, ext string) error {
 		p.Incr(ctx, r.key("regs", "version"))
 		return nil
 	})
+	r.stale()
 	return r.wrap(err)
 }
 
@@ -183,7 +216,7 @@ func (r *Redis) Claim(ctx context.Context, ext string, version int64, s Status, 
 }
 
 func (r *Redis) swap(ctx context.Context, keys []string, ext string, version int64, s Status, callID string) (int64, error) {
-	v, err := swapScript.Run(ctx, r.c, keys, ext, version, encodeStatus(ext, s), s.State, callID).Int64()
+	v, err := swapScript.Run(ctx, r.c, keys, ext, version, encodeStatus(ext, s), callID).Int64()
 	switch {
 	case err != nil:
 		return 0, r.wrap(err)
@@ -192,12 +225,14 @@ func (r *Redis) swap(ctx context.Context, keys []string, ext string, version int
 	case v == -2:
 		return 0, fmt.Errorf("agent %s: %w", ext, ErrConflict)
 	}
+	r.wrote(ext, v, s)
 	return v, nil
 }
 
 func (r *Redis) PutRegistration(ctx context.Context, g Registration) error {
 	keys := []string{r.key("agents"), r.key("regs"), r.key("regs", "version")}
 	ok, err := putRegScript.Run(ctx, r.c, keys, g.Ext, encodeRegistration(g)).Int()
+	r.stale()
 	if err != nil {
 		return r.wrap(err)
 	}
@@ -213,6 +248,7 @@ func (r *Redis) DeleteRegistration(ctx context.Context, ext string) error {
 		p.Incr(ctx, r.key("regs", "version"))
 		return nil
 	})
+	r.stale()
 	return r.wrap(err)
 }
 

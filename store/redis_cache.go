@@ -3,122 +3,141 @@ package store
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"sort"
-	"strings"
+	"strconv"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
 
-// Agents reads the profile and registration versions and every status in
-// one round trip; profiles and registrations are reread only when their
-// version moved (profiles change on reloads, registrations on REGISTER).
-func (r *Redis) Agents(ctx context.Context, buf []AgentRecord) ([]AgentRecord, error) {
-	var pv, rv *redis.StringCmd
-	var status *redis.StringSliceCmd
-	_, err := r.c.Pipelined(ctx, func(p redis.Pipeliner) error {
-		pv = p.Get(ctx, r.key("agents", "version"))
-		rv = p.Get(ctx, r.key("regs", "version"))
-		status = p.HVals(ctx, r.key("status"))
-		return nil
-	})
-	if err != nil && !errors.Is(err, redis.Nil) {
-		return nil, r.wrap(err)
-	}
-	c, err := r.snapshot(ctx, pv.Val(), rv.Val())
-	if err != nil {
-		return nil, err
-	}
-	out := append(buf[:0], c.recs...)
-	for _, raw := range status.Val() {
-		ext, s, err := decodeStatus(raw)
-		if err != nil {
-			return nil, fmt.Errorf("store: status %q: %w", raw, err)
-		}
-		if i, ok := c.index[ext]; ok {
-			out[i].Status = s
-		}
-	}
-	return out, nil
-}
+// The agents are read from a mirror this process keeps: profiles and
+// registrations, reread when their version counters move, and the statuses,
+// brought up to date on every read with the statuses changed since the last
+// one. Every status write bumps status:seq and scores the seat with it in
+// status:changed (one member per seat, so the set never grows beyond the
+// seats), so a read costs one script run that returns only the seats any
+// node changed meanwhile: a handful per call, not every seat.
 
-// statesScript: KEYS agents:version, regs:version, status, status:states,
-// status:indexed; ARGV the states. It returns both versions, then the raw
-// statuses in those states. The index is built from the statuses the first
-// time (a Redis written before it existed) and entries that no longer match
-// their status (the agent was deleted) are dropped on the way.
-var statesScript = redis.NewScript(`
-local function stateOf(raw) return string.match(raw, '^%d+\31[^\31]*\31([^\31]*)') end
-if redis.call('EXISTS', KEYS[5]) == 0 then
-  local all = redis.call('HGETALL', KEYS[3])
-  for i = 1, #all, 2 do
-    redis.call('ZADD', KEYS[4], 0, stateOf(all[i+1]) .. '\31' .. all[i])
-  end
-  redis.call('SET', KEYS[5], 1)
+// changesScript: KEYS agents:version, regs:version, status:seq,
+// status:changed, status, status:logged; ARGV the seq last seen ("0": all).
+// It returns both versions, the current seq, then ext, raw status pairs
+// for the seats changed since (raw "" for a seat without one). The change
+// set is built from the statuses the first time (a Redis written before it
+// existed).
+var changesScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[6]) == 0 then
+  local s = redis.call('INCR', KEYS[3])
+  for _, ext in ipairs(redis.call('HKEYS', KEYS[5])) do redis.call('ZADD', KEYS[4], s, ext) end
+  redis.call('SET', KEYS[6], 1)
 end
-local out = {redis.call('GET', KEYS[1]) or '', redis.call('GET', KEYS[2]) or ''}
-for _, st in ipairs(ARGV) do
-  for _, m in ipairs(redis.call('ZRANGEBYLEX', KEYS[4], '[' .. st .. '\31', '(' .. st .. '\32')) do
-    local raw = redis.call('HGET', KEYS[3], string.sub(m, #st + 2))
-    if raw and stateOf(raw) == st then
-      out[#out + 1] = raw
-    else
-      redis.call('ZREM', KEYS[4], m)
-    end
+local out = {redis.call('GET', KEYS[1]) or '', redis.call('GET', KEYS[2]) or '', redis.call('GET', KEYS[3]) or '0'}
+local exts = redis.call('ZRANGEBYSCORE', KEYS[4], '(' .. ARGV[1], '+inf')
+for i = 1, #exts, 4000 do
+  local part = {}
+  for j = i, math.min(i + 3999, #exts) do part[#part + 1] = exts[j] end
+  local raws = redis.call('HMGET', KEYS[5], unpack(part))
+  for j = 1, #part do
+    out[#out + 1] = part[j]
+    out[#out + 1] = raws[j] or ''
   end
 end
 return out
 `)
 
-// AgentsIn reads the versions and the statuses in states in one script run,
-// through the state index; the records come from the cached profiles.
+// Agents returns every agent with its status and registration, sorted by
+// extension (from the mirror, brought up to date in one round trip).
+func (r *Redis) Agents(ctx context.Context, buf []AgentRecord) ([]AgentRecord, error) {
+	return r.agents(ctx, nil, buf)
+}
+
+// AgentsIn is Agents limited to the agents in states.
 func (r *Redis) AgentsIn(ctx context.Context, states []string, buf []AgentRecord) ([]AgentRecord, error) {
-	args := make([]any, len(states))
-	for i, st := range states {
-		args[i] = st
-	}
-	vals, err := statesScript.Run(ctx, r.c, r.keys.states, args...).StringSlice()
-	if err != nil {
-		return nil, r.wrap(err)
-	}
-	c, err := r.snapshot(ctx, vals[0], vals[1])
+	return r.agents(ctx, states, buf)
+}
+
+func (r *Redis) agents(ctx context.Context, states []string, buf []AgentRecord) ([]AgentRecord, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c, err := r.refreshLocked(ctx)
 	if err != nil {
 		return nil, err
 	}
 	out := buf[:0]
-	for _, raw := range vals[2:] {
-		ext, s, err := decodeStatus(raw)
-		if err != nil {
-			return nil, fmt.Errorf("store: status %q: %w", raw, err)
-		}
-		if i, ok := c.index[ext]; ok {
+	for i := range c.recs {
+		if states == nil || slices.Contains(states, c.recs[i].Status.State) {
 			out = append(out, c.recs[i])
-			out[len(out)-1].Status = s
 		}
 	}
-	slices.SortFunc(out, func(a, b AgentRecord) int { return strings.Compare(a.Agent.Ext, b.Agent.Ext) })
 	return out, nil
 }
 
-// cached is the slow-changing part of the agents: profiles sorted by
-// extension with their registrations, and where each extension is.
+// cached is the mirror: profiles sorted by extension with their
+// registrations and statuses, where each extension is, the versions the
+// profiles and registrations were read at and the status seq the statuses
+// are up to date with. Guarded by Redis.mu.
 type cached struct {
-	profiles, regs string // versions
+	profiles, regs string
+	seq            string
 	recs           []AgentRecord
 	index          map[string]int
 }
 
-// snapshot returns the cached profiles and registrations, rereading both
-// when either version moved since they were read.
-func (r *Redis) snapshot(ctx context.Context, profiles, regs string) (*cached, error) {
-	r.mu.Lock()
-	c := r.cache
-	r.mu.Unlock()
-	if c != nil && c.profiles == profiles && c.regs == regs {
+// refreshLocked brings the mirror up to date: the statuses changed since
+// its seq, and everything when the profiles or registrations moved.
+func (r *Redis) refreshLocked(ctx context.Context) (*cached, error) {
+	if r.cache != nil && r.maxStale > 0 && time.Since(r.fresh) < r.maxStale {
+		return r.cache, nil
+	}
+	for range 3 {
+		since := "0"
+		if r.cache != nil {
+			since = r.cache.seq
+		}
+		vals, err := changesScript.Run(ctx, r.c, r.keys.changes, since).StringSlice()
+		if err != nil {
+			return nil, r.wrap(err)
+		}
+		c := r.cache
+		if c == nil || c.profiles != vals[0] || c.regs != vals[1] {
+			if c, err = r.loadProfiles(ctx, vals[0], vals[1]); err != nil {
+				return nil, err
+			}
+			r.cache = c
+			if since != "0" {
+				continue // the changes read are relative to the old mirror: read them all
+			}
+		}
+		for i := 3; i+1 < len(vals); i += 2 {
+			at, ok := c.index[vals[i]]
+			if !ok {
+				continue // an agent added since: its profile comes with the next version
+			}
+			var s Status
+			if vals[i+1] != "" {
+				if _, s, err = decodeStatus(vals[i+1]); err != nil {
+					r.cache = nil
+					return nil, fmt.Errorf("store: status %q: %w", vals[i+1], err)
+				}
+			}
+			if s.Version >= c.recs[at].Status.Version || s.Version == 0 {
+				c.recs[at].Status = s
+			}
+		}
+		c.seq = vals[2]
+		if _, err := strconv.ParseInt(c.seq, 10, 64); err != nil {
+			r.cache = nil
+			return nil, fmt.Errorf("store: status seq %q: %w", c.seq, err)
+		}
+		r.fresh = time.Now()
 		return c, nil
 	}
+	return nil, fmt.Errorf("%w: agents kept changing while being read", ErrUnavailable)
+}
+
+// loadProfiles reads every profile and registration (statuses come after).
+func (r *Redis) loadProfiles(ctx context.Context, profiles, regs string) (*cached, error) {
 	var agents, bindings *redis.MapStringStringCmd
 	_, err := r.c.Pipelined(ctx, func(p redis.Pipeliner) error {
 		agents = p.HGetAll(ctx, r.key("agents"))
@@ -128,7 +147,7 @@ func (r *Redis) snapshot(ctx context.Context, profiles, regs string) (*cached, e
 	if err != nil {
 		return nil, r.wrap(err)
 	}
-	n := &cached{profiles: profiles, regs: regs, index: make(map[string]int, len(agents.Val()))}
+	n := &cached{profiles: profiles, regs: regs, seq: "0", index: make(map[string]int, len(agents.Val()))}
 	for ext, raw := range agents.Val() {
 		rec := AgentRecord{}
 		if err := json.Unmarshal([]byte(raw), &rec.Agent); err != nil {
@@ -145,8 +164,5 @@ func (r *Redis) snapshot(ctx context.Context, profiles, regs string) (*cached, e
 	for i, rec := range n.recs {
 		n.index[rec.Agent.Ext] = i
 	}
-	r.mu.Lock()
-	r.cache = n
-	r.mu.Unlock()
 	return n, nil
 }

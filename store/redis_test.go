@@ -22,9 +22,11 @@ func TestRedis(t *testing.T) {
 	})
 }
 
-// TestRedisStateIndexRebuilt: statuses written before the state index
-// existed (no status:states, no status:indexed) are indexed on first use.
-func TestRedisStateIndexRebuilt(t *testing.T) {
+// TestRedisChangeLogRebuilt: statuses written before the change log existed
+// (no status:changed, no status:logged) are logged on first use, and a
+// mirror up to date before the log was lost is brought up to date again. A
+// second client (another node) sees the first one's writes.
+func TestRedisChangeLogRebuilt(t *testing.T) {
 	srv := redistest.Start(t)
 	c := redis.NewClient(&redis.Options{Addr: srv.Addr})
 	t.Cleanup(func() { c.Close() })
@@ -40,18 +42,27 @@ func TestRedisStateIndexRebuilt(t *testing.T) {
 	if _, err := s.AgentsIn(ctx, []string{"ready"}, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Del(ctx, DefaultRedisPrefix+"status:states", DefaultRedisPrefix+"status:indexed").Err(); err != nil {
+	if err := c.Del(ctx, DefaultRedisPrefix+"status:changed", DefaultRedisPrefix+"status:logged").Err(); err != nil {
 		t.Fatal(err)
 	}
-	recs, err := s.AgentsIn(ctx, []string{"ready"}, nil)
-	if err != nil || len(recs) != 1 || recs[0].Agent.Ext != "1001" {
-		t.Fatalf("after the index was lost: %+v %v", recs, err)
+	other := NewRedis(c, "")
+	for name, st := range map[string]*Redis{"this node": s, "another node": other} {
+		recs, err := st.AgentsIn(ctx, []string{"ready"}, nil)
+		if err != nil || len(recs) != 1 || recs[0].Agent.Ext != "1001" {
+			t.Fatalf("%s, after the log was lost: %+v %v", name, recs, err)
+		}
 	}
-	if _, err := s.SwapStatus(ctx, "1002", 1, Status{State: "ready"}); err != nil {
+	if _, err := other.SwapStatus(ctx, "1002", 1, Status{State: "ready"}); err != nil {
 		t.Fatal(err)
 	}
-	if recs, _ := s.AgentsIn(ctx, []string{"ready"}, nil); len(recs) != 2 {
-		t.Fatalf("after 1002 became ready: %+v", recs)
+	if recs, _ := s.AgentsIn(ctx, []string{"ready"}, nil); len(recs) != 2 || recs[1].Status.Version != 2 {
+		t.Fatalf("after 1002 became ready on another node: %+v", recs)
+	}
+	if err := other.DeleteAgent(ctx, "1001"); err != nil {
+		t.Fatal(err)
+	}
+	if recs, _ := s.Agents(ctx, nil); len(recs) != 1 || recs[0].Agent.Ext != "1002" {
+		t.Fatalf("after 1001 was deleted on another node: %+v", recs)
 	}
 }
 
@@ -89,5 +100,39 @@ func TestRedisOutage(t *testing.T) {
 	}
 	if _, err := s.Status(ctx, "1001"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("status of unknown agent: %v", err)
+	}
+}
+
+// TestRedisMaxStale: within the staleness window this client's own writes
+// are read back at once, another client's only once the window has passed
+// (here: set back to 0).
+func TestRedisMaxStale(t *testing.T) {
+	srv := redistest.Start(t)
+	c := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	t.Cleanup(func() { c.Close() })
+	s, other := NewRedis(c, ""), NewRedis(c, "")
+	ctx := context.Background()
+	for _, ext := range []string{"1001", "1002"} {
+		if err := s.PutAgent(ctx, Agent{Ext: ext}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.SetMaxStale(time.Hour)
+	if recs, err := s.AgentsIn(ctx, []string{"ready"}, nil); err != nil || len(recs) != 0 {
+		t.Fatalf("before: %+v %v", recs, err)
+	}
+	if _, err := other.SwapStatus(ctx, "1002", 0, Status{State: "ready"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SwapStatus(ctx, "1001", 0, Status{State: "ready"}); err != nil {
+		t.Fatal(err)
+	}
+	recs, _ := s.AgentsIn(ctx, []string{"ready"}, nil)
+	if len(recs) != 1 || recs[0].Agent.Ext != "1001" || recs[0].Status.Version != 1 {
+		t.Fatalf("within the window: %+v", recs)
+	}
+	s.SetMaxStale(0)
+	if recs, _ := s.AgentsIn(ctx, []string{"ready"}, nil); len(recs) != 2 {
+		t.Fatalf("after the window: %+v", recs)
 	}
 }

@@ -159,11 +159,11 @@ type callRateResult struct {
 
 // benchCallRate: carrier calls to 12345 at rising rates; each is answered,
 // greeted (2 s), queued, bridged to a free seat (SIPp answering for 2,000
-// registered extensions) and hung up by the caller 3 s after the answer. A
-// step passes when every call succeeded at SIPp and every record shows a
-// seat.
+// registered extensions, HOTLINE_BENCH_SEATS to change) and hung up by the
+// caller 3 s after the answer. A step passes when every call succeeded at
+// SIPp and every record shows a seat.
 func benchCallRate(t *testing.T, w *strings.Builder, rates []int, profile string, st callRateStore) callRateResult {
-	const seats = 2000
+	seats := envInts(t, "HOTLINE_BENCH_SEATS", []int{2000})[0]
 	sink := newRTPSink(t)
 	e := startBenchEngine(t, benchEngineOpts{prompts: benchPrompts(t), seats: seats, extra: st.yaml, profile: profile})
 	uas := testpeer.StartSipp(t, testpeer.SippOptions{
@@ -171,7 +171,7 @@ func benchCallRate(t *testing.T, w *strings.Builder, rates []int, profile string
 		Vars: map[string]string{"rtp_port": strconv.Itoa(sink.port())}, Timeout: 30 * time.Minute,
 	})
 	registerBenchSeats(t, e, seats, uas.Addr)
-	fmt.Fprintf(w, "## (a) calls/s, %s store: answer -> 2 s greeting -> queue -> seat answers -> bridged, caller hangs up %d ms after the answer, %v per step\n\n", st.name, benchHoldMs, benchStep)
+	fmt.Fprintf(w, "## (a) calls/s, %s store, %d seats: answer -> 2 s greeting -> queue -> seat answers -> bridged, caller hangs up %d ms after the answer, %v per step\n\n", st.name, seats, benchHoldMs, benchStep)
 	fmt.Fprintln(w, "| offered calls/s | calls | successful | failed | bridged (records with a seat) | achieved calls/s | engine CPU per call | = % of a core per call/s | store server CPU per call | machine busy (of 2 cores) | longest wait for a seat |")
 	fmt.Fprintln(w, "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 	got := callRateResult{store: st.name}

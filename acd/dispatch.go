@@ -258,7 +258,7 @@ func (d *Dispatcher) claimLocked(ctx context.Context, r *store.AgentRecord, call
 			return false, fmt.Errorf("agent %s: %w", ext, serr)
 		}
 		r.Status = s
-		d.known[ext] = s
+		d.noteStatus(ext, s)
 		return false, nil
 	}
 	if err != nil {
@@ -266,7 +266,7 @@ func (d *Dispatcher) claimLocked(ctx context.Context, r *store.AgentRecord, call
 	}
 	next.Version = v
 	r.Status = next
-	d.known[ext] = next
+	d.noteStatus(ext, next)
 	return true, nil
 }
 

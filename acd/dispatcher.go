@@ -51,10 +51,16 @@ type Dispatcher struct {
 	names  []string        // queue names, sorted
 	qs     []*queue.Queue  // the queues in names order
 	calls  map[string]*callState
-	rr     map[string]string       // queue -> extension round robin offered last
-	known  map[string]store.Status // last status this node read or wrote per seat (see swap)
-	block  []Decision              // the rest of resultLocked's current block
-	today  struct {                // dayLocked's cache
+	rr     map[string]string // queue -> extension round robin offered last
+	// known is the last status this node read or wrote per seat (see
+	// swap), under knownMu: Answered and CallEnded swap outside mu.
+	knownMu sync.Mutex
+	known   map[string]store.Status
+	// wraps is each queue's wrap-up, replaced (never changed) by Configure,
+	// so that CallEnded can read it outside mu.
+	wraps map[string]time.Duration
+	block []Decision // the rest of resultLocked's current block
+	today struct {   // dayLocked's cache
 		from, to time.Time
 		name     string
 	}
@@ -144,9 +150,12 @@ func (d *Dispatcher) Configure(cfg Config) error {
 	}
 	slices.Sort(d.names)
 	d.qs = d.qs[:0]
+	wraps := make(map[string]time.Duration, len(d.names))
 	for _, name := range d.names {
 		d.qs = append(d.qs, d.queues[name])
+		wraps[name] = d.queues[name].Config().WrapUp
 	}
+	d.wraps = wraps
 	return nil
 }
 
@@ -166,7 +175,9 @@ func (d *Dispatcher) SetAgents(ctx context.Context, agents []Agent) error {
 			return fmt.Errorf("agent %s: %w", a.Ext, err)
 		}
 	}
+	d.knownMu.Lock()
 	clear(d.known)
+	d.knownMu.Unlock()
 	recs, err := d.st.Agents(ctx, nil)
 	if err != nil {
 		return err
@@ -203,16 +214,19 @@ func (d *Dispatcher) dayLocked(now time.Time) string {
 // the current status and the read is saved. Any other outcome (f declines
 // or fails, the version moved, the seat is gone) is decided again on a
 // fresh read: a cached status never decides anything by itself.
+//
+// swap does not need mu (Answered and CallEnded call it without): its
+// round trips then hold no lock that other calls wait on.
 func (d *Dispatcher) swap(ctx context.Context, ext string, f func(store.Status) (store.Status, bool, error)) (store.Status, error) {
-	if cur, ok := d.known[ext]; ok {
+	if cur, ok := d.knownStatus(ext); ok {
 		if next, change, err := f(cur); err == nil && change {
 			v, err := d.st.SwapStatus(ctx, ext, cur.Version, next)
 			if err == nil {
 				next.Version = v
-				d.known[ext] = next
+				d.noteStatus(ext, next)
 				return next, nil
 			}
-			delete(d.known, ext)
+			d.forgetStatus(ext)
 			if !errors.Is(err, store.ErrConflict) && !errors.Is(err, store.ErrNotFound) {
 				return cur, err
 			}
@@ -225,7 +239,7 @@ func (d *Dispatcher) swap(ctx context.Context, ext string, f func(store.Status) 
 		}
 		next, change, err := f(cur)
 		if err != nil || !change {
-			d.known[ext] = cur
+			d.noteStatus(ext, cur)
 			return cur, err
 		}
 		v, err := d.st.SwapStatus(ctx, ext, cur.Version, next)
@@ -236,10 +250,33 @@ func (d *Dispatcher) swap(ctx context.Context, ext string, f func(store.Status) 
 			return cur, err
 		}
 		next.Version = v
-		d.known[ext] = next
+		d.noteStatus(ext, next)
 		return next, nil
 	}
 	return store.Status{}, fmt.Errorf("agent %s: %w", ext, store.ErrConflict)
+}
+
+func (d *Dispatcher) knownStatus(ext string) (store.Status, bool) {
+	d.knownMu.Lock()
+	defer d.knownMu.Unlock()
+	s, ok := d.known[ext]
+	return s, ok
+}
+
+// noteStatus remembers s unless a newer status of ext is known already (a
+// concurrent swap of the same seat).
+func (d *Dispatcher) noteStatus(ext string, s store.Status) {
+	d.knownMu.Lock()
+	if cur, ok := d.known[ext]; !ok || cur.Version <= s.Version {
+		d.known[ext] = s
+	}
+	d.knownMu.Unlock()
+}
+
+func (d *Dispatcher) forgetStatus(ext string) {
+	d.knownMu.Lock()
+	delete(d.known, ext)
+	d.knownMu.Unlock()
 }
 
 // holds reports whether ext's status still holds callID (ringing or on it).

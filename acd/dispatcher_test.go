@@ -544,3 +544,75 @@ func TestBusyElsewhereSkipped(t *testing.T) {
 	internal["1001"] = false
 	wantBrief(t, r.do(r.d.Dispatch(r.ctx)), "offer c2 1001")
 }
+
+// TestConcurrentAnswersAndEnds: Answered and CallEnded swap their seat
+// outside the dispatcher's lock. Run from many goroutines at once (as the
+// engine's call goroutines do) while waiting callers leave, every seat ends
+// where it should: the five callers still waiting hold one ringing seat
+// each and every other seat is ready.
+func TestConcurrentAnswersAndEnds(t *testing.T) {
+	const seats = 20
+	var agents []Agent
+	var exts []string
+	for i := range seats {
+		ext := fmt.Sprint(3000 + i)
+		agents = append(agents, agent(ext, "general", 5))
+		exts = append(exts, ext)
+	}
+	r := newRig(t, oneQueue(queue.Config{Name: "general"}), agents...)
+	r.ready(exts...)
+	offers := map[string]string{}
+	for i := range seats {
+		for _, d := range r.arrive(fmt.Sprint("c", i), "general", 0) {
+			offers[d.CallID] = d.Agent
+		}
+	}
+	for i := range 10 {
+		wantBrief(t, r.arrive(fmt.Sprint("w", i), "general", 0))
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var later []Decision
+	keep := func(ds []Decision, err error) {
+		if err != nil && !errors.Is(err, ErrUnknownCall) {
+			t.Error(err)
+		}
+		mu.Lock()
+		later = append(later, ds...)
+		mu.Unlock()
+	}
+	for call, seat := range offers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			keep(r.d.Answered(r.ctx, call, seat))
+			keep(r.d.CallEnded(r.ctx, call, seat))
+		}()
+	}
+	for i := 0; i < 10; i += 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			keep(r.d.Leave(r.ctx, fmt.Sprint("w", i)))
+		}()
+	}
+	wg.Wait()
+	// The goroutines' decisions interleave in any order; the store says
+	// where each seat is.
+	waiting := map[string]bool{}
+	for _, ext := range exts {
+		s, err := r.st.Status(r.ctx, ext)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch st := state(s); {
+		case st == Ringing && strings.HasPrefix(s.CallID, "w") && s.CallID[1]%2 == 1 && !waiting[s.CallID]:
+			waiting[s.CallID] = true
+		case st != Ready:
+			t.Errorf("seat %s %s for %q", ext, st, s.CallID)
+		}
+	}
+	if len(waiting) != 5 {
+		t.Fatalf("%d callers left waiting hold a seat, want 5: %v (decisions %v)", len(waiting), waiting, brief(later))
+	}
+}

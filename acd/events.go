@@ -108,18 +108,25 @@ func (d *Dispatcher) withdrawLocked(ctx context.Context, cs *callState, keep str
 // get Cancel; the call is Finished (answered). Called from the call's
 // goroutine. ErrNotOffered when the seat no longer holds the call (its offer
 // was withdrawn): hang that seat leg up.
+//
+// The seat's swap runs outside the dispatcher's lock (a store round trip
+// other calls need not wait for): the seat is reserved for this call, and
+// anything that withdraws the offer meanwhile (Leave) makes the swap or the
+// check after it fail.
 func (d *Dispatcher) Answered(ctx context.Context, callID, ext string) ([]Decision, error) {
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	cs, ok := d.calls[callID]
 	if !ok {
+		d.mu.Unlock()
 		return nil, fmt.Errorf("call %s: %w", callID, ErrUnknownCall)
 	}
 	if !slices.Contains(cs.ringing, ext) {
+		d.mu.Unlock()
 		return nil, fmt.Errorf("call %s, seat %s: %w", callID, ext, ErrNotOffered)
 	}
 	now := d.now()
 	day := d.dayLocked(now)
+	d.mu.Unlock()
 	_, err := d.swap(ctx, ext, func(s store.Status) (store.Status, bool, error) {
 		if !holds(s, callID) || state(s) != Ringing {
 			return s, false, fmt.Errorf("call %s, seat %s: %w", callID, ext, ErrNotOffered)
@@ -128,6 +135,13 @@ func (d *Dispatcher) Answered(ctx context.Context, callID, ext string) ([]Decisi
 	})
 	if err != nil {
 		return nil, err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if cs, ok = d.calls[callID]; !ok || !slices.Contains(cs.ringing, ext) {
+		// The call left while the seat was being marked: Leave freed the
+		// seat (it held the call); the seat leg is hung up.
+		return nil, fmt.Errorf("call %s, seat %s: %w", callID, ext, ErrNotOffered)
 	}
 	out, werr := d.withdrawLocked(ctx, cs, ext, now)
 	out = append(out, d.finish(cs, Answered, queue.Destination{}, ext, now))
@@ -183,10 +197,13 @@ func (d *Dispatcher) requeueLocked(ctx context.Context, cs *callState, now time.
 // CallEnded: seat ext's bridged call callID is over. The seat goes to
 // wrap-up for its queue's duration (or straight on), and the queue learns
 // the handle time. Called from the call's goroutine at its end.
+//
+// The seat's swap runs outside the dispatcher's lock, as in Answered.
 func (d *Dispatcher) CallEnded(ctx context.Context, callID, ext string) ([]Decision, error) {
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	now := d.now()
+	wraps := d.wraps
+	d.mu.Unlock()
 	var talk time.Duration
 	var qname string
 	_, err := d.swap(ctx, ext, func(s store.Status) (store.Status, bool, error) {
@@ -194,22 +211,17 @@ func (d *Dispatcher) CallEnded(ctx context.Context, callID, ext string) ([]Decis
 			return s, false, fmt.Errorf("call %s, seat %s: %w", callID, ext, ErrNotOffered)
 		}
 		qname, talk = s.Queue, now.Sub(s.Since)
-		return ended(s, d.wrapUp(s.Queue), now), true, nil
+		return ended(s, wraps[s.Queue], now), true, nil
 	})
 	if err != nil {
 		return nil, err
 	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	if q, ok := d.queues[qname]; ok {
 		q.RecordHandle(talk + q.Config().WrapUp)
 	}
 	return d.dispatchLocked(ctx, now)
-}
-
-func (d *Dispatcher) wrapUp(queueName string) time.Duration {
-	if q, ok := d.queues[queueName]; ok {
-		return q.Config().WrapUp
-	}
-	return 0
 }
 
 // RequestCallback: a waiting caller asked to be called back (a key press)

@@ -145,7 +145,7 @@ func (d *Dispatcher) Answered(ctx context.Context, callID, ext string) ([]Decisi
 	}
 	out, werr := d.withdrawLocked(ctx, cs, ext, now)
 	out = append(out, d.finish(cs, Answered, queue.Destination{}, ext, now))
-	more, derr := d.dispatchLocked(ctx, now)
+	more, derr := d.dispatchLocked(ctx, d.now()) // fresh, as in CallEnded
 	return append(out, more...), errors.Join(werr, derr)
 }
 
@@ -221,7 +221,9 @@ func (d *Dispatcher) CallEnded(ctx context.Context, callID, ext string) ([]Decis
 	if q, ok := d.queues[qname]; ok {
 		q.RecordHandle(talk + q.Config().WrapUp)
 	}
-	return d.dispatchLocked(ctx, now)
+	// A fresh time: other events may have dispatched while the seat was
+	// swapped, and offers must not be stamped before theirs.
+	return d.dispatchLocked(ctx, d.now())
 }
 
 // RequestCallback: a waiting caller asked to be called back (a key press)

@@ -415,6 +415,7 @@ func (cb *callback) end(r reason) {
 		}
 	}
 	wg.Wait()
+	endedAt := cb.e.opts.Now()
 	for _, s := range []*media.Session{cb.cm, cb.sm} {
 		if s != nil {
 			_ = s.Close()
@@ -435,7 +436,7 @@ func (cb *callback) end(r reason) {
 	}
 	cb.takeOwn(ds)
 	cb.setState(cbEnded)
-	cb.e.writeRecord(cb.log, &cb.rec, r, cb.start, cb.talkFrom, time.Time{})
+	cb.e.writeRecord(cb.log, &cb.rec, r, cb.start, endedAt, cb.talkFrom, time.Time{})
 }
 
 // endCallbackKept: the caller's place is kept for a callback; they were told

@@ -79,6 +79,9 @@ func (c *Call) end(r reason) {
 		c.log.Debug("hanging up the caller", "error", err)
 	}
 	wg.Wait()
+	// The call ended now; what follows is bookkeeping (another node may
+	// already offer the seat a call once the ACD hears of this end).
+	endedAt := c.e.opts.Now()
 	if c.am != nil {
 		_ = c.am.Close()
 	}
@@ -95,13 +98,13 @@ func (c *Call) end(r reason) {
 	}
 	c.leaveACD()
 	c.setState(stEnded)
-	c.e.writeRecord(c.log, &c.rec, r, c.start, c.talkFrom, c.waitFrom)
+	c.e.writeRecord(c.log, &c.rec, r, c.start, endedAt, c.talkFrom, c.waitFrom)
 }
 
-// writeRecord completes a call record (talk from talkFrom, or the wait from
-// waitFrom when nobody talked) and hands it to the records sink.
-func (e *Engine) writeRecord(log *slog.Logger, rec *records.Record, r reason, start, talkFrom, waitFrom time.Time) {
-	now := e.opts.Now()
+// writeRecord completes a call record that ended at now (talk from
+// talkFrom, or the wait from waitFrom when nobody talked) and hands it to
+// the records sink.
+func (e *Engine) writeRecord(log *slog.Logger, rec *records.Record, r reason, start, now, talkFrom, waitFrom time.Time) {
 	rec.EndedAt = records.Time(now)
 	rec.EndReason = r.name
 	if rec.HangupBy == "" {

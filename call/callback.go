@@ -39,12 +39,11 @@ type callbackPrompts struct {
 // pendingCallback is what the engine keeps of a caller whose place the ACD
 // keeps, until their callback starts.
 type pendingCallback struct {
-	acdID   string    // the asking call's id
-	caller  string    // the number called back
-	line    string    // the line they had dialled (presented as the calling number)
-	target  string    // the Request-URI through the trunk
-	codec   string    // the codec they used (offered first)
-	started time.Time // when the asking call started
+	acdID  string // the asking call's id
+	caller string // the number called back
+	line   string // the line they had dialled (presented as the calling number)
+	target string // the Request-URI through the trunk
+	codec  string // the codec they used (offered first)
 }
 
 // callbackState is where a callback is.
@@ -462,7 +461,7 @@ func (c *Call) notePlace() {
 			out = t
 		}
 	}
-	p := pendingCallback{acdID: c.id, caller: c.rec.Caller, line: c.rec.Dialled, codec: c.aSDP.codec.Name, started: c.start}
+	p := pendingCallback{acdID: c.id, caller: c.rec.Caller, line: c.rec.Dialled, codec: c.aSDP.codec.Name}
 	if out.Outbound != "" && c.rec.Caller != "" {
 		p.target = out.OutboundURI(c.rec.Caller)
 	}

@@ -3,10 +3,12 @@
 // events, seat offers) in its inbox and alone changes the call's state. It is
 // the only package that imports both sip and media.
 //
-// Lock order: Engine.mu and seatPool.mu are leaves (never nested); the ACD
-// dispatcher locks inside its own methods, which are never called under
-// either (the dispatcher takes seatPool.mu under its own, through
-// acd.Options.Busy). A Call's fields are owned by its goroutine and take no lock.
+// Lock order: Engine.mu may take a call's snapshot lock inside it (routing
+// an overflow to callback reads the caller's place); snapshot locks and
+// seatPool.mu are leaves. The ACD dispatcher locks inside its own methods,
+// which are never called under any of these (the dispatcher takes
+// seatPool.mu under its own, through acd.Options.Busy). A Call's fields are
+// owned by its goroutine and take no lock.
 package call
 
 import (

@@ -91,3 +91,55 @@ func BenchmarkSeatSelectionRedis(b *testing.B) {
 	srv := redistest.Start(b)
 	benchSeatFreed(b, redisStore(b, srv.Addr, "{bench}:"))
 }
+
+// benchArrive measures a call arriving when most seats are free, as in the
+// calls/s run: 2,000 ready seats, 200 of them on calls; each arrival is
+// offered a seat (Arrive, timed), which answers, and the oldest call ends.
+func benchArrive(b *testing.B, st store.Store) {
+	const seats, talking = 2000, 200
+	skills := []string{"general", "social", "market", "environment", "agriculture", "supervision"}
+	var agents []Agent
+	for i := range seats {
+		agents = append(agents, agent(fmt.Sprint(3000+i), "general", 1+i%10, skills[1+i%5], 5))
+	}
+	r := newRigStore(b, st, Config{Queues: []queue.Config{{Name: "general"}}}, agents...)
+	for _, a := range agents {
+		r.ready(a.Ext)
+	}
+	type onCall struct{ id, ext string }
+	var live []onCall
+	lat := make([]time.Duration, 0, b.N)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N + talking {
+		r.clk.Add(time.Millisecond)
+		id := fmt.Sprint("c", i)
+		start := time.Now()
+		out, err := r.d.Arrive(r.ctx, Arrival{CallID: id, Queue: "general"})
+		if i >= talking {
+			lat = append(lat, time.Since(start))
+		}
+		if err != nil || len(out) != 1 || out[0].Kind != Offer {
+			b.Fatalf("arrive %s: %v %v", id, brief(out), err)
+		}
+		b.StopTimer()
+		r.do(r.d.Answered(r.ctx, id, out[0].Agent))
+		live = append(live, onCall{id, out[0].Agent})
+		if len(live) >= talking {
+			r.do(r.d.CallEnded(r.ctx, live[0].id, live[0].ext))
+			live = live[1:]
+		}
+		b.StartTimer()
+	}
+	b.StopTimer()
+	reportPercentiles(b, lat)
+}
+
+func BenchmarkArriveMemory(b *testing.B) {
+	benchArrive(b, store.NewMemory())
+}
+
+func BenchmarkArriveRedis(b *testing.B) {
+	srv := redistest.Start(b)
+	benchArrive(b, redisStore(b, srv.Addr, "{bench}:"))
+}

@@ -10,32 +10,22 @@ import (
 	"github.com/hotline-cc/hotline/store"
 )
 
-// freeStates are the states a seat may be offered a call in (see free).
-var freeStates = []string{string(Ready), string(WrapUp)}
-
 // dispatchLocked offers waiting calls to free seats, calls in service order
 // across all queues (priority, then arrival), until no seat is free or no
-// waiting call can use one. It reads the seats once from the store: only
-// those ready or in wrap-up when the store can (store.Seats).
+// waiting call can use one. It brings the view of the seats up to date
+// once (see view), then scans only its summaries.
 func (d *Dispatcher) dispatchLocked(ctx context.Context, now time.Time) ([]Decision, error) {
 	if d.waitingLocked() == 0 {
 		return nil, nil
 	}
-	var recs []store.AgentRecord
-	var err error
-	if d.seats != nil {
-		recs, err = d.seats.AgentsIn(ctx, freeStates, d.recs)
-	} else {
-		recs, err = d.st.Agents(ctx, d.recs)
-	}
-	if err != nil {
+	if _, err := d.seatsLocked(ctx); err != nil {
 		return nil, err
 	}
-	d.recs = recs
+	at := now.UnixNano()
 	d.free = d.free[:0]
-	for i := range recs {
-		if free(&recs[i], true, d.cfg.CallbackLead, now) && (d.busy == nil || !d.busy(recs[i].Agent.Ext)) {
-			d.free = append(d.free, i)
+	for i := range d.view.keys {
+		if k := &d.view.keys[i]; k.freeAt(true, d.cfg.CallbackLead, at) {
+			d.free = append(d.free, freeSeat{at: i, ready: k.state == Ready})
 		}
 	}
 	out := d.outs[:0]
@@ -47,6 +37,7 @@ func (d *Dispatcher) dispatchLocked(ctx context.Context, now time.Time) ([]Decis
 	}
 	d.heads = heads
 	clear(d.nobody)
+	var err error
 	for len(d.free) > 0 {
 		qi := d.nextLocked(heads)
 		if qi < 0 {
@@ -55,8 +46,8 @@ func (d *Dispatcher) dispatchLocked(ctx context.Context, now time.Time) ([]Decis
 		q := d.qs[qi]
 		c := q.Calls()[heads[qi]]
 		unmet := len(d.nobody)
-		var offered bool
-		out, offered, err = d.offerLocked(ctx, q, c, recs, now, day, out)
+		var offered, claimed bool
+		out, offered, claimed, err = d.offerLocked(ctx, q, c, now, day, out)
 		if err != nil { // out has the offers of seats claimed before it
 			return d.resultLocked(out), err
 		}
@@ -65,13 +56,21 @@ func (d *Dispatcher) dispatchLocked(ctx context.Context, now time.Time) ([]Decis
 			// A need found unmet may leave the whole queue without a
 			// seat: then skip its calls at once rather than one by one
 			// (hundreds when the free seat has other skills).
-			if len(d.nobody) > unmet && d.blockedLocked(q, now) {
+			if len(d.nobody) > unmet && d.blockedLocked(q) {
 				heads[qi] = q.Len()
 			}
 		}
-		d.compactFree(recs, now)
+		if claimed {
+			d.compactFree(at)
+		}
 	}
 	return d.resultLocked(out), nil
+}
+
+// freeSeat is a seat of the view free at the start of a dispatch.
+type freeSeat struct {
+	at    int  // in view.recs
+	ready bool // ready (else in a wrap-up ending within the callback lead)
 }
 
 // Dispatch offers waiting calls to the free seats now, as every event
@@ -118,14 +117,14 @@ func (d *Dispatcher) resultLocked(out []Decision) []Decision {
 // blockedLocked reports whether no free seat can take any call of q, at any
 // escalation step, callback or not. The needs it finds unmet go to d.nobody,
 // so it runs at most twice per step of q in a dispatch.
-func (d *Dispatcher) blockedLocked(q *queue.Queue, now time.Time) bool {
+func (d *Dispatcher) blockedLocked(q *queue.Queue) bool {
 	for step := range q.Steps() {
 		for _, callback := range [...]bool{false, true} {
 			key := needKey{q: q, step: step, callback: callback}
 			if d.nobody[key] {
 				continue
 			}
-			if d.anyFreeLocked(q.StepNeed(step), callback, now) {
+			if d.anyFreeLocked(q.StepNeed(step), callback) {
 				return false
 			}
 			d.nobody[key] = true
@@ -135,23 +134,22 @@ func (d *Dispatcher) blockedLocked(q *queue.Queue, now time.Time) bool {
 }
 
 // anyFreeLocked reports whether a free seat has the skills of need.
-func (d *Dispatcher) anyFreeLocked(need queue.Need, callback bool, now time.Time) bool {
-	for _, i := range d.free {
-		r := &d.recs[i]
-		if free(r, callback, d.cfg.CallbackLead, now) && level(r.Agent, need) > 0 {
+func (d *Dispatcher) anyFreeLocked(need queue.Need, callback bool) bool {
+	for _, f := range d.free {
+		if (f.ready || callback) && level(d.view.recs[f.at].Agent, need) > 0 {
 			return true
 		}
 	}
 	return false
 }
 
-// compactFree drops seats claimed (or found taken) since the free list was
-// built.
-func (d *Dispatcher) compactFree(recs []store.AgentRecord, now time.Time) {
+// compactFree drops the seats claimed (or found taken) since the free list
+// was built.
+func (d *Dispatcher) compactFree(now int64) {
 	j := 0
-	for _, i := range d.free {
-		if free(&recs[i], true, d.cfg.CallbackLead, now) {
-			d.free[j] = i
+	for _, f := range d.free {
+		if d.view.keys[f.at].freeAt(true, d.cfg.CallbackLead, now) {
+			d.free[j] = f
 			j++
 		}
 	}
@@ -185,64 +183,73 @@ func (d *Dispatcher) nextLocked(heads []int) int {
 
 // offerLocked reserves the best free seat(s) for c under its queue's
 // strategy (all of them for ring-all) and appends the Offer or Callback
-// decisions to out; offered is false when no free seat may take c.
-func (d *Dispatcher) offerLocked(ctx context.Context, q *queue.Queue, c *queue.Call, recs []store.AgentRecord, now time.Time, day string, out []Decision) ([]Decision, bool, error) {
+// decisions to out; offered is false when no free seat may take c, claimed
+// whether a seat's status changed (claimed, or found taken).
+func (d *Dispatcher) offerLocked(ctx context.Context, q *queue.Queue, c *queue.Call, now time.Time, day string, out []Decision) (_ []Decision, offered, claimed bool, err error) {
 	cs := d.calls[c.ID]
 	cfg := q.Config()
 	step := q.Step(c.Joined, now)
 	key := needKey{q: q, step: step, callback: c.Callback}
 	if d.nobody[key] {
-		return out, false, nil
+		return out, false, false, nil
 	}
 	need := q.StepNeed(step)
 	d.cands = d.cands[:0]
-	for _, i := range d.free {
-		r := &recs[i]
-		if !free(r, c.Callback, d.cfg.CallbackLead, now) {
+	for _, f := range d.free {
+		if !f.ready && !c.Callback {
 			continue
 		}
+		r := &d.view.recs[f.at]
 		if len(cs.tried) > 0 {
 			if t, ok := cs.tried[r.Agent.Ext]; ok && now.Sub(t) < d.cfg.RetryTried {
 				continue
 			}
 		}
 		if l := level(r.Agent, need); l > 0 {
-			d.cands = append(d.cands, candidate{rec: r, level: l})
+			d.cands = append(d.cands, candidate{rec: r, at: f.at, level: l, idle: d.view.keys[f.at].idle})
 		}
 	}
 	got := d.got[:0]
 	defer func() { d.got = got[:0] }()
-	var err error
+	busy := false
 	for len(d.cands) > 0 && (len(got) == 0 || (cfg.Strategy == RingAllStrategy && !c.Callback)) {
 		i := pick(cfg.Strategy, d.cands, d.rr[cfg.Name], day)
-		r := d.cands[i].rec
+		cand := d.cands[i]
 		d.cands = append(d.cands[:i], d.cands[i+1:]...)
+		if d.busy != nil && d.busy(cand.rec.Agent.Ext) {
+			busy = true // on an internal call: not offered meanwhile
+			continue
+		}
 		var ok bool
-		if ok, err = d.claimLocked(ctx, r, c.ID, cfg.Name, len(got) == 0, now); err != nil {
+		ok, err = d.claimLocked(ctx, cand.at, c.ID, cfg.Name, len(got) == 0, now)
+		claimed = true
+		if err != nil {
 			break
 		}
 		if ok {
-			got = append(got, r)
+			got = append(got, cand.rec)
 		}
 	}
 	if len(got) == 0 {
-		if err == nil && len(cs.tried) == 0 {
+		if err == nil && len(cs.tried) == 0 && !busy {
 			// Seats this call has tried are left out for it alone; with
 			// none tried, no free seat can take any call with the same need.
 			d.nobody[key] = true
 		}
-		return out, false, err
+		return out, false, claimed, err
 	}
 	// A store error after a first claim still offers the seats held.
 	out, oerr := d.offeredLocked(ctx, q, cs, *c, got, now, out)
-	return out, true, errors.Join(err, oerr)
+	return out, true, claimed, errors.Join(err, oerr)
 }
 
-// claimLocked atomically reserves seat r for callID; false when the seat
-// was taken meanwhile (another node), in which case r is refreshed. With
-// first (the call's first seat) the call's store entry goes in the same
-// step when the store can (store.Seats); offeredLocked deletes it otherwise.
-func (d *Dispatcher) claimLocked(ctx context.Context, r *store.AgentRecord, callID, qname string, first bool, now time.Time) (bool, error) {
+// claimLocked atomically reserves seat at of the view for callID; false
+// when the seat was taken meanwhile (another node), in which case its
+// status is read again. With first (the call's first seat) the call's store
+// entry goes in the same step when the store can (store.Seats);
+// offeredLocked deletes it otherwise.
+func (d *Dispatcher) claimLocked(ctx context.Context, at int, callID, qname string, first bool, now time.Time) (bool, error) {
+	r := &d.view.recs[at]
 	ext := r.Agent.Ext
 	next := claim(r.Status, callID, qname, d.node, now)
 	var v int64
@@ -257,7 +264,7 @@ func (d *Dispatcher) claimLocked(ctx context.Context, r *store.AgentRecord, call
 		if serr != nil {
 			return false, fmt.Errorf("agent %s: %w", ext, serr)
 		}
-		r.Status = s
+		d.view.setStatus(at, s)
 		d.noteStatus(ext, s)
 		return false, nil
 	}
@@ -265,7 +272,7 @@ func (d *Dispatcher) claimLocked(ctx context.Context, r *store.AgentRecord, call
 		return false, fmt.Errorf("claim %s for %s: %w", ext, callID, err)
 	}
 	next.Version = v
-	r.Status = next
+	d.view.setStatus(at, next)
 	d.noteStatus(ext, next)
 	return true, nil
 }

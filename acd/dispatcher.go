@@ -65,9 +65,10 @@ type Dispatcher struct {
 		name     string
 	}
 
+	view view // the seats
+
 	// scratch of dispatchLocked, reused from one dispatch to the next
-	recs   []store.AgentRecord  // the seats read
-	free   []int                // indexes in recs of the free seats
+	free   []freeSeat           // the seats free at its start
 	heads  []int                // its place in each queue
 	nobody map[needKey]bool     // needs no free seat meets
 	cands  []candidate          // the seats that may take one call

@@ -11,7 +11,9 @@ import (
 // the skills the call needs.
 type candidate struct {
 	rec   *store.AgentRecord
+	at    int // in the dispatcher's view
 	level int
+	idle  int64 // idleSince in Unix ns
 }
 
 // level is the seat's best level among the skills of need, 0 when it has
@@ -24,22 +26,6 @@ func level(a store.Agent, need queue.Need) int {
 		}
 	}
 	return best
-}
-
-// free reports whether a seat can be offered a call now: ready and
-// registered; for a callback also a seat whose wrap-up ends within lead
-// (the engine dials the caller while the seat finishes).
-func free(rec *store.AgentRecord, callback bool, lead time.Duration, now time.Time) bool {
-	if !registered(rec.Registration, now) {
-		return false
-	}
-	switch state(rec.Status) {
-	case Ready:
-		return true
-	case WrapUp:
-		return callback && rec.Status.WrapUntil.Sub(now) <= lead
-	}
-	return false
 }
 
 // idleSince is when the seat last became idle (its longest-idle key).
@@ -60,9 +46,8 @@ func callsOn(s store.Status, day string) int {
 
 // idleLess: longer idle first, then extension (a stable tie-break).
 func idleLess(a, b candidate) bool {
-	ia, ib := idleSince(a.rec.Status), idleSince(b.rec.Status)
-	if !ia.Equal(ib) {
-		return ia.Before(ib)
+	if a.idle != b.idle {
+		return a.idle < b.idle
 	}
 	return a.rec.Agent.Ext < b.rec.Agent.Ext
 }

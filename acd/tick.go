@@ -45,7 +45,7 @@ func (d *Dispatcher) Tick(ctx context.Context) ([]Decision, error) {
 // housekeepLocked moves seats on by time: wrap-up over, registration gone,
 // an offer nobody will report on (its node is gone).
 func (d *Dispatcher) housekeepLocked(ctx context.Context, now time.Time) error {
-	recs, err := d.st.Agents(ctx, nil)
+	recs, err := d.seatsLocked(ctx)
 	if err != nil {
 		return err
 	}
@@ -99,7 +99,7 @@ func (d *Dispatcher) staleLocked(ext string, s store.Status, now time.Time) bool
 // announceLocked returns Announce decisions for ids in q with position and
 // estimated wait from the recent handle time and the seats serving q.
 func (d *Dispatcher) announceLocked(ctx context.Context, q *queue.Queue, ids []string, now time.Time) []Decision {
-	recs, err := d.st.Agents(ctx, nil)
+	recs, err := d.seatsLocked(ctx)
 	if err != nil {
 		d.log.Warn("no seats for the wait estimate", "queue", q.Config().Name, "error", err)
 	}

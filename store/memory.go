@@ -16,19 +16,29 @@ type Memory struct {
 	mu      sync.Mutex
 	agents  map[string]*memAgent
 	order   []*memAgent                 // the agents sorted by extension
-	byState map[string][]*memAgent      // status state -> agents sorted by extension (status set)
 	entries map[string]map[string]Entry // queue -> call id -> entry
+	// seq is bumped by every change of an agent, which is stamped with it
+	// (AgentsSince); a mark below base gets every agent (one was added or
+	// deleted since).
+	seq, base uint64
 }
 
 type memAgent struct {
 	agent  Agent
 	status Status
 	reg    Registration
+	seq    uint64 // Memory.seq of its last change
 }
 
 // NewMemory returns an empty store.
 func NewMemory() *Memory {
-	return &Memory{agents: make(map[string]*memAgent), byState: make(map[string][]*memAgent), entries: make(map[string]map[string]Entry)}
+	return &Memory{agents: make(map[string]*memAgent), entries: make(map[string]map[string]Entry)}
+}
+
+// touch stamps a change of ma.
+func (m *Memory) touch(ma *memAgent) {
+	m.seq++
+	ma.seq = m.seq
 }
 
 func (m *Memory) PutAgent(_ context.Context, a Agent) error {
@@ -37,11 +47,14 @@ func (m *Memory) PutAgent(_ context.Context, a Agent) error {
 	a.Skills = maps.Clone(a.Skills)
 	if ma, ok := m.agents[a.Ext]; ok {
 		ma.agent = a
+		m.touch(ma)
 		return nil
 	}
 	ma := &memAgent{agent: a}
 	m.agents[a.Ext] = ma
 	m.order = insertAgent(m.order, ma)
+	m.touch(ma)
+	m.base = m.seq
 	return nil
 }
 
@@ -54,9 +67,8 @@ func (m *Memory) DeleteAgent(_ context.Context, ext string) error {
 	}
 	delete(m.agents, ext)
 	m.order = removeAgent(m.order, ma)
-	if ma.status.Version != 0 {
-		m.byState[ma.status.State] = removeAgent(m.byState[ma.status.State], ma)
-	}
+	m.seq++
+	m.base = m.seq
 	return nil
 }
 
@@ -95,23 +107,17 @@ func (m *Memory) Status(_ context.Context, ext string) (Status, error) {
 	return ma.status, nil
 }
 
-// AgentsIn reads only the agents in states, from the by-state index.
-func (m *Memory) AgentsIn(_ context.Context, states []string, buf []AgentRecord) ([]AgentRecord, error) {
+// AgentsSince returns the agents changed since mark (store.Seats).
+func (m *Memory) AgentsSince(_ context.Context, mark uint64, buf []AgentRecord) ([]AgentRecord, uint64, bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	out, lists := buf[:0], 0
-	for _, st := range states {
-		if len(m.byState[st]) > 0 {
-			lists++
-		}
-		for _, ma := range m.byState[st] {
+	out, full := buf[:0], mark == 0 || mark < m.base || mark > m.seq
+	for _, ma := range m.order {
+		if full || ma.seq > mark {
 			out = append(out, AgentRecord{Agent: ma.agent, Status: ma.status, Registration: ma.reg})
 		}
 	}
-	if lists > 1 {
-		slices.SortFunc(out, func(a, b AgentRecord) int { return strings.Compare(a.Agent.Ext, b.Agent.Ext) })
-	}
-	return out, nil
+	return out, m.seq, full, nil
 }
 
 func (m *Memory) SwapStatus(_ context.Context, ext string, version int64, s Status) (int64, error) {
@@ -139,13 +145,8 @@ func (m *Memory) swapLocked(ext string, version int64, s Status) (int64, error) 
 		return 0, fmt.Errorf("agent %s: %w", ext, ErrConflict)
 	}
 	s.Version = version + 1
-	if version == 0 || ma.status.State != s.State {
-		if version != 0 {
-			m.byState[ma.status.State] = removeAgent(m.byState[ma.status.State], ma)
-		}
-		m.byState[s.State] = insertAgent(m.byState[s.State], ma)
-	}
 	ma.status = s
+	m.touch(ma)
 	return s.Version, nil
 }
 
@@ -157,6 +158,7 @@ func (m *Memory) PutRegistration(_ context.Context, r Registration) error {
 		return fmt.Errorf("agent %s: %w", r.Ext, ErrNotFound)
 	}
 	ma.reg = r
+	m.touch(ma)
 	return nil
 }
 
@@ -165,6 +167,7 @@ func (m *Memory) DeleteRegistration(_ context.Context, ext string) error {
 	defer m.mu.Unlock()
 	if ma, ok := m.agents[ext]; ok {
 		ma.reg = Registration{}
+		m.touch(ma)
 	}
 	return nil
 }

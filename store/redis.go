@@ -27,7 +27,7 @@ import (
 //	PREFIX status:logged  set once status:changed was built from status
 //	PREFIX q:QUEUE        hash call id -> Entry JSON
 //
-// Agents and AgentsIn answer from a mirror of the agents kept by this
+// Agents and AgentsSince answer from a mirror of the agents kept by this
 // process and brought up to date in one script run that returns only the
 // statuses changed since the last read (redis_cache.go); a status swap is
 // one Lua script (compare the version, write, log the change; a Claim also
@@ -41,6 +41,7 @@ type Redis struct {
 
 	mu    sync.Mutex
 	cache *cached // the mirror of the agents (nil: read it all)
+	stamp uint64  // counts the changes the mirror took (AgentsSince)
 	// fresh is when the mirror was last brought up to date; within
 	// maxStale of it reads answer from the mirror alone (this process's
 	// own writes are in it at once; other nodes' within maxStale).
@@ -48,7 +49,7 @@ type Redis struct {
 	maxStale time.Duration
 }
 
-// SetMaxStale lets Agents and AgentsIn answer from the mirror without a
+// SetMaxStale lets Agents and AgentsSince answer from the mirror without a
 // round trip for d after each one (0, the default: always up to date).
 // Other nodes' status changes are then seen up to d late; a seat claimed
 // meanwhile by another node is caught by the claim's version check, as
@@ -74,7 +75,7 @@ func (r *Redis) wrote(ext string, v int64, s Status) {
 	if c := r.cache; c != nil {
 		if i, ok := c.index[ext]; ok && c.recs[i].Status.Version < v {
 			s.Version = v
-			c.recs[i].Status = s
+			r.setLocked(c, i, s)
 		}
 	}
 }

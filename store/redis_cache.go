@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"sort"
 	"strconv"
 	"time"
@@ -49,28 +48,28 @@ return out
 // Agents returns every agent with its status and registration, sorted by
 // extension (from the mirror, brought up to date in one round trip).
 func (r *Redis) Agents(ctx context.Context, buf []AgentRecord) ([]AgentRecord, error) {
-	return r.agents(ctx, nil, buf)
+	recs, _, _, err := r.AgentsSince(ctx, 0, buf)
+	return recs, err
 }
 
-// AgentsIn is Agents limited to the agents in states.
-func (r *Redis) AgentsIn(ctx context.Context, states []string, buf []AgentRecord) ([]AgentRecord, error) {
-	return r.agents(ctx, states, buf)
-}
-
-func (r *Redis) agents(ctx context.Context, states []string, buf []AgentRecord) ([]AgentRecord, error) {
+// AgentsSince returns the agents changed in the mirror since mark
+// (store.Seats): the mirror stamps each seat with a counter of this process
+// when it takes a change, and starts over (every seat stamped anew, a mark
+// from before gets everything) when it reloads the profiles.
+func (r *Redis) AgentsSince(ctx context.Context, mark uint64, buf []AgentRecord) ([]AgentRecord, uint64, bool, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	c, err := r.refreshLocked(ctx)
 	if err != nil {
-		return nil, err
+		return nil, 0, false, err
 	}
-	out := buf[:0]
+	out, full := buf[:0], mark == 0 || mark < c.base || mark > r.stamp
 	for i := range c.recs {
-		if states == nil || slices.Contains(states, c.recs[i].Status.State) {
+		if full || c.stamps[i] > mark {
 			out = append(out, c.recs[i])
 		}
 	}
-	return out, nil
+	return out, r.stamp, full, nil
 }
 
 // cached is the mirror: profiles sorted by extension with their
@@ -82,6 +81,8 @@ type cached struct {
 	seq            string
 	recs           []AgentRecord
 	index          map[string]int
+	stamps         []uint64 // Redis.stamp when each rec last changed
+	base           uint64   // the stamp of the load
 }
 
 // refreshLocked brings the mirror up to date: the statuses changed since
@@ -104,6 +105,12 @@ func (r *Redis) refreshLocked(ctx context.Context) (*cached, error) {
 			if c, err = r.loadProfiles(ctx, vals[0], vals[1]); err != nil {
 				return nil, err
 			}
+			r.stamp++
+			c.base = r.stamp
+			c.stamps = make([]uint64, len(c.recs))
+			for i := range c.stamps {
+				c.stamps[i] = c.base
+			}
 			r.cache = c
 			if since != "0" {
 				continue // the changes read are relative to the old mirror: read them all
@@ -121,8 +128,8 @@ func (r *Redis) refreshLocked(ctx context.Context) (*cached, error) {
 					return nil, fmt.Errorf("store: status %q: %w", vals[i+1], err)
 				}
 			}
-			if s.Version >= c.recs[at].Status.Version || s.Version == 0 {
-				c.recs[at].Status = s
+			if s.Version > c.recs[at].Status.Version || s.Version == 0 {
+				r.setLocked(c, at, s)
 			}
 		}
 		c.seq = vals[2]
@@ -165,4 +172,11 @@ func (r *Redis) loadProfiles(ctx context.Context, profiles, regs string) (*cache
 		n.index[rec.Agent.Ext] = i
 	}
 	return n, nil
+}
+
+// setLocked puts s in the mirror for seat at and stamps the change.
+func (r *Redis) setLocked(c *cached, at int, s Status) {
+	c.recs[at].Status = s
+	r.stamp++
+	c.stamps[at] = r.stamp
 }

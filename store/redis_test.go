@@ -39,7 +39,7 @@ func TestRedisChangeLogRebuilt(t *testing.T) {
 	}
 	_, _ = s.SwapStatus(ctx, "1001", 0, Status{State: "ready"})
 	_, _ = s.SwapStatus(ctx, "1002", 0, Status{State: "on_call"})
-	if _, err := s.AgentsIn(ctx, []string{"ready"}, nil); err != nil {
+	if _, err := readyIn(ctx, s); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.Del(ctx, DefaultRedisPrefix+"status:changed", DefaultRedisPrefix+"status:logged").Err(); err != nil {
@@ -47,7 +47,7 @@ func TestRedisChangeLogRebuilt(t *testing.T) {
 	}
 	other := NewRedis(c, "")
 	for name, st := range map[string]*Redis{"this node": s, "another node": other} {
-		recs, err := st.AgentsIn(ctx, []string{"ready"}, nil)
+		recs, err := readyIn(ctx, st)
 		if err != nil || len(recs) != 1 || recs[0].Agent.Ext != "1001" {
 			t.Fatalf("%s, after the log was lost: %+v %v", name, recs, err)
 		}
@@ -55,7 +55,7 @@ func TestRedisChangeLogRebuilt(t *testing.T) {
 	if _, err := other.SwapStatus(ctx, "1002", 1, Status{State: "ready"}); err != nil {
 		t.Fatal(err)
 	}
-	if recs, _ := s.AgentsIn(ctx, []string{"ready"}, nil); len(recs) != 2 || recs[1].Status.Version != 2 {
+	if recs, _ := readyIn(ctx, s); len(recs) != 2 || recs[1].Status.Version != 2 {
 		t.Fatalf("after 1002 became ready on another node: %+v", recs)
 	}
 	if err := other.DeleteAgent(ctx, "1001"); err != nil {
@@ -85,8 +85,8 @@ func TestRedisOutage(t *testing.T) {
 	if _, err := s.Agents(ctx, nil); !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("agents: %v", err)
 	}
-	if _, err := s.AgentsIn(ctx, []string{"ready"}, nil); !errors.Is(err, ErrUnavailable) {
-		t.Fatalf("agents in: %v", err)
+	if _, _, _, err := s.AgentsSince(ctx, 1, nil); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("agents since: %v", err)
 	}
 	if _, err := s.SwapStatus(ctx, "1001", 0, Status{}); !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("swap: %v", err)
@@ -118,7 +118,7 @@ func TestRedisMaxStale(t *testing.T) {
 		}
 	}
 	s.SetMaxStale(time.Hour)
-	if recs, err := s.AgentsIn(ctx, []string{"ready"}, nil); err != nil || len(recs) != 0 {
+	if recs, err := readyIn(ctx, s); err != nil || len(recs) != 0 {
 		t.Fatalf("before: %+v %v", recs, err)
 	}
 	if _, err := other.SwapStatus(ctx, "1002", 0, Status{State: "ready"}); err != nil {
@@ -127,12 +127,24 @@ func TestRedisMaxStale(t *testing.T) {
 	if _, err := s.SwapStatus(ctx, "1001", 0, Status{State: "ready"}); err != nil {
 		t.Fatal(err)
 	}
-	recs, _ := s.AgentsIn(ctx, []string{"ready"}, nil)
+	recs, _ := readyIn(ctx, s)
 	if len(recs) != 1 || recs[0].Agent.Ext != "1001" || recs[0].Status.Version != 1 {
 		t.Fatalf("within the window: %+v", recs)
 	}
 	s.SetMaxStale(0)
-	if recs, _ := s.AgentsIn(ctx, []string{"ready"}, nil); len(recs) != 2 {
+	if recs, _ := readyIn(ctx, s); len(recs) != 2 {
 		t.Fatalf("after the window: %+v", recs)
 	}
+}
+
+// readyIn returns the ready agents of s.
+func readyIn(ctx context.Context, s *Redis) ([]AgentRecord, error) {
+	recs, err := s.Agents(ctx, nil)
+	var out []AgentRecord
+	for _, r := range recs {
+		if r.Status.State == "ready" {
+			out = append(out, r)
+		}
+	}
+	return out, err
 }

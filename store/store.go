@@ -120,14 +120,19 @@ type Store interface {
 	Queues
 }
 
-// Seats is the dispatcher's hot path, one round trip each on Redis: read
-// only the seats that may take a call, and claim one while taking the
-// call's entry out of its queue. Memory and Redis implement it; acd falls
-// back to Agents, SwapStatus and DeleteEntry for a Store without it.
+// Seats is the dispatcher's hot path: it keeps its own copy of the agents,
+// brought up to date with only the agents changed since its last read, and
+// claims a seat while taking the call's entry out of its queue (one round
+// trip on Redis). Memory and Redis implement it; acd falls back to Agents,
+// SwapStatus and DeleteEntry for a Store without it.
 type Seats interface {
-	// AgentsIn is Agents limited to the agents whose status State is one
-	// of states (an agent whose status was never set is not listed).
-	AgentsIn(ctx context.Context, states []string, buf []AgentRecord) ([]AgentRecord, error)
+	// AgentsSince appends to buf[:0] the agents whose profile, status or
+	// registration changed since mark, and returns them with the mark for
+	// the next read. With full (mark 0, or a change the store cannot tell
+	// seat by seat, such as an agent added or deleted) they are every
+	// agent, sorted by extension: the reader drops what it kept. A mark
+	// belongs to the Seats value that returned it.
+	AgentsSince(ctx context.Context, mark uint64, buf []AgentRecord) (recs []AgentRecord, next uint64, full bool, err error)
 	// Claim is SwapStatus that, when the swap succeeds, also deletes the
 	// entry callID of queue, in the same atomic step.
 	Claim(ctx context.Context, ext string, version int64, s Status, queue, callID string) (int64, error)

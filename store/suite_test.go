@@ -95,41 +95,56 @@ func suite(t *testing.T, open func(t *testing.T) Store) {
 			t.Fatalf("%d claims won", wins)
 		}
 	})
-	t.Run("agents in states", func(t *testing.T) {
+	t.Run("agents since", func(t *testing.T) {
 		s := open(t).(Seats)
 		st := s.(Store)
 		for _, ext := range []string{"1003", "1002", "1001"} {
 			_ = st.PutAgent(ctx, Agent{Ext: ext})
 		}
-		_ = st.PutRegistration(ctx, Registration{Ext: "1002", Contact: "sip:1002"})
-		_, _ = st.SwapStatus(ctx, "1001", 0, Status{State: "on_call"})
-		_, _ = st.SwapStatus(ctx, "1002", 0, Status{State: "wrap_up"})
-		_, _ = st.SwapStatus(ctx, "1003", 0, Status{State: "ready"})
-		in := func(want string) {
+		// since reads the changes since the last read: want when the store
+		// tells them seat by seat, all when it answers with every agent
+		// (Redis does for a profile or registration change; both must for
+		// an agent added or deleted: mustFull).
+		var mark uint64
+		since := func(want, all string, mustFull bool) {
 			t.Helper()
-			recs, err := s.AgentsIn(ctx, []string{"ready", "wrap_up"}, nil)
+			recs, next, full, err := s.AgentsSince(ctx, mark, nil)
 			var got []string
 			for _, r := range recs {
 				got = append(got, r.Agent.Ext+":"+r.Status.State)
 			}
-			if err != nil || fmt.Sprint(got) != want {
-				t.Fatalf("agents in ready, wrap_up: %v %v, want %s", got, err, want)
+			if full {
+				want = all
 			}
+			if err != nil || fmt.Sprint(got) != want || (mustFull && !full) {
+				t.Fatalf("since %d: %v full %v %v, want %s", mark, got, full, err, want)
+			}
+			mark = next
 		}
-		in("[1002:wrap_up 1003:ready]")
-		recs, _ := s.AgentsIn(ctx, []string{"wrap_up"}, nil)
-		if len(recs) != 1 || recs[0].Registration.Contact != "sip:1002" || recs[0].Status.Version != 1 {
-			t.Fatalf("record %+v", recs)
+		since("", "[1001: 1002: 1003:]", true)
+		since("[]", "", false)
+		_, _ = st.SwapStatus(ctx, "1003", 0, Status{State: "ready"})
+		since("[1003:ready]", "", false)
+		_ = st.PutRegistration(ctx, Registration{Ext: "1002", Contact: "sip:1002"})
+		since("[1002:]", "[1001: 1002: 1003:ready]", false)
+		recs, _, _, _ := s.AgentsSince(ctx, 0, nil)
+		if len(recs) != 3 || recs[1].Registration.Contact != "sip:1002" || recs[2].Status.Version != 1 {
+			t.Fatalf("records %+v", recs)
 		}
-		_, _ = st.SwapStatus(ctx, "1001", 1, Status{State: "ready"})
 		_, _ = st.SwapStatus(ctx, "1003", 1, Status{State: "ringing"})
-		in("[1001:ready 1002:wrap_up]")
+		_, _ = st.SwapStatus(ctx, "1003", 2, Status{State: "on_call"})
+		since("[1003:on_call]", "", false)
+		_ = st.PutAgent(ctx, Agent{Ext: "1001", Name: "renamed"})
+		since("[1001:]", "[1001: 1002: 1003:on_call]", false)
+		_ = st.DeleteRegistration(ctx, "1002")
+		since("[1002:]", "[1001: 1002: 1003:on_call]", false)
 		_ = st.DeleteAgent(ctx, "1001")
-		in("[1002:wrap_up]")
-		_ = st.PutAgent(ctx, Agent{Ext: "1001"})
-		in("[1002:wrap_up]")
-		_, _ = st.SwapStatus(ctx, "1001", 0, Status{State: "wrap_up"})
-		in("[1001:wrap_up 1002:wrap_up]")
+		since("", "[1002: 1003:on_call]", true)
+		_ = st.PutAgent(ctx, Agent{Ext: "1004"})
+		since("", "[1002: 1003:on_call 1004:]", true)
+		since("[]", "", false)
+		_, _ = st.SwapStatus(ctx, "1004", 0, Status{State: "wrap_up"})
+		since("[1004:wrap_up]", "", false)
 	})
 	t.Run("claim takes the entry", func(t *testing.T) {
 		s := open(t)

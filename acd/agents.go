@@ -14,16 +14,16 @@ import (
 // a call keeps it; the request applies when the call and wrap-up are over.
 func (d *Dispatcher) Command(ctx context.Context, ext string, c Command) (store.Status, []Decision, error) {
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	now := d.now()
 	s, err := d.swap(ctx, ext, func(s store.Status) (store.Status, bool, error) {
 		next, err := applyCommand(s, c, now)
 		return next, err == nil && next != s, err
 	})
+	d.mu.Unlock()
 	if err != nil {
 		return s, nil, fmt.Errorf("agent %s %s: %w", ext, c.Kind, err)
 	}
-	out, err := d.dispatchLocked(ctx, now)
+	out, err := d.dispatch(ctx)
 	return s, out, err
 }
 
@@ -32,9 +32,17 @@ func (d *Dispatcher) Command(ctx context.Context, ext string, c Command) (store.
 // registrar's owner on every successful REGISTER.
 func (d *Dispatcher) Register(ctx context.Context, ext, contact string, expires time.Time) ([]Decision, error) {
 	d.mu.Lock()
-	defer d.mu.Unlock()
+	err := d.registerLocked(ctx, ext, contact, expires)
+	d.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	return d.dispatch(ctx)
+}
+
+func (d *Dispatcher) registerLocked(ctx context.Context, ext, contact string, expires time.Time) error {
 	if err := d.st.PutRegistration(ctx, store.Registration{Ext: ext, Contact: contact, Expires: expires}); err != nil {
-		return nil, fmt.Errorf("register %s: %w", ext, err)
+		return fmt.Errorf("register %s: %w", ext, err)
 	}
 	now := d.now()
 	if d.cfg.AutoLogin {
@@ -43,10 +51,10 @@ func (d *Dispatcher) Register(ctx context.Context, ext, contact string, expires 
 			return next, state(s) == LoggedOut, err
 		})
 		if err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return d.dispatchLocked(ctx, now)
+	return nil
 }
 
 // Unregister forgets ext's phone (REGISTER with Expires 0, or the binding

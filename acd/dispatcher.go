@@ -28,9 +28,11 @@ type Options struct {
 
 // Dispatcher decides which waiting call goes to which seat, and when. It is
 // the mutex-protected facade the engine's call goroutines call directly:
-// every method locks, applies one event, and returns the decisions the
-// engine must carry out (for this call and for others). Methods block only
-// on the store (memory: never; Redis: one or a few round trips).
+// every method applies one event under its lock and returns the decisions
+// the engine must carry out (for this call and for others). Methods block
+// only on the store (memory: never; Redis: one or a few round trips); the
+// hot ones (a seat claimed for a call, a seat answering or ending its
+// call) make their round trips with the lock let go (claim.go).
 //
 // It keeps this node's calls (waiting, offered) in memory and the seats in
 // the store; with a shared store several nodes dispatch their own calls to
@@ -66,14 +68,18 @@ type Dispatcher struct {
 	}
 
 	view view // the seats
+	// claiming holds the seats of this node's plans being claimed (see
+	// claim.go); plans are the spent ones, reused.
+	claiming map[string]bool
+	plans    []*plan
 
-	// scratch of dispatchLocked, reused from one dispatch to the next
-	free   []freeSeat           // the seats free at its start
-	heads  []int                // its place in each queue
-	nobody map[needKey]bool     // needs no free seat meets
-	cands  []candidate          // the seats that may take one call
-	got    []*store.AgentRecord // the seats claimed for one call
-	outs   []Decision           // the decisions, before resultLocked
+	// scratch of planLocked and settleLocked, reused from one dispatch to the next
+	free   []freeSeat       // the seats free at its start
+	heads  []int            // its place in each queue
+	nobody map[needKey]bool // needs no free seat meets
+	cands  []candidate      // the seats that may take one call
+	got    []*reservation   // the seats won for one call (settleLocked)
+	outs   []Decision       // the decisions, before resultLocked (settleLocked)
 }
 
 // needKey identifies calls that need the same seats: same queue, same
@@ -96,6 +102,8 @@ type callState struct {
 	tried             map[string]time.Time // seat -> when it missed this call
 	rung, missed      []string
 	ring1, rung1      [1]string // first backing of ringing and rung (see offeredLocked)
+	claiming          bool      // out of its queue while seats are claimed for it
+	stored            bool      // its entry is in the store's mirror of the queue
 }
 
 // New returns a dispatcher over cfg (WithDefaults applied here, then
@@ -116,7 +124,7 @@ func New(cfg Config, o Options) (*Dispatcher, error) {
 	d := &Dispatcher{
 		st: o.Store, now: o.Now, loc: o.Location, log: o.Logger, node: o.Node, busy: o.Busy,
 		queues: map[string]*queue.Queue{}, calls: map[string]*callState{}, rr: map[string]string{},
-		nobody: map[needKey]bool{}, known: map[string]store.Status{},
+		nobody: map[needKey]bool{}, known: map[string]store.Status{}, claiming: map[string]bool{},
 	}
 	d.seats, _ = o.Store.(store.Seats)
 	if err := d.Configure(cfg); err != nil {
@@ -294,8 +302,9 @@ func (d *Dispatcher) entry(q string, c queue.Call) store.Entry {
 	}
 }
 
-// enqueueLocked adds c to q in the local queue and the store mirror.
-func (d *Dispatcher) enqueueLocked(ctx context.Context, q *queue.Queue, c queue.Call, force bool) error {
+// enqueueLocked adds c (the call cs) to q in the local queue and the
+// store mirror.
+func (d *Dispatcher) enqueueLocked(ctx context.Context, cs *callState, q *queue.Queue, c queue.Call, force bool) error {
 	if err := q.Add(c, force); err != nil {
 		return err
 	}
@@ -303,17 +312,20 @@ func (d *Dispatcher) enqueueLocked(ctx context.Context, q *queue.Queue, c queue.
 		q.Remove(c.ID)
 		return err
 	}
+	cs.stored = true
 	return nil
 }
 
-// dequeueLocked takes a call out of its queue and the store mirror.
+// dequeueLocked takes a call out of its queue and the store mirror (also
+// when it is out of its queue being claimed).
 func (d *Dispatcher) dequeueLocked(ctx context.Context, cs *callState) (queue.Call, bool, error) {
 	q := d.queues[cs.queue]
 	c, ok := q.Remove(cs.id)
-	if !ok {
-		return c, false, nil
+	if !cs.stored {
+		return c, ok, nil
 	}
-	return c, true, d.st.DeleteEntry(ctx, cs.queue, cs.id)
+	cs.stored = false
+	return c, ok, d.st.DeleteEntry(ctx, cs.queue, cs.id)
 }
 
 // finish forgets a call and returns its Finished decision.

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -323,18 +324,37 @@ func TestStaleOfferOfAnotherNodeIsFreed(t *testing.T) {
 	}
 }
 
-// flaky is a memory store whose SwapStatus or DeleteEntry can be made to
-// fail as an unreachable Redis would.
+// flaky is a memory store whose claims (after the first okClaims) or
+// entry deletes can be made to fail as an unreachable Redis would.
 type flaky struct {
 	*store.Memory
-	failSwap, failDelete bool
+	failClaim, failDelete bool
+	okClaims              int
 }
 
 func (f *flaky) SwapStatus(ctx context.Context, ext string, version int64, s store.Status) (int64, error) {
-	if f.failSwap {
-		return 0, store.ErrUnavailable
+	if err := f.claimFails(); err != nil {
+		return 0, err
 	}
 	return f.Memory.SwapStatus(ctx, ext, version, s)
+}
+
+func (f *flaky) Claim(ctx context.Context, ext string, version int64, s store.Status, queue, callID string) (int64, error) {
+	if err := f.claimFails(); err != nil {
+		return 0, err
+	}
+	return f.Memory.Claim(ctx, ext, version, s, queue, callID)
+}
+
+func (f *flaky) claimFails() error {
+	if !f.failClaim {
+		return nil
+	}
+	if f.okClaims > 0 {
+		f.okClaims--
+		return nil
+	}
+	return store.ErrUnavailable
 }
 
 func (f *flaky) DeleteEntry(ctx context.Context, queue, callID string) error {
@@ -356,8 +376,9 @@ func TestStoreFailsAfterAClaim(t *testing.T) {
 		plain bool // a store without store.Seats
 		fail  func(*flaky)
 	}{
+		// The call waits (its entry in the store) until 1002 is ready.
 		{"entry delete fails", general(), true, func(f *flaky) { f.failDelete = true }},
-		{"second ring-all claim fails", ringAll, false, func(f *flaky) { f.failSwap = true }},
+		{"second ring-all claim fails", ringAll, false, func(f *flaky) { f.failClaim, f.okClaims = true, 1 }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -367,16 +388,27 @@ func TestStoreFailsAfterAClaim(t *testing.T) {
 				st = struct{ store.Store }{f}
 			}
 			r := newRigStore(t, st, oneQueue(tt.q), agent("1001", "general", 5), agent("1002", "general", 5))
-			r.ready("1001", "1002")
-			tt.fail(f)
-			out, err := r.d.Arrive(r.ctx, Arrival{CallID: "c1", Queue: "general"})
-			if !errors.Is(err, store.ErrUnavailable) || len(out) != 1 || out[0].Kind != Offer {
-				t.Fatalf("arrive: %v %v", brief(out), err)
+			var out []Decision
+			var err error
+			if tt.plain {
+				r.ready("1001")
+				r.arrive("c0", "general", 0)
+				r.arrive("c1", "general", 0)
+				tt.fail(f)
+				_, _ = r.d.Register(r.ctx, "1002", "sip:1002@127.0.0.1", r.clk.Now().Add(time.Hour))
+				_, out, err = r.d.Command(r.ctx, "1002", Command{Kind: CmdLogin})
+			} else {
+				r.ready("1001", "1002")
+				tt.fail(f)
+				out, err = r.d.Arrive(r.ctx, Arrival{CallID: "c1", Queue: "general"})
+			}
+			if !errors.Is(err, store.ErrUnavailable) || len(out) != 1 || out[0].Kind != Offer || out[0].CallID != "c1" {
+				t.Fatalf("offer: %v %v", brief(out), err)
 			}
 			if _, waiting := r.d.queues["general"].Get("c1"); waiting {
 				t.Fatal("c1 offered and still queued")
 			}
-			f.failSwap, f.failDelete = false, false
+			f.failClaim, f.failDelete = false, false
 			out = r.do(r.d.Answered(r.ctx, "c1", out[0].Agent))
 			if len(out) != 1 || out[0].Kind != Finished {
 				t.Fatalf("answered: %v", brief(out))
@@ -614,5 +646,62 @@ func TestConcurrentAnswersAndEnds(t *testing.T) {
 	}
 	if len(waiting) != 5 {
 		t.Fatalf("%d callers left waiting hold a seat, want 5: %v (decisions %v)", len(waiting), waiting, brief(later))
+	}
+}
+
+// gated is a memory store whose next claim waits, once armed, until the
+// test lets it go (a Redis round trip that takes its time).
+type gated struct {
+	*store.Memory
+	armed   atomic.Bool
+	entered chan string   // the seat of the claim that waits
+	release chan struct{} // closed to let it go
+}
+
+func (g *gated) Claim(ctx context.Context, ext string, version int64, s store.Status, queue, callID string) (int64, error) {
+	if g.armed.CompareAndSwap(true, false) {
+		g.entered <- ext
+		<-g.release
+	}
+	return g.Memory.Claim(ctx, ext, version, s, queue, callID)
+}
+
+// TestClaimOutsideTheLock: a seat is claimed without the dispatcher's lock
+// held. While one call's claim is under way, other calls are served (not by
+// the seat being claimed), and the caller may hang up: the seat it won
+// meanwhile is freed again and offered to the next caller.
+func TestClaimOutsideTheLock(t *testing.T) {
+	g := &gated{Memory: store.NewMemory(), entered: make(chan string, 1), release: make(chan struct{})}
+	r := newRigStore(t, g, oneQueue(general()), agent("1001", "general", 5), agent("1002", "general", 5))
+	r.ready("1001", "1002")
+	g.armed.Store(true)
+	type result struct {
+		out []Decision
+		err error
+	}
+	first := make(chan result, 1)
+	go func() {
+		out, err := r.d.Arrive(r.ctx, Arrival{CallID: "c1", Queue: "general"})
+		first <- result{out, err}
+	}()
+	claimed := <-g.entered
+	other := map[string]string{"1001": "1002", "1002": "1001"}[claimed]
+	wantBrief(t, r.arrive("c2", "general", 0), "offer c2 "+other)
+	wantBrief(t, r.arrive("c3", "general", 0))
+	if qs := r.d.Queues(); qs[0].Waiting != 1 || qs[0].Offered != 2 {
+		t.Fatalf("while c1's seat is claimed: %+v", qs[0])
+	}
+	wantBrief(t, r.do(r.d.Leave(r.ctx, "c1")), "finished c1 abandoned")
+	close(g.release)
+	res := <-first
+	if res.err != nil {
+		t.Fatal(res.err)
+	}
+	wantBrief(t, res.out, "offer c3 "+claimed)
+	if s, _ := r.st.Status(r.ctx, claimed); s.CallID != "c3" || state(s) != Ringing {
+		t.Fatalf("seat %s after c1 left: %+v", claimed, s)
+	}
+	if es, _ := r.st.Entries(r.ctx, "general"); len(es) != 0 {
+		t.Fatalf("entries left: %+v", es)
 	}
 }

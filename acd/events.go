@@ -19,12 +19,13 @@ import (
 // waiting; decisions already made (for it or others) are still returned.
 func (d *Dispatcher) Arrive(ctx context.Context, a Arrival) ([]Decision, error) {
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	if _, dup := d.calls[a.CallID]; dup {
+		d.mu.Unlock()
 		return nil, fmt.Errorf("call %s: %w", a.CallID, ErrDuplicate)
 	}
 	q, ok := d.queues[a.Queue]
 	if !ok || !d.open[a.Queue] {
+		d.mu.Unlock()
 		return nil, fmt.Errorf("call %s to %q: %w", a.CallID, a.Queue, ErrUnknownQueue)
 	}
 	now := d.now()
@@ -33,27 +34,38 @@ func (d *Dispatcher) Arrive(ctx context.Context, a Arrival) ([]Decision, error) 
 	err := q.Add(c, false)
 	if errors.Is(err, queue.ErrFull) {
 		d.calls[cs.id] = cs
-		return d.overflowLocked(ctx, cs, c, q.Config().OnFull, now)
+		out, err := d.overflowLocked(ctx, cs, c, q.Config().OnFull, now)
+		d.mu.Unlock()
+		return d.then(ctx, out, err)
 	}
 	if err != nil {
+		d.mu.Unlock()
 		return nil, err
 	}
 	d.calls[cs.id] = cs
-	out, err := d.dispatchLocked(ctx, now)
-	if _, waiting := q.Get(cs.id); waiting {
-		if err == nil {
-			err = d.st.PutEntry(ctx, d.entry(a.Queue, c))
-		}
-		if err != nil {
-			q.Remove(cs.id)
-			delete(d.calls, cs.id)
-			return out, err
-		}
-		if q.Config().AnnounceEvery > 0 {
-			out = append(out, d.announceLocked(ctx, q, []string{cs.id}, now)...)
-		}
+	d.mu.Unlock()
+	out, err := d.dispatch(ctx)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.calls[cs.id] != cs || cs.stored {
+		return out, err // offered, gone, or put back and stored by a settle
 	}
-	return out, err
+	if _, waiting := q.Get(cs.id); !waiting {
+		return out, err
+	}
+	if err == nil {
+		err = d.st.PutEntry(ctx, d.entry(a.Queue, c))
+	}
+	if err != nil {
+		q.Remove(cs.id)
+		delete(d.calls, cs.id)
+		return out, err
+	}
+	cs.stored = true
+	if q.Config().AnnounceEvery > 0 {
+		out = append(out, d.announceLocked(ctx, q, []string{cs.id}, now)...)
+	}
+	return out, nil
 }
 
 // Leave: the caller hung up while waiting or while a seat rang (abandoned),
@@ -62,9 +74,9 @@ func (d *Dispatcher) Arrive(ctx context.Context, a Arrival) ([]Decision, error) 
 // ACD is already done with the call (answered, overflowed): ignore it.
 func (d *Dispatcher) Leave(ctx context.Context, callID string) ([]Decision, error) {
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	cs, ok := d.calls[callID]
 	if !ok {
+		d.mu.Unlock()
 		return nil, fmt.Errorf("call %s: %w", callID, ErrUnknownCall)
 	}
 	now := d.now()
@@ -77,8 +89,8 @@ func (d *Dispatcher) Leave(ctx context.Context, callID string) ([]Decision, erro
 		o = CallbackFailed
 	}
 	out = append(out, d.finish(cs, o, queue.Destination{}, "", now))
-	more, derr := d.dispatchLocked(ctx, now)
-	return append(out, more...), errors.Join(err, derr)
+	d.mu.Unlock()
+	return d.then(ctx, out, err)
 }
 
 // withdrawLocked frees every seat ringing for cs except keep and returns
@@ -137,16 +149,16 @@ func (d *Dispatcher) Answered(ctx context.Context, callID, ext string) ([]Decisi
 		return nil, err
 	}
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	if cs, ok = d.calls[callID]; !ok || !slices.Contains(cs.ringing, ext) {
 		// The call left while the seat was being marked: Leave freed the
 		// seat (it held the call); the seat leg is hung up.
+		d.mu.Unlock()
 		return nil, fmt.Errorf("call %s, seat %s: %w", callID, ext, ErrNotOffered)
 	}
 	out, werr := d.withdrawLocked(ctx, cs, ext, now)
 	out = append(out, d.finish(cs, Answered, queue.Destination{}, ext, now))
-	more, derr := d.dispatchLocked(ctx, d.now()) // fresh, as in CallEnded
-	return append(out, more...), errors.Join(werr, derr)
+	d.mu.Unlock()
+	return d.then(ctx, out, werr)
 }
 
 // NotAnswered: seat ext rang out, was busy or unreachable. The seat counts a
@@ -155,14 +167,22 @@ func (d *Dispatcher) Answered(ctx context.Context, callID, ext string) ([]Decisi
 // head of the queue and is offered to the next seat.
 func (d *Dispatcher) NotAnswered(ctx context.Context, callID, ext string, why Failure) ([]Decision, error) {
 	d.mu.Lock()
-	defer d.mu.Unlock()
+	err := d.notAnsweredLocked(ctx, callID, ext, why)
+	d.mu.Unlock()
+	if errors.Is(err, ErrUnknownCall) || errors.Is(err, ErrNotOffered) {
+		return nil, err
+	}
+	return d.then(ctx, nil, err)
+}
+
+func (d *Dispatcher) notAnsweredLocked(ctx context.Context, callID, ext string, why Failure) error {
 	cs, ok := d.calls[callID]
 	if !ok {
-		return nil, fmt.Errorf("call %s: %w", callID, ErrUnknownCall)
+		return fmt.Errorf("call %s: %w", callID, ErrUnknownCall)
 	}
 	i := slices.Index(cs.ringing, ext)
 	if i < 0 {
-		return nil, fmt.Errorf("call %s, seat %s: %w", callID, ext, ErrNotOffered)
+		return fmt.Errorf("call %s, seat %s: %w", callID, ext, ErrNotOffered)
 	}
 	now := d.now()
 	_, err := d.swap(ctx, ext, func(s store.Status) (store.Status, bool, error) {
@@ -182,8 +202,7 @@ func (d *Dispatcher) NotAnswered(ctx context.Context, callID, ext string, why Fa
 			err = errors.Join(err, rerr)
 		}
 	}
-	out, derr := d.dispatchLocked(ctx, now)
-	return out, errors.Join(err, derr)
+	return err
 }
 
 // requeueLocked puts an offered call back at its place (its arrival time is
@@ -191,7 +210,7 @@ func (d *Dispatcher) NotAnswered(ctx context.Context, callID, ext string, why Fa
 func (d *Dispatcher) requeueLocked(ctx context.Context, cs *callState, now time.Time) error {
 	q := d.queues[cs.queue]
 	c := queue.Call{ID: cs.id, Caller: cs.caller, Priority: cs.priority, Arrived: cs.arrived, Joined: cs.joined, Callback: cs.callback, Announce: now}
-	return d.enqueueLocked(ctx, q, c, true)
+	return d.enqueueLocked(ctx, cs, q, c, true)
 }
 
 // CallEnded: seat ext's bridged call callID is over. The seat goes to
@@ -217,13 +236,13 @@ func (d *Dispatcher) CallEnded(ctx context.Context, callID, ext string) ([]Decis
 		return nil, err
 	}
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	if q, ok := d.queues[qname]; ok {
 		q.RecordHandle(talk + q.Config().WrapUp)
 	}
-	// A fresh time: other events may have dispatched while the seat was
-	// swapped, and offers must not be stamped before theirs.
-	return d.dispatchLocked(ctx, d.now())
+	d.mu.Unlock()
+	// dispatch takes a fresh time: other events may have dispatched while
+	// the seat was swapped, and offers must not be stamped before theirs.
+	return d.dispatch(ctx)
 }
 
 // RequestCallback: a waiting caller asked to be called back (a key press)
@@ -243,5 +262,9 @@ func (d *Dispatcher) RequestCallback(ctx context.Context, callID string) ([]Deci
 		return nil, fmt.Errorf("call %s in %s: %w", callID, cs.queue, ErrNoCallback)
 	}
 	c.Callback, cs.callback = true, true
-	return nil, d.st.PutEntry(ctx, d.entry(cs.queue, *c))
+	if err := d.st.PutEntry(ctx, d.entry(cs.queue, *c)); err != nil {
+		return nil, err
+	}
+	cs.stored = true
+	return nil, nil
 }

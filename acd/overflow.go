@@ -20,16 +20,15 @@ func (d *Dispatcher) overflowLocked(ctx context.Context, cs *callState, c queue.
 		q := d.queues[dest.Queue]
 		cs.queue, cs.joined = dest.Queue, now
 		c.Joined, c.Announce = now, now
-		aerr := d.enqueueLocked(ctx, q, c, false)
+		aerr := d.enqueueLocked(ctx, cs, q, c, false)
 		if errors.Is(aerr, queue.ErrFull) {
 			more, oerr := d.overflowLocked(ctx, cs, c, q.Config().OnFull, now)
 			return append([]Decision{ov}, more...), errors.Join(err, oerr)
 		}
-		out, derr := d.dispatchLocked(ctx, now)
-		return append([]Decision{ov}, out...), errors.Join(err, aerr, derr)
+		return []Decision{ov}, errors.Join(err, aerr)
 	case queue.DestCallback:
 		c.Callback, cs.callback = true, true
-		aerr := d.enqueueLocked(ctx, d.queues[cs.queue], c, true)
+		aerr := d.enqueueLocked(ctx, cs, d.queues[cs.queue], c, true)
 		return []Decision{ov}, errors.Join(err, aerr)
 	}
 	return []Decision{ov, d.finish(cs, Overflowed, dest, "", now)}, err

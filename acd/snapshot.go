@@ -75,7 +75,7 @@ func (d *Dispatcher) Queues() []QueueInfo {
 	now := d.now()
 	offered := map[string]int{}
 	for _, cs := range d.calls {
-		if len(cs.ringing) > 0 {
+		if len(cs.ringing) > 0 || cs.claiming {
 			offered[cs.queue]++
 		}
 	}

@@ -16,7 +16,6 @@ import (
 // calls it about once a second from one goroutine.
 func (d *Dispatcher) Tick(ctx context.Context) ([]Decision, error) {
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	now := d.now()
 	err := d.housekeepLocked(ctx, now)
 	var out []Decision
@@ -31,8 +30,11 @@ func (d *Dispatcher) Tick(ctx context.Context) ([]Decision, error) {
 			out, err = append(out, more...), errors.Join(err, oerr)
 		}
 	}
-	more, derr := d.dispatchLocked(ctx, now)
-	out, err = append(out, more...), errors.Join(err, derr)
+	d.mu.Unlock()
+	out, err = d.then(ctx, out, err)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	now = d.now()
 	for _, name := range d.names {
 		q := d.queues[name]
 		if ids := q.DueAnnouncements(now); len(ids) > 0 {

@@ -45,8 +45,10 @@ type Redis struct {
 	// fresh is when the mirror was last brought up to date; within
 	// maxStale of it reads answer from the mirror alone (this process's
 	// own writes are in it at once; other nodes' within maxStale).
-	fresh    time.Time
-	maxStale time.Duration
+	fresh      time.Time
+	maxStale   time.Duration
+	refreshing bool       // a background refresh is under way (ensureFresh)
+	refreshMu  sync.Mutex // one refresh at a time; taken before mu, never under it
 }
 
 // SetMaxStale lets Agents and AgentsSince answer from the mirror without a

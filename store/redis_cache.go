@@ -57,12 +57,12 @@ func (r *Redis) Agents(ctx context.Context, buf []AgentRecord) ([]AgentRecord, e
 // when it takes a change, and starts over (every seat stamped anew, a mark
 // from before gets everything) when it reloads the profiles.
 func (r *Redis) AgentsSince(ctx context.Context, mark uint64, buf []AgentRecord) ([]AgentRecord, uint64, bool, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	c, err := r.refreshLocked(ctx)
-	if err != nil {
+	if err := r.ensureFresh(ctx); err != nil {
 		return nil, 0, false, err
 	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c := r.cache
 	out, full := buf[:0], mark == 0 || mark < c.base || mark > r.stamp
 	for i := range c.recs {
 		if full || c.stamps[i] > mark {
@@ -85,62 +85,120 @@ type cached struct {
 	base           uint64   // the stamp of the load
 }
 
-// refreshLocked brings the mirror up to date: the statuses changed since
-// its seq, and everything when the profiles or registrations moved.
-func (r *Redis) refreshLocked(ctx context.Context) (*cached, error) {
-	if r.cache != nil && r.maxStale > 0 && time.Since(r.fresh) < r.maxStale {
-		return r.cache, nil
+// staleLimit is how many times maxStale a mirror may age while it is
+// brought up to date in the background; beyond it (Redis not answering)
+// reads wait for Redis again and report its errors.
+const staleLimit = 50
+
+// ensureFresh brings the mirror up to date. Within maxStale of the last
+// time it was, nothing is done; a little later a refresh is started in the
+// background and the reader answered from the mirror as it is, so that no
+// reader waits on a round trip; otherwise (no mirror, maxStale 0, profiles
+// written here, or the background refresh failing) the reader refreshes.
+func (r *Redis) ensureFresh(ctx context.Context) error {
+	r.mu.Lock()
+	if r.cache != nil && r.maxStale > 0 {
+		age := time.Since(r.fresh)
+		if age < r.maxStale {
+			r.mu.Unlock()
+			return nil
+		}
+		if age < staleLimit*r.maxStale {
+			if !r.refreshing {
+				r.refreshing = true
+				go r.refreshBehind(staleLimit * r.maxStale)
+			}
+			r.mu.Unlock()
+			return nil
+		}
 	}
-	for range 3 {
-		since := "0"
-		if r.cache != nil {
-			since = r.cache.seq
-		}
-		vals, err := changesScript.Run(ctx, r.c, r.keys.changes, since).StringSlice()
-		if err != nil {
-			return nil, r.wrap(err)
-		}
-		c := r.cache
-		if c == nil || c.profiles != vals[0] || c.regs != vals[1] {
-			if c, err = r.loadProfiles(ctx, vals[0], vals[1]); err != nil {
-				return nil, err
-			}
-			r.stamp++
-			c.base = r.stamp
-			c.stamps = make([]uint64, len(c.recs))
-			for i := range c.stamps {
-				c.stamps[i] = c.base
-			}
-			r.cache = c
-			if since != "0" {
-				continue // the changes read are relative to the old mirror: read them all
-			}
-		}
-		for i := 3; i+1 < len(vals); i += 2 {
-			at, ok := c.index[vals[i]]
-			if !ok {
-				continue // an agent added since: its profile comes with the next version
-			}
-			var s Status
-			if vals[i+1] != "" {
-				if _, s, err = decodeStatus(vals[i+1]); err != nil {
-					r.cache = nil
-					return nil, fmt.Errorf("store: status %q: %w", vals[i+1], err)
-				}
-			}
-			if s.Version > c.recs[at].Status.Version || s.Version == 0 {
-				r.setLocked(c, at, s)
-			}
-		}
-		c.seq = vals[2]
-		if _, err := strconv.ParseInt(c.seq, 10, 64); err != nil {
-			r.cache = nil
-			return nil, fmt.Errorf("store: status seq %q: %w", c.seq, err)
-		}
-		r.fresh = time.Now()
-		return c, nil
+	r.mu.Unlock()
+	return r.refresh(ctx)
+}
+
+// refreshBehind is the background refresh of ensureFresh.
+func (r *Redis) refreshBehind(limit time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	_ = r.refresh(ctx) // a failure leaves the mirror to age past the limit: readers then see it
+	r.mu.Lock()
+	r.refreshing = false
+	r.mu.Unlock()
+}
+
+// refresh brings the mirror up to date: the statuses changed since its
+// seq, and everything when the profiles or registrations moved. Refreshes
+// run one at a time (refreshMu); the round trips hold no other lock, and
+// the mirror takes only statuses newer than its own (this process's writes
+// meanwhile are kept).
+func (r *Redis) refresh(ctx context.Context) error {
+	r.refreshMu.Lock()
+	defer r.refreshMu.Unlock()
+	start := time.Now()
+	r.mu.Lock()
+	c, since := r.cache, "0"
+	if c != nil {
+		since = c.seq
 	}
-	return nil, fmt.Errorf("%w: agents kept changing while being read", ErrUnavailable)
+	r.mu.Unlock()
+	vals, err := changesScript.Run(ctx, r.c, r.keys.changes, since).StringSlice()
+	if err != nil {
+		return r.wrap(err)
+	}
+	if c == nil || c.profiles != vals[0] || c.regs != vals[1] {
+		// A new mirror, built aside: readers keep the old one meanwhile.
+		if c, err = r.loadProfiles(ctx, vals[0], vals[1]); err != nil {
+			return err
+		}
+		if since != "0" { // the changes read are relative to the old mirror: read them all
+			if vals, err = changesScript.Run(ctx, r.c, r.keys.changes, "0").StringSlice(); err != nil {
+				return r.wrap(err)
+			}
+		}
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		r.stamp++
+		c.base = r.stamp
+		c.stamps = make([]uint64, len(c.recs))
+		for i := range c.stamps {
+			c.stamps[i] = c.base
+		}
+		r.cache = c
+	} else {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+	}
+	if err := r.applyLocked(c, vals); err != nil {
+		r.cache = nil
+		return err
+	}
+	r.fresh = start
+	return nil
+}
+
+// applyLocked takes the statuses of a changesScript reply into c.
+func (r *Redis) applyLocked(c *cached, vals []string) error {
+	if _, err := strconv.ParseInt(vals[2], 10, 64); err != nil {
+		return fmt.Errorf("store: status seq %q: %w", vals[2], err)
+	}
+	for i := 3; i+1 < len(vals); i += 2 {
+		at, ok := c.index[vals[i]]
+		if !ok {
+			continue // an agent added since: its profile comes with the next version
+		}
+		var s Status
+		if vals[i+1] != "" {
+			var err error
+			if _, s, err = decodeStatus(vals[i+1]); err != nil {
+				return fmt.Errorf("store: status %q: %w", vals[i+1], err)
+			}
+		}
+		if s.Version > c.recs[at].Status.Version || s.Version == 0 && c.recs[at].Status.Version != 0 {
+			r.setLocked(c, at, s)
+		}
+	}
+	c.seq = vals[2]
+	return nil
 }
 
 // loadProfiles reads every profile and registration (statuses come after).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync/atomic"
 
 	"github.com/emiago/sipgo"
@@ -40,6 +41,7 @@ func (s *Server) Dial(ctx context.Context, o DialOptions) (*OutboundLeg, error) 
 	if tr, ok := uri.UriParams.Get("transport"); ok && tr != "" {
 		req.SetTransport(tr)
 	}
+	s.fromListener(req)
 	from := &sipmsg.FromHeader{
 		DisplayName: o.FromDisplay,
 		Address:     sipmsg.Uri{Scheme: "sip", User: o.FromUser, Host: s.dua.ContactHDR.Address.Host},
@@ -140,4 +142,19 @@ func checkHeaderValue(vals ...string) error {
 		}
 	}
 	return nil
+}
+
+// fromListener makes a request over UDP leave from the UDP listener, so
+// that the far side sees (and answers) the address it registered with or
+// was told, whether or not it sent us anything before. Without it sipgo
+// opens a socket of its own, on every interface, for a destination it has
+// not heard from.
+func (s *Server) fromListener(req *sipmsg.Request) {
+	if !strings.EqualFold(req.Transport(), "udp") {
+		return
+	}
+	if s.udpLocal == nil {
+		return
+	}
+	req.Laddr = sipmsg.Addr{IP: s.udpLocal.IP, Port: s.udpLocal.Port, Hostname: s.udpLocal.IP.String()}
 }

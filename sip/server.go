@@ -81,6 +81,9 @@ type Server struct {
 	udp     []net.PacketConn
 	tcp     []net.Listener
 	addrs   map[string]netip.AddrPort // bound address per transport
+	// udpLocal is the first UDP listener's address: requests over UDP
+	// leave from it.
+	udpLocal *net.UDPAddr
 }
 
 // dialogLeg is what the dialog table holds: either kind of leg.
@@ -136,6 +139,16 @@ func NewServer(cfg Config) (*Server, error) {
 	return s, nil
 }
 
+// udpReadBuffer is the receive buffer asked for the UDP listener.
+const udpReadBuffer = 4 << 20
+
+// udpReaders read each UDP listener at once: sipgo parses a datagram on
+// the goroutine that read it, and one reader falls behind at several
+// hundred calls a second (every seat's responses come to the listener too,
+// see fromListener). Messages are handled on goroutines of their own after
+// parsing, so more readers change no ordering sipgo keeps.
+const udpReaders = 2
+
 // Listen binds every configured transport on the configured address. A port
 // of 0 binds a free port; BoundAddr reports it (all transports share the
 // port the first one got).
@@ -148,7 +161,17 @@ func (s *Server) Listen() error {
 			if err != nil {
 				return fmt.Errorf("sip: listen udp %s: %w", addr, err)
 			}
+			// Room for a burst while the one reader parses (the default,
+			// about 200 KB, holds under a hundred datagrams); the kernel
+			// caps it at net.core.rmem_max.
+			if err := pc.(*net.UDPConn).SetReadBuffer(udpReadBuffer); err != nil {
+				s.log.Warn("sip: udp receive buffer", "error", err)
+			}
 			s.udp = append(s.udp, pc)
+			if s.udpLocal == nil {
+				// sipgo keys the listener by this address (see fromListener)
+				s.udpLocal = pc.LocalAddr().(*net.UDPAddr)
+			}
 			bound := pc.LocalAddr().(*net.UDPAddr).AddrPort()
 			s.addrs["udp"] = bound
 			addr = netip.AddrPortFrom(addr.Addr(), bound.Port())
@@ -187,10 +210,12 @@ func (s *Server) BoundAddr(transport string) netip.AddrPort { return s.addrs[tra
 // Serve runs the listeners until ctx ends; it returns when all have stopped.
 func (s *Server) Serve(ctx context.Context) error {
 	var wg sync.WaitGroup
-	errs := make(chan error, len(s.udp)+len(s.tcp))
+	errs := make(chan error, udpReaders*len(s.udp)+len(s.tcp))
 	for _, pc := range s.udp {
-		wg.Add(1)
-		go func() { defer wg.Done(); errs <- s.srv.ServeUDP(pc) }()
+		for range udpReaders {
+			wg.Add(1)
+			go func() { defer wg.Done(); errs <- s.srv.ServeUDP(pc) }()
+		}
 	}
 	for _, l := range s.tcp {
 		wg.Add(1)

@@ -21,8 +21,7 @@ import (
 //	PREFIX agents:version counter, bumped by every profile change
 //	PREFIX status         hash ext -> VERSION, ext, then the Status fields (codec.go)
 //	PREFIX regs           hash ext -> contact and expiry (codec.go)
-//	PREFIX regs:version   counter, bumped by every registration change
-//	PREFIX status:seq     counter, bumped by every status write
+//	PREFIX status:seq     counter, bumped by every status or registration write
 //	PREFIX status:changed sorted set ext scored by the seq of its last write
 //	PREFIX status:logged  set once status:changed was built from status
 //	PREFIX q:QUEUE        hash call id -> Entry JSON
@@ -99,8 +98,9 @@ func NewRedis(c redis.UniversalClient, prefix string) *Redis {
 	r := &Redis{c: c, prefix: prefix}
 	r.keys = redisKeys{
 		swap: []string{r.key("agents"), r.key("status"), r.key("status", "seq"), r.key("status", "changed")},
-		changes: []string{r.key("agents", "version"), r.key("regs", "version"), r.key("status", "seq"),
-			r.key("status", "changed"), r.key("status"), r.key("status", "logged")},
+		changes: []string{r.key("agents", "version"), r.key("status", "seq"), r.key("status", "changed"),
+			r.key("status"), r.key("status", "logged"), r.key("regs")},
+		regs: []string{r.key("agents"), r.key("regs"), r.key("status", "seq"), r.key("status", "changed")},
 	}
 	return r
 }
@@ -109,6 +109,7 @@ func NewRedis(c redis.UniversalClient, prefix string) *Redis {
 type redisKeys struct {
 	swap    []string // swapScript without the queue entry
 	changes []string // changesScript
+	regs    []string // putRegScript and delRegScript
 }
 
 func (r *Redis) key(parts ...string) string { return r.prefix + strings.Join(parts, ":") }
@@ -151,10 +152,20 @@ if KEYS[5] then redis.call('HDEL', KEYS[5], ARGV[4]) end
 return v
 `)
 
+// putRegScript and delRegScript: KEYS agents, regs, status:seq,
+// status:changed; ARGV ext[, encoded registration]. Both log the change
+// (see changesScript).
 var putRegScript = redis.NewScript(`
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
-redis.call('INCR', KEYS[3])
+redis.call('ZADD', KEYS[4], redis.call('INCR', KEYS[3]), ARGV[1])
+return 1
+`)
+
+var delRegScript = redis.NewScript(`
+if redis.call('HDEL', KEYS[2], ARGV[1]) == 1 then
+  redis.call('ZADD', KEYS[4], redis.call('INCR', KEYS[3]), ARGV[1])
+end
 return 1
 `)
 
@@ -180,7 +191,6 @@ func (r *Redis) DeleteAgent(ctx context.Context, ext string) error {
 		p.HDel(ctx, r.key("status"), ext)
 		p.HDel(ctx, r.key("regs"), ext)
 		p.Incr(ctx, r.key("agents", "version"))
-		p.Incr(ctx, r.key("regs", "version"))
 		return nil
 	})
 	r.stale()
@@ -232,27 +242,25 @@ func (r *Redis) swap(ctx context.Context, keys []string, ext string, version int
 	return v, nil
 }
 
+// PutRegistration stores where a phone is; the mirror takes it at once.
 func (r *Redis) PutRegistration(ctx context.Context, g Registration) error {
-	keys := []string{r.key("agents"), r.key("regs"), r.key("regs", "version")}
-	ok, err := putRegScript.Run(ctx, r.c, keys, g.Ext, encodeRegistration(g)).Int()
-	r.stale()
+	ok, err := putRegScript.Run(ctx, r.c, r.keys.regs, g.Ext, encodeRegistration(g)).Int()
 	if err != nil {
 		return r.wrap(err)
 	}
 	if ok == 0 {
 		return fmt.Errorf("agent %s: %w", g.Ext, ErrNotFound)
 	}
+	r.wroteReg(g.Ext, g)
 	return nil
 }
 
 func (r *Redis) DeleteRegistration(ctx context.Context, ext string) error {
-	_, err := r.c.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.HDel(ctx, r.key("regs"), ext)
-		p.Incr(ctx, r.key("regs", "version"))
-		return nil
-	})
-	r.stale()
-	return r.wrap(err)
+	if err := delRegScript.Run(ctx, r.c, r.keys.regs, ext).Err(); err != nil {
+		return r.wrap(err)
+	}
+	r.wroteReg(ext, Registration{})
+	return nil
 }
 
 func (r *Redis) PutEntry(ctx context.Context, e Entry) error {

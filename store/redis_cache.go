@@ -11,35 +11,39 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// The agents are read from a mirror this process keeps: profiles and
-// registrations, reread when their version counters move, and the statuses,
-// brought up to date on every read with the statuses changed since the last
-// one. Every status write bumps status:seq and scores the seat with it in
-// status:changed (one member per seat, so the set never grows beyond the
-// seats), so a read costs one script run that returns only the seats any
-// node changed meanwhile: a handful per call, not every seat.
+// The agents are read from a mirror this process keeps: the profiles,
+// reread when their version counter moves, and the statuses and
+// registrations, brought up to date on every read with the seats changed
+// since the last one. Every status or registration write bumps status:seq
+// and scores the seat with it in status:changed (one member per seat, so the
+// set never grows beyond the seats), so a read costs one script run that
+// returns only the seats any node changed meanwhile: a handful per call, not
+// every seat.
 
-// changesScript: KEYS agents:version, regs:version, status:seq,
-// status:changed, status, status:logged; ARGV the seq last seen ("0": all).
-// It returns both versions, the current seq, then ext, raw status pairs
-// for the seats changed since (raw "" for a seat without one). The change
-// set is built from the statuses the first time (a Redis written before it
-// existed).
+// changesScript: KEYS agents:version, status:seq, status:changed, status,
+// status:logged, regs; ARGV the seq last seen ("0": all). It returns the
+// profiles' version, the current seq, then ext, raw status, raw
+// registration triples for the seats changed since ("" for none). The
+// change set is built from the statuses the first time (a Redis written
+// before it existed).
 var changesScript = redis.NewScript(`
-if redis.call('EXISTS', KEYS[6]) == 0 then
-  local s = redis.call('INCR', KEYS[3])
-  for _, ext in ipairs(redis.call('HKEYS', KEYS[5])) do redis.call('ZADD', KEYS[4], s, ext) end
-  redis.call('SET', KEYS[6], 1)
+if redis.call('EXISTS', KEYS[5]) == 0 then
+  local s = redis.call('INCR', KEYS[2])
+  for _, ext in ipairs(redis.call('HKEYS', KEYS[4])) do redis.call('ZADD', KEYS[3], s, ext) end
+  for _, ext in ipairs(redis.call('HKEYS', KEYS[6])) do redis.call('ZADD', KEYS[3], s, ext) end
+  redis.call('SET', KEYS[5], 1)
 end
-local out = {redis.call('GET', KEYS[1]) or '', redis.call('GET', KEYS[2]) or '', redis.call('GET', KEYS[3]) or '0'}
-local exts = redis.call('ZRANGEBYSCORE', KEYS[4], '(' .. ARGV[1], '+inf')
+local out = {redis.call('GET', KEYS[1]) or '', redis.call('GET', KEYS[2]) or '0'}
+local exts = redis.call('ZRANGEBYSCORE', KEYS[3], '(' .. ARGV[1], '+inf')
 for i = 1, #exts, 4000 do
   local part = {}
   for j = i, math.min(i + 3999, #exts) do part[#part + 1] = exts[j] end
-  local raws = redis.call('HMGET', KEYS[5], unpack(part))
+  local raws = redis.call('HMGET', KEYS[4], unpack(part))
+  local regs = redis.call('HMGET', KEYS[6], unpack(part))
   for j = 1, #part do
     out[#out + 1] = part[j]
     out[#out + 1] = raws[j] or ''
+    out[#out + 1] = regs[j] or ''
   end
 end
 return out
@@ -77,8 +81,8 @@ func (r *Redis) AgentsSince(ctx context.Context, mark uint64, buf []AgentRecord)
 // profiles and registrations were read at and the status seq the statuses
 // are up to date with. Guarded by Redis.mu.
 type cached struct {
-	profiles, regs string
-	seq            string
+	profiles string // the profiles' version
+	seq      string
 	recs           []AgentRecord
 	index          map[string]int
 	stamps         []uint64 // Redis.stamp when each rec last changed
@@ -145,9 +149,9 @@ func (r *Redis) refresh(ctx context.Context) error {
 	if err != nil {
 		return r.wrap(err)
 	}
-	if c == nil || c.profiles != vals[0] || c.regs != vals[1] {
+	if c == nil || c.profiles != vals[0] {
 		// A new mirror, built aside: readers keep the old one meanwhile.
-		if c, err = r.loadProfiles(ctx, vals[0], vals[1]); err != nil {
+		if c, err = r.loadProfiles(ctx, vals[0]); err != nil {
 			return err
 		}
 		if since != "0" { // the changes read are relative to the old mirror: read them all
@@ -176,13 +180,15 @@ func (r *Redis) refresh(ctx context.Context) error {
 	return nil
 }
 
-// applyLocked takes the statuses of a changesScript reply into c.
+// applyLocked takes the statuses and registrations of a changesScript
+// reply into c.
 func (r *Redis) applyLocked(c *cached, vals []string) error {
-	if _, err := strconv.ParseInt(vals[2], 10, 64); err != nil {
-		return fmt.Errorf("store: status seq %q: %w", vals[2], err)
+	if _, err := strconv.ParseInt(vals[1], 10, 64); err != nil {
+		return fmt.Errorf("store: status seq %q: %w", vals[1], err)
 	}
-	for i := 3; i+1 < len(vals); i += 2 {
-		at, ok := c.index[vals[i]]
+	for i := 2; i+2 < len(vals); i += 3 {
+		ext := vals[i]
+		at, ok := c.index[ext]
 		if !ok {
 			continue // an agent added since: its profile comes with the next version
 		}
@@ -196,13 +202,21 @@ func (r *Redis) applyLocked(c *cached, vals []string) error {
 		if s.Version > c.recs[at].Status.Version || s.Version == 0 && c.recs[at].Status.Version != 0 {
 			r.setLocked(c, at, s)
 		}
+		var g Registration
+		if vals[i+2] != "" {
+			var err error
+			if g, err = decodeRegistration(ext, vals[i+2]); err != nil {
+				return fmt.Errorf("store: registration of %s: %w", ext, err)
+			}
+		}
+		r.setRegLocked(c, at, g)
 	}
-	c.seq = vals[2]
+	c.seq = vals[1]
 	return nil
 }
 
 // loadProfiles reads every profile and registration (statuses come after).
-func (r *Redis) loadProfiles(ctx context.Context, profiles, regs string) (*cached, error) {
+func (r *Redis) loadProfiles(ctx context.Context, profiles string) (*cached, error) {
 	var agents, bindings *redis.MapStringStringCmd
 	_, err := r.c.Pipelined(ctx, func(p redis.Pipeliner) error {
 		agents = p.HGetAll(ctx, r.key("agents"))
@@ -212,7 +226,7 @@ func (r *Redis) loadProfiles(ctx context.Context, profiles, regs string) (*cache
 	if err != nil {
 		return nil, r.wrap(err)
 	}
-	n := &cached{profiles: profiles, regs: regs, seq: "0", index: make(map[string]int, len(agents.Val()))}
+	n := &cached{profiles: profiles, seq: "0", index: make(map[string]int, len(agents.Val()))}
 	for ext, raw := range agents.Val() {
 		rec := AgentRecord{}
 		if err := json.Unmarshal([]byte(raw), &rec.Agent); err != nil {
@@ -237,4 +251,31 @@ func (r *Redis) setLocked(c *cached, at int, s Status) {
 	c.recs[at].Status = s
 	r.stamp++
 	c.stamps[at] = r.stamp
+}
+
+// setRegLocked puts g in the mirror for seat at (ext g.Ext, or none) and
+// stamps it when it changed.
+func (r *Redis) setRegLocked(c *cached, at int, g Registration) {
+	cur := c.recs[at].Registration
+	if cur.Contact == g.Contact && cur.Expires.Equal(g.Expires) && (cur.Ext == g.Ext || g.Contact == "") {
+		return
+	}
+	if g.Contact == "" {
+		g = Registration{}
+	}
+	c.recs[at].Registration = g
+	r.stamp++
+	c.stamps[at] = r.stamp
+}
+
+// wroteReg puts a registration this process wrote (none: deleted) in the
+// mirror.
+func (r *Redis) wroteReg(ext string, g Registration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if c := r.cache; c != nil {
+		if at, ok := c.index[ext]; ok {
+			r.setRegLocked(c, at, g)
+		}
+	}
 }

@@ -148,3 +148,49 @@ func readyIn(ctx context.Context, s *Redis) ([]AgentRecord, error) {
 	}
 	return out, err
 }
+
+// TestRedisRegistrationsInTheLog: a registration written by another node
+// reaches this node's mirror seat by seat (not a reload of every agent),
+// and this node's own registrations are in its mirror at once.
+func TestRedisRegistrationsInTheLog(t *testing.T) {
+	srv := redistest.Start(t)
+	c := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	t.Cleanup(func() { c.Close() })
+	s, other := NewRedis(c, ""), NewRedis(c, "")
+	ctx := context.Background()
+	for _, ext := range []string{"1001", "1002", "1003"} {
+		if err := s.PutAgent(ctx, Agent{Ext: ext}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, mark, full, err := s.AgentsSince(ctx, 0, nil)
+	if err != nil || !full {
+		t.Fatalf("first read: full %v, %v", full, err)
+	}
+	exp := t0.Add(time.Hour)
+	if err := other.PutRegistration(ctx, Registration{Ext: "1002", Contact: "sip:1002@10.0.0.2", Expires: exp}); err != nil {
+		t.Fatal(err)
+	}
+	recs, mark, full, err := s.AgentsSince(ctx, mark, nil)
+	if err != nil || full || len(recs) != 1 || recs[0].Registration.Contact != "sip:1002@10.0.0.2" || !recs[0].Registration.Expires.Equal(exp) {
+		t.Fatalf("after another node's REGISTER: %+v full %v %v", recs, full, err)
+	}
+	if err := other.DeleteRegistration(ctx, "1002"); err != nil {
+		t.Fatal(err)
+	}
+	recs, mark, full, _ = s.AgentsSince(ctx, mark, nil)
+	if full || len(recs) != 1 || recs[0].Registration.Contact != "" {
+		t.Fatalf("after another node's unREGISTER: %+v full %v", recs, full)
+	}
+	s.SetMaxStale(time.Hour)
+	if err := s.PutRegistration(ctx, Registration{Ext: "1003", Contact: "sip:1003@10.0.0.3", Expires: exp}); err != nil {
+		t.Fatal(err)
+	}
+	recs, _, full, _ = s.AgentsSince(ctx, mark, nil)
+	if full || len(recs) != 1 || recs[0].Agent.Ext != "1003" || recs[0].Registration.Contact != "sip:1003@10.0.0.3" {
+		t.Fatalf("own REGISTER within the window: %+v full %v", recs, full)
+	}
+	if err := s.PutRegistration(ctx, Registration{Ext: "9999", Contact: "sip:x"}); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("unknown agent: %v", err)
+	}
+}

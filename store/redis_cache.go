@@ -83,10 +83,10 @@ func (r *Redis) AgentsSince(ctx context.Context, mark uint64, buf []AgentRecord)
 type cached struct {
 	profiles string // the profiles' version
 	seq      string
-	recs           []AgentRecord
-	index          map[string]int
-	stamps         []uint64 // Redis.stamp when each rec last changed
-	base           uint64   // the stamp of the load
+	recs     []AgentRecord
+	index    map[string]int
+	stamps   []uint64 // Redis.stamp when each rec last changed
+	base     uint64   // the stamp of the load
 }
 
 // staleLimit is how many times maxStale a mirror may age while it is

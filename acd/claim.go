@@ -44,6 +44,7 @@ type plannedCall struct {
 // to write (next), and what the claim came to.
 type reservation struct {
 	ext, contact string
+	at           int // in the view, while planning
 	version      int64
 	next         store.Status
 	won          bool

@@ -2,6 +2,7 @@ package acd
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/hotline-cc/hotline/queue"
@@ -49,8 +50,8 @@ func (d *Dispatcher) planLocked(ctx context.Context, now time.Time) (*plan, erro
 		q := d.qs[qi]
 		c := q.Calls()[heads[qi]]
 		unmet := len(d.nobody)
-		if d.reserveLocked(p, q, c, now, day) {
-			d.compactFree()
+		if from := len(p.seats); d.reserveLocked(p, q, c, now, day) {
+			d.compactFree(p.seats[from:])
 			continue // c left its queue: the next call is at the same place
 		}
 		heads[qi]++
@@ -142,11 +143,11 @@ func (d *Dispatcher) anyFreeLocked(need queue.Need, callback bool) bool {
 	return false
 }
 
-// compactFree drops the seats reserved since the free list was built.
-func (d *Dispatcher) compactFree() {
+// compactFree drops the seats just reserved from the free list.
+func (d *Dispatcher) compactFree(reserved []reservation) {
 	j := 0
 	for _, f := range d.free {
-		if !d.claiming[d.view.recs[f.at].Agent.Ext] {
+		if !slices.ContainsFunc(reserved, func(r reservation) bool { return r.at == f.at }) {
 			d.free[j] = f
 			j++
 		}
@@ -203,13 +204,14 @@ func (d *Dispatcher) reserveLocked(p *plan, q *queue.Queue, c *queue.Call, now t
 			}
 		}
 		if l := level(r.Agent, need); l > 0 {
-			d.cands = append(d.cands, candidate{rec: r, level: l, idle: d.view.keys[f.at].idle})
+			d.cands = append(d.cands, candidate{rec: r, at: f.at, level: l, idle: d.view.keys[f.at].idle})
 		}
 	}
 	first, busy := len(p.seats), false
 	for len(d.cands) > 0 && (len(p.seats) == first || (cfg.Strategy == RingAllStrategy && !c.Callback)) {
 		i := pick(cfg.Strategy, d.cands, d.rr[cfg.Name], day)
 		r := d.cands[i].rec
+		at := d.cands[i].at
 		d.cands = append(d.cands[:i], d.cands[i+1:]...)
 		if d.busy != nil && d.busy(r.Agent.Ext) {
 			busy = true // on an internal call: not offered meanwhile
@@ -217,7 +219,7 @@ func (d *Dispatcher) reserveLocked(p *plan, q *queue.Queue, c *queue.Call, now t
 		}
 		d.claiming[r.Agent.Ext] = true
 		p.seats = append(p.seats, reservation{
-			ext: r.Agent.Ext, version: r.Status.Version, contact: r.Registration.Contact,
+			ext: r.Agent.Ext, at: at, version: r.Status.Version, contact: r.Registration.Contact,
 			next: claim(r.Status, c.ID, cfg.Name, d.node, now),
 		})
 	}

@@ -184,6 +184,9 @@ func (d *Dispatcher) nextLocked(heads []int) int {
 // strategy (all of them for ring-all), reserves them in p and takes c out
 // of its queue; false when no free seat may take c.
 func (d *Dispatcher) reserveLocked(p *plan, q *queue.Queue, c *queue.Call, now time.Time, day string) bool {
+	if c.NotBefore.After(now) {
+		return false // a callback to try again later
+	}
 	cs := d.calls[c.ID]
 	cfg := q.Config()
 	step := q.Step(c.Joined, now)

@@ -251,6 +251,34 @@ func TestCallbackNotReached(t *testing.T) {
 	}
 }
 
+// TestCallbackRetried: a caller who did not answer their callback keeps
+// their place, but no seat is reserved for them until the retry is due;
+// meanwhile the seat serves the callers behind them.
+func TestCallbackRetried(t *testing.T) {
+	r := newRig(t, oneQueue(queue.Config{Name: "general", Callback: true}), agent("1001", "general", 5))
+	r.arrive("c1", "general", 0)
+	r.do(r.d.RequestCallback(r.ctx, "c1"))
+	r.ready("1001")
+	wantBrief(t, r.do(r.d.RetryCallback(r.ctx, "c1", 2*time.Minute)), "cancel c1 1001")
+	if r.state("1001") != Ready {
+		t.Fatalf("seat %s", r.state("1001"))
+	}
+	wantBrief(t, r.arrive("c2", "general", 0), "offer c2 1001")
+	r.do(r.d.Answered(r.ctx, "c2", "1001"))
+	wantBrief(t, r.do(r.d.CallEnded(r.ctx, "c2", "1001")))
+	r.clk.Add(time.Minute)
+	wantBrief(t, r.do(r.d.Tick(r.ctx)))
+	if qs := r.d.Queues(); qs[0].Waiting != 1 || !qs[0].Calls[0].Callback {
+		t.Fatalf("c1's place: %+v", qs[0])
+	}
+	r.clk.Add(time.Minute)
+	wantBrief(t, r.do(r.d.Tick(r.ctx)), "callback c1 1001")
+	if _, err := r.d.RetryCallback(r.ctx, "c2", time.Minute); !errors.Is(err, ErrUnknownCall) {
+		t.Fatalf("retry of an answered call: %v", err)
+	}
+	wantBrief(t, r.do(r.d.Leave(r.ctx, "c1")), "cancel c1 1001", "finished c1 callback_failed")
+}
+
 func TestCallbackRefused(t *testing.T) {
 	r := newRig(t, oneQueue(general()), agent("1001", "general", 5))
 	r.arrive("c1", "general", 0)

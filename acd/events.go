@@ -245,6 +245,34 @@ func (d *Dispatcher) CallEnded(ctx context.Context, callID, ext string) ([]Decis
 	return d.dispatch(ctx)
 }
 
+// RetryCallback: the caller did not answer their callback, and will be
+// called back again. The seats reserved for it are freed (Cancel
+// decisions), and the call keeps its place in its queue but is offered no
+// seat for after. ErrUnknownCall when the ACD is done with it, ErrNoCallback
+// when it is not a callback.
+func (d *Dispatcher) RetryCallback(ctx context.Context, callID string, after time.Duration) ([]Decision, error) {
+	d.mu.Lock()
+	cs, ok := d.calls[callID]
+	if !ok {
+		d.mu.Unlock()
+		return nil, fmt.Errorf("call %s: %w", callID, ErrUnknownCall)
+	}
+	if !cs.callback || cs.claiming {
+		d.mu.Unlock()
+		return nil, fmt.Errorf("call %s in %s: %w", callID, cs.queue, ErrNoCallback)
+	}
+	now := d.now()
+	out, err := d.withdrawLocked(ctx, cs, "", now)
+	q := d.queues[cs.queue]
+	if _, waiting := q.Get(callID); !waiting {
+		c := queue.Call{ID: cs.id, Caller: cs.caller, Priority: cs.priority, Arrived: cs.arrived, Joined: cs.joined,
+			Callback: true, Announce: now, NotBefore: now.Add(after)}
+		err = errors.Join(err, d.enqueueLocked(ctx, cs, q, c, true))
+	}
+	d.mu.Unlock()
+	return d.then(ctx, out, err)
+}
+
 // RequestCallback: a waiting caller asked to be called back (a key press)
 // in a queue that offers it. The caller keeps their place; the engine tells
 // them so and hangs up, and must not call Leave for this call. When a seat

@@ -163,7 +163,13 @@ func (s *sim) step() {
 		s.log = append(s.log, "arrive "+id)
 		s.apply(s.d.Arrive(ctx, Arrival{CallID: id, Queue: s.queues[s.rnd.IntN(3)], Priority: s.rnd.IntN(3)}))
 	case n < 20:
-		if id, _ := s.pickCall(func(c *simCall) bool { return !c.callback || len(c.ringing) > 0 }); id != "" {
+		if id, c := s.pickCall(func(c *simCall) bool { return !c.callback || len(c.ringing) > 0 }); id != "" {
+			if c.callback && s.rnd.IntN(2) == 0 { // the caller missed the callback: again later
+				after := time.Duration(s.rnd.IntN(20)) * time.Second
+				s.log = append(s.log, fmt.Sprintf("retry %s after %v", id, after))
+				s.apply(s.d.RetryCallback(ctx, id, after))
+				return
+			}
 			s.log = append(s.log, "leave "+id)
 			s.apply(s.d.Leave(ctx, id))
 		}

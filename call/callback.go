@@ -39,11 +39,12 @@ type callbackPrompts struct {
 // pendingCallback is what the engine keeps of a caller whose place the ACD
 // keeps, until their callback starts.
 type pendingCallback struct {
-	acdID  string // the asking call's id
-	caller string // the number called back
-	line   string // the line they had dialled (presented as the calling number)
-	target string // the Request-URI through the trunk
-	codec  string // the codec they used (offered first)
+	acdID   string // the asking call's id
+	caller  string // the number called back
+	line    string // the line they had dialled (presented as the calling number)
+	target  string // the Request-URI through the trunk
+	codec   string // the codec they used (offered first)
+	attempt int    // callbacks made before this one
 }
 
 // callbackState is where a callback is.
@@ -426,6 +427,8 @@ func (cb *callback) end(r reason) {
 	switch {
 	case cb.onCall != "":
 		ds, err = cb.e.acd.CallEnded(actx, cb.p.acdID, cb.onCall)
+	case cb.inACD && r == endCallbackFailed && cb.retry(actx, &ds):
+		r = endCallbackNoAnswer
 	case cb.inACD:
 		ds, err = cb.e.acd.Leave(actx, cb.p.acdID)
 	}
@@ -436,6 +439,40 @@ func (cb *callback) end(r reason) {
 	cb.takeOwn(ds)
 	cb.setState(cbEnded)
 	cb.e.writeRecord(cb.log, &cb.rec, r, cb.start, endedAt, cb.talkFrom, time.Time{})
+}
+
+// endCallbackNoAnswer: the caller did not answer this attempt; their place
+// is kept for the next (queues[].callback_attempts).
+var endCallbackNoAnswer = reason{"callback_no_answer", 0, endAnswered.level}
+
+// retry keeps the caller's place for another attempt when their queue
+// allows one, callback_retry_after from now: the place is noted pending
+// again (this callback no longer answers for it) and the ACD told, whose
+// decisions go to ds. False (nothing done) when no attempt is left, the
+// engine is draining, or the ACD is done with the call.
+func (cb *callback) retry(ctx context.Context, ds *[]acd.Decision) bool {
+	q, ok := cb.cfg.Queue(cb.rec.Queue)
+	if !ok || cb.p.attempt+1 >= q.CallbackAttempts || cb.e.draining.Load() {
+		return false
+	}
+	next := cb.p
+	next.attempt++
+	cb.e.mu.Lock()
+	if cb.e.callbacks[cb.p.acdID] == cb {
+		delete(cb.e.callbacks, cb.p.acdID)
+	}
+	cb.e.pending[next.acdID] = next
+	cb.e.mu.Unlock()
+	out, err := cb.e.acd.RetryCallback(ctx, cb.p.acdID, q.CallbackRetry)
+	if err != nil {
+		cb.e.dropPlace(next.acdID)
+		cb.log.Warn("acd: callback not kept for another attempt", "error", err)
+		return false
+	}
+	*ds = out
+	cb.log.Info("the caller will be called back again", "attempt", next.attempt+1, "of", q.CallbackAttempts,
+		"after", q.CallbackRetry)
+	return true
 }
 
 // endCallbackKept: the caller's place is kept for a callback; they were told

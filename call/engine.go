@@ -258,8 +258,8 @@ func (e *Engine) HandleInvite(leg *sip.InboundLeg) {
 func (e *Engine) remove(id, acdID string) {
 	e.mu.Lock()
 	delete(e.calls, id)
-	if acdID != "" {
-		delete(e.callbacks, acdID)
+	if cb := e.callbacks[acdID]; cb != nil && cb.id == id {
+		delete(e.callbacks, acdID) // not a later attempt's
 	}
 	n := len(e.calls)
 	if n == 0 && e.idle != nil {

@@ -78,8 +78,13 @@ type Queue struct {
 	AnnounceEvery time.Duration // position and wait announcements; 0: none
 	Callback      bool          // callers may ask to be called back
 	CallbackKey   string        // the key a waiting caller presses for a callback ("1")
-	DefaultHandle time.Duration // handle time assumed before any call is measured
-	Implied       bool          // not in the file: the default queue of a skill
+	// CallbackAttempts is how many times a caller is called back before
+	// their place is given up (1: once); CallbackRetry is how long after an
+	// attempt the caller did not answer the next one may start.
+	CallbackAttempts int
+	CallbackRetry    time.Duration
+	DefaultHandle    time.Duration // handle time assumed before any call is measured
+	Implied          bool          // not in the file: the default queue of a skill
 }
 
 // Step widens the seats a call may go to once it has waited After: MinLevel

@@ -60,7 +60,7 @@ func acdBadCases(t testing.TB) []badCase {
 		}},
 		{"queue without a name", editACD(t, "  - name: complaints", "  - id: complaints"), []string{
 			`42: queues[0].escalation[1].queues[0]: unknown queue "complaints"`,
-			`43: queues[1]: unknown key "id" (known: announce_every, callback, callback_key, default_handle, escalation, `,
+			`43: queues[1]: unknown key "id" (known: announce_every, callback, callback_attempts, callback_key, callback_retry_after, default_handle, escalation, `,
 			`43: queues[1]: missing required key "name"`,
 		}},
 		{"queue without a skill", editACD(t, "    skill: market\n    max_length", "    max_length"), []string{
@@ -106,6 +106,14 @@ func acdBadCases(t testing.TB) []badCase {
 		{"callback key without callback", editACD(t, "    on_full: queue general\n", "    on_full: queue general\n    callback_key: \"*\"\n"), []string{
 			"47: queues[1].callback_key: needs callback: true on the queue",
 		}},
+		{"callback attempts", editACD(t, "    callback: true\n", "    callback: true\n    callback_attempts: 0\n    callback_retry_after: 500ms\n"), []string{
+			"39: queues[0].callback_attempts: must be an integer from 1 to 10, not 0",
+			"40: queues[0].callback_retry_after:",
+		}},
+		{"callback retries without callback", editACD(t, "    on_full: queue general\n", "    on_full: queue general\n    callback_attempts: 3\n    callback_retry_after: 2m\n"), []string{
+			"47: queues[1].callback_attempts: needs callback: true on the queue",
+			"48: queues[1].callback_retry_after: needs callback: true on the queue",
+		}},
 		{"max_wait without on_max_wait", editACD(t, "    on_max_wait: callback\n", ""), []string{
 			"36: queues[0].max_wait: needs on_max_wait: where a call goes after waiting that long",
 		}},
@@ -140,7 +148,7 @@ func acdBadCases(t testing.TB) []badCase {
 			"39: queues[0].announce_every: must be 0 (no announcements) or at least 10s, not 5s",
 		}},
 		{"unknown queue key", editACD(t, "    wrap_up: 10s", "    wrapup: 10s"), []string{
-			`35: queues[0]: unknown key "wrapup" (known: announce_every, callback, callback_key, default_handle, escalation, max_length, `,
+			`35: queues[0]: unknown key "wrapup" (known: announce_every, callback, callback_attempts, callback_key, callback_retry_after, default_handle, escalation, max_length, `,
 		}},
 		{"feature code not dialable as one", editACD(t, `login: "*21"`, `login: "21"`), []string{
 			`27: acd.feature_codes.login: "21" must be 2 to 8 of 0-9, * and #, starting with * or #`,

@@ -142,7 +142,11 @@ func (p *parser) queueFields(q *Queue) fields {
 			}
 			q.CallbackKey = s
 		},
-		"default_handle": dur(&q.DefaultHandle, time.Second),
+		"callback_attempts": func(path string, v *yaml.Node) {
+			q.CallbackAttempts, _ = p.integer(path, v, 1, 10)
+		},
+		"callback_retry_after": dur(&q.CallbackRetry, time.Second),
+		"default_handle":       dur(&q.DefaultHandle, time.Second),
 	}
 }
 

@@ -32,6 +32,7 @@ const (
 	defaultCallbackLead = 10 * time.Second
 	defaultCallbackRing = 30 * time.Second
 	defaultCallbackKey  = "1"
+	defaultCallbackTry  = 5 * time.Minute
 	defaultQueueLevel   = 1
 	defaultServiceLevel = 15 * time.Second
 	defaultHandleTime   = 3 * time.Minute
@@ -53,7 +54,8 @@ func defaultFeatureCodes() FeatureCodes {
 // (the name's, when the file gives none).
 func newQueue(name string) Queue {
 	return Queue{Name: name, MinLevel: defaultQueueLevel, Strategy: StrategyLongestIdle,
-		ServiceLevel: defaultServiceLevel, DefaultHandle: defaultHandleTime, CallbackKey: defaultCallbackKey}
+		ServiceLevel: defaultServiceLevel, DefaultHandle: defaultHandleTime, CallbackKey: defaultCallbackKey,
+		CallbackAttempts: 1, CallbackRetry: defaultCallbackTry}
 }
 
 // maxCollect bounds the digits a collect node may ask for.

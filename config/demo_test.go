@@ -164,8 +164,12 @@ func checkDemoACD(t *testing.T, c *Config) {
 	}
 	g, ok := c.Queue("general")
 	if !ok || g.Implied || g.WrapUp != 10*time.Second || !g.Callback || g.CallbackKey != "1" ||
-		g.MaxWait != 2*time.Minute || g.OnMaxWait.Kind != DestCallback || g.AnnounceEvery != 30*time.Second {
+		g.MaxWait != 2*time.Minute || g.OnMaxWait.Kind != DestCallback || g.AnnounceEvery != 30*time.Second ||
+		g.CallbackAttempts != 2 || g.CallbackRetry != 5*time.Minute {
 		t.Errorf("general queue %+v", g)
+	}
+	if q, ok := c.Queue("social_security"); ok && (q.CallbackAttempts != 1 || q.CallbackRetry != 5*time.Minute) {
+		t.Errorf("defaults of a queue's callback attempts: %+v", q)
 	}
 	for _, sk := range c.Skills {
 		if q, ok := c.Queue(sk); !ok || q.Skill != sk {

@@ -155,8 +155,10 @@ var CallbackPrompts = []string{"callback-offer.wav", "callback-confirm.wav", "ca
 // checkCallback: a queue that offers callbacks needs a trunk to call back
 // through and the callback prompts.
 func (p *parser) checkCallback(ip string, q Queue) {
-	if _, given := p.at[ip+".callback_key"]; given && !q.Callback {
-		p.problemAt(ip+".callback_key", "needs callback: true on the queue")
+	for _, key := range []string{"callback_key", "callback_attempts", "callback_retry_after"} {
+		if _, given := p.at[ip+"."+key]; given && !q.Callback {
+			p.problemAt(ip+"."+key, "needs callback: true on the queue")
+		}
 	}
 	if !q.Callback {
 		return

@@ -33,6 +33,9 @@ type Call struct {
 	Joined   time.Time // arrival in this queue (escalation and max wait count from here)
 	Callback bool      // the caller hung up and keeps their place
 	Announce time.Time // last position announcement
+	// NotBefore: a callback the caller did not answer is not offered a
+	// seat again before this time (it keeps its place meanwhile).
+	NotBefore time.Time
 }
 
 // Queue is the ordered list of waiting calls of one configured queue.

@@ -116,14 +116,17 @@ func TestQueueCallback(t *testing.T) {
 }
 
 // TestCallbackOverflowNotReached: a queue whose max_wait overflows to
-// callback keeps the caller's place by itself; the called-back phone is
-// busy, so the callback ends callback_failed and frees the seat, which is
-// not counted a miss (it never rang).
+// callback keeps the caller's place by itself. The called-back phone is
+// busy twice: the first attempt ends callback_no_answer and the place is
+// kept; a second later the caller is called again, busy again, and that
+// last attempt (callback_attempts: 2) ends callback_failed. Each frees the
+// seat, which is not counted a miss (it never rang).
 func TestCallbackOverflowNotReached(t *testing.T) {
 	phone := testpeer.StartSipp(t, testpeer.SippOptions{
-		Scenario: testpeer.ScenarioPath(t, "uas_busy.xml"), Calls: 1, Timeout: 90 * time.Second,
+		Scenario: testpeer.ScenarioPath(t, "uas_busy.xml"), Calls: 2, Timeout: 90 * time.Second,
 	})
-	e, _ := callbackCentre(t, phone, "    max_wait: 2s\n    on_max_wait: callback\n")
+	e, _ := callbackCentre(t, phone, "    max_wait: 2s\n    on_max_wait: callback\n"+
+		"    callback_attempts: 2\n    callback_retry_after: 1s\n")
 	caller, peer := e.caller(t, "12345", "0", 60*time.Second)
 	asked := keptPlace(t, e, caller)
 	if c := testpeer.BestCorrelation(peer.Received(), loadPCM(t, "callback-confirm.wav")); c < 0.8 {
@@ -135,13 +138,24 @@ func TestCallbackOverflowNotReached(t *testing.T) {
 	if res := phone.Wait(); res.ExitCode != 0 {
 		t.Fatalf("phone: %s\n%s", res, e.log.tail(20))
 	}
-	recs := e.waitRecords(2, 15*time.Second)
-	cb := recs[1]
-	if recs[0].CallID != asked.CallID {
-		cb = recs[0]
+	recs := e.waitRecords(3, 15*time.Second)
+	var attempts []records.Record
+	for _, r := range recs {
+		if r.CallID != asked.CallID {
+			attempts = append(attempts, r)
+		}
 	}
-	if cb.CallbackOf != asked.CallID || cb.EndReason != "callback_failed" || cb.Agent != "" || cb.AnsweredAt != nil {
-		t.Fatalf("callback record: %+v", cb)
+	if len(attempts) != 2 {
+		t.Fatalf("%d callback records, want 2: %+v", len(attempts), recs)
+	}
+	for i, want := range []string{"callback_no_answer", "callback_failed"} {
+		cb := attempts[i]
+		if cb.CallbackOf != asked.CallID || cb.EndReason != want || cb.Agent != "" || cb.AnsweredAt != nil || cb.LineMode != "callback" {
+			t.Fatalf("callback attempt %d: %+v", i+1, cb)
+		}
+	}
+	if gap := time.Time(attempts[1].StartedAt).Sub(time.Time(attempts[0].EndedAt)); gap < time.Second {
+		t.Errorf("second attempt %v after the first ended, want at least callback_retry_after (1s)", gap)
 	}
 	agentStateIs(t, e, "1001", "ready")
 }

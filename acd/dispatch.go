@@ -135,8 +135,9 @@ func (d *Dispatcher) blockedLocked(q *queue.Queue) bool {
 
 // anyFreeLocked reports whether a free seat has the skills of need.
 func (d *Dispatcher) anyFreeLocked(need queue.Need, callback bool) bool {
+	d.colBuf = d.view.cols(need, d.colBuf)
 	for _, f := range d.free {
-		if (f.ready || callback) && level(d.view.recs[f.at].Agent, need) > 0 {
+		if (f.ready || callback) && d.view.level(f.at, d.colBuf, need.MinLevel) > 0 {
 			return true
 		}
 	}
@@ -195,6 +196,7 @@ func (d *Dispatcher) reserveLocked(p *plan, q *queue.Queue, c *queue.Call, now t
 		return false
 	}
 	need := q.StepNeed(step)
+	d.colBuf = d.view.cols(need, d.colBuf)
 	d.cands = d.cands[:0]
 	for _, f := range d.free {
 		if !f.ready && !c.Callback {
@@ -206,7 +208,7 @@ func (d *Dispatcher) reserveLocked(p *plan, q *queue.Queue, c *queue.Call, now t
 				continue
 			}
 		}
-		if l := level(r.Agent, need); l > 0 {
+		if l := d.view.level(f.at, d.colBuf, need.MinLevel); l > 0 {
 			d.cands = append(d.cands, candidate{rec: r, at: f.at, level: l, idle: d.view.keys[f.at].idle})
 		}
 	}

@@ -78,6 +78,7 @@ type Dispatcher struct {
 	heads  []int            // its place in each queue
 	nobody map[needKey]bool // needs no free seat meets
 	cands  []candidate      // the seats that may take one call
+	colBuf []int            // the view's columns of one need
 	got    []*reservation   // the seats won for one call (settleLocked)
 	outs   []Decision       // the decisions, before resultLocked (settleLocked)
 }
@@ -165,6 +166,17 @@ func (d *Dispatcher) Configure(cfg Config) error {
 		wraps[name] = d.queues[name].Config().WrapUp
 	}
 	d.wraps = wraps
+	skills := map[string]int{}
+	for _, q := range d.qs {
+		for step := range q.Steps() {
+			for _, sk := range q.StepNeed(step).Skills {
+				if _, ok := skills[sk]; !ok {
+					skills[sk] = len(skills)
+				}
+			}
+		}
+	}
+	d.view.setSkills(skills)
 	return nil
 }
 

@@ -733,3 +733,23 @@ func TestClaimOutsideTheLock(t *testing.T) {
 		t.Fatalf("entries left: %+v", es)
 	}
 }
+
+// TestReloadNewQueueSkill: a queue added by a reload, needing a skill no
+// queue needed before, is served by the seats with that skill (the view's
+// table of skills follows the configuration), and a profile reloaded with a
+// new skill is offered its calls.
+func TestReloadNewQueueSkill(t *testing.T) {
+	r := newRig(t, oneQueue(general()), agent("1001", "general", 5), agent("1002", "general", 5, "environment", 3))
+	r.ready("1001", "1002")
+	cfg := oneQueue(general())
+	cfg.Queues = append(cfg.Queues, queue.Config{Name: "environment"})
+	if err := r.d.Configure(cfg); err != nil {
+		t.Fatal(err)
+	}
+	wantBrief(t, r.arrive("c1", "environment", 0), "offer c1 1002")
+	wantBrief(t, r.arrive("c2", "environment", 0))
+	if err := r.d.SetAgents(r.ctx, []Agent{agent("1001", "general", 5, "environment", 7), agent("1002", "general", 5, "environment", 3)}); err != nil {
+		t.Fatal(err)
+	}
+	wantBrief(t, r.do(r.d.Dispatch(r.ctx)), "offer c2 1001")
+}

@@ -3,8 +3,10 @@ package acd
 import (
 	"context"
 	"math"
+	"slices"
 	"time"
 
+	"github.com/hotline-cc/hotline/queue"
 	"github.com/hotline-cc/hotline/store"
 )
 
@@ -23,6 +25,11 @@ type view struct {
 	keys  []seatKey           // keys[i] summarises recs[i]
 	index map[string]int      // extension -> i
 	buf   []store.AgentRecord // the last read, reused
+	// skills numbers every skill a queue needs (setSkills); levels holds
+	// each seat's level in them, a row of len(skills) per seat, so that a
+	// dispatch compares bytes instead of looking skills up by name.
+	skills map[string]int
+	levels []uint8
 }
 
 // seatKey is what deciding whether a seat is free, and which free seat has
@@ -114,10 +121,50 @@ func (v *view) rebuild() {
 	}
 	clear(v.index)
 	v.keys = v.keys[:0]
+	v.levels = slices.Grow(v.levels[:0], len(v.recs)*len(v.skills))[:len(v.recs)*len(v.skills)]
 	for i := range v.recs {
 		v.index[v.recs[i].Agent.Ext] = i
 		v.keys = append(v.keys, keyOf(&v.recs[i]))
+		v.setLevels(i)
 	}
+}
+
+// setSkills numbers the skills the queues need and rebuilds the levels.
+func (v *view) setSkills(skills map[string]int) {
+	v.skills = skills
+	v.rebuild()
+}
+
+// setLevels fills seat at's row of levels from its profile.
+func (v *view) setLevels(at int) {
+	row := v.levels[at*len(v.skills) : (at+1)*len(v.skills)]
+	for sk, col := range v.skills {
+		row[col] = uint8(min(max(v.recs[at].Agent.Skills[sk], 0), 255))
+	}
+}
+
+// cols appends to buf the columns of need's skills.
+func (v *view) cols(need queue.Need, buf []int) []int {
+	buf = buf[:0]
+	for _, sk := range need.Skills {
+		if col, ok := v.skills[sk]; ok {
+			buf = append(buf, col)
+		}
+	}
+	return buf
+}
+
+// level is seat at's best level among the columns cols, 0 when it has none
+// at or above minLevel: level() on the view's numbers.
+func (v *view) level(at int, cols []int, minLevel int) int {
+	row := v.levels[at*len(v.skills):]
+	best := 0
+	for _, c := range cols {
+		if l := int(row[c]); l >= minLevel && l > best {
+			best = l
+		}
+	}
+	return best
 }
 
 // set takes a seat's new record from the store. A status older than the
@@ -128,6 +175,7 @@ func (v *view) set(at int, r store.AgentRecord) {
 	}
 	v.recs[at] = r
 	v.keys[at] = keyOf(&v.recs[at])
+	v.setLevels(at)
 }
 
 // setStatus records a status this node wrote or read for seat at.

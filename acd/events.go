@@ -198,7 +198,7 @@ func (d *Dispatcher) notAnsweredLocked(ctx context.Context, callID, ext string, 
 	cs.tried[ext] = now
 	cs.missed = append(cs.missed, ext)
 	if len(cs.ringing) == 0 {
-		if rerr := d.requeueLocked(ctx, cs, now); rerr != nil {
+		if rerr := d.requeueLocked(ctx, cs, now, time.Time{}); rerr != nil {
 			err = errors.Join(err, rerr)
 		}
 	}
@@ -206,10 +206,11 @@ func (d *Dispatcher) notAnsweredLocked(ctx context.Context, callID, ext string, 
 }
 
 // requeueLocked puts an offered call back at its place (its arrival time is
-// kept, so it is at or near the head).
-func (d *Dispatcher) requeueLocked(ctx context.Context, cs *callState, now time.Time) error {
+// kept, so it is at or near the head), offered no seat before notBefore.
+func (d *Dispatcher) requeueLocked(ctx context.Context, cs *callState, now, notBefore time.Time) error {
 	q := d.queues[cs.queue]
-	c := queue.Call{ID: cs.id, Caller: cs.caller, Priority: cs.priority, Arrived: cs.arrived, Joined: cs.joined, Callback: cs.callback, Announce: now}
+	c := queue.Call{ID: cs.id, Caller: cs.caller, Priority: cs.priority, Arrived: cs.arrived, Joined: cs.joined,
+		Callback: cs.callback, Announce: now, NotBefore: notBefore}
 	return d.enqueueLocked(ctx, cs, q, c, true)
 }
 
@@ -263,11 +264,10 @@ func (d *Dispatcher) RetryCallback(ctx context.Context, callID string, after tim
 	}
 	now := d.now()
 	out, err := d.withdrawLocked(ctx, cs, "", now)
-	q := d.queues[cs.queue]
-	if _, waiting := q.Get(callID); !waiting {
-		c := queue.Call{ID: cs.id, Caller: cs.caller, Priority: cs.priority, Arrived: cs.arrived, Joined: cs.joined,
-			Callback: true, Announce: now, NotBefore: now.Add(after)}
-		err = errors.Join(err, d.enqueueLocked(ctx, cs, q, c, true))
+	if c, waiting := d.queues[cs.queue].Get(callID); waiting {
+		c.NotBefore = now.Add(after)
+	} else {
+		err = errors.Join(err, d.requeueLocked(ctx, cs, now, now.Add(after)))
 	}
 	d.mu.Unlock()
 	return d.then(ctx, out, err)

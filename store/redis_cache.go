@@ -67,6 +67,9 @@ func (r *Redis) AgentsSince(ctx context.Context, mark uint64, buf []AgentRecord)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	c := r.cache
+	if c == nil { // dropped meanwhile by a refresh that read something it could not decode
+		return nil, 0, false, fmt.Errorf("%w: the agents could not be read", ErrUnavailable)
+	}
 	out, full := buf[:0], mark == 0 || mark < c.base || mark > r.stamp
 	for i := range c.recs {
 		if full || c.stamps[i] > mark {

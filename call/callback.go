@@ -24,9 +24,12 @@ import (
 // goroutine: the engine dials the caller through their trunk's outbound
 // address; once they answer they hear callback-hello.wav, then music, while
 // the seat rings; the seat answers and hears callback-whisper.wav; once the
-// caller has heard the greeting and the seat the whisper, both are bridged. A seat that does not answer goes back to the ACD and the
-// caller keeps holding for the next one; a caller who does not answer ends
-// the callback (callback_failed) and frees the seat. Each callback writes
+// caller has heard the greeting and the seat the whisper, both are
+// bridged. A seat that does not answer goes back to the ACD and the caller
+// keeps holding for the next one; a caller who does not answer ends
+// the attempt and frees the seat: with attempts left (callback_attempts) it
+// ends callback_no_answer and the place is kept for the next, after
+// callback_retry_after; the last ends callback_failed. Each attempt writes
 // its own record, line_mode "callback", callback_of naming the call that
 // asked. The ACD knows the callback by the asking call's id (acdID).
 

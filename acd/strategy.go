@@ -16,18 +16,6 @@ type candidate struct {
 	idle  int64 // idleSince in Unix ns
 }
 
-// level is the seat's best level among the skills of need, 0 when it has
-// none at or above need.MinLevel.
-func level(a store.Agent, need queue.Need) int {
-	best := 0
-	for _, sk := range need.Skills {
-		if l := a.Skills[sk]; l >= need.MinLevel && l > best {
-			best = l
-		}
-	}
-	return best
-}
-
 // idleSince is when the seat last became idle (its longest-idle key).
 func idleSince(s store.Status) time.Time {
 	if !s.IdleSince.IsZero() {

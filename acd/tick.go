@@ -101,11 +101,14 @@ func (d *Dispatcher) staleLocked(ext string, s store.Status, now time.Time) bool
 // announceLocked returns Announce decisions for ids in q with position and
 // estimated wait from the recent handle time and the seats serving q.
 func (d *Dispatcher) announceLocked(ctx context.Context, q *queue.Queue, ids []string, now time.Time) []Decision {
-	recs, err := d.seatsLocked(ctx)
-	if err != nil {
+	var ready, staffed int
+	if _, err := d.seatsLocked(ctx); err != nil {
 		d.log.Warn("no seats for the wait estimate", "queue", q.Config().Name, "error", err)
+	} else {
+		need := q.Need(now, now)
+		d.colBuf = d.view.cols(need, d.colBuf)
+		ready, staffed = d.view.staffing(d.colBuf, need.MinLevel, now.UnixNano())
 	}
-	ready, staffed := staffing(recs, q.Need(now, now), now)
 	aht := q.AverageHandle()
 	out := make([]Decision, 0, len(ids))
 	for _, id := range ids {
@@ -116,25 +119,4 @@ func (d *Dispatcher) announceLocked(ctx context.Context, q *queue.Queue, ids []s
 		})
 	}
 	return out
-}
-
-// staffing counts the seats with the skills of need that are ready now and
-// that are working (ready, ringing, on a call or in wrap-up).
-func staffing(recs []store.AgentRecord, need queue.Need, now time.Time) (ready, staffed int) {
-	for i := range recs {
-		r := &recs[i]
-		if level(r.Agent, need) == 0 {
-			continue
-		}
-		switch state(r.Status) {
-		case Ready:
-			if registered(r.Registration, now) {
-				ready++
-				staffed++
-			}
-		case Ringing, OnCall, WrapUp:
-			staffed++
-		}
-	}
-	return ready, staffed
 }

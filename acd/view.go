@@ -154,8 +154,8 @@ func (v *view) cols(need queue.Need, buf []int) []int {
 	return buf
 }
 
-// level is seat at's best level among the columns cols, 0 when it has none
-// at or above minLevel: level() on the view's numbers.
+// level is seat at's best level among the skills of the columns cols, 0
+// when it has none at or above minLevel.
 func (v *view) level(at int, cols []int, minLevel int) int {
 	row := v.levels[at*len(v.skills):]
 	best := 0
@@ -182,4 +182,25 @@ func (v *view) set(at int, r store.AgentRecord) {
 func (v *view) setStatus(at int, s store.Status) {
 	v.recs[at].Status = s
 	v.keys[at] = keyOf(&v.recs[at])
+}
+
+// staffing counts the seats with a level in cols that are ready now and
+// that are working (ready, ringing, on a call or in wrap-up), for the wait
+// estimate.
+func (v *view) staffing(cols []int, minLevel int, now int64) (ready, staffed int) {
+	for i := range v.keys {
+		if v.level(i, cols, minLevel) == 0 {
+			continue
+		}
+		switch k := &v.keys[i]; k.state {
+		case Ready:
+			if k.until > now {
+				ready++
+				staffed++
+			}
+		case Ringing, OnCall, WrapUp:
+			staffed++
+		}
+	}
+	return ready, staffed
 }

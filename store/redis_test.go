@@ -27,16 +27,8 @@ func TestRedis(t *testing.T) {
 // mirror up to date before the log was lost is brought up to date again. A
 // second client (another node) sees the first one's writes.
 func TestRedisChangeLogRebuilt(t *testing.T) {
-	srv := redistest.Start(t)
-	c := redis.NewClient(&redis.Options{Addr: srv.Addr})
-	t.Cleanup(func() { c.Close() })
-	s := NewRedis(c, "")
+	c, s, other := twoNodes(t, "1001", "1002")
 	ctx := context.Background()
-	for _, ext := range []string{"1001", "1002"} {
-		if err := s.PutAgent(ctx, Agent{Ext: ext}); err != nil {
-			t.Fatal(err)
-		}
-	}
 	_, _ = s.SwapStatus(ctx, "1001", 0, Status{State: "ready"})
 	_, _ = s.SwapStatus(ctx, "1002", 0, Status{State: "on_call"})
 	if _, err := readyIn(ctx, s); err != nil {
@@ -45,7 +37,6 @@ func TestRedisChangeLogRebuilt(t *testing.T) {
 	if err := c.Del(ctx, DefaultRedisPrefix+"status:changed", DefaultRedisPrefix+"status:logged").Err(); err != nil {
 		t.Fatal(err)
 	}
-	other := NewRedis(c, "")
 	for name, st := range map[string]*Redis{"this node": s, "another node": other} {
 		recs, err := readyIn(ctx, st)
 		if err != nil || len(recs) != 1 || recs[0].Agent.Ext != "1001" {
@@ -107,16 +98,8 @@ func TestRedisOutage(t *testing.T) {
 // are read back at once, another client's only once the window has passed
 // (here: set back to 0).
 func TestRedisMaxStale(t *testing.T) {
-	srv := redistest.Start(t)
-	c := redis.NewClient(&redis.Options{Addr: srv.Addr})
-	t.Cleanup(func() { c.Close() })
-	s, other := NewRedis(c, ""), NewRedis(c, "")
+	_, s, other := twoNodes(t, "1001", "1002")
 	ctx := context.Background()
-	for _, ext := range []string{"1001", "1002"} {
-		if err := s.PutAgent(ctx, Agent{Ext: ext}); err != nil {
-			t.Fatal(err)
-		}
-	}
 	s.SetMaxStale(time.Hour)
 	if recs, err := readyIn(ctx, s); err != nil || len(recs) != 0 {
 		t.Fatalf("before: %+v %v", recs, err)
@@ -153,16 +136,8 @@ func readyIn(ctx context.Context, s *Redis) ([]AgentRecord, error) {
 // reaches this node's mirror seat by seat (not a reload of every agent),
 // and this node's own registrations are in its mirror at once.
 func TestRedisRegistrationsInTheLog(t *testing.T) {
-	srv := redistest.Start(t)
-	c := redis.NewClient(&redis.Options{Addr: srv.Addr})
-	t.Cleanup(func() { c.Close() })
-	s, other := NewRedis(c, ""), NewRedis(c, "")
+	_, s, other := twoNodes(t, "1001", "1002", "1003")
 	ctx := context.Background()
-	for _, ext := range []string{"1001", "1002", "1003"} {
-		if err := s.PutAgent(ctx, Agent{Ext: ext}); err != nil {
-			t.Fatal(err)
-		}
-	}
 	_, mark, full, err := s.AgentsSince(ctx, 0, nil)
 	if err != nil || !full {
 		t.Fatalf("first read: full %v, %v", full, err)
@@ -193,4 +168,20 @@ func TestRedisRegistrationsInTheLog(t *testing.T) {
 	if err := s.PutRegistration(ctx, Registration{Ext: "9999", Contact: "sip:x"}); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("unknown agent: %v", err)
 	}
+}
+
+// twoNodes starts a redis-server and returns a client of it and two stores
+// on it (two engine nodes); the first has put the agents exts.
+func twoNodes(t *testing.T, exts ...string) (c *redis.Client, s, other *Redis) {
+	t.Helper()
+	srv := redistest.Start(t)
+	c = redis.NewClient(&redis.Options{Addr: srv.Addr})
+	t.Cleanup(func() { c.Close() })
+	s, other = NewRedis(c, ""), NewRedis(c, "")
+	for _, ext := range exts {
+		if err := s.PutAgent(context.Background(), Agent{Ext: ext}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return c, s, other
 }

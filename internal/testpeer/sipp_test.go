@@ -80,9 +80,7 @@ func TestUASHangupAcceptsCallerBye(t *testing.T) {
 // the caller sends there) and hangs up after hold_ms.
 func TestUASCalleeMediaAtPeer(t *testing.T) {
 	t.Parallel()
-	peer := NewRTPPeer(t)
-	uas := StartSipp(t, SippOptions{Scenario: ScenarioPath(t, "uas_callee.xml"), Calls: 1,
-		Vars: map[string]string{"media_port": strconv.Itoa(peer.Port()), "hold_ms": "1500"}, Timeout: 10 * time.Second})
+	peer, uas := calleeAtPeer(t)
 	r := RunSipp(t, SippOptions{Scenario: ScenarioPath(t, "uac_load.xml"), Target: uas.Addr,
 		Service: "13800138000", Calls: 1, Vars: map[string]string{"hold_ms": "5000"}, Timeout: 10 * time.Second})
 	requireSuccess(t, r, 1)
@@ -215,9 +213,7 @@ func TestUACLoadWithPcapMedia(t *testing.T) {
 // RTPPeer behind uas_callee), then waits for the far end's BYE.
 func TestUACDTMFPressesOne(t *testing.T) {
 	t.Parallel()
-	peer := NewRTPPeer(t)
-	uas := StartSipp(t, SippOptions{Scenario: ScenarioPath(t, "uas_callee.xml"), Calls: 1,
-		Vars: map[string]string{"media_port": strconv.Itoa(peer.Port()), "hold_ms": "1500"}, Timeout: 10 * time.Second})
+	peer, uas := calleeAtPeer(t)
 	r := RunSipp(t, SippOptions{Scenario: ScenarioPath(t, "uac_dtmf.xml"), Target: uas.Addr,
 		Service: "12345", Calls: 1, Vars: map[string]string{"dtmf_after_ms": "200"}, Timeout: 10 * time.Second})
 	requireSuccess(t, r, 1)
@@ -282,4 +278,14 @@ func TestParseStatCSV(t *testing.T) {
 	if got["SuccessfulCall"] != 5 || got["FailedCall"] != 1 {
 		t.Fatalf("got %v", got)
 	}
+}
+
+// calleeAtPeer starts uas_callee for one call, its media at a Go RTPPeer,
+// hanging up 1.5 s after it answers.
+func calleeAtPeer(t *testing.T) (*RTPPeer, *SippProc) {
+	t.Helper()
+	peer := NewRTPPeer(t)
+	uas := StartSipp(t, SippOptions{Scenario: ScenarioPath(t, "uas_callee.xml"), Calls: 1,
+		Vars: map[string]string{"media_port": strconv.Itoa(peer.Port()), "hold_ms": "1500"}, Timeout: 10 * time.Second})
+	return peer, uas
 }

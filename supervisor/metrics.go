@@ -29,6 +29,7 @@ type Metrics struct {
 	registrations    prometheus.Gauge
 	registerFailures *prometheus.CounterVec
 	rtp              *rtpCollector
+	panics           panicCollector
 }
 
 // NewMetrics creates every collector and registers it on a new registry.

@@ -23,6 +23,7 @@ import (
 	"github.com/hotline-cc/hotline/acd"
 	"github.com/hotline-cc/hotline/call"
 	"github.com/hotline-cc/hotline/config"
+	"github.com/hotline-cc/hotline/internal/guard"
 	"github.com/hotline-cc/hotline/media"
 	"github.com/hotline-cc/hotline/records"
 	"github.com/hotline-cc/hotline/sip"
@@ -51,6 +52,7 @@ type centre struct {
 func serve(cfg *config.Config, path string, log *slog.Logger, now func() time.Time) error {
 	c := &centre{log: log, path: path, now: now, metrics: supervisor.NewMetrics()}
 	c.cfg.Store(cfg)
+	c.metrics.RegisterPanics(panicCounts)
 	if err := c.build(cfg); err != nil {
 		return err
 	}
@@ -237,4 +239,13 @@ func (c *centre) reload() {
 	}
 	c.cfg.Store(cfg)
 	c.log.Info("config reloaded", "file", c.path, "seats", len(cfg.Seats), "lines", len(cfg.Lines))
+}
+
+// panicCounts reads the recovered panics for /metrics.
+func panicCounts() []supervisor.PanicCount {
+	var out []supervisor.PanicCount
+	for _, e := range guard.Counts() {
+		out = append(out, supervisor.PanicCount{Component: e.Component, N: e.N})
+	}
+	return out
 }

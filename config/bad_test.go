@@ -27,6 +27,18 @@ func badCases(t testing.TB) []badCase {
 		{"wrong type mapping for list", edit(t, "skills: [general, market]", "skills: {general: 1}"), []string{
 			"9: skills: must be a list, not a mapping",
 		}},
+		{"limit not a count", baseYAML + "limits: {max_calls: -1}\n", []string{
+			"25: limits.max_calls: must be an integer from 0 to 1000000, not -1",
+		}},
+		{"limit unknown key", baseYAML + "limits:\n  max_call: 10\n", []string{
+			`26: limits: unknown key "max_call" (known: max_calls, max_waiting, `,
+		}},
+		{"retry_after not whole seconds", baseYAML + "limits: {retry_after: 1500ms}\n", []string{
+			"25: limits.retry_after: must be whole seconds from 1s to 1h (Retry-After counts seconds), not 1.5s",
+		}},
+		{"tcp idle timeout too short", baseYAML + "limits: {tcp_idle_timeout: 1s}\n", []string{
+			"25: limits.tcp_idle_timeout: must be at least 10s, not 1s",
+		}},
 		{"duplicate key", edit(t, "centre: test\n", "centre: test\ncentre: again\n"), []string{
 			"2: centre: duplicate key (first at line 1)",
 		}},

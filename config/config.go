@@ -62,6 +62,9 @@ type Config struct {
 	ACD    ACD
 	Queues []Queue
 	Store  Store
+
+	// Limits is admission control: calls, rates per trunk and per source.
+	Limits Limits
 }
 
 // SIP is the sip section. Register* are the REGISTER expiry bounds.

@@ -200,3 +200,20 @@ func TestDocsExample(t *testing.T) {
 		t.Errorf("example parsed as %+v", c)
 	}
 }
+
+func TestLimitsDefaultsAndQueueLength(t *testing.T) {
+	c, err := Parse("test.yaml", []byte(baseYAML+"limits: {max_calls: 20, max_waiting_per_queue: 7, trunk_calls_per_second: 5, retry_after: 10s}\n"), testFS())
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := c.Limits
+	if l.MaxCalls != 20 || l.TrunkCallsPerSecond != 5 || l.RetryAfter != 10*time.Second ||
+		l.SourceRequestsPerSecond != defaultSourceRequests || l.TCPIdleTimeout != defaultTCPIdleTimeout {
+		t.Fatalf("limits %+v", l)
+	}
+	for _, q := range c.Queues {
+		if q.MaxLength != 7 {
+			t.Errorf("queue %s max_length %d, want 7 from limits.max_waiting_per_queue", q.Name, q.MaxLength)
+		}
+	}
+}

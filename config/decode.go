@@ -70,6 +70,7 @@ func (p *parser) root(n *yaml.Node) {
 		"acd":      p.acd,
 		"queues":   p.queues,
 		"store":    p.store,
+		"limits":   p.limits,
 	})
 	p.require("", n, seen, "centre", "sip", "rtp", "http", "skills")
 	if !seen["skills"] {

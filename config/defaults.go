@@ -91,6 +91,7 @@ func newConfig() *Config {
 			CallbackRing: defaultCallbackRing, AutoLogin: true},
 		Queues: []Queue{},
 		Store:  Store{Kind: StoreMemory, Redis: Redis{Prefix: defaultRedisPrefix}},
+		Limits: defaultLimits(),
 	}
 }
 
@@ -134,6 +135,11 @@ func finishDefaults(c *Config) {
 			q := newQueue(sk)
 			q.Skill, q.Implied = sk, true
 			c.Queues = append(c.Queues, q)
+		}
+	}
+	for i := range c.Queues {
+		if c.Queues[i].MaxLength == 0 {
+			c.Queues[i].MaxLength = c.Limits.MaxWaitingPerQueue
 		}
 	}
 	if c.Store.Node == "" {

@@ -27,6 +27,9 @@ func badCases(t testing.TB) []badCase {
 		{"wrong type mapping for list", edit(t, "skills: [general, market]", "skills: {general: 1}"), []string{
 			"9: skills: must be a list, not a mapping",
 		}},
+		{"read token equals token", edit(t, "token: test-token", "token: test-token\n  read_token: test-token"), []string{
+			"9: http.read_token: must differ from token",
+		}},
 		{"limit not a count", baseYAML + "limits: {max_calls: -1}\n", []string{
 			"25: limits.max_calls: must be an integer from 0 to 1000000, not -1",
 		}},

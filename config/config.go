@@ -89,10 +89,11 @@ type RTP struct {
 	Timeout          time.Duration
 }
 
-// HTTP is the http section; Token guards state-changing requests.
+// HTTP is the http section. Token is the admin bearer token every /api/v1/
+// route accepts; ReadToken ("" when unset) is accepted by the read-only ones.
 type HTTP struct {
-	Address netip.AddrPort
-	Token   string
+	Address          netip.AddrPort
+	Token, ReadToken string
 }
 
 // Prompts: Welcome and HoldMusic are paths inside Config.FS. Sets maps each

@@ -221,17 +221,24 @@ func (p *parser) rtpPorts(path string, v *yaml.Node) {
 func (p *parser) http(path string, n *yaml.Node) {
 	h := &p.c.HTTP
 	seen := p.mapping(path, n, fields{
-		"address": func(path string, v *yaml.Node) { p.addrPort(path, v, &h.Address) },
-		"token": func(path string, v *yaml.Node) {
-			s, ok := p.str(path, v)
-			if ok && len(s) < 8 {
-				p.problem(v.Line, path, "must be at least 8 characters")
-				return
-			}
-			h.Token = s
-		},
+		"address":    func(path string, v *yaml.Node) { p.addrPort(path, v, &h.Address) },
+		"token":      func(path string, v *yaml.Node) { p.token(path, v, &h.Token) },
+		"read_token": func(path string, v *yaml.Node) { p.token(path, v, &h.ReadToken) },
 	})
 	p.require(path, n, seen, "address", "token")
+	if h.ReadToken != "" && h.ReadToken == h.Token {
+		p.problemAt(path+".read_token", "must differ from token (the read token cannot change state)")
+	}
+}
+
+// token accepts a bearer token of at least 8 characters.
+func (p *parser) token(path string, v *yaml.Node, dst *string) {
+	s, ok := p.str(path, v)
+	if ok && len(s) < 8 {
+		p.problem(v.Line, path, "must be at least 8 characters")
+		return
+	}
+	*dst = s
 }
 
 func (p *parser) prompts(path string, n *yaml.Node) {

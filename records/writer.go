@@ -45,8 +45,9 @@ func WithLocation(loc *time.Location) Option {
 	return func(w *Writer) { w.loc = loc }
 }
 
-// NewWriter creates dir (mode 0o755, parents too) and returns a Writer that
-// appends to files in it. A nil logger discards logs. No file is opened until
+// NewWriter creates dir (mode 0o700, parents too; an existing dir is
+// narrowed to 0o700: records carry citizens' numbers) and returns a Writer
+// that appends to files in it (mode 0o600). A nil logger discards logs. No file is opened until
 // the first Write.
 func NewWriter(dir string, logger *slog.Logger, opts ...Option) (*Writer, error) {
 	if logger == nil {
@@ -56,8 +57,11 @@ func NewWriter(dir string, logger *slog.Logger, opts ...Option) (*Writer, error)
 	for _, opt := range opts {
 		opt(w)
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("%w: create %s: %w", ErrFile, dir, err)
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("%w: chmod %s: %w", ErrFile, dir, err)
 	}
 	return w, nil
 }
@@ -124,9 +128,14 @@ func (w *Writer) switchLocked(day string) error {
 		w.logger.Warn("records: closing previous day's file", "error", err)
 	}
 	path := filepath.Join(w.dir, day+".jsonl")
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o644)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
 		return fmt.Errorf("%w: open %s: %w", ErrFile, path, err)
+	}
+	// A file an earlier version made readable by all is narrowed too.
+	if err := f.Chmod(0o600); err != nil {
+		_ = f.Close()
+		return fmt.Errorf("%w: chmod %s: %w", ErrFile, path, err)
 	}
 	if err := terminateLastLine(f); err != nil {
 		_ = f.Close()

@@ -31,8 +31,41 @@ func TestNewWriterCreatesDir(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !info.IsDir() || info.Mode().Perm()&0o700 != 0o700 {
-		t.Fatalf("dir mode %v", info.Mode())
+	if !info.IsDir() || info.Mode().Perm() != 0o700 {
+		t.Fatalf("dir mode %v, want drwx------", info.Mode())
+	}
+}
+
+// TestRecordsArePrivate: the records directory is 0700 and every day file
+// 0600, also where an earlier version left them readable by all.
+func TestRecordsArePrivate(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "records")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	old := filepath.Join(dir, "2026-11-22.jsonl")
+	if err := os.WriteFile(old, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w, err := NewWriter(dir, nil, WithLocation(cst))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	for _, day := range []int{22, 23} {
+		ended := time.Date(2026, 11, day, 13, 0, 0, 0, cst)
+		if err := w.Write(&Record{CallID: "c", EndedAt: Time(ended)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for path, want := range map[string]os.FileMode{dir: 0o700, old: 0o600, filepath.Join(dir, "2026-11-23.jsonl"): 0o600} {
+		info, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.Mode().Perm() != want {
+			t.Errorf("%s mode %v, want %v", path, info.Mode().Perm(), want)
+		}
 	}
 }
 

@@ -7,14 +7,20 @@ import (
 	"strings"
 )
 
-// requireToken wraps a state-changing handler: the request needs
-// "Authorization: Bearer TOKEN" (RFC 6750 section 2.1), else 401 with a
-// WWW-Authenticate challenge (section 3). An empty configured token refuses
-// every request.
-func (s *Server) requireToken(h http.Handler) http.Handler {
-	want := sha256.Sum256([]byte(s.cfg.Token))
+// requireToken wraps a handler: the request needs "Authorization: Bearer
+// TOKEN" (RFC 6750 section 2.1) with the admin token, or with the read token
+// where readOnly, else 401 with a WWW-Authenticate challenge (section 3). An
+// empty configured token matches nothing.
+func (s *Server) requireToken(h http.Handler, readOnly bool) http.Handler {
+	admin := sha256.Sum256([]byte(s.cfg.Token))
+	read := sha256.Sum256([]byte(s.cfg.ReadToken))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.cfg.Token == "" || !tokenMatches(r.Header.Get("Authorization"), want) {
+		auth := r.Header.Get("Authorization")
+		ok := s.cfg.Token != "" && tokenMatches(auth, admin)
+		if !ok && readOnly && s.cfg.ReadToken != "" {
+			ok = tokenMatches(auth, read)
+		}
+		if !ok {
 			s.logger.Warn("supervisor: unauthorised request", "method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr)
 			w.Header().Set("WWW-Authenticate", `Bearer realm="hotline"`)
 			writeJSONError(w, http.StatusUnauthorized, "bearer token required")

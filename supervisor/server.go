@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -27,12 +28,15 @@ type Snapshotter interface {
 
 // ServerConfig configures the HTTP listener.
 type ServerConfig struct {
-	Address string       // listen address for ListenAndServe, e.g. "127.0.0.1:8080"
-	Token   string       // bearer token for state-changing routes; empty refuses them all
-	Logger  *slog.Logger // nil discards
-	Metrics *Metrics     // nil: no /metrics route
-	State   Snapshotter  // nil: the /api/v1 snapshots answer 503
-	Healthy func() bool  // nil: always healthy
+	Address string // listen address for ListenAndServe, e.g. "127.0.0.1:8080"
+	// Token is the admin bearer token: every /api/v1/ route accepts it;
+	// empty refuses them all. ReadToken, when set, is accepted by the
+	// read-only routes (GET) too, never by a state-changing one.
+	Token, ReadToken string
+	Logger           *slog.Logger // nil discards
+	Metrics          *Metrics     // nil: no /metrics route
+	State            Snapshotter  // nil: the /api/v1 snapshots answer 503
+	Healthy          func() bool  // nil: always healthy
 }
 
 // Server is hotline's HTTP listener: /healthz, /metrics, the JSON API and any
@@ -68,19 +72,26 @@ func (s *Server) routes() {
 			ErrorLog: slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
 		}))
 	}
-	s.mux.HandleFunc("GET /api/v1/calls", s.snapshot(Snapshotter.Calls))
-	s.mux.HandleFunc("GET /api/v1/agents", s.snapshot(Snapshotter.Agents))
-	s.mux.HandleFunc("GET /api/v1/queues", s.snapshot(Snapshotter.Queues))
+	s.Handle("GET /api/v1/calls", s.snapshot(Snapshotter.Calls), false)
+	s.Handle("GET /api/v1/agents", s.snapshot(Snapshotter.Agents), false)
+	s.Handle("GET /api/v1/queues", s.snapshot(Snapshotter.Queues), false)
 }
 
 // Handle adds a route; pattern is a net/http ServeMux pattern such as
-// "POST /api/v1/agents/{id}/pause". A stateChanging route answers 401 unless
-// the request carries "Authorization: Bearer TOKEN". Safe to call while
-// serving. Like ServeMux.Handle it panics on an invalid or conflicting
-// pattern: a programmer error found when the engine wires its routes.
+// "POST /api/v1/agents/{id}/pause". Every route under /api/v1/ answers 401
+// unless the request carries "Authorization: Bearer TOKEN" (the snapshots
+// carry caller numbers and phone addresses): a stateChanging route only the
+// admin token, a read-only one the read token too. Other routes are open.
+// Safe to call while serving. Like ServeMux.Handle it panics on an invalid
+// or conflicting pattern: a programmer error found when the engine wires
+// its routes.
 func (s *Server) Handle(pattern string, h http.Handler, stateChanging bool) {
-	if stateChanging {
-		h = s.requireToken(h)
+	_, path, _ := strings.Cut(pattern, " ")
+	if path == "" {
+		path = pattern
+	}
+	if stateChanging || strings.HasPrefix(path, "/api/") {
+		h = s.requireToken(h, !stateChanging)
 	}
 	s.mux.Handle(pattern, h)
 }

@@ -19,7 +19,10 @@ func (fakeState) Calls() any  { return []map[string]string{{"call_id": "c1", "st
 func (fakeState) Agents() any { return []map[string]string{{"agent": "1001", "state": "ready"}} }
 func (fakeState) Queues() any { return map[string]int{"general": 2} }
 
-const testToken = "s3cret-token"
+const (
+	testToken     = "s3cret-token"
+	testReadToken = "read-only-token"
+)
 
 // startServer serves on 127.0.0.1:0 and shuts down at cleanup, waiting for
 // Serve to return.
@@ -78,7 +81,7 @@ func TestRoutes(t *testing.T) {
 	m := NewMetrics()
 	m.CallStarted("12345")
 	s, base := startServer(t, ServerConfig{
-		Token: testToken, Metrics: m, State: fakeState{}, Healthy: healthy.Load,
+		Token: testToken, ReadToken: testReadToken, Metrics: m, State: fakeState{}, Healthy: healthy.Load,
 	})
 	s.Handle("POST /api/v1/agents/{id}/pause", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, "paused "+r.PathValue("id"))
@@ -98,9 +101,15 @@ func TestRoutes(t *testing.T) {
 	}{
 		{"health ok", "GET", "/healthz", "", 200, "text/plain", "ok"},
 		{"metrics", "GET", "/metrics", "", 200, "text/plain", `hotline_calls_started_total{line="12345"} 1`},
-		{"calls", "GET", "/api/v1/calls", "", 200, "application/json", `"call_id":"c1"`},
-		{"agents", "GET", "/api/v1/agents", "", 200, "application/json", `"agent":"1001"`},
-		{"queues", "GET", "/api/v1/queues", "", 200, "application/json", `{"general":2}`},
+		{"calls", "GET", "/api/v1/calls", "Bearer " + testToken, 200, "application/json", `"call_id":"c1"`},
+		{"agents", "GET", "/api/v1/agents", "Bearer " + testToken, 200, "application/json", `"agent":"1001"`},
+		{"queues", "GET", "/api/v1/queues", "Bearer " + testToken, 200, "application/json", `{"general":2}`},
+		{"calls with read token", "GET", "/api/v1/calls", "Bearer " + testReadToken, 200, "application/json", `"call_id":"c1"`},
+		{"calls without token", "GET", "/api/v1/calls", "", 401, "application/json", "bearer token required"},
+		{"agents without token", "GET", "/api/v1/agents", "", 401, "application/json", "bearer token required"},
+		{"queues wrong token", "GET", "/api/v1/queues", "Bearer wrong", 401, "application/json", "bearer token required"},
+		{"state change with read token", "POST", "/api/v1/agents/1001/pause", "Bearer " + testReadToken, 401, "application/json", "bearer token required"},
+		{"wallboard open", "GET", "/wallboard", "", 200, "text/plain", "board"},
 		{"unknown path", "GET", "/nope", "", 404, "application/json", `"error":"not found"`},
 		{"unknown api path", "GET", "/api/v1/tickets", "", 404, "application/json", `"status":404`},
 		{"wrong method", "POST", "/healthz", "", 405, "application/json", `"error":"method not allowed"`},
@@ -155,7 +164,7 @@ func TestEmptyTokenRefusesStateChanges(t *testing.T) {
 }
 
 func TestWithoutOptionalParts(t *testing.T) {
-	_, base := startServer(t, ServerConfig{})
+	_, base := startServer(t, ServerConfig{Token: testToken})
 	tests := []struct {
 		path string
 		want int
@@ -165,7 +174,7 @@ func TestWithoutOptionalParts(t *testing.T) {
 		{"/api/v1/calls", 503},
 	}
 	for _, tc := range tests {
-		if r := do(t, "GET", base+tc.path, ""); r.status != tc.want {
+		if r := do(t, "GET", base+tc.path, "Bearer "+testToken); r.status != tc.want {
 			t.Errorf("%s: status %d, want %d", tc.path, r.status, tc.want)
 		}
 	}
@@ -176,8 +185,8 @@ type badState struct{ fakeState }
 func (badState) Calls() any { return func() {} }
 
 func TestSnapshotEncodeFailure(t *testing.T) {
-	_, base := startServer(t, ServerConfig{State: badState{}})
-	r := do(t, "GET", base+"/api/v1/calls", "")
+	_, base := startServer(t, ServerConfig{Token: testToken, State: badState{}})
+	r := do(t, "GET", base+"/api/v1/calls", "Bearer "+testToken)
 	if r.status != 500 || !json.Valid([]byte(r.body)) {
 		t.Fatalf("status %d body %q, want 500 with a JSON error", r.status, r.body)
 	}

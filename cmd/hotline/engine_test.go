@@ -26,6 +26,9 @@ import (
 	"github.com/hotline-cc/hotline/records"
 )
 
+// testToken is the HTTP API's bearer token in every config the tests write.
+const testToken = "test-token-123"
+
 // hotlineBin is built once by TestMain.
 var hotlineBin string
 
@@ -65,6 +68,7 @@ type centreOpts struct {
 	Extra       string // appended YAML (top-level keys)
 	TrunkACL    string // default 127.0.0.1/32
 	Outbound    string // the trunk's outbound address (callbacks), e.g. sip:127.0.0.1:PORT
+	HTTPExtra   string // appended to the http section (indented keys)
 }
 
 // engine is a running hotline process.
@@ -116,8 +120,8 @@ rtp:
   timeout: %s
 http:
   address: 127.0.0.1:0
-  token: test-token-123
-data_dir: %s
+  token: %s
+%sdata_dir: %s
 shutdown_grace: %s
 prompts:
   dir: %s
@@ -137,7 +141,7 @@ lines:
 emergency:
   - {number: "110", target: "sip:110@127.0.0.1:5094"}
 seats:
-`, o.RingTimeout, base, base+1998, o.RTPTimeout, filepath.Join(dir, "data"), o.Grace,
+`, o.RingTimeout, base, base+1998, o.RTPTimeout, testToken, o.HTTPExtra, filepath.Join(dir, "data"), o.Grace,
 		filepath.Join(repoDir(t), "testdata", "prompts"), o.TrunkACL, outbound)
 	for i := 0; i < o.Seats; i++ {
 		ext := 1001 + i
@@ -170,6 +174,7 @@ func writeDemo(t testing.TB, dir string, o demoOpts) string {
 		"127.0.0.1:8080", "127.0.0.1:0",
 		"20000-29999", fmt.Sprintf("%d-%d\n  timeout: 120s", base, base+1998),
 		"data_dir: ./data", "data_dir: "+filepath.Join(dir, "data"),
+		"token: demo-token", "token: "+testToken,
 		"  dir: prompts", "  dir: "+filepath.Join(repoDir(t), "testdata", "prompts"),
 	).Replace(string(raw))
 	for from, to := range o.Replace {

@@ -138,7 +138,7 @@ func (c *centre) build(cfg *config.Config) error {
 	}
 	c.engine.Start(c.sip)
 	c.http = supervisor.NewServer(supervisor.ServerConfig{
-		Address: cfg.HTTP.Address.String(), Token: cfg.HTTP.Token, Logger: c.log.With("part", "http"),
+		Address: cfg.HTTP.Address.String(), Token: cfg.HTTP.Token, ReadToken: cfg.HTTP.ReadToken, Logger: c.log.With("part", "http"),
 		Metrics: c.metrics, State: c.engine, Healthy: func() bool { return !c.engine.Draining() },
 	})
 	c.http.Handle("POST /api/v1/agents/{ext}/state", http.HandlerFunc(c.agentState), true)

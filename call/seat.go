@@ -106,6 +106,7 @@ func settleAnswer(log *slog.Logger, leg *sip.OutboundLeg, sess *media.Session, l
 	}
 	mc, _ := media.CodecByName(codec.Name)
 	sess.Update(media.Params{Remote: ans.Addr, Codec: mc, DTMF: dtmf})
+	sess.SetDirection(true, true) // the RTP timeout starts now (newSession)
 	ls.codec, ls.dtmf = codec, dtmf
 	return nil
 }

@@ -62,11 +62,10 @@ type Call struct {
 	log   *slog.Logger
 	cfg   *config.Config
 	ps    *promptSet
-	inbox chan any
-	done  chan struct{}
+	mb    *mailbox
 	ended atomic.Bool
 
-	a         *sip.InboundLeg
+	a         callerLeg
 	am        *media.Session
 	aSDP      legSDP
 	aOfferDir string
@@ -111,12 +110,29 @@ type Call struct {
 	snapshot
 }
 
-func newCall(e *Engine, leg *sip.InboundLeg) *Call {
+// callerLeg is what a Call asks of its inbound leg; *sip.InboundLeg
+// implements it (the unit tests, a fake).
+type callerLeg interface {
+	CallID() string
+	Caller() string
+	CallerName() string
+	Dialled() string
+	Origin() sip.Origin
+	SetEvents(f func(sip.Event))
+	HasOffer() bool
+	Offer() (sip.MediaDesc, error)
+	Answer(sdp []byte) error
+	Answered() bool
+	Ringing() error
+	Context() context.Context
+	Hangup(ctx context.Context, code int) error
+}
+
+func newCall(e *Engine, leg callerLeg) *Call {
 	c := &Call{
 		e: e, id: newID(), a: leg,
 		cfg: e.config(), ps: e.prompts.Load(),
-		inbox: make(chan any, inboxSize), done: make(chan struct{}),
-		start: e.opts.Now(),
+		mb: newMailbox(), start: e.opts.Now(),
 	}
 	c.log = e.log.With("call_id", c.id, "sip_call_id", leg.CallID())
 	c.rec = records.Record{
@@ -129,10 +145,17 @@ func newCall(e *Engine, leg *sip.InboundLeg) *Call {
 	return c
 }
 
-// post delivers an event to the call's goroutine; false once the call has
-// ended. It blocks only while the inbox is full and the call alive.
-func (c *Call) post(ev any) bool { return postTo(c.inbox, c.done, ev) }
+// post delivers an event to the call's goroutine (any goroutine; never
+// blocks); false once the call has ended, or for a digit dropped in a flood
+// (see mailbox).
+func (c *Call) post(ev any) bool { return c.mb.post(ev) }
 
+// tryPost is post: no event the call needs is dropped (the engine's live
+// interface, shared with callbacks, whose inbox may refuse).
+func (c *Call) tryPost(ev any) bool { return c.mb.post(ev) }
+
+// postTo delivers an event to a callback's inbox (callback.go), blocking
+// only while the inbox is full and the callback alive.
 func postTo(inbox chan any, done chan struct{}, ev any) bool {
 	select {
 	case <-done:
@@ -147,15 +170,12 @@ func postTo(inbox chan any, done chan struct{}, ev any) bool {
 	}
 }
 
-// inboxSize bounds a call's pending events; a call rarely has more than a
-// handful queued.
+// inboxSize bounds a callback's pending events.
 const inboxSize = 64
 
-// tryPost delivers an event without ever blocking, for shared goroutines:
+// tryPostTo delivers an event without ever blocking, for shared goroutines:
 // the engine routing ACD decisions, the media pacer and RTP readers. false
 // when the call has ended or its inbox is full.
-func (c *Call) tryPost(ev any) bool { return tryPostTo(c.inbox, c.done, ev, c.log) }
-
 func tryPostTo(inbox chan any, done chan struct{}, ev any, log *slog.Logger) bool {
 	select {
 	case <-done:
@@ -196,19 +216,26 @@ func (c *Call) setState(s state) {
 	c.show(s.String(), c.seat)
 }
 
-// run is the call's goroutine: admit, then one select over the inbox until
-// the call ends.
+// run is the call's goroutine: admit, then the events of its mailbox, in
+// order, until the call ends.
 func (c *Call) run() {
-	defer close(c.done)
+	defer c.mb.close()
 	c.setState(stAdmitting)
 	if r := c.admit(); r != nil {
 		c.end(*r)
 		return
 	}
+	c.loop()
+}
+
+// loop handles the call's events until it ends.
+func (c *Call) loop() {
 	for !c.ended.Load() {
-		ev := <-c.inbox
-		if r := c.handle(ev); r != nil {
-			c.end(*r)
+		for _, ev := range c.mb.take() {
+			if r := c.handle(ev); r != nil {
+				c.end(*r)
+				break
+			}
 		}
 	}
 }

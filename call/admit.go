@@ -228,7 +228,7 @@ func (c *Call) answerCaller() {
 	if c.st != stBridged {
 		c.setState(stAnswering)
 	}
-	go func() { c.post(evAnswered{err: c.a.Answer(sdp)}) }()
+	c.spawn(func() { c.post(evAnswered{err: c.a.Answer(sdp)}) })
 }
 
 // onAnswered: the caller's 200 was acknowledged. A trunk caller is greeted;

@@ -33,6 +33,7 @@ type (
 	}
 	evRTPTimeout struct{ b bool }
 	evShutdown   struct{}
+	evFault      struct{} // a helper goroutine of the call panicked
 	evIVRTimeout struct{ gen int }
 )
 
@@ -62,8 +63,9 @@ type Call struct {
 	log   *slog.Logger
 	cfg   *config.Config
 	ps    *promptSet
-	mb    *mailbox
-	ended atomic.Bool
+	mb       *mailbox
+	ended    atomic.Bool
+	recorded bool // end wrote the record
 
 	a         callerLeg
 	am        *media.Session
@@ -219,13 +221,14 @@ func (c *Call) setState(s state) {
 // run is the call's goroutine: admit, then the events of its mailbox, in
 // order, until the call ends.
 func (c *Call) run() {
-	defer c.mb.close()
-	c.setState(stAdmitting)
-	if r := c.admit(); r != nil {
-		c.end(*r)
-		return
-	}
-	c.loop()
+	c.guarded(func() {
+		c.setState(stAdmitting)
+		if r := c.admit(); r != nil {
+			c.end(*r)
+			return
+		}
+		c.loop()
+	})
 }
 
 // loop handles the call's events until it ends.
@@ -273,6 +276,8 @@ func (c *Call) handle(ev any) *reason {
 	case evShutdown:
 		r := endShutdown
 		return &r
+	case evFault:
+		return reasonPtr(endError)
 	}
 	return nil
 }
@@ -367,3 +372,7 @@ func (c *Call) stopRinging() {
 }
 
 var errNoAnswer = errors.New("call: seat did not answer in time")
+
+// errDialPanic: the goroutine waiting for a dialled leg's answer panicked;
+// the leg counts as refused (500), never as unreachable.
+var errDialPanic = &sip.RejectError{Code: 500, Reason: "internal error waiting for the answer"}

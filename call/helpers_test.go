@@ -8,10 +8,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hotline-cc/hotline/acd"
 	"github.com/hotline-cc/hotline/config"
 	"github.com/hotline-cc/hotline/media"
 	"github.com/hotline-cc/hotline/records"
 	"github.com/hotline-cc/hotline/sip"
+	"github.com/hotline-cc/hotline/store"
 )
 
 // fakeLeg is a caller's inbound leg without SIP: it records the hang-up.
@@ -41,6 +43,22 @@ func (l *fakeLeg) Hangup(_ context.Context, code int) error {
 	l.hungUp = code
 	return nil
 }
+
+// panickyLeg is a fakeLeg whose Origin (asked first by admission) or
+// Ringing (a seat-to-seat call's 180) panics: a fault in a step of the call.
+type panickyLeg struct {
+	fakeLeg
+	inOrigin bool
+}
+
+func (l *panickyLeg) Origin() sip.Origin {
+	if l.inOrigin {
+		panic("test: fault in admission")
+	}
+	return l.fakeLeg.Origin()
+}
+
+func (l *panickyLeg) Ringing() error { panic("test: fault relaying 180") }
 
 func (l *fakeLeg) code() int {
 	l.mu.Lock()
@@ -88,9 +106,18 @@ func testEngine(t *testing.T, cfg *config.Config) (*Engine, *recorder) {
 		callbacks: make(map[string]*callback), pending: make(map[string]pendingCallback),
 	}
 	if cfg == nil {
-		cfg = &config.Config{Centre: "test"}
+		cfg = &config.Config{Centre: "test", Skills: []string{"general"}}
 	}
+	d, err := acd.New(acdConfigFrom(cfg), acd.Options{
+		Store: store.NewMemory(), Now: time.Now, Location: time.UTC, Logger: e.log, Node: "test", Busy: e.seats.held,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.acd = d
 	e.cfg.Store(cfg)
 	e.prompts.Store(&promptSet{byPath: map[string]*media.Prompt{}})
 	return e, rec
 }
+
+func (l *panickyLeg) Answered() bool { return false }

@@ -58,11 +58,11 @@ func (s state) String() string { return stateNames[s] }
 // media sessions and the record being built. Its fields are owned by the
 // goroutine running run(), except snap (under snapMu).
 type Call struct {
-	e     *Engine
-	id    string
-	log   *slog.Logger
-	cfg   *config.Config
-	ps    *promptSet
+	e        *Engine
+	id       string
+	log      *slog.Logger
+	cfg      *config.Config
+	ps       *promptSet
 	mb       *mailbox
 	ended    atomic.Bool
 	recorded bool // end wrote the record

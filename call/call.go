@@ -66,6 +66,11 @@ type Call struct {
 	mb       *mailbox
 	ended    atomic.Bool
 	recorded bool // end wrote the record
+	// bounds: digits beyond the record's maxDigits; prompts the IVR
+	// played; the reason to end with once the goodbye prompt has played
+	digitsOver int
+	ivrPlays   int
+	closing    *reason
 
 	a         callerLeg
 	am        *media.Session
@@ -328,15 +333,39 @@ func (c *Call) legGone(seatSide bool) *reason {
 	return &r
 }
 
-// onDTMF: a digit from the caller. It is recorded, and an IVR walk under way
-// gets it.
+// maxDigits bounds the digits a call's record keeps; later ones are
+// counted (logged at the end) and still act.
+const maxDigits = 64
+
+// maskedDigit stands in the record and logs for a digit typed into a
+// sensitive collect node (an ID number): the count is kept, not the digit.
+const maskedDigit = "x"
+
+// onDTMF: a digit from the caller. It is recorded (masked when an IVR
+// collect node marked sensitive takes it), and an IVR walk under way gets
+// it. Digits are logged at debug level only.
 func (c *Call) onDTMF(d rune, via string) *reason {
-	c.rec.DTMF = append(c.rec.DTMF, string(d))
-	c.log.Info("dtmf", "digit", string(d), "via", via, "state", c.st.String())
+	var r *reason
+	sensitive := false
 	if c.st == stIVR && c.ivr != nil {
-		return c.act(c.ivr.Digit(d))
+		sensitive = c.ivr.Sensitive()
+		a := c.ivr.Digit(d)
+		sensitive = sensitive || c.ivr.Sensitive() // typed ahead into it
+		r = c.act(a)
+	} else {
+		r = c.askCallback(d)
 	}
-	return c.askCallback(d)
+	digit := string(d)
+	if sensitive {
+		digit = maskedDigit
+	}
+	if len(c.rec.DTMF) < maxDigits {
+		c.rec.DTMF = append(c.rec.DTMF, digit)
+	} else {
+		c.digitsOver++
+	}
+	c.log.Debug("dtmf", "digit", digit, "via", via, "state", c.st.String())
+	return r
 }
 
 // mediaEvents are the callbacks a media session calls on its own goroutines.

@@ -108,8 +108,8 @@ func (c *Call) finish(r reason) {
 	}
 	c.leaveACD()
 	c.setState(stEnded)
-	if c.mb.dropCount() > 0 {
-		c.log.Warn("digits dropped: too many waiting at once", "dropped", c.mb.dropCount())
+	if n := c.mb.dropCount(); n > 0 || c.digitsOver > 0 {
+		c.log.Warn("digits not kept", "dropped_waiting", n, "beyond_record", c.digitsOver)
 	}
 	c.recorded = true
 	c.e.writeRecord(c.log, &c.rec, r, c.start, endedAt, c.talkFrom, c.waitFrom)

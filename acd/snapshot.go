@@ -108,3 +108,21 @@ func (d *Dispatcher) ParseFeatureCode(dialled string) (Command, bool) {
 	d.mu.Unlock()
 	return f.Parse(dialled)
 }
+
+// Waiting is the number of this node's callers in its queues: waiting, or
+// being offered to a seat (a kept callback place counts while it waits).
+// It does not touch the store; the SIP edge asks it for each new call.
+func (d *Dispatcher) Waiting() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	n := 0
+	for _, q := range d.queues {
+		n += q.Len()
+	}
+	for _, cs := range d.calls {
+		if len(cs.ringing) > 0 || cs.claiming {
+			n++
+		}
+	}
+	return n
+}

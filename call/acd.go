@@ -9,6 +9,7 @@ import (
 
 	"github.com/hotline-cc/hotline/acd"
 	"github.com/hotline-cc/hotline/config"
+	"github.com/hotline-cc/hotline/internal/guard"
 	"github.com/hotline-cc/hotline/media"
 	"github.com/hotline-cc/hotline/queue"
 	"github.com/hotline-cc/hotline/records"
@@ -137,15 +138,22 @@ func (e *Engine) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			tctx, cancel := context.WithTimeout(ctx, acdTimeout)
-			ds, err := e.acd.Tick(tctx)
-			cancel()
-			if err != nil {
-				e.log.Warn("acd tick", "error", err)
-			}
-			e.route(ds)
+			e.tick(ctx)
 		}
 	}
+}
+
+// tick is one second of the dispatcher's clock; a panic in it is logged
+// and counted, and the next tick comes all the same.
+func (e *Engine) tick(ctx context.Context) {
+	defer guard.Recover(e.log, "acd", nil)
+	tctx, cancel := context.WithTimeout(ctx, acdTimeout)
+	ds, err := e.acd.Tick(tctx)
+	cancel()
+	if err != nil {
+		e.log.Warn("acd tick", "error", err)
+	}
+	e.route(ds)
 }
 
 // SeatRegistered tells the ACD a seat's phone registered (a logged-out demo

@@ -178,26 +178,40 @@ func (c *Call) setupCallerMedia() *reason {
 	return nil
 }
 
-// newSession opens an RTP session for one leg.
+// newSession opens an RTP session for one leg. The caller's leg (not b),
+// already answered or about to be, counts its RTP timeout from now.
 func (c *Call) newSession(b bool, remote netip.AddrPort, codec sip.Format, dtmf uint8) (*media.Session, error) {
 	onDTMF, onTimeout := c.mediaCallbacks(b)
-	return c.e.openSession(c.cfg, c.log.With("leg", legName(b)), remote, codec, dtmf, onDTMF, onTimeout)
+	sess, err := c.e.openSession(c.cfg, c.log.With("leg", legName(b)), remote, codec, dtmf, onDTMF, onTimeout)
+	if err == nil && !b {
+		sess.SetDirection(true, true)
+	}
+	return sess, err
 }
 
 // openSession opens an RTP session for one leg of a call (an unknown codec
-// falls back to PCMU until the answer settles it).
+// falls back to PCMU until the answer settles it). Its RTP timeout is
+// suspended (receiving off) until settleAnswer or the caller's leg turns it
+// on: a leg we dial counts it from the answer, because a phone that rings
+// sends no RTP, and its silence must not end the caller's call before the
+// ring timeout moves the call on.
 func (e *Engine) openSession(cfg *config.Config, log *slog.Logger, remote netip.AddrPort, codec sip.Format, dtmf uint8, onDTMF func(rune), onTimeout func()) (*media.Session, error) {
 	mc, ok := media.CodecByName(codec.Name)
 	if !ok {
 		mc = media.PCMU
 	}
-	return e.opts.Media.NewSession(media.SessionConfig{
+	sess, err := e.opts.Media.NewSession(media.SessionConfig{
 		Params:    media.Params{Remote: remote, Codec: mc, DTMF: dtmf},
 		Timeout:   cfg.RTP.Timeout,
 		Logger:    log,
 		OnDTMF:    onDTMF,
 		OnTimeout: onTimeout,
 	})
+	if err != nil {
+		return nil, err
+	}
+	sess.SetDirection(true, false)
+	return sess, nil
 }
 
 func legName(b bool) string {
@@ -214,7 +228,7 @@ func (c *Call) answerCaller() {
 	if c.st != stBridged {
 		c.setState(stAnswering)
 	}
-	go func() { c.post(evAnswered{err: c.a.Answer(sdp)}) }()
+	c.spawn(func() { c.post(evAnswered{err: c.a.Answer(sdp)}) })
 }
 
 // onAnswered: the caller's 200 was acknowledged. A trunk caller is greeted;

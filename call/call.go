@@ -33,6 +33,7 @@ type (
 	}
 	evRTPTimeout struct{ b bool }
 	evShutdown   struct{}
+	evFault      struct{} // a helper goroutine of the call panicked
 	evIVRTimeout struct{ gen int }
 )
 
@@ -57,16 +58,21 @@ func (s state) String() string { return stateNames[s] }
 // media sessions and the record being built. Its fields are owned by the
 // goroutine running run(), except snap (under snapMu).
 type Call struct {
-	e     *Engine
-	id    string
-	log   *slog.Logger
-	cfg   *config.Config
-	ps    *promptSet
-	inbox chan any
-	done  chan struct{}
-	ended atomic.Bool
+	e        *Engine
+	id       string
+	log      *slog.Logger
+	cfg      *config.Config
+	ps       *promptSet
+	mb       *mailbox
+	ended    atomic.Bool
+	recorded bool // end wrote the record
+	// bounds: digits beyond the record's maxDigits; prompts the IVR
+	// played; the reason to end with once the goodbye prompt has played
+	digitsOver int
+	ivrPlays   int
+	closing    *reason
 
-	a         *sip.InboundLeg
+	a         callerLeg
 	am        *media.Session
 	aSDP      legSDP
 	aOfferDir string
@@ -111,12 +117,29 @@ type Call struct {
 	snapshot
 }
 
-func newCall(e *Engine, leg *sip.InboundLeg) *Call {
+// callerLeg is what a Call asks of its inbound leg; *sip.InboundLeg
+// implements it (the unit tests, a fake).
+type callerLeg interface {
+	CallID() string
+	Caller() string
+	CallerName() string
+	Dialled() string
+	Origin() sip.Origin
+	SetEvents(f func(sip.Event))
+	HasOffer() bool
+	Offer() (sip.MediaDesc, error)
+	Answer(sdp []byte) error
+	Answered() bool
+	Ringing() error
+	Context() context.Context
+	Hangup(ctx context.Context, code int) error
+}
+
+func newCall(e *Engine, leg callerLeg) *Call {
 	c := &Call{
 		e: e, id: newID(), a: leg,
 		cfg: e.config(), ps: e.prompts.Load(),
-		inbox: make(chan any, inboxSize), done: make(chan struct{}),
-		start: e.opts.Now(),
+		mb: newMailbox(), start: e.opts.Now(),
 	}
 	c.log = e.log.With("call_id", c.id, "sip_call_id", leg.CallID())
 	c.rec = records.Record{
@@ -129,10 +152,17 @@ func newCall(e *Engine, leg *sip.InboundLeg) *Call {
 	return c
 }
 
-// post delivers an event to the call's goroutine; false once the call has
-// ended. It blocks only while the inbox is full and the call alive.
-func (c *Call) post(ev any) bool { return postTo(c.inbox, c.done, ev) }
+// post delivers an event to the call's goroutine (any goroutine; never
+// blocks); false once the call has ended, or for a digit dropped in a flood
+// (see mailbox).
+func (c *Call) post(ev any) bool { return c.mb.post(ev) }
 
+// tryPost is post: no event the call needs is dropped (the engine's live
+// interface, shared with callbacks, whose inbox may refuse).
+func (c *Call) tryPost(ev any) bool { return c.mb.post(ev) }
+
+// postTo delivers an event to a callback's inbox (callback.go), blocking
+// only while the inbox is full and the callback alive.
 func postTo(inbox chan any, done chan struct{}, ev any) bool {
 	select {
 	case <-done:
@@ -147,15 +177,12 @@ func postTo(inbox chan any, done chan struct{}, ev any) bool {
 	}
 }
 
-// inboxSize bounds a call's pending events; a call rarely has more than a
-// handful queued.
+// inboxSize bounds a callback's pending events.
 const inboxSize = 64
 
-// tryPost delivers an event without ever blocking, for shared goroutines:
+// tryPostTo delivers an event without ever blocking, for shared goroutines:
 // the engine routing ACD decisions, the media pacer and RTP readers. false
 // when the call has ended or its inbox is full.
-func (c *Call) tryPost(ev any) bool { return tryPostTo(c.inbox, c.done, ev, c.log) }
-
 func tryPostTo(inbox chan any, done chan struct{}, ev any, log *slog.Logger) bool {
 	select {
 	case <-done:
@@ -196,19 +223,27 @@ func (c *Call) setState(s state) {
 	c.show(s.String(), c.seat)
 }
 
-// run is the call's goroutine: admit, then one select over the inbox until
-// the call ends.
+// run is the call's goroutine: admit, then the events of its mailbox, in
+// order, until the call ends.
 func (c *Call) run() {
-	defer close(c.done)
-	c.setState(stAdmitting)
-	if r := c.admit(); r != nil {
-		c.end(*r)
-		return
-	}
-	for !c.ended.Load() {
-		ev := <-c.inbox
-		if r := c.handle(ev); r != nil {
+	c.guarded(func() {
+		c.setState(stAdmitting)
+		if r := c.admit(); r != nil {
 			c.end(*r)
+			return
+		}
+		c.loop()
+	})
+}
+
+// loop handles the call's events until it ends.
+func (c *Call) loop() {
+	for !c.ended.Load() {
+		for _, ev := range c.mb.take() {
+			if r := c.handle(ev); r != nil {
+				c.end(*r)
+				break
+			}
 		}
 	}
 }
@@ -246,6 +281,8 @@ func (c *Call) handle(ev any) *reason {
 	case evShutdown:
 		r := endShutdown
 		return &r
+	case evFault:
+		return reasonPtr(endError)
 	}
 	return nil
 }
@@ -296,15 +333,39 @@ func (c *Call) legGone(seatSide bool) *reason {
 	return &r
 }
 
-// onDTMF: a digit from the caller. It is recorded, and an IVR walk under way
-// gets it.
+// maxDigits bounds the digits a call's record keeps; later ones are
+// counted (logged at the end) and still act.
+const maxDigits = 64
+
+// maskedDigit stands in the record and logs for a digit typed into a
+// sensitive collect node (an ID number): the count is kept, not the digit.
+const maskedDigit = "x"
+
+// onDTMF: a digit from the caller. It is recorded (masked when an IVR
+// collect node marked sensitive takes it), and an IVR walk under way gets
+// it. Digits are logged at debug level only.
 func (c *Call) onDTMF(d rune, via string) *reason {
-	c.rec.DTMF = append(c.rec.DTMF, string(d))
-	c.log.Info("dtmf", "digit", string(d), "via", via, "state", c.st.String())
+	var r *reason
+	sensitive := false
 	if c.st == stIVR && c.ivr != nil {
-		return c.act(c.ivr.Digit(d))
+		sensitive = c.ivr.Sensitive()
+		a := c.ivr.Digit(d)
+		sensitive = sensitive || c.ivr.Sensitive() // typed ahead into it
+		r = c.act(a)
+	} else {
+		r = c.askCallback(d)
 	}
-	return c.askCallback(d)
+	digit := string(d)
+	if sensitive {
+		digit = maskedDigit
+	}
+	if len(c.rec.DTMF) < maxDigits {
+		c.rec.DTMF = append(c.rec.DTMF, digit)
+	} else {
+		c.digitsOver++
+	}
+	c.log.Debug("dtmf", "digit", digit, "via", via, "state", c.st.String())
+	return r
 }
 
 // mediaEvents are the callbacks a media session calls on its own goroutines.
@@ -340,3 +401,7 @@ func (c *Call) stopRinging() {
 }
 
 var errNoAnswer = errors.New("call: seat did not answer in time")
+
+// errDialPanic: the goroutine waiting for a dialled leg's answer panicked;
+// the leg counts as refused (500), never as unreachable.
+var errDialPanic = &sip.RejectError{Code: 500, Reason: "internal error waiting for the answer"}

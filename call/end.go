@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hotline-cc/hotline/internal/guard"
 	"github.com/hotline-cc/hotline/records"
 	"github.com/hotline-cc/hotline/sip"
 )
@@ -57,6 +58,11 @@ func (c *Call) end(r reason) {
 	if !c.ended.CompareAndSwap(false, true) {
 		return
 	}
+	c.finish(r)
+}
+
+// finish is end's work, after its compare-and-swap.
+func (c *Call) finish(r reason) {
 	c.stopRinging()
 	c.stopIVRTimer()
 	ctx, cancel := context.WithTimeout(context.Background(), endTimeout)
@@ -72,7 +78,11 @@ func (c *Call) end(r reason) {
 	for _, b := range legs {
 		if b != nil {
 			wg.Add(1)
-			go func() { defer wg.Done(); _ = b.Hangup(ctx) }()
+			go func() {
+				defer wg.Done()
+				defer guard.Recover(c.log, "call", nil)
+				_ = b.Hangup(ctx)
+			}()
 		}
 	}
 	if err := c.a.Hangup(ctx, r.code); err != nil {
@@ -98,7 +108,41 @@ func (c *Call) end(r reason) {
 	}
 	c.leaveACD()
 	c.setState(stEnded)
+	if n := c.mb.dropCount(); n > 0 || c.digitsOver > 0 {
+		c.log.Warn("digits not kept", "dropped_waiting", n, "beyond_record", c.digitsOver)
+	}
+	c.recorded = true
 	c.e.writeRecord(c.log, &c.rec, r, c.start, endedAt, c.talkFrom, c.waitFrom)
+}
+
+// guarded runs f, the body of the call's goroutine: a panic in it ends only
+// this call, with reason error (an error log with the stack, the legs hung
+// up, the seats released, the record written), and closes the mailbox.
+func (c *Call) guarded(f func()) {
+	defer c.mb.close()
+	defer guard.Recover(c.log, "call", c.fail)
+	f()
+}
+
+// fail ends the call after a panic on its goroutine, also one in the middle
+// of end: what end did is done again (each step may be repeated), unless
+// the record was written. A second panic is logged and given up.
+func (c *Call) fail(any) {
+	defer guard.Recover(c.log, "call", nil)
+	if c.recorded {
+		return
+	}
+	c.ended.Store(true)
+	c.finish(endError)
+}
+
+// spawn runs f on a helper goroutine of the call (it blocks on the network
+// and reports back as an event); a panic in it ends the call with error.
+func (c *Call) spawn(f func()) {
+	go func() {
+		defer guard.Recover(c.log, "call", func(any) { c.post(evFault{}) })
+		f()
+	}()
 }
 
 // writeRecord completes a call record that ended at now (talk from

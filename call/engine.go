@@ -253,6 +253,22 @@ func (e *Engine) HandleInvite(leg *sip.InboundLeg) {
 	}()
 }
 
+// Admission refusals Admit reports (the reason label of the SIP edge's 503).
+const AdmitMaxWaiting = "max_waiting"
+
+// Admit tells the SIP edge whether a new carrier call may come in, before
+// it sends anything back: false with a reason while the callers waiting in
+// this node's queues have reached limits.max_waiting (0: no limit); the edge
+// answers 503 with Retry-After. Each queue's own bound (max_length) is the
+// queue's business: a call over it meets the queue's on_full. Any
+// goroutine; it never blocks on the network.
+func (e *Engine) Admit() (reason string, ok bool) {
+	if max := e.config().Limits.MaxWaiting; max > 0 && e.acd.Waiting() >= max {
+		return AdmitMaxWaiting, false
+	}
+	return "", true
+}
+
 // remove takes a call out of the table (and a callback out of the running
 // ones: acdID, the asking call's id).
 func (e *Engine) remove(id, acdID string) {

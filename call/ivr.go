@@ -10,6 +10,15 @@ import (
 // endIVRHangup: the caller's IVR walk ended in a hang-up node.
 var endIVRHangup = reason{"ivr_hangup", 480, endAnswered.level}
 
+// endIVRLoop: the caller went round the IVR too long (its path reached
+// ivr.MaxPath entries, or it played maxIVRPlays prompts): told goodbye and
+// hung up.
+var endIVRLoop = reason{"ivr_loop", 480, endAnswered.level}
+
+// maxIVRPlays bounds the prompts one call's IVR walk plays (a menu's
+// prompts again and again): far beyond any real caller's walk.
+const maxIVRPlays = 128
+
 // startIVR begins the caller's walk of the line's tree (the built-in one is
 // the welcome prompt, then the line's queue).
 func (c *Call) startIVR() *reason {
@@ -48,6 +57,10 @@ func (c *Call) act(a ivr.Action) *reason {
 			c.log.Error("IVR prompt not loaded", "prompt", path)
 		}
 	}
+	if c.ivrPlays += len(c.list); c.ivrPlays > maxIVRPlays {
+		c.log.Warn("ivr: too many prompts played; the call ends", "plays", c.ivrPlays)
+		return c.sayGoodbye(endIVRLoop)
+	}
 	if !c.playNext() {
 		return c.act(c.ivr.PromptsDone())
 	}
@@ -66,7 +79,24 @@ func (c *Call) ivrOutcome(o ivr.Outcome) *reason {
 		c.holdMusic()
 		return c.dialOut(legTransfer, o.Target, c.cfg.SIP.SeatRingTimeout)
 	}
+	if o.Reason == ivr.ReasonTooLong {
+		return c.sayGoodbye(endIVRLoop)
+	}
 	return reasonPtr(endIVRHangup)
+}
+
+// sayGoodbye ends the IVR walk: the goodbye prompt plays (when the prompt
+// folder has it), then the call ends with r.
+func (c *Call) sayGoodbye(r reason) *reason {
+	c.stopPrompts()
+	c.stopIVRTimer()
+	c.ivr = nil
+	if c.ps.confirm == nil {
+		return &r
+	}
+	c.closing = &r
+	c.play(c.ps.confirm, false)
+	return nil
 }
 
 // playNext starts the next prompt of the list; false when none is left.
@@ -85,6 +115,9 @@ func (c *Call) playNext() bool {
 func (c *Call) onPromptDone() *reason {
 	if c.playNext() {
 		return nil
+	}
+	if c.closing != nil {
+		return c.closing
 	}
 	if c.st == stIVR && c.ivr != nil {
 		return c.act(c.ivr.PromptsDone())

@@ -71,7 +71,7 @@ func (c *Call) onOfferAnswer(of *offer, err error) *reason {
 		// Withdrawn meanwhile; a phone that answered in that instant is
 		// hung up.
 		if err == nil {
-			go of.leg.Hangup(context.Background())
+			hangupLater(c.log, of.leg)
 		}
 		return nil
 	}
@@ -88,7 +88,7 @@ func (c *Call) onOfferAnswer(of *offer, err error) *reason {
 	switch {
 	case errors.Is(aerr, acd.ErrNotOffered), errors.Is(aerr, acd.ErrUnknownCall):
 		c.log.Warn("seat answered a withdrawn offer", "seat", of.ext, "error", aerr)
-		go of.leg.Hangup(context.Background())
+		hangupLater(c.log, of.leg)
 		_ = of.m.Close()
 		c.afterOffer()
 		return nil

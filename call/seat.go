@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/hotline-cc/hotline/internal/guard"
 	"github.com/hotline-cc/hotline/media"
 	"github.com/hotline-cc/hotline/records"
 	"github.com/hotline-cc/hotline/sip"
@@ -77,6 +78,7 @@ func dialLeg(d Dialer, sess *media.Session, ls *legSDP, first string, timeout ti
 		return nil, nil, err
 	}
 	go func() {
+		defer guard.Recover(nil, "call", func(any) { post(outcome(errDialPanic)) })
 		err := leg.WaitAnswer(ctx, func(int) {
 			if ringing != nil {
 				post(ringing)
@@ -101,11 +103,12 @@ func settleAnswer(log *slog.Logger, leg *sip.OutboundLeg, sess *media.Session, l
 	codec, dtmf, nerr := sip.Negotiate(ans, supportedCodecs)
 	if perr != nil || nerr != nil {
 		log.Warn("far side answered with unusable SDP", "error", errors.Join(perr, nerr))
-		go leg.Hangup(context.Background())
+		hangupLater(log, leg)
 		return &sip.RejectError{Code: 488, Reason: "Not Acceptable Here"}
 	}
 	mc, _ := media.CodecByName(codec.Name)
 	sess.Update(media.Params{Remote: ans.Addr, Codec: mc, DTMF: dtmf})
+	sess.SetDirection(true, true) // the RTP timeout starts now (newSession)
 	ls.codec, ls.dtmf = codec, dtmf
 	return nil
 }
@@ -237,4 +240,13 @@ func answerReinvite(e sip.EventReinvite, sess *media.Session, ls *legSDP, other 
 	ls.codec, ls.dtmf = format, dtmf
 	e.Reply(ls.build(sess.LocalAddr(), dir), 200)
 	return hold, format.Name, true
+}
+
+// hangupLater hangs leg up on a goroutine of its own (BYE waits for its
+// answer); the call does not wait for it.
+func hangupLater(log *slog.Logger, leg *sip.OutboundLeg) {
+	go func() {
+		defer guard.Recover(log, "call", nil)
+		_ = leg.Hangup(context.Background())
+	}()
 }

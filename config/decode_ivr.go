@@ -156,6 +156,7 @@ func (p *parser) collectFields(nd *IVRNode) fields {
 		"digit_timeout": func(path string, v *yaml.Node) {
 			setDuration(&p.reader, &nd.DigitTimeout, path, v, 500*time.Millisecond)
 		},
+		"sensitive": p.setBool(&nd.Sensitive),
 	}
 }
 

@@ -58,6 +58,7 @@ type IVRNode struct {
 	Min, Max     int           // collect: digits wanted
 	Terminator   string        // collect: "#", "*" or "" (none)
 	DigitTimeout time.Duration // collect: between digits
+	Sensitive    bool          // collect: digits masked in logs and records (ID numbers)
 
 	Value, Tag string // set
 	Priority   int    // set, queue: 0..MaxPriority

@@ -101,6 +101,13 @@ func ivrBadCases(t testing.TB) []badCase {
 			"      general: {type: collect, prompts: [menu.wav], var: id, min: 6, max: 4, next: market, default: market}\n"), []string{
 			"47: ivr.front.nodes.general.min: min 6 is above max 4",
 		}},
+		{"collect sensitive not a boolean", editIVR(t, general,
+			"      general: {type: collect, prompts: [menu.wav], var: id, sensitive: maybe, next: market, default: market}\n"), []string{
+			"47: ivr.front.nodes.general.sensitive: ",
+		}},
+		{"sensitive on a menu", editIVR(t, "type: menu\n", "type: menu\n        sensitive: true\n"), []string{
+			`40: ivr.front.nodes.menu: unknown key "sensitive"`,
+		}},
 		{"set node without anything to set", editIVR(t, general, "      general: {type: set, next: market}\n"), []string{
 			"47: ivr.front.nodes.general: a set node needs var (with value), tag or priority",
 		}},

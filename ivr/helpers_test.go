@@ -96,6 +96,7 @@ ivr:
         invalid: [invalid.wav]
         default: bye
         next: queue
+        sensitive: true
       queue: {type: queue}
       bye: {type: play, prompts: [goodbye.wav], next: end}
       end: {type: hangup}

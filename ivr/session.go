@@ -27,7 +27,15 @@ const (
 const (
 	ReasonBrokenTree = "ivr: broken tree"
 	ReasonLoop       = "ivr: loop with no input"
+	// ReasonTooLong: the walk reached MaxPath entries (a caller going round
+	// a menu forever); a valid tree can cause it.
+	ReasonTooLong = "ivr: path too long"
 )
+
+// MaxPath bounds a walk's path (nodes entered and menu keys chosen): a walk
+// that reaches it ends in a hang-up (ReasonTooLong). A caller's real way
+// through a 12345 menu is a dozen entries.
+const MaxPath = 64
 
 // Env is what a Session knows of its call.
 type Env struct {
@@ -167,6 +175,15 @@ func (s *Session) Timeout() Action {
 		return s.collected()
 	}
 	return Action{}
+}
+
+// Sensitive reports whether the walk waits for the digits of a collect node
+// marked sensitive (an ID number): the call masks them in its logs and
+// record. A digit typed ahead into such a node (barge-in on the play before
+// it) is only known to be sensitive once Digit returned.
+func (s *Session) Sensitive() bool {
+	return s.cur != nil && s.cur.Type == config.NodeCollect && s.cur.Sensitive &&
+		(s.phase == phPrompt || s.phase == phWait || s.phase == phDigits)
 }
 
 // Done reports whether the walk is over.

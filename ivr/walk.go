@@ -15,7 +15,9 @@ func (s *Session) enter(n *node) Action {
 		if n == nil {
 			return s.end(Outcome{Kind: KindHangup, Reason: ReasonBrokenTree})
 		}
-		s.path = append(s.path, n.Name)
+		if !s.note(n.Name) {
+			return s.tooLong()
+		}
 		switch n.Type {
 		case config.NodePlay:
 			s.cur, s.phase = n, phPlay
@@ -94,7 +96,9 @@ func matchNumber(pattern, caller string) bool {
 func (s *Session) input(d rune) Action {
 	if s.cur.Type == config.NodeMenu {
 		if next, ok := s.cur.choices[d]; ok {
-			s.path = append(s.path, string(d))
+			if !s.note(string(d)) {
+				return s.tooLong()
+			}
 			return s.enter(next)
 		}
 		return s.retry(s.cur.Invalid)
@@ -135,3 +139,15 @@ func (s *Session) retry(extra []string) Action {
 	s.phase = phPrompt
 	return Action{Play: s.prompts(extra, s.cur.Prompts), BargeIn: s.cur.BargeIn}
 }
+
+// note adds entry to the path; false when the path is full (MaxPath).
+func (s *Session) note(entry string) bool {
+	if len(s.path) >= MaxPath {
+		return false
+	}
+	s.path = append(s.path, entry)
+	return true
+}
+
+// tooLong ends a walk whose path is full.
+func (s *Session) tooLong() Action { return s.end(Outcome{Kind: KindHangup, Reason: ReasonTooLong}) }

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 )
 
@@ -82,26 +83,125 @@ func digitEvent(d rune) (uint8, bool) {
 	return 0, false
 }
 
-// dtmfReceiver reports each received event once: all packets of an event
-// (start, refreshes, the retransmitted end packets) share its timestamp
-// (RFC 4733 §2.5.2), so an event is new when its SSRC or timestamp is.
-// Reporting at the first packet seen keeps the digit even if every end
-// packet is lost. Used by the reader goroutine only.
-type dtmfReceiver struct {
-	seen     bool
+// Limits on received RFC 4733 events, per session. People key at most
+// about 10 digits a second (ITU-T Q.24: 40 ms tone, 40 ms pause at the
+// fastest), so a faster stream is a flood: events over the rate or the
+// cap report no digit and are not relayed (DropDTMF).
+const (
+	dtmfRecent    = 8                     // events remembered, to know late and redundant packets
+	dtmfInterval  = 80 * time.Millisecond // the sustained rate: one event per interval
+	dtmfBurst     = 16                    // events that may come faster, back to back
+	dtmfMaxEvents = 256                   // events reported in a session's life
+	dtmfLogEvery  = 10 * time.Second      // rate limit of the "over the limit" log
+)
+
+// rxEvent is one received event, known by its SSRC and timestamp.
+type rxEvent struct {
 	ssrc, ts uint32
+	code     uint8
+	dur      uint16 // longest duration seen
+	end      bool   // an end packet was seen
+	dropped  bool   // over the limits: its packets are dropped
 }
 
-func (r *dtmfReceiver) observe(ssrc, ts uint32, payload []byte) (rune, bool) {
+// dtmfReceiver reports each received event once: all packets of an event
+// (start, refreshes, the retransmitted end packets) share its timestamp
+// (RFC 4733 §2.5.2), so an event is new when its SSRC and timestamp are
+// not among the last dtmfRecent events (late or reordered packets of an
+// older event repeat nothing). A long event that goes on under a new
+// timestamp (§2.5.1.3: the duration field is full) is the same digit.
+// Reporting at the first packet seen keeps the digit even if every end
+// packet is lost. New events pass a rate limit (GCRA: dtmfInterval,
+// dtmfBurst) and a cap (dtmfMaxEvents). Used by the reader goroutine only.
+type dtmfReceiver struct {
+	recent    [dtmfRecent]rxEvent
+	n, last   int           // events in recent; index of the newest
+	tat       time.Duration // GCRA: theoretical arrival time of the next event
+	events    int           // events admitted so far
+	limitedAt time.Duration // package clock of the last "over the limits" log
+	limitLogs bool
+}
+
+// observe takes one telephone-event packet: digit and report tell the
+// digit to report (once per event), pass whether the packet may be relayed.
+func (r *dtmfReceiver) observe(ssrc, ts uint32, payload []byte, now time.Duration) (digit rune, report, pass bool) {
 	ev, err := parseTelephoneEvent(payload)
 	if err != nil {
-		return 0, false
+		return 0, false, true // not an event: the relay refuses it
 	}
-	if r.seen && r.ssrc == ssrc && r.ts == ts {
-		return 0, false
+	if e := r.find(ssrc, ts); e != nil {
+		e.end = e.end || ev.End
+		e.dur = max(e.dur, ev.Duration)
+		return 0, false, !e.dropped
 	}
-	r.seen, r.ssrc, r.ts = true, ssrc, ts
-	return eventDigit(ev.Event)
+	if r.n > 0 {
+		if prev := &r.recent[r.last]; prev.continuedBy(ssrc, ts, ev.Event) {
+			r.add(rxEvent{ssrc: ssrc, ts: ts, code: ev.Event, dur: ev.Duration, end: ev.End, dropped: prev.dropped})
+			return 0, false, !prev.dropped
+		}
+	}
+	e := rxEvent{ssrc: ssrc, ts: ts, code: ev.Event, dur: ev.Duration, end: ev.End, dropped: !r.admit(now)}
+	r.add(e)
+	if e.dropped {
+		return 0, false, false
+	}
+	digit, report = eventDigit(ev.Event)
+	return digit, report, true
+}
+
+// find returns the remembered event of ssrc and ts, or nil.
+func (r *dtmfReceiver) find(ssrc, ts uint32) *rxEvent {
+	for i := range r.n {
+		if e := &r.recent[i]; e.ssrc == ssrc && e.ts == ts {
+			return e
+		}
+	}
+	return nil
+}
+
+// continuedBy tells whether an event at ts with code continues e: same
+// source and code, e not ended, its duration near full, and ts where e's
+// duration ends (one frame either way).
+func (e *rxEvent) continuedBy(ssrc, ts uint32, code uint8) bool {
+	if e.ssrc != ssrc || e.code != code || e.end || e.dur < 0xFFFF-8*samplesPerFrame {
+		return false
+	}
+	d := int64(ts-e.ts) - int64(e.dur)
+	return d >= -samplesPerFrame && d <= samplesPerFrame
+}
+
+func (r *dtmfReceiver) add(e rxEvent) {
+	if r.n < len(r.recent) {
+		r.last = r.n
+		r.n++
+	} else {
+		r.last = (r.last + 1) % len(r.recent)
+	}
+	r.recent[r.last] = e
+}
+
+// admit counts a new event against the rate limit and the cap.
+func (r *dtmfReceiver) admit(now time.Duration) bool {
+	if r.events >= dtmfMaxEvents {
+		return false
+	}
+	tat := max(r.tat, now)
+	if tat-now > (dtmfBurst-1)*dtmfInterval {
+		return false
+	}
+	r.tat = tat + dtmfInterval
+	r.events++
+	return true
+}
+
+// logLimited logs, at most every dtmfLogEvery, that events over the limits
+// are dropped.
+func (r *dtmfReceiver) logLimited(log *slog.Logger, now time.Duration) {
+	if r.limitLogs && now-r.limitedAt < dtmfLogEvery {
+		return
+	}
+	r.limitLogs, r.limitedAt = true, now
+	log.Warn("rtp dtmf over the limits, events dropped", "events", r.events, "max", dtmfMaxEvents)
 }
 
 // DTMF sender shape (RFC 4733 §2.5.1): a packet every 20 ms with the
@@ -228,7 +328,7 @@ func (s *Session) tickDTMF(now time.Duration) bool {
 	}
 	pt := s.params.Load().DTMF
 	if pt == 0 {
-		s.drop()
+		s.drop(DropOutput)
 		return true
 	}
 	var payload [telephoneEventSize]byte

@@ -186,7 +186,7 @@ func FuzzRTP4733(f *testing.F) {
 			return
 		}
 		var rx dtmfReceiver
-		d, ok := rx.observe(pkt.SSRC, pkt.Timestamp, pkt.Payload)
+		d, ok, _ := rx.observe(pkt.SSRC, pkt.Timestamp, pkt.Payload, 0)
 		ev, err := parseTelephoneEvent(pkt.Payload)
 		if (err == nil) != (len(pkt.Payload) >= telephoneEventSize) {
 			t.Fatalf("payload of %d bytes: %v", len(pkt.Payload), err)
@@ -200,7 +200,7 @@ func FuzzRTP4733(f *testing.F) {
 		if ok != (ev.Event < 16) || ok && rune(dtmfDigits[ev.Event]) != d {
 			t.Fatalf("event %d gave %q %v", ev.Event, d, ok)
 		}
-		if _, again := rx.observe(pkt.SSRC, pkt.Timestamp, pkt.Payload); again {
+		if _, again, _ := rx.observe(pkt.SSRC, pkt.Timestamp, pkt.Payload, 0); again {
 			t.Fatal("the same event reported twice")
 		}
 		var b [telephoneEventSize]byte

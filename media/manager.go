@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/hotline-cc/hotline/internal/guard"
 )
 
 // Errors of the media package.
@@ -34,17 +36,44 @@ type Config struct {
 // field on its own, not as one snapshot).
 type Stats struct {
 	ActiveSessions int
-	PacketsIn      uint64 // valid RTP packets received
-	PacketsOut     uint64 // RTP packets sent
-	PacketsRelayed uint64 // received packets sent on through a relay
-	PacketsDropped uint64 // received packets refused, or output not sent
-	DTMFEvents     uint64 // DTMF digits received (RFC 4733 events, each once)
-	Timeouts       uint64 // sessions whose RTP timeout fired
+	PacketsIn      uint64              // valid RTP packets received
+	PacketsOut     uint64              // RTP packets sent
+	PacketsRelayed uint64              // received packets sent on through a relay
+	PacketsDropped uint64              // received packets refused, or output not sent: the sum of Dropped
+	Dropped        [DropReasons]uint64 // PacketsDropped by DropReason
+	DTMFEvents     uint64              // DTMF digits received (RFC 4733 events, each once)
+	Timeouts       uint64              // sessions whose RTP timeout fired
+}
+
+// DropReason says why a packet was dropped (the label of the dropped
+// counter).
+type DropReason uint8
+
+// Drop reasons.
+const (
+	DropMalformed   DropReason = iota // not RTP version 2, or unparseable
+	DropPayloadType                   // a payload type that was not negotiated
+	DropSource                        // from an address other than the peer's (see Session)
+	DropDTMF                          // an RFC 4733 event over the session's digit limits
+	DropRelay                         // a relayed packet the other leg could not take now
+	DropOutput                        // output not sent: no address, sending off, socket error
+	DropReasons                       // the number of reasons
+)
+
+var dropNames = [DropReasons]string{"malformed", "payload_type", "source", "dtmf_limit", "relay", "output"}
+
+// String is the reason's metric label.
+func (r DropReason) String() string {
+	if r >= DropReasons {
+		return "unknown"
+	}
+	return dropNames[r]
 }
 
 // counters are the atomic backing of Stats.
 type counters struct {
-	packetsIn, packetsOut, packetsRelayed, packetsDropped, dtmfEvents, timeouts atomic.Uint64
+	packetsIn, packetsOut, packetsRelayed, dtmfEvents, timeouts atomic.Uint64
+	dropped                                                     [DropReasons]atomic.Uint64
 }
 
 // Manager owns the RTP port range, the sessions bound from it and the one
@@ -98,15 +127,19 @@ func (m *Manager) Stats() Stats {
 	m.mu.Lock()
 	active := len(m.sessions)
 	m.mu.Unlock()
-	return Stats{
+	st := Stats{
 		ActiveSessions: active,
 		PacketsIn:      m.stats.packetsIn.Load(),
 		PacketsOut:     m.stats.packetsOut.Load(),
 		PacketsRelayed: m.stats.packetsRelayed.Load(),
-		PacketsDropped: m.stats.packetsDropped.Load(),
 		DTMFEvents:     m.stats.dtmfEvents.Load(),
 		Timeouts:       m.stats.timeouts.Load(),
 	}
+	for i := range st.Dropped {
+		st.Dropped[i] = m.stats.dropped[i].Load()
+		st.PacketsDropped += st.Dropped[i]
+	}
+	return st
 }
 
 // Close stops the pacer and closes every session. It blocks until all
@@ -154,7 +187,7 @@ func (m *Manager) unregister(s *Session) {
 	m.sessions[last] = nil
 	m.sessions = m.sessions[:last]
 	s.slot = -1
-	m.ports.releaseLocked(s.port)
+	m.ports.releaseLocked(s.port, m.now())
 }
 
 // pace is the shared clock: every 20 ms it gives each live session one
@@ -162,6 +195,7 @@ func (m *Manager) unregister(s *Session) {
 // session costs an atomic load per tick when it plays nothing.
 func (m *Manager) pace() {
 	defer m.pacing.Done()
+	defer guard.Recover(m.log, "media_pacer", nil)
 	ticker := time.NewTicker(frameInterval)
 	defer ticker.Stop()
 	var batch []*Session
@@ -175,11 +209,26 @@ func (m *Manager) pace() {
 		batch = append(batch[:0], m.sessions...)
 		m.mu.Unlock()
 		now := m.now()
-		for _, s := range batch {
-			s.tick(now)
+		for i := 0; i < len(batch); {
+			i = m.tickFrom(batch, i, now)
 		}
 		clear(batch)
 	}
+}
+
+// tickFrom ticks batch[i:] and returns len(batch). A panic in a session's
+// tick fails that session only (logged, counted, reported to its owner)
+// and returns the index after it, so pacing goes on for the others; the
+// recover costs one deferred call per tick, not one per session.
+func (m *Manager) tickFrom(batch []*Session, i int, now time.Duration) (next int) {
+	defer guard.Recover(m.log, "media_pacer", func(any) {
+		batch[next].fail("pacer panicked")
+		next++
+	})
+	for next = i; next < len(batch); next++ {
+		batch[next].tick(now)
+	}
+	return next
 }
 
 // frameInterval is the packetisation time of everything media sends.

@@ -101,13 +101,13 @@ func (s *Session) writeLocked(marker bool, pt uint8, seq uint16, ts uint32,
 	o := &s.out
 	dst := s.dest()
 	if s.closed.Load() || !s.send.Load() || !dst.IsValid() {
-		s.drop()
+		s.drop(DropOutput)
 		return false
 	}
 	o.hdr.Marker, o.hdr.PayloadType, o.hdr.SequenceNumber, o.hdr.Timestamp = marker, pt, seq, ts
 	n, err := o.hdr.MarshalTo(o.buf[:])
 	if err != nil || n+len(payload) > len(o.buf) {
-		s.drop()
+		s.drop(DropOutput)
 		return false
 	}
 	if table == nil {
@@ -120,7 +120,7 @@ func (s *Session) writeLocked(marker bool, pt uint8, seq uint16, ts uint32,
 	}
 	o.note(seq, ts, samples, now)
 	if _, err := s.conn.WriteToUDPAddrPort(o.buf[:n+len(payload)], dst); err != nil {
-		s.drop()
+		s.drop(DropOutput)
 		return false
 	}
 	s.packetsOut.Add(1)

@@ -58,7 +58,7 @@ func (s *Session) StopPlayback() {
 // tick is the session's share of a pacer tick: a DTMF packet if the
 // sender has one, else the player's next frame.
 func (s *Session) tick(now time.Duration) {
-	if s.closed.Load() || s.tickDTMF(now) {
+	if s.closed.Load() || s.failed.Load() || s.tickDTMF(now) {
 		return
 	}
 	pl := s.player.Load()
@@ -79,7 +79,7 @@ func (s *Session) tick(now time.Duration) {
 	frame := pl.prompt.frame(codec, pl.next)
 	pl.next++
 	if frame == nil {
-		s.drop()
+		s.drop(DropOutput)
 		return
 	}
 	s.sendFrame(pl, frame, codec.PayloadType, now)

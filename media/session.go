@@ -16,8 +16,9 @@ var ErrCodec = errors.New("media: unsupported codec")
 
 // Params is what the offer/answer exchange decided for one leg.
 type Params struct {
-	// Remote is where to send RTP until the peer's own packets show where
-	// it really is (symmetric RTP). The zero value sends nothing.
+	// Remote is where to send RTP, and the source whose packets are the
+	// peer's, unless another source is learnt early (see Session). The
+	// zero value sends nothing.
 	Remote netip.AddrPort
 	// Codec is the audio codec both ways; the zero value means PCMU.
 	Codec Codec
@@ -39,7 +40,9 @@ type SessionConfig struct {
 	// must not call Close.
 	OnDTMF func(digit rune)
 	// OnTimeout is called once, on a timer goroutine, when no RTP arrived
-	// for Timeout. It must not block.
+	// for Timeout; also (on the failing goroutine) when one of the
+	// session's goroutines panicked, after an error log: the owner ends
+	// the leg either way. It must not block.
 	OnTimeout func()
 }
 
@@ -48,7 +51,7 @@ type SessionStats struct {
 	PacketsIn  uint64         // valid RTP packets received
 	PacketsOut uint64         // RTP packets sent
 	LastPacket time.Time      // arrival of the last valid packet; zero if none
-	Remote     netip.AddrPort // the learned peer address; zero until a valid packet
+	Remote     netip.AddrPort // the learnt peer address; zero until one is learnt
 }
 
 // Session is one leg's RTP endpoint: a UDP socket, its reader goroutine,
@@ -56,6 +59,13 @@ type SessionStats struct {
 // timestamps) fed by the player, the DTMF sender or a relay from another
 // session. All methods are safe from any goroutine and do not block, except
 // Close.
+//
+// Output goes to Params.Remote until a peer source is learnt, then there.
+// The first packet from Remote makes it the peer; a different source (a
+// peer behind NAT) is learnt only in the first 3 s after the session
+// starts or Update changes Remote, and only after 4 consecutive packets
+// from it with one SSRC. Once learnt, packets from any other address are
+// dropped (DropSource), until Update gives a new Remote.
 type Session struct {
 	m         *Manager
 	conn      *net.UDPConn
@@ -68,7 +78,11 @@ type Session struct {
 
 	params      atomic.Pointer[Params]
 	learned     atomic.Pointer[netip.AddrPort]
-	learnLogged atomic.Int64 // package clock of the last address-change log
+	learnFrom   atomic.Int64  // package clock the learning window opened at
+	learnGen    atomic.Uint32 // bumped by each Remote change; resets cand
+	cand        candidate     // reader goroutine only
+	learnLogged atomic.Int64  // package clock of the last stranger log
+	failed      atomic.Bool   // a goroutine of the session panicked
 	relay       atomic.Pointer[Session]
 	player      atomic.Pointer[player]
 	send, recv  atomic.Bool
@@ -103,7 +117,7 @@ func (m *Manager) NewSession(cfg SessionConfig) (*Session, error) {
 		m.mu.Unlock()
 		return nil, ErrClosed
 	}
-	conn, port, err := m.ports.bindLocked(m.addr)
+	conn, port, err := m.ports.bindLocked(m.addr, m.now())
 	m.mu.Unlock()
 	if err != nil {
 		return nil, err
@@ -123,6 +137,7 @@ func (m *Manager) NewSession(cfg SessionConfig) (*Session, error) {
 	}
 	s.log = s.log.With("rtp_port", port)
 	s.params.Store(&p)
+	s.learnFrom.Store(int64(m.now()))
 	s.send.Store(true)
 	s.recv.Store(true)
 	s.out.init()
@@ -130,7 +145,7 @@ func (m *Manager) NewSession(cfg SessionConfig) (*Session, error) {
 	if err := m.register(s); err != nil {
 		s.stopTimer()
 		m.mu.Lock()
-		m.ports.releaseLocked(port)
+		m.ports.releaseLocked(port, m.now())
 		m.mu.Unlock()
 		return nil, errors.Join(err, conn.Close())
 	}
@@ -159,10 +174,10 @@ func (s *Session) LocalAddr() netip.AddrPort {
 	return netip.AddrPortFrom(s.m.addr, uint16(s.port))
 }
 
-// Update applies new Params (a re-INVITE). A new Remote forgets the learned
-// address, so output goes to the new Remote until the peer's packets arrive
-// from somewhere. A codec media does not support is refused with a log
-// line and the old params stay.
+// Update applies new Params (a re-INVITE, an answer). A new Remote forgets
+// the learnt peer and opens a new learning window: output goes to the new
+// Remote, whose first packet makes it the peer again. A codec media does
+// not support is refused with a log line and the old params stay.
 func (s *Session) Update(p Params) {
 	p, err := normalize(p)
 	if err != nil {
@@ -171,6 +186,8 @@ func (s *Session) Update(p Params) {
 	}
 	old := s.params.Swap(&p)
 	if old.Remote != p.Remote {
+		s.learnFrom.Store(int64(s.m.now()))
+		s.learnGen.Add(1)
 		s.learned.Store(nil)
 	}
 }
@@ -232,7 +249,20 @@ func (s *Session) close() error {
 	return nil
 }
 
-// dest is where output goes: the learned peer address, else Params.Remote.
+// fail ends the session's part after a recovered panic in one of its
+// goroutines: the pacer skips it from now on and the owner hears of it
+// through OnTimeout (once, like a timeout), and ends the leg.
+func (s *Session) fail(what string) {
+	if s.failed.Swap(true) || s.closed.Load() {
+		return
+	}
+	s.log.Error("rtp session failed", "cause", what)
+	if s.timing.fired.CompareAndSwap(false, true) && s.onTimeout != nil {
+		s.onTimeout()
+	}
+}
+
+// dest is where output goes: the learnt peer address, else Params.Remote.
 func (s *Session) dest() netip.AddrPort {
 	if a := s.learned.Load(); a != nil {
 		return *a
@@ -240,5 +270,5 @@ func (s *Session) dest() netip.AddrPort {
 	return s.params.Load().Remote
 }
 
-// drop counts a packet refused or not sent.
-func (s *Session) drop() { s.m.stats.packetsDropped.Add(1) }
+// drop counts a packet refused or not sent, under its reason.
+func (s *Session) drop(why DropReason) { s.m.stats.dropped[why].Add(1) }

@@ -4,6 +4,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/hotline-cc/hotline/internal/guard"
 )
 
 // timeoutState is a session's RTP timeout: one timer that wakes at the
@@ -42,6 +44,7 @@ func (s *Session) stopTimer() {
 // the earliest moment that can be true. While receiving is disabled it
 // only re-checks every Timeout.
 func (s *Session) checkTimeout() {
+	defer guard.Recover(s.log, "media_timeout", func(any) { s.fail("timeout check panicked") })
 	if s.closed.Load() || s.timing.fired.Load() {
 		return
 	}

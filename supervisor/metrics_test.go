@@ -19,7 +19,7 @@ func exercise(m *Metrics) {
 	m.SetRegistrations(40)
 	m.RegisterFailure("auth")
 	m.RegisterRTPStats(func() RTPStats {
-		return RTPStats{Received: 10, Sent: 20, Relayed: 30, Dropped: 1, Timeouts: 2, Sessions: 4}
+		return RTPStats{Received: 10, Sent: 20, Relayed: 30, Dropped: map[string]uint64{"source": 1}, Timeouts: 2, Sessions: 4}
 	})
 }
 
@@ -115,11 +115,11 @@ func TestRTPStatsReadAtScrape(t *testing.T) {
 	}
 	var stats RTPStats
 	m.RegisterRTPStats(func() RTPStats { return stats })
-	stats = RTPStats{Received: 1000, Sent: 500, Relayed: 900, Dropped: 7, Timeouts: 1, Sessions: 12}
+	stats = RTPStats{Received: 1000, Sent: 500, Relayed: 900, Dropped: map[string]uint64{"source": 7}, Timeouts: 1, Sessions: 12}
 	const want = `
-# HELP hotline_rtp_packets_dropped_total RTP packets dropped (invalid, unexpected source or payload type).
+# HELP hotline_rtp_packets_dropped_total RTP packets dropped, by reason: malformed, payload_type, source (not the learnt peer), dtmf_limit, relay, output.
 # TYPE hotline_rtp_packets_dropped_total counter
-hotline_rtp_packets_dropped_total 7
+hotline_rtp_packets_dropped_total{reason="source"} 7
 # HELP hotline_rtp_packets_received_total RTP packets received on all media sessions.
 # TYPE hotline_rtp_packets_received_total counter
 hotline_rtp_packets_received_total 1000

@@ -9,8 +9,9 @@ import (
 // RTPStats are the media layer's running totals (media.Manager.Stats), read
 // from its atomics at scrape time.
 type RTPStats struct {
-	Received, Sent, Relayed, Dropped, Timeouts uint64
-	Sessions                                   int
+	Received, Sent, Relayed, Timeouts uint64
+	Dropped                           map[string]uint64 // by reason (the metric's label)
+	Sessions                          int
 }
 
 // RegisterRTPStats makes each scrape of /metrics call f for the RTP figures,
@@ -36,14 +37,14 @@ type rtpCollector struct {
 }
 
 func newRTPCollector() *rtpCollector {
-	desc := func(name, help string) *prometheus.Desc {
-		return prometheus.NewDesc(name, help, nil, nil)
+	desc := func(name, help string, labels ...string) *prometheus.Desc {
+		return prometheus.NewDesc(name, help, labels, nil)
 	}
 	return &rtpCollector{
 		received: desc("hotline_rtp_packets_received_total", "RTP packets received on all media sessions."),
 		sent:     desc("hotline_rtp_packets_sent_total", "RTP packets sent by the engine (prompts, tones)."),
 		relayed:  desc("hotline_rtp_packets_relayed_total", "RTP packets relayed from one leg to another."),
-		dropped:  desc("hotline_rtp_packets_dropped_total", "RTP packets dropped (invalid, unexpected source or payload type)."),
+		dropped:  desc("hotline_rtp_packets_dropped_total", "RTP packets dropped, by reason: malformed, payload_type, source (not the learnt peer), dtmf_limit, relay, output.", "reason"),
 		timeouts: desc("hotline_rtp_timeouts_total", "Media sessions ended because no RTP arrived in time."),
 		sessions: desc("hotline_rtp_sessions_active", "Media sessions open."),
 	}
@@ -69,7 +70,9 @@ func (c *rtpCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.received, s.Received)
 	counter(c.sent, s.Sent)
 	counter(c.relayed, s.Relayed)
-	counter(c.dropped, s.Dropped)
+	for reason, n := range s.Dropped {
+		ch <- prometheus.MustNewConstMetric(c.dropped, prometheus.CounterValue, float64(n), reason)
+	}
 	counter(c.timeouts, s.Timeouts)
 	ch <- prometheus.MustNewConstMetric(c.sessions, prometheus.GaugeValue, float64(s.Sessions))
 }

@@ -163,8 +163,12 @@ func (c *centre) registrationChanged(r sip.Registration, registered bool) {
 
 func (c *centre) rtpStats() supervisor.RTPStats {
 	s := c.media.Stats()
+	dropped := make(map[string]uint64, len(s.Dropped))
+	for why, n := range s.Dropped {
+		dropped[media.DropReason(why).String()] = n
+	}
 	return supervisor.RTPStats{
-		Received: s.PacketsIn, Sent: s.PacketsOut, Relayed: s.PacketsRelayed, Dropped: s.PacketsDropped,
+		Received: s.PacketsIn, Sent: s.PacketsOut, Relayed: s.PacketsRelayed, Dropped: dropped,
 		Timeouts: s.Timeouts, Sessions: int(s.ActiveSessions),
 	}
 }

@@ -79,8 +79,8 @@ func checkRequest(req *sipmsg.Request) *rejection {
 		if mf == nil {
 			return reject(sipmsg.StatusBadRequest, "Bad Request: malformed Max-Forwards")
 		}
-		if *mf == 0 && req.Method != sipmsg.ACK && req.Method != sipmsg.OPTIONS {
-			// RFC 3261 16.3 step 3 (OPTIONS to us with 0 may be answered).
+		if *mf == 0 && req.Method != sipmsg.ACK {
+			// RFC 3261 16.3 step 3.
 			return reject(sipmsg.StatusTooManyHops, "Too Many Hops")
 		}
 	}
@@ -109,6 +109,15 @@ func checkURIs(req *sipmsg.Request) *rejection {
 		if len(u.uri.User) > maxUserLen {
 			return reject(sipmsg.StatusBadRequest, "Bad Request: %s user too long", u.what)
 		}
+		if u.uri.Port < 0 || u.uri.Port > 65535 {
+			return reject(sipmsg.StatusBadRequest, "Bad Request: %s port out of range", u.what)
+		}
+	}
+	if c := req.Contact(); c != nil && (c.Address.Port < 0 || c.Address.Port > 65535) {
+		return reject(sipmsg.StatusBadRequest, "Bad Request: Contact port out of range")
+	}
+	if v := req.Via(); v.Port < 0 || v.Port > 65535 {
+		return reject(sipmsg.StatusBadRequest, "Bad Request: Via port out of range")
 	}
 	return nil
 }

@@ -85,7 +85,7 @@ func (s *Server) screen(src netip.AddrPort, data []byte) (r screenResult) {
 // or drops it when the source is far over.
 func (s *Server) limited(src netip.AddrPort, data []byte, v verdict) screenResult {
 	s.observeResponse(rawMethod(data), 503)
-	if v == discard {
+	if v == discard || rawMethod(data) == "ACK" {
 		return screenResult{}
 	}
 	s.log.Debug("sip: source over its request rate", "source", src)
@@ -96,7 +96,7 @@ func (s *Server) limited(src netip.AddrPort, data []byte, v verdict) screenResul
 // a response that cannot be parsed is dropped.
 func (s *Server) rawReply(src netip.AddrPort, data []byte, response bool, code int, reason string) screenResult {
 	s.log.Warn("sip: malformed message rejected", "source", src, "code", code, "reason", reason, "bytes", len(data))
-	if response {
+	if response || rawMethod(data) == "ACK" {
 		return screenResult{}
 	}
 	res := rawResponse(data, code, reason, 0)

@@ -162,7 +162,7 @@ func (c *tcpConn) frame() error {
 // connection.
 func (c *tcpConn) refuse(head []byte, code int, reason string) error {
 	c.l.s.log.Warn("sip: tcp message refused, connection closed", "source", c.src, "code", code, "reason", reason)
-	if !bytes.HasPrefix(head, []byte("SIP/")) {
+	if !bytes.HasPrefix(head, []byte("SIP/")) && rawMethod(head) != "ACK" {
 		if res := rawResponse(head, code, reason, 0); res != nil {
 			_, _ = c.Conn.Write(res)
 			c.l.s.observeResponse("MALFORMED", code)
@@ -172,7 +172,7 @@ func (c *tcpConn) refuse(head []byte, code int, reason string) error {
 }
 
 // contentLength reads the Content-Length (or compact l) of a header block;
-// ok is false when it is missing, repeated or not a small number.
+// ok is false when it is missing, repeated or not a number.
 func contentLength(head []byte) (n int, ok bool) {
 	found := false
 	for _, line := range bytes.Split(head, []byte("\r\n"))[1:] {
@@ -185,7 +185,7 @@ func contentLength(head []byte) (n int, ok bool) {
 			continue
 		}
 		v, err := strconv.Atoi(string(bytes.TrimSpace(val)))
-		if found || err != nil || v < 0 || v > maxMessage {
+		if found || err != nil || v < 0 {
 			return 0, false
 		}
 		n, found = v, true

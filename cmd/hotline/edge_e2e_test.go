@@ -2,7 +2,7 @@ package main
 
 import (
 	"bytes"
-	"net"
+	"fmt"
 	"net/http"
 	"net/netip"
 	"path/filepath"
@@ -58,30 +58,6 @@ func TestStrangerRefused(t *testing.T) {
 			t.Errorf("%s: want 403, got %v\n%s", tr, codes, res)
 		}
 	}
-}
-
-// exchange sends one datagram and returns the first reply.
-func exchange(t *testing.T, conn *net.UDPConn, to netip.AddrPort, msg []byte) string {
-	t.Helper()
-	if _, err := conn.WriteToUDPAddrPort(msg, to); err != nil {
-		t.Fatal(err)
-	}
-	buf := make([]byte, 65535)
-	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-	for {
-		n, _, err := conn.ReadFromUDPAddrPort(buf)
-		if err != nil {
-			return "no answer: " + err.Error()
-		}
-		if s := string(buf[:n]); !strings.HasPrefix(s, "SIP/2.0 100") {
-			return s
-		}
-	}
-}
-
-func firstLine(s string) string {
-	l, _, _ := strings.Cut(s, "\r\n")
-	return l
 }
 
 func httpGet(t *testing.T, url string) string {
@@ -190,4 +166,50 @@ func TestShutdownDrains(t *testing.T) {
 	if !found {
 		t.Fatalf("no record with end_reason shutdown")
 	}
+}
+
+// TestSeatInviteChallenged: seats are authenticated, not guessed. Two lines
+// of one desk phone (1001 and 1002) register from one IP:port. A spoofed
+// *12 INVITE from that address without credentials gets 407 and logs nobody
+// out; with 1002's credentials it logs out 1002 only (the user and the
+// source together name the seat), and 1001 stays ready.
+func TestSeatInviteChallenged(t *testing.T) {
+	e := startEngine(t, centreOpts{Seats: 2})
+	port := testpeer.FreeUDPPort(t)
+	contact := fmt.Sprintf("127.0.0.1:%d", port)
+	rows := map[string][]string{}
+	for _, ext := range []string{"1001", "1002"} {
+		rows[ext] = testpeer.RegistrationRow(ext, "demo-"+ext, contact)
+		reg := testpeer.RunSipp(t, testpeer.SippOptions{
+			Scenario: testpeer.ScenarioPath(t, "register_auth.xml"), Target: e.target(), LocalPort: port,
+			Calls: 1, InfFile: testpeer.WriteInf(t, [][]string{rows[ext]}), Timeout: 10 * time.Second,
+		})
+		if reg.ExitCode != 0 || reg.Successful != 1 {
+			t.Fatalf("register %s: %s", ext, reg)
+		}
+		agentStateIs(t, e, ext, "ready")
+	}
+	spoof := testpeer.RunSipp(t, testpeer.SippOptions{
+		Scenario: testpeer.ScenarioPath(t, "uac_expect_reject.xml"), Target: e.target(), LocalPort: port,
+		Service: "*12", Calls: 1, TraceMessages: true, Timeout: 10 * time.Second,
+		Vars: map[string]string{"caller": "1001"},
+	})
+	if codes := spoof.FinalCodes(); len(codes) == 0 || codes[len(codes)-1] != 407 {
+		t.Fatalf("spoofed *12: want 407, got %v\n%s", codes, spoof)
+	}
+	if !strings.Contains(spoof.Messages, "Proxy-Authenticate: Digest") {
+		t.Errorf("407 without a Proxy-Authenticate digest challenge")
+	}
+	agentStateIs(t, e, "1001", "ready")
+	agentStateIs(t, e, "1002", "ready")
+	auth := testpeer.RunSipp(t, testpeer.SippOptions{
+		Scenario: testpeer.ScenarioPath(t, "uac_seat_auth.xml"), Target: e.target(), LocalPort: port,
+		Service: "*12", Calls: 1, InfFile: testpeer.WriteInf(t, [][]string{rows["1002"]}),
+		TraceMessages: true, Timeout: 40 * time.Second,
+	})
+	if auth.ExitCode != 0 || auth.Successful != 1 {
+		t.Fatalf("*12 with 1002's credentials: %s\n%s", auth, e.log.tail(30))
+	}
+	agentStateIs(t, e, "1002", "logged_out")
+	agentStateIs(t, e, "1001", "ready")
 }

@@ -70,7 +70,7 @@ func (l *InboundLeg) Ringing() error {
 
 // Reject sends a final non-2xx response and waits for its ACK.
 func (l *InboundLeg) Reject(code int, reason string, hdrs ...sipmsg.Header) error {
-	if l.answered.Load() || !l.ended.CompareAndSwap(false, true) {
+	if l.answered.Load() || !l.end() {
 		return ErrLegClosed
 	}
 	defer l.markFinal()
@@ -114,7 +114,7 @@ func (l *InboundLeg) Hangup(ctx context.Context, code int) error {
 		}
 		return nil
 	}
-	if !l.ended.CompareAndSwap(false, true) {
+	if !l.end() {
 		return nil
 	}
 	defer l.s.removeDialog(l.key)
@@ -134,36 +134,47 @@ func (l *InboundLeg) handleInDialog(req *sipmsg.Request, tx sipmsg.ServerTransac
 	l.inDialog(req, tx, l.d.ReadBye)
 }
 
-// onInvite admits a new INVITE (or routes a re-INVITE to its dialog).
-// It answers 403 to strangers and 503 while draining, sends 100 Trying, hands
-// the leg to the Handler, and stays until the leg has its final response, so
-// sipgo does not end the transaction under it.
+// onInvite admits a new INVITE (or routes a re-INVITE to its dialog). In
+// order, before anything is built: 503 while draining; the origin (a trunk
+// by its ACL, a seat after a 407 digest challenge, 403 for strangers); 503
+// with Retry-After over a limit. Then 100 Trying, the leg to the Handler, and
+// it stays until the leg has its final response, so sipgo does not end the
+// transaction under it.
 func (s *Server) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	if tag, _ := req.To().Params.Get("tag"); tag != "" {
 		s.onInDialog(req, tx)
 		return
 	}
 	if s.draining.Load() {
-		s.respond(req, tx, sipmsg.StatusServiceUnavailable, "Service Unavailable")
+		s.refuseCall(req, tx, RejectDraining)
 		return
 	}
 	src := sourceOf(req)
-	origin, ok := s.originOf(src)
+	origin, ok := s.originOf(req, tx, src)
 	if !ok {
-		s.log.Warn("sip: INVITE from unknown source refused", "source", src, "call_id", req.CallID().Value())
-		s.respond(req, tx, sipmsg.StatusForbidden, "Forbidden")
+		return
+	}
+	release, ok := s.admit(req, tx, origin)
+	if !ok {
 		return
 	}
 	s.respond(req, tx, sipmsg.StatusTrying, "Trying")
 	d, err := s.dua.ReadInvite(req, tx)
 	if err != nil {
-		s.respond(req, tx, sipmsg.StatusBadRequest, "Bad Request")
+		release()
+		s.respond(req, tx, sipmsg.StatusBadRequest, "Bad Request: "+err.Error())
 		return
 	}
 	leg := &InboundLeg{
-		legCore: legCore{s: s}, req: req, d: d, origin: origin, source: src,
+		legCore: legCore{s: s, onEnd: release}, req: req, d: d, origin: origin, source: src,
 		final: make(chan struct{}),
 	}
+	defer func() {
+		if v := recover(); v != nil {
+			leg.end() // the slot goes back; handle answers 500 and counts it
+			panic(v)
+		}
+	}()
 	local, _ := d.InviteRequest.To().Params.Get("tag")
 	remote, _ := req.From().Params.Get("tag")
 	leg.key = dialogKey(req.CallID().Value(), local, remote)
@@ -171,25 +182,71 @@ func (s *Server) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	select {
 	case <-leg.final:
 	case <-d.Context().Done():
-		if !leg.answered.Load() && leg.ended.CompareAndSwap(false, true) {
+		if !leg.answered.Load() && leg.end() {
 			leg.markFinal()
 			leg.emit(EventCancel{})
 		}
 	}
 }
 
-// originOf classifies an INVITE's source: a registered seat's address first
-// (seats and trunk may share an IP on loopback), then the trunk ACLs.
-func (s *Server) originOf(src netip.AddrPort) (Origin, bool) {
+// originOf classifies an INVITE's source, answering it itself when it
+// returns false. A registered seat's exact source (IP and port) is a seat,
+// even inside a trunk ACL (seats and trunk share an IP on loopback): it is
+// challenged with 407 and the authenticated extension must be registered
+// from that very source, so a spoofed INVITE acts as nobody and two lines of
+// one phone stay apart. Anything else in a trunk ACL is the trunk; the rest
+// is refused with 403.
+func (s *Server) originOf(req *sipmsg.Request, tx sipmsg.ServerTransaction, src netip.AddrPort) (Origin, bool) {
+	seatSource := false
 	if s.cfg.Registrar != nil {
-		if r, ok := s.cfg.Registrar.BySource(src); ok {
-			return Origin{Seat: r.Extension}, true
+		_, seatSource = s.cfg.Registrar.BySource(src)
+	}
+	if !seatSource {
+		if s.cfg.Trunks != nil {
+			if name, ok := s.cfg.Trunks(src.Addr()); ok {
+				return Origin{Trunk: name}, true
+			}
+		}
+		s.log.Warn("sip: INVITE from unknown source refused", "source", src, "call_id", req.CallID().Value())
+		s.respond(req, tx, sipmsg.StatusForbidden, "Forbidden")
+		return Origin{}, false
+	}
+	ext, ok := s.cfg.Registrar.Authenticate(req, tx, true)
+	if !ok {
+		return Origin{}, false // challenged or refused
+	}
+	if r, ok := s.cfg.Registrar.Lookup(ext); !ok || r.Source != src {
+		s.log.Warn("sip: seat INVITE authenticated as an extension not registered from its source",
+			"seat", ext, "source", src, "call_id", req.CallID().Value())
+		s.respond(req, tx, sipmsg.StatusForbidden, "Forbidden")
+		return Origin{}, false
+	}
+	return Origin{Seat: ext}, true
+}
+
+// admit takes a call slot for a new INVITE, asking the edge's limits and
+// then the Admission; over a limit it answers 503 with Retry-After. release
+// gives the slot back.
+func (s *Server) admit(req *sipmsg.Request, tx sipmsg.ServerTransaction, o Origin) (release func(), ok bool) {
+	release, reason, ok := s.adm.admit(o)
+	if ok && s.cfg.Admission != nil {
+		if r, fine := s.cfg.Admission.Admit(o); !fine {
+			release()
+			reason, ok = r, false
 		}
 	}
-	if s.cfg.Trunks != nil {
-		if name, ok := s.cfg.Trunks(src.Addr()); ok {
-			return Origin{Trunk: name}, true
-		}
+	if !ok {
+		s.refuseCall(req, tx, reason)
+		return nil, false
 	}
-	return Origin{}, false
+	return release, true
+}
+
+// refuseCall answers a new INVITE 503 with Retry-After and counts it.
+func (s *Server) refuseCall(req *sipmsg.Request, tx sipmsg.ServerTransaction, reason string) {
+	s.log.Debug("sip: call refused", "reason", reason, "source", req.Source(), "call_id", req.CallID().Value())
+	if s.cfg.Observer != nil {
+		s.cfg.Observer.CallRejected(reason)
+	}
+	s.respond(req, tx, sipmsg.StatusServiceUnavailable, "Service Unavailable", retryAfter(s.retryAfterSeconds()))
 }

@@ -41,7 +41,7 @@ func TestParseInfoDTMF(t *testing.T) {
 func TestBadRequest(t *testing.T) {
 	raw := "INVITE sip:1@x SIP/2.0\r\nVia: SIP/2.0/UDP 1.2.3.4:5;branch=z9hG4bK1\r\n" +
 		"f: <sip:a@b>;tag=1\r\nTo: <sip:1@x>\r\nCall-ID: c1\r\nCSeq: x INVITE\r\nX-Other: y\r\n\r\n"
-	res := string(badRequest([]byte(raw)))
+	res := string(rawResponse([]byte(raw), 400, "Bad Request", 0))
 	for _, want := range []string{"SIP/2.0 400 Bad Request\r\n", "Via: SIP/2.0/UDP 1.2.3.4:5;branch=z9hG4bK1\r\n",
 		"f: <sip:a@b>;tag=1\r\n", "Call-ID: c1\r\n", "CSeq: x INVITE\r\n", "Content-Length: 0\r\n\r\n"} {
 		if !strings.Contains(res, want) {
@@ -52,7 +52,7 @@ func TestBadRequest(t *testing.T) {
 		t.Errorf("400 copies unrelated headers:\n%s", res)
 	}
 	for _, junk := range []string{"", "hello", "\x00\x01\x02", "GET / HTTP/1.1\r\nHost: x\r\n\r\n"} {
-		if badRequest([]byte(junk)) != nil {
+		if rawResponse([]byte(junk), 400, "Bad Request", 0) != nil {
 			t.Errorf("answered non-SIP %q", junk)
 		}
 	}

@@ -74,6 +74,21 @@ type legCore struct {
 	s     *Server
 	key   string
 	ended atomic.Bool
+	// onEnd runs once when the leg ends (an inbound leg gives its call
+	// slot back); nil for none.
+	onEnd func()
+}
+
+// end marks the leg ended; it reports whether this call did, and runs onEnd
+// then.
+func (c *legCore) end() bool {
+	if !c.ended.CompareAndSwap(false, true) {
+		return false
+	}
+	if c.onEnd != nil {
+		c.onEnd()
+	}
+	return true
 }
 
 // inDialog serves a request within the leg's dialog other than ACK: BYE
@@ -88,7 +103,7 @@ func (c *legCore) inDialog(req *sipmsg.Request, tx sipmsg.ServerTransaction,
 			return
 		}
 		c.s.observeResponse("BYE", 200)
-		if c.ended.CompareAndSwap(false, true) {
+		if c.end() {
 			c.emit(EventBye{})
 		}
 		return

@@ -112,7 +112,7 @@ func (l *OutboundLeg) Context() context.Context { return l.d.Context() }
 
 // Hangup sends BYE on an answered leg. Idempotent.
 func (l *OutboundLeg) Hangup(ctx context.Context) error {
-	if !l.up.Load() || !l.ended.CompareAndSwap(false, true) {
+	if !l.up.Load() || !l.end() {
 		return nil
 	}
 	defer l.s.removeDialog(l.key)

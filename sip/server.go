@@ -19,6 +19,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/emiago/sipgo"
 	sipmsg "github.com/emiago/sipgo/sip"
@@ -49,6 +50,9 @@ type Handler interface {
 type Observer interface {
 	SIPRequest(method string)
 	SIPResponse(method string, code int)
+	// CallRejected counts an INVITE refused with 503 for a limit, by reason
+	// (max_calls, trunk_rate, draining, or the Admission's reason).
+	CallRejected(reason string)
 }
 
 // Config is the SIP edge's configuration, built by cmd from config.Config.
@@ -61,6 +65,11 @@ type Config struct {
 	Handler    Handler
 	Observer   Observer
 	Logger     *slog.Logger
+	// Limits is admission control at the edge; Admission, when set, is
+	// asked after the edge's own limits.
+	Limits    Limits
+	Admission Admission
+	Now       func() time.Time // nil = time.Now
 }
 
 // Server owns the sipgo user agent, its listeners and the dialog table that
@@ -75,6 +84,8 @@ type Server struct {
 	parser *sipmsg.Parser
 
 	draining atomic.Bool
+	adm      *admission
+	sources  *sourceLimiter
 
 	mu      sync.Mutex
 	dialogs map[string]dialogLeg // key: Call-ID|local tag|remote tag
@@ -102,12 +113,17 @@ func NewServer(cfg Config) (*Server, error) {
 	if len(cfg.Transports) == 0 {
 		cfg.Transports = []string{"udp", "tcp"}
 	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	s := &Server{
 		cfg:     cfg,
 		log:     cfg.Logger,
 		parser:  sipmsg.NewParser(),
 		dialogs: make(map[string]dialogLeg),
 		addrs:   make(map[string]netip.AddrPort),
+		adm:     newAdmission(cfg.Limits, cfg.Now),
+		sources: newSourceLimiter(cfg.Limits, cfg.Now),
 	}
 	ua, err := sipgo.NewUA(
 		sipgo.WithUserAgent(cfg.UserAgent),
@@ -128,14 +144,16 @@ func NewServer(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sip: server: %w", err)
 	}
-	s.srv.OnRegister(s.observe(s.onRegister))
-	s.srv.OnOptions(s.observe(s.onOptions))
-	s.srv.OnInvite(s.observe(s.onInvite))
-	s.srv.OnAck(s.onAck)
-	s.srv.OnBye(s.observe(s.onInDialog))
-	s.srv.OnInfo(s.observe(s.onInDialog))
-	s.srv.OnCancel(s.observe(s.onCancel))
-	s.srv.OnNoRoute(s.observe(s.onNoRoute))
+	// Every method, ACK and CANCEL included, goes through the header
+	// guard and the panic recovery of handle.
+	s.srv.OnRegister(s.handle(s.onRegister))
+	s.srv.OnOptions(s.handle(s.onOptions))
+	s.srv.OnInvite(s.handle(s.onInvite))
+	s.srv.OnAck(s.handle(s.onAck))
+	s.srv.OnBye(s.handle(s.onInDialog))
+	s.srv.OnInfo(s.handle(s.onInDialog))
+	s.srv.OnCancel(s.handle(s.onCancel))
+	s.srv.OnNoRoute(s.handle(s.onNoRoute))
 	return s, nil
 }
 
@@ -180,7 +198,7 @@ func (s *Server) Listen() error {
 			if err != nil {
 				return fmt.Errorf("sip: listen tcp %s: %w", addr, err)
 			}
-			s.tcp = append(s.tcp, l)
+			s.tcp = append(s.tcp, s.wrapTCP(l))
 			bound := l.Addr().(*net.TCPAddr).AddrPort()
 			s.addrs["tcp"] = bound
 			addr = netip.AddrPortFrom(addr.Addr(), bound.Port())
@@ -235,21 +253,6 @@ func (s *Server) Serve(ctx context.Context) error {
 
 // Drain makes the edge refuse new dialogs with 503 from now on.
 func (s *Server) Drain() { s.draining.Store(true) }
-
-// observe wraps a handler so every request is counted.
-func (s *Server) observe(h sipgo.RequestHandler) sipgo.RequestHandler {
-	return func(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
-		if s.cfg.Observer != nil {
-			s.cfg.Observer.SIPRequest(req.Method.String())
-		}
-		if req.CallID() == nil || req.From() == nil || req.To() == nil || req.CSeq() == nil {
-			s.log.Warn("sip: request without Call-ID, From, To or CSeq rejected", "method", req.Method, "source", req.Source())
-			s.respond(req, tx, sipmsg.StatusBadRequest, "Bad Request: missing mandatory header")
-			return
-		}
-		h(req, tx)
-	}
-}
 
 // respond sends a response built from req and counts it.
 func (s *Server) respond(req *sipmsg.Request, tx sipmsg.ServerTransaction, code int, reason string, hdrs ...sipmsg.Header) {
@@ -315,7 +318,7 @@ func (s *Server) onAck(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		leg.handleInDialog(req, tx)
 		return
 	}
-	s.log.Debug("sip: ACK matches no dialog", "call_id", req.CallID().Value())
+	s.log.Debug("sip: ACK matches no dialog", "call_id", req.CallID().Value(), "source", req.Source())
 }
 
 // onInDialog routes BYE and INFO (and re-INVITEs, from onInvite) to the leg
@@ -366,6 +369,20 @@ func (s *Server) Dialogs() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.dialogs)
+}
+
+// isTrunk reports whether ip is in a trunk ACL.
+func (s *Server) isTrunk(ip netip.Addr) bool {
+	if s.cfg.Trunks == nil {
+		return false
+	}
+	_, ok := s.cfg.Trunks(ip)
+	return ok
+}
+
+// retryAfterSeconds is the Retry-After of a 503 for a limit.
+func (s *Server) retryAfterSeconds() int {
+	return max(1, int(s.cfg.Limits.RetryAfter/time.Second))
 }
 
 // sourceOf parses a request's source "ip:port".

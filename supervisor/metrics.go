@@ -28,6 +28,7 @@ type Metrics struct {
 	callsActive      prometheus.Gauge
 	registrations    prometheus.Gauge
 	registerFailures *prometheus.CounterVec
+	callsRejected    *prometheus.CounterVec
 	rtp              *rtpCollector
 	panics           panicCollector
 }
@@ -70,6 +71,10 @@ func NewMetrics() *Metrics {
 			Name: "hotline_register_failures_total",
 			Help: "REGISTER requests refused, by reason.",
 		}, []string{"reason"}),
+		callsRejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hotline_calls_rejected_total",
+			Help: "New calls refused with 503 at the SIP edge, by limit (max_calls, trunk_rate, draining, ...).",
+		}, []string{"reason"}),
 		rtp: newRTPCollector(),
 	}
 	m.registry.MustRegister(
@@ -77,7 +82,7 @@ func NewMetrics() *Metrics {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.sipRequests, m.sipResponses,
 		m.callsStarted, m.callsEnded, m.callDuration, m.callsActive,
-		m.registrations, m.registerFailures,
+		m.registrations, m.registerFailures, m.callsRejected,
 		m.rtp,
 	)
 	return m
@@ -101,6 +106,15 @@ func (m *Metrics) SIPResponse(method string, code int) {
 		return
 	}
 	m.sipResponses.WithLabelValues(methodLabel(method), codeLabel(code)).Inc()
+}
+
+// CallRejected counts a new call refused with 503 at the SIP edge, by the
+// limit that refused it. Called on SIP handler goroutines.
+func (m *Metrics) CallRejected(reason string) {
+	if m == nil {
+		return
+	}
+	m.callsRejected.WithLabelValues(reason).Inc()
 }
 
 // CallStarted counts a new call on line: the configured line number dialled,

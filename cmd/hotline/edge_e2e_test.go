@@ -3,10 +3,8 @@ package main
 import (
 	"bytes"
 	"fmt"
-	"net"
 	"net/http"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -47,41 +45,6 @@ func TestRegister(t *testing.T) {
 	}
 }
 
-// TestMalformedRequests: every file under testdata/sip/malformed is sent as
-// one UDP datagram; each gets 400 Bad Request, and the engine still answers
-// OPTIONS afterwards.
-func TestMalformedRequests(t *testing.T) {
-	e := startEngine(t, centreOpts{Seats: 1})
-	files, _ := filepath.Glob(filepath.Join(repoDir(t), "testdata", "sip", "malformed", "*.sip"))
-	if len(files) < 4 {
-		t.Fatalf("only %d malformed samples", len(files))
-	}
-	conn, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.MustParseAddrPort("127.0.0.1:0")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	for _, f := range files {
-		t.Run(filepath.Base(f), func(t *testing.T) {
-			raw, err := os.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			msg := bytes.ReplaceAll(raw, []byte("\r\n"), []byte("\n"))
-			msg = bytes.ReplaceAll(msg, []byte("\n"), []byte("\r\n"))
-			if got := exchange(t, conn, e.SIP, msg); !strings.HasPrefix(got, "SIP/2.0 400") {
-				t.Errorf("got %q, want 400", firstLine(got))
-			}
-		})
-	}
-	opt := fmt.Sprintf("OPTIONS sip:%s SIP/2.0\r\nVia: SIP/2.0/UDP %s;branch=z9hG4bK-opt1\r\n"+
-		"From: <sip:probe@127.0.0.1>;tag=p1\r\nTo: <sip:%s>\r\nCall-ID: opt-1\r\nCSeq: 1 OPTIONS\r\n"+
-		"Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n", e.SIP, conn.LocalAddr(), e.SIP)
-	if got := exchange(t, conn, e.SIP, []byte(opt)); !strings.HasPrefix(got, "SIP/2.0 200") || !strings.Contains(got, "Allow:") {
-		t.Fatalf("OPTIONS after the torture: %q", got)
-	}
-}
-
 // TestStrangerRefused: an INVITE from an address that is neither in a trunk
 // ACL nor a registered seat gets 403, over UDP and TCP.
 func TestStrangerRefused(t *testing.T) {
@@ -95,30 +58,6 @@ func TestStrangerRefused(t *testing.T) {
 			t.Errorf("%s: want 403, got %v\n%s", tr, codes, res)
 		}
 	}
-}
-
-// exchange sends one datagram and returns the first reply.
-func exchange(t *testing.T, conn *net.UDPConn, to netip.AddrPort, msg []byte) string {
-	t.Helper()
-	if _, err := conn.WriteToUDPAddrPort(msg, to); err != nil {
-		t.Fatal(err)
-	}
-	buf := make([]byte, 65535)
-	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-	for {
-		n, _, err := conn.ReadFromUDPAddrPort(buf)
-		if err != nil {
-			return "no answer: " + err.Error()
-		}
-		if s := string(buf[:n]); !strings.HasPrefix(s, "SIP/2.0 100") {
-			return s
-		}
-	}
-}
-
-func firstLine(s string) string {
-	l, _, _ := strings.Cut(s, "\r\n")
-	return l
 }
 
 func httpGet(t *testing.T, url string) string {
@@ -232,4 +171,50 @@ func TestShutdownDrains(t *testing.T) {
 	if !found {
 		t.Fatalf("no record with end_reason shutdown")
 	}
+}
+
+// TestSeatInviteChallenged: seats are authenticated, not guessed. Two lines
+// of one desk phone (1001 and 1002) register from one IP:port. A spoofed
+// *12 INVITE from that address without credentials gets 407 and logs nobody
+// out; with 1002's credentials it logs out 1002 only (the user and the
+// source together name the seat), and 1001 stays ready.
+func TestSeatInviteChallenged(t *testing.T) {
+	e := startEngine(t, centreOpts{Seats: 2})
+	port := testpeer.FreeUDPPort(t)
+	contact := fmt.Sprintf("127.0.0.1:%d", port)
+	rows := map[string][]string{}
+	for _, ext := range []string{"1001", "1002"} {
+		rows[ext] = testpeer.RegistrationRow(ext, "demo-"+ext, contact)
+		reg := testpeer.RunSipp(t, testpeer.SippOptions{
+			Scenario: testpeer.ScenarioPath(t, "register_auth.xml"), Target: e.target(), LocalPort: port,
+			Calls: 1, InfFile: testpeer.WriteInf(t, [][]string{rows[ext]}), Timeout: 10 * time.Second,
+		})
+		if reg.ExitCode != 0 || reg.Successful != 1 {
+			t.Fatalf("register %s: %s", ext, reg)
+		}
+		agentStateIs(t, e, ext, "ready")
+	}
+	spoof := testpeer.RunSipp(t, testpeer.SippOptions{
+		Scenario: testpeer.ScenarioPath(t, "uac_expect_reject.xml"), Target: e.target(), LocalPort: port,
+		Service: "*12", Calls: 1, TraceMessages: true, Timeout: 10 * time.Second,
+		Vars: map[string]string{"caller": "1001"},
+	})
+	if codes := spoof.FinalCodes(); len(codes) == 0 || codes[len(codes)-1] != 407 {
+		t.Fatalf("spoofed *12: want 407, got %v\n%s", codes, spoof)
+	}
+	if !strings.Contains(spoof.Messages, "Proxy-Authenticate: Digest") {
+		t.Errorf("407 without a Proxy-Authenticate digest challenge")
+	}
+	agentStateIs(t, e, "1001", "ready")
+	agentStateIs(t, e, "1002", "ready")
+	auth := testpeer.RunSipp(t, testpeer.SippOptions{
+		Scenario: testpeer.ScenarioPath(t, "uac_seat_auth.xml"), Target: e.target(), LocalPort: port,
+		Service: "*12", Calls: 1, InfFile: testpeer.WriteInf(t, [][]string{rows["1002"]}),
+		TraceMessages: true, Timeout: 40 * time.Second,
+	})
+	if auth.ExitCode != 0 || auth.Successful != 1 {
+		t.Fatalf("*12 with 1002's credentials: %s\n%s", auth, e.log.tail(30))
+	}
+	agentStateIs(t, e, "1002", "logged_out")
+	agentStateIs(t, e, "1001", "ready")
 }

@@ -128,7 +128,14 @@ func (c *centre) build(cfg *config.Config) error {
 	c.sip, err = sip.NewServer(sip.Config{
 		Address: cfg.SIP.Address, Transports: cfg.SIP.Transports, UserAgent: cfg.SIP.UserAgent,
 		Registrar: c.reg, Trunks: c.trunk, Handler: c.engine, Observer: c.metrics,
-		Logger: c.log.With("part", "sip"),
+		Logger: c.log.With("part", "sip"), Now: c.now,
+		Limits: sip.Limits{
+			MaxCalls: cfg.Limits.MaxCalls, TrunkCallsPerSecond: cfg.Limits.TrunkCallsPerSecond,
+			SourceRequestsPerSecond:  cfg.Limits.SourceRequestsPerSecond,
+			SourceRegistersPerSecond: cfg.Limits.SourceRegistersPerSecond,
+			TCPConnectionsPerSource:  cfg.Limits.TCPConnectionsPerSource,
+			TCPIdleTimeout:           cfg.Limits.TCPIdleTimeout, RetryAfter: cfg.Limits.RetryAfter,
+		},
 	})
 	if err != nil {
 		return err

@@ -116,6 +116,11 @@ func (d *digestAuth) verify(req *sipmsg.Request, proxy bool) (string, AuthResult
 	if err != nil {
 		return user, AuthBad
 	}
+	// The nonce is checked before the password: a made-up or old nonce gets
+	// a fresh challenge and tells nothing about the password.
+	if !d.nonceFresh(creds["nonce"]) {
+		return user, AuthStale
+	}
 	password, known := d.passwords(user)
 	want := digestResponse(creds, string(req.Method), password)
 	if !known {
@@ -124,9 +129,6 @@ func (d *digestAuth) verify(req *sipmsg.Request, proxy bool) (string, AuthResult
 	got := strings.ToLower(creds["response"])
 	if subtle.ConstantTimeCompare([]byte(want), []byte(got)) != 1 {
 		return user, AuthBad
-	}
-	if !d.nonceFresh(creds["nonce"]) {
-		return user, AuthStale
 	}
 	return user, AuthOK
 }
@@ -297,9 +299,11 @@ func (r *Registrar) challenge(req *sipmsg.Request, tx sipmsg.ServerTransaction, 
 // Authenticate runs the whole digest exchange for req (REGISTER, or a seat's
 // INVITE with proxy=true): it returns the authenticated extension, or answers
 // req itself (401/407 challenge, or 403) and returns false. Consecutive wrong
-// credentials for one extension from one IP are challenged MaxAuthFailures
-// times, then refused with 403 until a success or AuthFailureTTL passes.
-// Unknown users are challenged first and refused once they send credentials.
+// credentials for one extension (from any source), or from one source IP (for
+// any extension), are challenged MaxAuthFailures times; then the extension
+// and the source are locked: every request, right credentials too, gets 403
+// until AuthFailureTTL passes without failures. Unknown users are answered
+// exactly like known ones with a wrong password.
 func (r *Registrar) Authenticate(req *sipmsg.Request, tx sipmsg.ServerTransaction, proxy bool) (string, bool) {
 	return r.authenticate(req, tx, proxy, "")
 }
@@ -318,16 +322,18 @@ func (r *Registrar) authenticate(req *sipmsg.Request, tx sipmsg.ServerTransactio
 		log.Warn("auth username differs from To user", "to", wantUser)
 		r.respond(req, tx, sipmsg.StatusForbidden, "Forbidden")
 		return "", false
-	case res == AuthUnknownUser:
-		log.Warn("auth for unknown user")
-		r.respond(req, tx, sipmsg.StatusForbidden, "Forbidden")
-		return "", false
 	case res == AuthStale:
 		log.Debug("stale nonce")
 		r.challenge(req, tx, proxy, true)
 		return "", false
-	case res == AuthBad:
+	case res == AuthBad || res == AuthUnknownUser:
+		// An unknown extension takes the same path as a wrong password, so
+		// a scanner cannot tell the two apart.
 		r.refuseBad(req, tx, proxy, ext, src, log)
+		return "", false
+	case r.locked(ext, src):
+		log.Warn("auth refused while locked")
+		r.respond(req, tx, sipmsg.StatusForbidden, "Forbidden")
 		return "", false
 	}
 	r.clearFailures(ext, src)

@@ -312,26 +312,74 @@ func (r *Registrar) unregister(ext string, match func(Registration) bool) (Regis
 }
 
 // noteFailure counts one more bad attempt for ext from ip and returns the
-// streak length.
+// longer of the two streaks: the extension's (across sources) and the
+// source IP's (across extensions).
 func (r *Registrar) noteFailure(ext string, ip netip.Addr) int {
-	k := failureKey{ext: ext, ip: ip}
 	now := r.cfg.Now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	f := r.failures[k]
-	if now.Sub(f.last) >= r.cfg.AuthFailureTTL {
-		f.count = 0
+	n := 0
+	for _, k := range failureKeys(ext, ip) {
+		f, ok := r.failures[k]
+		if !ok && len(r.failures) >= maxFailureEntries {
+			r.evictOldestFailureLocked()
+		}
+		if now.Sub(f.last) >= r.cfg.AuthFailureTTL {
+			f.count = 0
+		}
+		f.count++
+		f.last = now
+		r.failures[k] = f
+		n = max(n, f.count)
 	}
-	f.count++
-	f.last = now
-	r.failures[k] = f
-	return f.count
+	return n
+}
+
+// maxFailureEntries bounds the failed-auth table: made-up usernames and
+// sources must not grow it without limit.
+const maxFailureEntries = 10000
+
+// evictOldestFailureLocked drops the streak that failed longest ago. It runs
+// only when the table is full, so the linear scan is rare.
+func (r *Registrar) evictOldestFailureLocked() {
+	var oldest failureKey
+	var at time.Time
+	first := true
+	for k, f := range r.failures {
+		if first || f.last.Before(at) {
+			oldest, at, first = k, f.last, false
+		}
+	}
+	delete(r.failures, oldest)
+}
+
+// locked reports whether ext or ip has failed more than MaxAuthFailures
+// times within AuthFailureTTL.
+func (r *Registrar) locked(ext string, ip netip.Addr) bool {
+	now := r.cfg.Now()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, k := range failureKeys(ext, ip) {
+		f := r.failures[k]
+		if f.count > r.cfg.MaxAuthFailures && now.Sub(f.last) < r.cfg.AuthFailureTTL {
+			return true
+		}
+	}
+	return false
 }
 
 func (r *Registrar) clearFailures(ext string, ip netip.Addr) {
 	r.mu.Lock()
-	delete(r.failures, failureKey{ext: ext, ip: ip})
+	for _, k := range failureKeys(ext, ip) {
+		delete(r.failures, k)
+	}
 	r.mu.Unlock()
+}
+
+// failureKeys are the two streaks a failure counts in: the extension's and
+// the source IP's.
+func failureKeys(ext string, ip netip.Addr) [2]failureKey {
+	return [2]failureKey{{ext: ext}, {ip: ip}}
 }
 
 func unmapAddrPort(ap netip.AddrPort) netip.AddrPort {

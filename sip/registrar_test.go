@@ -218,11 +218,18 @@ func TestRegisterMalformed(t *testing.T) {
 	})
 }
 
-// TestRegisterUnknownExtension: the unknown extension is challenged like a
-// known one, and refused only once it answers the challenge.
+// TestRegisterUnknownExtension: the unknown extension is answered exactly
+// like a known one with a wrong password: challenged MaxAuthFailures times,
+// then 403; a scanner cannot tell them apart.
 func TestRegisterUnknownExtension(t *testing.T) {
-	h := newRegHarness(t, nil)
-	wantCode(t, h.register(regParams{ext: "9999", password: "guess"}), 403)
+	h := newRegHarness(t, nil) // MaxAuthFailures: 3
+	for _, ext := range []string{"9999", "1001"} {
+		for i := 1; i <= 3; i++ {
+			wantCode(t, h.register(regParams{ext: ext, password: "guess", source: "127.0.0.9:5070"}), 401)
+		}
+		wantCode(t, h.register(regParams{ext: ext, password: "guess", source: "127.0.0.9:5070"}), 403)
+		h.clk.Add(15 * time.Minute)
+	}
 	h.wantNoChange()
 }
 
@@ -234,25 +241,27 @@ func TestRegisterUsernameMustMatchTo(t *testing.T) {
 	}
 }
 
+// TestRegisterWrongPasswordThenForbidden: past MaxAuthFailures the extension
+// (from every source) and the source (for every extension) are locked, and
+// the right password gets 403 too until AuthFailureTTL passes.
 func TestRegisterWrongPasswordThenForbidden(t *testing.T) {
 	h := newRegHarness(t, nil) // MaxAuthFailures: 3
 	for i := 1; i <= 3; i++ {
 		wantCode(t, h.register(regParams{password: "wrong"}), 401)
 	}
 	wantCode(t, h.register(regParams{password: "wrong"}), 403)
-	wantCode(t, h.register(regParams{password: "wrong"}), 403)
-	// another source has its own streak
-	wantCode(t, h.register(regParams{password: "wrong", source: "127.0.0.2:5070"}), 401)
-	// a success resets the streak
-	wantCode(t, h.register(regParams{}), 200)
-	wantCode(t, h.register(regParams{password: "wrong"}), 401)
-	// and a streak is forgotten after AuthFailureTTL (default 15 min)
-	for range 3 {
-		h.register(regParams{password: "wrong"})
-	}
-	wantCode(t, h.register(regParams{password: "wrong"}), 403)
+	wantCode(t, h.register(regParams{}), 403)                                   // right password, locked
+	wantCode(t, h.register(regParams{source: "127.0.0.2:5070"}), 403)           // the extension, from elsewhere
+	wantCode(t, h.register(regParams{ext: "1002", password: "demo-1002"}), 403) // the source, another extension
 	h.clk.Add(15 * time.Minute)
+	wantCode(t, h.register(regParams{}), 200)
+	// a success resets the streak
 	wantCode(t, h.register(regParams{password: "wrong"}), 401)
+	wantCode(t, h.register(regParams{}), 200)
+	for range 3 {
+		wantCode(t, h.register(regParams{password: "wrong"}), 401)
+	}
+	wantCode(t, h.register(regParams{}), 200)
 }
 
 func TestRegisterStaleNonce(t *testing.T) {
@@ -268,13 +277,14 @@ func TestRegisterStaleNonce(t *testing.T) {
 			t.Fatalf("want stale=true challenge, got %v (%v)", res.GetHeader("WWW-Authenticate"), err)
 		}
 	}
-	// a wrong password on an old nonce is a failure, without stale
+	// a wrong password on an old nonce is answered like the right one: the
+	// nonce is checked first, so an old nonce tells nothing of the password
 	bad := answerChallenge(t, res, "WWW-Authenticate", "REGISTER", regParams{password: "nope"}.withDefaults())
 	h.clk.Add(6 * time.Minute)
 	res = h.send(h.request(regParams{auth: bad}))
 	wantCode(t, res, 401)
-	if strings.Contains(res.GetHeader("WWW-Authenticate").Value(), "stale") {
-		t.Fatal("stale flag on wrong password")
+	if !strings.Contains(res.GetHeader("WWW-Authenticate").Value(), "stale=true") {
+		t.Fatal("old nonce with a wrong password not answered stale")
 	}
 	// the fresh challenge works
 	p := regParams{}
@@ -707,5 +717,22 @@ func handleNone(t *testing.T, req *sipmsg.Request, f func(*sipmsg.Request, sipms
 	f(req, tx)
 	if res := tx.Result(); len(res) != 0 {
 		t.Fatalf("unexpected response %d", res[0].StatusCode)
+	}
+}
+
+// TestFailureTableBounded: made-up usernames do not grow the failed-auth
+// table past its cap; the oldest streak goes first.
+func TestFailureTableBounded(t *testing.T) {
+	h := newRegHarness(t, nil)
+	ip := netip.MustParseAddr("127.0.0.9")
+	for i := range maxFailureEntries {
+		h.r.noteFailure(fmt.Sprintf("x%d", i), ip)
+		h.clk.Add(time.Millisecond)
+	}
+	if n := len(h.r.failures); n > maxFailureEntries {
+		t.Fatalf("failure table has %d entries, cap %d", n, maxFailureEntries)
+	}
+	if _, ok := h.r.failures[failureKey{ext: "x0"}]; ok {
+		t.Fatal("oldest streak kept past the cap")
 	}
 }

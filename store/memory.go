@@ -17,6 +17,7 @@ type Memory struct {
 	agents  map[string]*memAgent
 	order   []*memAgent                 // the agents sorted by extension
 	entries map[string]map[string]Entry // queue -> call id -> entry
+	nodes   map[string]memNode          // node name -> its last beat (nodes.go)
 	// seq is bumped by every change of an agent, which is stamped with it
 	// (AgentsSince); a mark below base gets every agent (one was added or
 	// deleted since).

@@ -38,6 +38,44 @@ func suite(t *testing.T, open func(t *testing.T) Store) {
 			t.Fatalf("deleted agent status: %v", err)
 		}
 	})
+	t.Run("nodes", func(t *testing.T) {
+		n, ok := open(t).(Nodes)
+		if !ok {
+			t.Fatal("the store does not keep node beats")
+		}
+		if err := n.Beat(ctx, "n1", "boot-a", time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		if err := n.Beat(ctx, "n2", "boot-b", 100*time.Millisecond); err != nil {
+			t.Fatal(err)
+		}
+		// n1 restarts: its new boot replaces the old one.
+		if err := n.Beat(ctx, "n1", "boot-c", time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		alive, err := n.Alive(ctx)
+		if err != nil || len(alive) != 2 || alive["n1"] != "boot-c" || alive["n2"] != "boot-b" {
+			t.Fatalf("alive %v %v", alive, err)
+		}
+		// n2 stops beating: gone once its time to live is over.
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			alive, err = n.Alive(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, ok := alive["n2"]; !ok {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("n2 still alive after its ttl: %v", alive)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if alive["n1"] != "boot-c" || len(alive) != 1 {
+			t.Fatalf("alive after n2 expired %v", alive)
+		}
+	})
 	t.Run("status swap", func(t *testing.T) {
 		s := open(t)
 		if _, err := s.SwapStatus(ctx, "1001", 0, Status{State: "ready"}); !errors.Is(err, ErrNotFound) {

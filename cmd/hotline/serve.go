@@ -136,6 +136,7 @@ func (c *centre) build(cfg *config.Config) error {
 			TCPConnectionsPerSource:  cfg.Limits.TCPConnectionsPerSource,
 			TCPIdleTimeout:           cfg.Limits.TCPIdleTimeout, RetryAfter: cfg.Limits.RetryAfter,
 		},
+		Admission: engineAdmission{c.engine},
 	})
 	if err != nil {
 		return err
@@ -260,3 +261,9 @@ func panicCounts() []supervisor.PanicCount {
 	}
 	return out
 }
+
+// engineAdmission asks the call engine whether a new call may start
+// (limits.max_waiting), after the SIP edge's own limits.
+type engineAdmission struct{ e *call.Engine }
+
+func (a engineAdmission) Admit(sip.Origin) (string, bool) { return a.e.Admit() }

@@ -5,7 +5,7 @@ BIN      := bin/hotline
 PEERS    := sip-tester baresip-core sox espeak-ng redis-server kamailio
 PEER_BIN := sipp baresip sox espeak-ng redis-server kamailio
 
-.PHONY: all build run test unit e2e bench peers vet fmt clean
+.PHONY: all build run test unit e2e bench fuzz peers vet fmt clean
 
 all: build
 
@@ -24,6 +24,16 @@ test: peers vet
 bench: peers build
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./media/ ./records/ ./acd/
 	HOTLINE_BENCH=1 HOTLINE_BENCH_OUT=$(CURDIR)/bin/bench $(GO) test -count=1 -timeout 60m -run 'Bench' -v ./cmd/hotline/
+
+# Each fuzz target for FUZZTIME (default 60s); their seed corpora run in
+# `make test` already. Executions and crashes go to docs/RELIABILITY.md.
+FUZZTIME ?= 60s
+FUZZ     := ./config:FuzzParse ./media:FuzzRTP4733 ./media:FuzzWAV ./sip:FuzzServer ./sip:FuzzParseSDP
+fuzz:
+	@for t in $(FUZZ); do pkg=$${t%%:*}; fn=$${t##*:}; \
+		echo "== $$pkg $$fn ($(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	done
 
 peers:
 	@missing=""; for b in $(PEER_BIN); do command -v $$b >/dev/null 2>&1 || missing="$$missing $$b"; done; \

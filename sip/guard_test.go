@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/emiago/sipgo/siptest"
 	sipmsg "github.com/emiago/sipgo/sip"
+	"github.com/emiago/sipgo/siptest"
 
 	"github.com/hotline-cc/hotline/internal/guard"
 )

@@ -6,13 +6,15 @@ import (
 	"time"
 )
 
+func fixed(l Limits) func() Limits { return func() Limits { return l } }
+
 func newFakeClock() *fakeClock { return &fakeClock{t: time.Unix(1_700_000_000, 0)} }
 
 // TestSourceLimiter: a source gets its burst (twice the rate), then 503s at
 // the rate, then silence; another source is not affected; time refills.
 func TestSourceLimiter(t *testing.T) {
 	clk := newFakeClock()
-	l := newSourceLimiter(Limits{SourceRequestsPerSecond: 5, SourceRegistersPerSecond: 1}, clk.Now)
+	l := newSourceLimiter(fixed(Limits{SourceRequestsPerSecond: 5, SourceRegistersPerSecond: 1}), clk.Now)
 	a, b := netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("10.0.0.2")
 	got := map[verdict]int{}
 	for range 30 {
@@ -37,7 +39,7 @@ func TestSourceLimiter(t *testing.T) {
 // past its bound.
 func TestSourceLimiterBounded(t *testing.T) {
 	clk := newFakeClock()
-	l := newSourceLimiter(Limits{SourceRequestsPerSecond: 1}, clk.Now)
+	l := newSourceLimiter(fixed(Limits{SourceRequestsPerSecond: 1}), clk.Now)
 	for i := range 3 * maxSources {
 		ip := netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)})
 		l.check(ip, false)
@@ -51,7 +53,7 @@ func TestSourceLimiterBounded(t *testing.T) {
 // once however often it is called; each trunk has its own rate.
 func TestAdmission(t *testing.T) {
 	clk := newFakeClock()
-	a := newAdmission(Limits{MaxCalls: 2, TrunkCallsPerSecond: 3}, clk.Now)
+	a := newAdmission(fixed(Limits{MaxCalls: 2, TrunkCallsPerSecond: 3}), clk.Now)
 	seat := Origin{Seat: "1001"}
 	r1, _, ok1 := a.admit(seat)
 	_, _, ok2 := a.admit(seat)
@@ -64,7 +66,7 @@ func TestAdmission(t *testing.T) {
 	if a.calls.Load() != 1 {
 		t.Fatalf("calls %d after one release (twice)", a.calls.Load())
 	}
-	a = newAdmission(Limits{TrunkCallsPerSecond: 3}, clk.Now)
+	a = newAdmission(fixed(Limits{TrunkCallsPerSecond: 3}), clk.Now)
 	n := 0
 	for range 10 {
 		if _, _, ok := a.admit(Origin{Trunk: "carrier"}); ok {

@@ -1,7 +1,10 @@
 package sip
 
 import (
+	"fmt"
+	"net"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 )
@@ -77,4 +80,85 @@ func TestAdmission(t *testing.T) {
 	if _, _, ok := a.admit(Origin{Trunk: "other"}); n != 3 || why != RejectTrunkRate || !ok {
 		t.Errorf("10 at once at 3/s: %d admitted (reason %q); another trunk admitted %v", n, why, ok)
 	}
+}
+
+// holder is a Handler that keeps every leg unanswered until the test says.
+type holder chan *InboundLeg
+
+func (h holder) HandleInvite(leg *InboundLeg) { h <- leg }
+
+// TestMaxCallsAtTheEdge: with max_calls 1, a second INVITE while the first
+// is held gets 503 with Retry-After and no 100 Trying; once the first leg
+// is rejected its slot is free for the next.
+func TestMaxCallsAtTheEdge(t *testing.T) {
+	legs := make(holder, 4)
+	s, addr := startEdge(t, Limits{MaxCalls: 1, RetryAfter: 9 * time.Second}, legs)
+	conn, err := net.Dial("udp", addr.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	send := func(msg string) {
+		t.Helper()
+		if _, err := conn.Write([]byte(msg)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// next returns the next response to call n (skipping others).
+	next := func(n int) string {
+		t.Helper()
+		buf := make([]byte, 4096)
+		for {
+			_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+			k, err := conn.Read(buf)
+			if err != nil {
+				t.Fatalf("call %d: %v", n, err)
+			}
+			if r := string(buf[:k]); strings.Contains(r, fmt.Sprintf("Call-ID: mc-%d\r\n", n)) {
+				return r
+			}
+		}
+	}
+	head := func(method string, n int) string {
+		return fmt.Sprintf("%s sip:12345@%s SIP/2.0\r\nVia: SIP/2.0/UDP %s;rport;branch=z9hG4bK-mc%d\r\n"+
+			"From: <sip:1380013800%d@127.0.0.1>;tag=f%d\r\nCall-ID: mc-%d\r\nCSeq: 1 %s\r\n"+
+			"Max-Forwards: 70\r\nContent-Length: 0\r\n", method, addr, conn.LocalAddr(), n, n, n, n, method)
+	}
+	invite := func(n int) string { // the first response
+		t.Helper()
+		send(head("INVITE", n) + fmt.Sprintf("To: <sip:12345@%s>\r\nContact: <sip:caller@%s>\r\n\r\n", addr, conn.LocalAddr()))
+		return next(n)
+	}
+	// reject has the engine turn call n away with 486 and ACKs it.
+	reject := func(n int, leg *InboundLeg) {
+		t.Helper()
+		done := make(chan error, 1)
+		go func() { done <- leg.Reject(486, "Busy Here") }()
+		r := next(n)
+		to := r[strings.Index(r, "\r\nTo: ")+2:]
+		to = to[:strings.Index(to, "\r\n")]
+		send(head("ACK", n) + to + "\r\n\r\n")
+		if err := <-done; err != nil {
+			t.Fatalf("reject %d: %v", n, err)
+		}
+	}
+	if r := invite(1); !strings.HasPrefix(r, "SIP/2.0 100") {
+		t.Fatalf("first INVITE: %q", r)
+	}
+	first := <-legs
+	r := invite(2)
+	if !strings.HasPrefix(r, "SIP/2.0 503") || !strings.Contains(r, "Retry-After: 9\r\n") {
+		t.Fatalf("second INVITE over max_calls: %q, want 503 with Retry-After: 9 and nothing before", r)
+	}
+	if s.Calls() != 1 {
+		t.Fatalf("edge holds %d calls, want 1", s.Calls())
+	}
+	reject(1, first)
+	if s.Calls() != 0 {
+		t.Fatalf("edge holds %d calls after the reject, want 0", s.Calls())
+	}
+	if r := invite(3); !strings.HasPrefix(r, "SIP/2.0 100") {
+		t.Fatalf("INVITE after the slot came back: %q", r)
+	}
+	reject(3, <-legs)
 }

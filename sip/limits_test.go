@@ -1,12 +1,16 @@
 package sip
 
 import (
+	"bufio"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hotline-cc/hotline/internal/testpeer"
 )
 
 func fixed(l Limits) func() Limits { return func() Limits { return l } }
@@ -161,4 +165,43 @@ func TestMaxCallsAtTheEdge(t *testing.T) {
 		t.Fatalf("INVITE after the slot came back: %q", r)
 	}
 	reject(3, <-legs)
+}
+
+// TestTCPKeepAliveAndFraming: over one TCP connection a CRLF CRLF ping gets
+// a CRLF pong, and two requests written in one segment, split mid-header
+// and glued to a ping, are each answered.
+func TestTCPKeepAliveAndFraming(t *testing.T) {
+	_, addr := startEdge(t, Limits{}, nil)
+	c, err := net.Dial("tcp", addr.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.Write([]byte("\r\n\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	pong := make([]byte, 2)
+	if _, err := io.ReadFull(c, pong); err != nil || string(pong) != "\r\n" {
+		t.Fatalf("pong: %q %v", pong, err)
+	}
+	local := c.LocalAddr().String()
+	two := append(testpeer.OptionsProbe("tcp", addr, local, "k1"), "\r\n\r\n"...)
+	two = append(two, testpeer.OptionsProbe("tcp", addr, local, "k2")...)
+	for _, part := range [][]byte{two[:40], two[40:]} {
+		if _, err := c.Write(part); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := bufio.NewReader(c)
+	seen := map[string]bool{}
+	for len(seen) < 2 {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			t.Fatalf("answers %v: %v", seen, err)
+		}
+		if id, ok := strings.CutPrefix(strings.TrimSpace(line), "Call-ID: "); ok {
+			seen[id] = true
+		}
+	}
 }

@@ -119,9 +119,15 @@ func (c *tcpConn) fill() error {
 // a partial one for the next read.
 func (c *tcpConn) frame() error {
 	for {
-		// Keep-alive CRLFs between messages pass as they are (RFC 5626 3.5.1).
+		// Keep-alives between messages (RFC 5626 3.5.1) are answered here:
+		// a double CRLF ping gets a CRLF pong; sipgo never sees them, so a
+		// read it gets always starts a message.
 		if k := len(c.in) - len(bytes.TrimLeft(c.in, "\r\n")); k > 0 {
-			c.out = append(c.out, c.in[:k]...)
+			if k >= 4 {
+				if _, err := c.Conn.Write([]byte("\r\n")); err != nil {
+					return err
+				}
+			}
 			c.in = c.in[k:]
 		}
 		if len(c.in) == 0 {

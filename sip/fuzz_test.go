@@ -22,16 +22,19 @@ type rejecter struct{}
 func (rejecter) HandleInvite(leg *InboundLeg) { go func() { _ = leg.Reject(404, "Not Found") }() }
 
 // startEdge runs a real Server on 127.0.0.1 (UDP and TCP on one free port)
-// whose trunk ACL is 127.0.0.1, until the test ends.
-func startEdge(t testing.TB, lim Limits) (*Server, netip.AddrPort) {
+// whose trunk ACL is 127.0.0.1, until the test ends; h nil is rejecter.
+func startEdge(t testing.TB, lim Limits, h Handler) (*Server, netip.AddrPort) {
 	t.Helper()
+	if h == nil {
+		h = rejecter{}
+	}
 	s, err := NewServer(Config{
 		Address:    netip.MustParseAddrPort("127.0.0.1:0"),
 		Transports: []string{"udp", "tcp"},
 		Trunks: func(ip netip.Addr) (string, bool) {
 			return "carrier", ip == netip.MustParseAddr("127.0.0.1")
 		},
-		Handler: rejecter{}, Limits: lim,
+		Handler: h, Limits: lim,
 		Logger: slog.New(slog.DiscardHandler),
 	})
 	if err != nil {
@@ -61,7 +64,7 @@ func loadCorpus(t testing.TB) []testpeer.CorpusCase {
 // real Server: each gets the answer its file expects, and an OPTIONS probe
 // sent after it still gets 200.
 func TestCorpus(t *testing.T) {
-	_, addr := startEdge(t, Limits{})
+	_, addr := startEdge(t, Limits{}, nil)
 	for i, c := range loadCorpus(t) {
 		for _, tr := range []string{"udp", "tcp"} {
 			want := c.Expect
@@ -89,7 +92,7 @@ func FuzzServer(f *testing.F) {
 	for _, c := range loadCorpus(f) {
 		f.Add(c.Raw)
 	}
-	_, addr := startEdge(f, Limits{})
+	_, addr := startEdge(f, Limits{}, nil)
 	conn, err := net.Dial("udp", addr.String())
 	if err != nil {
 		f.Fatal(err)

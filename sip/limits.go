@@ -84,24 +84,23 @@ const maxSources = 8192
 
 // sourceLimiter holds per-source buckets for sources outside the trunk ACLs.
 type sourceLimiter struct {
-	reqRate, regRate float64
-	now              func() time.Time
+	limits func() Limits
+	now    func() time.Time
 
 	mu sync.Mutex
 	m  map[netip.Addr]*sourceEntry
 }
 
-func newSourceLimiter(l Limits, now func() time.Time) *sourceLimiter {
-	return &sourceLimiter{
-		reqRate: float64(l.SourceRequestsPerSecond), regRate: float64(l.SourceRegistersPerSecond),
-		now: now, m: make(map[netip.Addr]*sourceEntry),
-	}
+func newSourceLimiter(limits func() Limits, now func() time.Time) *sourceLimiter {
+	return &sourceLimiter{limits: limits, now: now, m: make(map[netip.Addr]*sourceEntry)}
 }
 
 // check takes a token for one request from ip (register: a REGISTER, which
 // takes from both buckets). Called on transport read goroutines.
 func (l *sourceLimiter) check(ip netip.Addr, register bool) verdict {
-	if l == nil || (l.reqRate == 0 && (!register || l.regRate == 0)) {
+	lim := l.limits()
+	reqRate, regRate := float64(lim.SourceRequestsPerSecond), float64(lim.SourceRegistersPerSecond)
+	if reqRate == 0 && (!register || regRate == 0) {
 		return allow
 	}
 	now := l.now()
@@ -115,14 +114,14 @@ func (l *sourceLimiter) check(ip netip.Addr, register bool) verdict {
 		e = &sourceEntry{}
 		l.m[ip] = e
 	}
-	ok := l.reqRate == 0 || e.req.take(now, l.reqRate, 2*l.reqRate)
-	if ok && register && l.regRate > 0 {
-		ok = e.reg.take(now, l.regRate, 2*l.regRate)
+	ok := reqRate == 0 || e.req.take(now, reqRate, 2*reqRate)
+	if ok && register && regRate > 0 {
+		ok = e.reg.take(now, regRate, 2*regRate)
 	}
 	switch {
 	case ok:
 		return allow
-	case e.replies.take(now, max(l.reqRate, l.regRate), max(l.reqRate, l.regRate)):
+	case e.replies.take(now, max(reqRate, regRate), max(reqRate, regRate)):
 		return refuse
 	}
 	return discard
@@ -149,44 +148,49 @@ func (l *sourceLimiter) evictLocked(now time.Time) {
 // admission is the edge's own call limits: live inbound dialogs and each
 // trunk's call rate.
 type admission struct {
-	maxCalls int64
-	cps      float64
-	now      func() time.Time
-	calls    atomic.Int64
+	limits func() Limits
+	now    func() time.Time
+	calls  atomic.Int64
 
 	mu     sync.Mutex
 	trunks map[string]*bucket
 }
 
-func newAdmission(l Limits, now func() time.Time) *admission {
-	return &admission{maxCalls: int64(l.MaxCalls), cps: float64(l.TrunkCallsPerSecond), now: now,
-		trunks: make(map[string]*bucket)}
+func newAdmission(limits func() Limits, now func() time.Time) *admission {
+	return &admission{limits: limits, now: now, trunks: make(map[string]*bucket)}
 }
 
 // admit takes a call slot (and, for a trunk, a token of its rate); release
 // gives the slot back when the leg ends. reason names the limit on refusal.
 func (a *admission) admit(o Origin) (release func(), reason string, ok bool) {
-	if o.Trunk != "" && a.cps > 0 {
+	lim := a.limits()
+	if cps := float64(lim.TrunkCallsPerSecond); o.Trunk != "" && cps > 0 {
 		a.mu.Lock()
 		b := a.trunks[o.Trunk]
 		if b == nil {
 			b = &bucket{}
 			a.trunks[o.Trunk] = b
 		}
-		ok := b.take(a.now(), a.cps, a.cps)
+		ok := b.take(a.now(), cps, cps)
 		a.mu.Unlock()
 		if !ok {
 			return nil, RejectTrunkRate, false
 		}
 	}
 	n := a.calls.Add(1)
-	if a.maxCalls > 0 && n > a.maxCalls {
+	if lim.MaxCalls > 0 && n > int64(lim.MaxCalls) {
 		a.calls.Add(-1)
 		return nil, RejectMaxCalls, false
 	}
 	var once sync.Once
 	return func() { once.Do(func() { a.calls.Add(-1) }) }, "", true
 }
+
+// SetLimits replaces the edge's limits (a config reload): from the next
+// request on; calls already admitted stay.
+func (s *Server) SetLimits(l Limits) { s.lim.Store(&l) }
+
+func (s *Server) limits() Limits { return *s.lim.Load() }
 
 // Calls is the number of inbound dialogs the edge holds (admitted, not yet
 // ended).

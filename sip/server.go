@@ -65,8 +65,8 @@ type Config struct {
 	Handler    Handler
 	Observer   Observer
 	Logger     *slog.Logger
-	// Limits is admission control at the edge; Admission, when set, is
-	// asked after the edge's own limits.
+	// Limits is admission control at the edge (SetLimits changes it);
+	// Admission, when set, is asked after the edge's own limits.
 	Limits    Limits
 	Admission Admission
 	Now       func() time.Time // nil = time.Now
@@ -84,6 +84,7 @@ type Server struct {
 	parser *sipmsg.Parser
 
 	draining atomic.Bool
+	lim      atomic.Pointer[Limits]
 	adm      *admission
 	sources  *sourceLimiter
 
@@ -122,9 +123,10 @@ func NewServer(cfg Config) (*Server, error) {
 		parser:  sipmsg.NewParser(),
 		dialogs: make(map[string]dialogLeg),
 		addrs:   make(map[string]netip.AddrPort),
-		adm:     newAdmission(cfg.Limits, cfg.Now),
-		sources: newSourceLimiter(cfg.Limits, cfg.Now),
 	}
+	s.lim.Store(&cfg.Limits)
+	s.adm = newAdmission(s.limits, cfg.Now)
+	s.sources = newSourceLimiter(s.limits, cfg.Now)
 	ua, err := sipgo.NewUA(
 		sipgo.WithUserAgent(cfg.UserAgent),
 		sipgo.WithUserAgentHostname(cfg.Address.Addr().String()),
@@ -382,7 +384,7 @@ func (s *Server) isTrunk(ip netip.Addr) bool {
 
 // retryAfterSeconds is the Retry-After of a 503 for a limit.
 func (s *Server) retryAfterSeconds() int {
-	return max(1, int(s.cfg.Limits.RetryAfter/time.Second))
+	return max(1, int(s.limits().RetryAfter/time.Second))
 }
 
 // sourceOf parses a request's source "ip:port".

@@ -19,17 +19,14 @@ import (
 // tcpConns, which frame, screen and time out what they read.
 type tcpListener struct {
 	net.Listener
-	s    *Server
-	per  int
-	idle time.Duration
+	s *Server
 
 	mu   sync.Mutex
 	open map[netip.Addr]int
 }
 
 func (s *Server) wrapTCP(l net.Listener) net.Listener {
-	return &tcpListener{Listener: l, s: s, per: s.cfg.Limits.TCPConnectionsPerSource,
-		idle: s.cfg.Limits.TCPIdleTimeout, open: make(map[netip.Addr]int)}
+	return &tcpListener{Listener: l, s: s, open: make(map[netip.Addr]int)}
 }
 
 // Accept returns the next connection within its source's cap; connections
@@ -41,9 +38,10 @@ func (l *tcpListener) Accept() (net.Conn, error) {
 			return nil, err
 		}
 		src := addrPortOf(c.RemoteAddr())
+		per := l.s.limits().TCPConnectionsPerSource
 		l.mu.Lock()
 		n := l.open[src.Addr()]
-		full := l.per > 0 && n >= l.per
+		full := per > 0 && n >= per
 		if !full {
 			l.open[src.Addr()] = n + 1
 		}
@@ -101,8 +99,9 @@ func (c *tcpConn) Read(p []byte) (n int, err error) {
 
 // fill reads what the peer sent next, within the idle timeout.
 func (c *tcpConn) fill() error {
-	if c.l.idle > 0 {
-		_ = c.Conn.SetReadDeadline(time.Now().Add(c.l.idle))
+	idle := c.l.s.limits().TCPIdleTimeout
+	if idle > 0 {
+		_ = c.Conn.SetReadDeadline(time.Now().Add(idle))
 	}
 	if c.buf == nil {
 		c.buf = make([]byte, 16<<10)
@@ -110,7 +109,7 @@ func (c *tcpConn) fill() error {
 	n, err := c.Conn.Read(c.buf)
 	c.in = append(c.in, c.buf[:n]...)
 	if errors.Is(err, os.ErrDeadlineExceeded) {
-		c.l.s.log.Info("sip: idle tcp connection closed", "source", c.src, "idle", c.l.idle)
+		c.l.s.log.Info("sip: idle tcp connection closed", "source", c.src, "idle", idle)
 		return io.EOF
 	}
 	return err
@@ -120,9 +119,15 @@ func (c *tcpConn) fill() error {
 // a partial one for the next read.
 func (c *tcpConn) frame() error {
 	for {
-		// Keep-alive CRLFs between messages pass as they are (RFC 5626 3.5.1).
+		// Keep-alives between messages (RFC 5626 3.5.1) are answered here:
+		// a double CRLF ping gets a CRLF pong; sipgo never sees them, so a
+		// read it gets always starts a message.
 		if k := len(c.in) - len(bytes.TrimLeft(c.in, "\r\n")); k > 0 {
-			c.out = append(c.out, c.in[:k]...)
+			if k >= 4 {
+				if _, err := c.Conn.Write([]byte("\r\n")); err != nil {
+					return err
+				}
+			}
 			c.in = c.in[k:]
 		}
 		if len(c.in) == 0 {

@@ -128,14 +128,7 @@ func (c *centre) build(cfg *config.Config) error {
 	c.sip, err = sip.NewServer(sip.Config{
 		Address: cfg.SIP.Address, Transports: cfg.SIP.Transports, UserAgent: cfg.SIP.UserAgent,
 		Registrar: c.reg, Trunks: c.trunk, Handler: c.engine, Observer: c.metrics,
-		Logger: c.log.With("part", "sip"), Now: c.now,
-		Limits: sip.Limits{
-			MaxCalls: cfg.Limits.MaxCalls, TrunkCallsPerSecond: cfg.Limits.TrunkCallsPerSecond,
-			SourceRequestsPerSecond:  cfg.Limits.SourceRequestsPerSecond,
-			SourceRegistersPerSecond: cfg.Limits.SourceRegistersPerSecond,
-			TCPConnectionsPerSource:  cfg.Limits.TCPConnectionsPerSource,
-			TCPIdleTimeout:           cfg.Limits.TCPIdleTimeout, RetryAfter: cfg.Limits.RetryAfter,
-		},
+		Logger: c.log.With("part", "sip"), Now: c.now, Limits: edgeLimits(cfg.Limits),
 		Admission: engineAdmission{c.engine},
 	})
 	if err != nil {
@@ -151,6 +144,16 @@ func (c *centre) build(cfg *config.Config) error {
 	})
 	c.http.Handle("POST /api/v1/agents/{ext}/state", http.HandlerFunc(c.agentState), true)
 	return nil
+}
+
+// edgeLimits is the SIP edge's part of the limits section.
+func edgeLimits(l config.Limits) sip.Limits {
+	return sip.Limits{
+		MaxCalls: l.MaxCalls, TrunkCallsPerSecond: l.TrunkCallsPerSecond,
+		SourceRequestsPerSecond: l.SourceRequestsPerSecond, SourceRegistersPerSecond: l.SourceRegistersPerSecond,
+		TCPConnectionsPerSource: l.TCPConnectionsPerSource, TCPIdleTimeout: l.TCPIdleTimeout,
+		RetryAfter: l.RetryAfter,
+	}
 }
 
 func (c *centre) password(ext string) (string, bool) {
@@ -249,6 +252,7 @@ func (c *centre) reload() {
 		c.log.Error("reload refused: the running config stays", "error", err)
 		return
 	}
+	c.sip.SetLimits(edgeLimits(cfg.Limits))
 	c.cfg.Store(cfg)
 	c.log.Info("config reloaded", "file", c.path, "seats", len(cfg.Seats), "lines", len(cfg.Lines))
 }

@@ -17,11 +17,20 @@ import (
 // bearer token, and returns the HTTP status.
 func agentState(t *testing.T, e *engine, ext, body, token string) int {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, "http://"+e.HTTP+"/api/v1/agents/"+ext+"/state", strings.NewReader(body))
+	return apiStatus(t, e, http.MethodPost, "/api/v1/agents/"+ext+"/state", body, token)
+}
+
+// apiStatus sends one HTTP request to the engine, with the bearer token
+// unless it is empty, and returns the status.
+func apiStatus(t *testing.T, e *engine, method, path, body, token string) int {
+	t.Helper()
+	req, err := http.NewRequest(method, "http://"+e.HTTP+path, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Content-Type", "application/json")
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}

@@ -19,19 +19,7 @@ func TestPrivacy(t *testing.T) {
 	e := startEngine(t, centreOpts{Seats: 1, HTTPExtra: "  read_token: " + readToken + "\n"})
 	get := func(path, token string) int {
 		t.Helper()
-		req, err := http.NewRequest(http.MethodGet, "http://"+e.HTTP+path, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res.Body.Close()
-		return res.StatusCode
+		return apiStatus(t, e, http.MethodGet, path, "", token)
 	}
 	for _, path := range []string{"/api/v1/calls", "/api/v1/agents", "/api/v1/queues"} {
 		if code := get(path, ""); code != http.StatusUnauthorized {

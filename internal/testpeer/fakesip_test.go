@@ -47,10 +47,7 @@ func startFakeSIP(t *testing.T, users map[string]string, onInvite sipgo.RequestH
 	if err != nil {
 		t.Fatal(err)
 	}
-	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn, ln := listenUDPAndTCP(t)
 	f := &fakeSIP{
 		Port: conn.LocalAddr().(*net.UDPAddr).Port, users: users,
 		bindings: map[string]string{}, fails: map[string]int{}, notify: make(chan struct{}),
@@ -64,10 +61,6 @@ func startFakeSIP(t *testing.T, users map[string]string, onInvite sipgo.RequestH
 	srv.OnBye(func(req *sip.Request, tx sip.ServerTransaction) {
 		_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil))
 	})
-	ln, err := net.Listen("tcp4", f.Addr)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var served sync.WaitGroup
 	served.Add(2)
 	go func() {
@@ -214,4 +207,26 @@ func ringForever(req *sip.Request, tx sip.ServerTransaction) {
 	case <-tx.Done():
 	case <-ctx.Done():
 	}
+}
+
+// listenUDPAndTCP binds one loopback port for both UDP and TCP. The kernel's
+// free UDP port may be taken for TCP by another test running in parallel:
+// then it tries another.
+func listenUDPAndTCP(t *testing.T) (net.PacketConn, net.Listener) {
+	t.Helper()
+	var lastErr error
+	for range 20 {
+		conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ln, err := net.Listen("tcp4", conn.LocalAddr().String())
+		if err == nil {
+			return conn, ln
+		}
+		conn.Close()
+		lastErr = err
+	}
+	t.Fatalf("no loopback port free for both UDP and TCP: %v", lastErr)
+	return nil, nil
 }

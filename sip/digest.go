@@ -3,6 +3,7 @@ package sip
 import (
 	"crypto/hmac"
 	"crypto/md5" //nolint:gosec // SIP digest (RFC 2617/7616) is defined over MD5.
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/binary"
@@ -11,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 
@@ -27,6 +29,8 @@ const (
 	AuthStale                         // right password, old or foreign nonce: challenge with stale=true
 	AuthBad                           // wrong password or malformed/unsupported credentials
 	AuthUnknownUser                   // the username is not an extension we know
+	AuthReplay                        // a nonce count not above one already used with this nonce
+	AuthBadURI                        // the digest uri is not the Request-URI
 )
 
 func (a AuthResult) String() string {
@@ -41,6 +45,10 @@ func (a AuthResult) String() string {
 		return "bad"
 	case AuthUnknownUser:
 		return "unknown-user"
+	case AuthReplay:
+		return "replay"
+	case AuthBadURI:
+		return "bad-uri"
 	}
 	return fmt.Sprintf("AuthResult(%d)", int(a))
 }
@@ -53,51 +61,62 @@ var (
 
 const (
 	nonceTimeLen = 8  // big-endian UnixNano
-	nonceMACLen  = 16 // truncated HMAC-SHA256
+	nonceRandLen = 8  // random: no two challenges share a nonce, even within one clock tick
+	nonceMACLen  = 16 // truncated HMAC-SHA256 of time, random part and the source IP
+	nonceLen     = nonceTimeLen + nonceRandLen + nonceMACLen
 )
 
-// digestAuth issues and checks RFC 2617/7616 MD5 digest credentials. Nonces
-// are a timestamp plus an HMAC of it under a secret, so none are stored: any
-// node that shares the secret can check them.
+// digestAuth issues and checks RFC 2617/7616 MD5 digest credentials. A nonce
+// is a timestamp plus an HMAC of it and of the IP address it was issued to,
+// under a secret: any node that shares the secret can check it, and it is
+// good only from that address. The nonce counts each nonce was used with are
+// remembered (bounded) by this node only.
 type digestAuth struct {
 	realm     string
 	ttl       time.Duration
 	secret    []byte
 	now       func() time.Time
 	passwords func(ext string) (string, bool)
+	counts    *nonceCounts
 }
 
-// newNonce returns a fresh nonce stamped with the current time.
-func (d *digestAuth) newNonce() string {
-	var buf [nonceTimeLen + nonceMACLen]byte
+// newNonce returns a fresh nonce stamped with the current time, for ip.
+func (d *digestAuth) newNonce(ip netip.Addr) string {
+	var buf [nonceLen]byte
 	binary.BigEndian.PutUint64(buf[:nonceTimeLen], uint64(d.now().UnixNano()))
-	copy(buf[nonceTimeLen:], d.nonceMAC(buf[:nonceTimeLen]))
+	_, _ = rand.Read(buf[nonceTimeLen : nonceTimeLen+nonceRandLen]) // crypto/rand.Read never fails (Go ≥ 1.24)
+	copy(buf[nonceTimeLen+nonceRandLen:], d.nonceMAC(buf[:nonceTimeLen+nonceRandLen], ip))
 	return hex.EncodeToString(buf[:])
 }
 
-func (d *digestAuth) nonceMAC(stamp []byte) []byte {
+func (d *digestAuth) nonceMAC(head []byte, ip netip.Addr) []byte {
 	mac := hmac.New(sha256.New, d.secret)
-	mac.Write(stamp)
+	mac.Write(head)
+	a := ip.Unmap().As16()
+	mac.Write(a[:])
 	return mac.Sum(nil)[:nonceMACLen]
 }
 
-// nonceFresh reports whether nonce was issued with our secret within the TTL.
-func (d *digestAuth) nonceFresh(nonce string) bool {
+// nonceIssued returns when nonce was issued, if it was issued with our
+// secret to ip within the TTL.
+func (d *digestAuth) nonceIssued(nonce string, ip netip.Addr) (time.Time, bool) {
 	raw, err := hex.DecodeString(nonce)
-	if err != nil || len(raw) != nonceTimeLen+nonceMACLen {
-		return false
+	if err != nil || len(raw) != nonceLen {
+		return time.Time{}, false
 	}
-	if subtle.ConstantTimeCompare(raw[nonceTimeLen:], d.nonceMAC(raw[:nonceTimeLen])) != 1 {
-		return false
+	head := raw[:nonceTimeLen+nonceRandLen]
+	if subtle.ConstantTimeCompare(raw[len(head):], d.nonceMAC(head, ip)) != 1 {
+		return time.Time{}, false
 	}
 	issued := time.Unix(0, int64(binary.BigEndian.Uint64(raw[:nonceTimeLen])))
 	age := d.now().Sub(issued)
-	return age <= d.ttl && age >= -d.ttl
+	return issued, age <= d.ttl && age >= -d.ttl
 }
 
-// challengeValue is the WWW-Authenticate / Proxy-Authenticate value.
-func (d *digestAuth) challengeValue(stale bool) string {
-	v := `Digest realm="` + d.realm + `", nonce="` + d.newNonce() + `", algorithm=MD5, qop="auth"`
+// challengeValue is the WWW-Authenticate / Proxy-Authenticate value, with a
+// nonce for ip.
+func (d *digestAuth) challengeValue(stale bool, ip netip.Addr) string {
+	v := `Digest realm="` + d.realm + `", nonce="` + d.newNonce(ip) + `", algorithm=MD5, qop="auth"`
 	if stale {
 		v += ", stale=true"
 	}
@@ -106,8 +125,13 @@ func (d *digestAuth) challengeValue(stale bool) string {
 
 // verify checks the credentials in req (Authorization, or Proxy-Authorization
 // when proxy is set) for our realm. It returns the username whenever
-// credentials for our realm were present.
-func (d *digestAuth) verify(req *sipmsg.Request, proxy bool) (string, AuthResult) {
+// credentials for our realm were present. With record set, a success
+// records the nonce count, so the same count is a replay next time.
+//
+// The order tells an attacker nothing about the password: the uri, then the
+// nonce (ours, for this source, in time), then the nonce count, and only
+// then the password.
+func (d *digestAuth) verify(req *sipmsg.Request, proxy, record bool) (string, AuthResult) {
 	creds, found, err := d.findCredentials(req, proxy)
 	if !found {
 		return "", AuthMissing
@@ -116,10 +140,16 @@ func (d *digestAuth) verify(req *sipmsg.Request, proxy bool) (string, AuthResult
 	if err != nil {
 		return user, AuthBad
 	}
-	// The nonce is checked before the password: a made-up or old nonce gets
-	// a fresh challenge and tells nothing about the password.
-	if !d.nonceFresh(creds["nonce"]) {
+	if !sameURI(creds["uri"], req.Recipient) {
+		return user, AuthBadURI
+	}
+	issued, ok := d.nonceIssued(creds["nonce"], requestSource(req).Addr())
+	if !ok {
 		return user, AuthStale
+	}
+	nc, ok := nonceCount(creds)
+	if !ok || !d.counts.fresh(creds["nonce"], issued, nc) {
+		return user, AuthReplay
 	}
 	password, known := d.passwords(user)
 	want := digestResponse(creds, string(req.Method), password)
@@ -130,7 +160,46 @@ func (d *digestAuth) verify(req *sipmsg.Request, proxy bool) (string, AuthResult
 	if subtle.ConstantTimeCompare([]byte(want), []byte(got)) != 1 {
 		return user, AuthBad
 	}
+	if record {
+		d.counts.use(creds["nonce"], issued, nc, d.now())
+	}
 	return user, AuthOK
+}
+
+// nonceCount is the credentials' nc (8 hex digits, RFC 2617 section 3.2.2);
+// credentials without qop carry none and count as 1, so their nonce is
+// good once.
+func nonceCount(c map[string]string) (uint32, bool) {
+	if c["qop"] == "" {
+		return 1, true
+	}
+	v := c["nc"]
+	if len(v) != 8 {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(v, 16, 32)
+	return uint32(n), err == nil && n > 0
+}
+
+// sameURI reports whether the digest uri names the Request-URI (RFC 2617
+// section 3.2.2.5): scheme, user, host and port, parameters aside.
+func sameURI(digestURI string, ruri sipmsg.Uri) bool {
+	if digestURI == ruri.String() {
+		return true
+	}
+	var u sipmsg.Uri
+	if err := sipmsg.ParseUri(digestURI, &u); err != nil {
+		return false
+	}
+	return uriKey(u) == uriKey(ruri)
+}
+
+func uriKey(u sipmsg.Uri) string {
+	scheme := strings.ToLower(u.Scheme)
+	if scheme == "" {
+		scheme = "sip"
+	}
+	return scheme + ":" + u.User + "@" + strings.ToLower(u.Host) + ":" + strconv.Itoa(u.Port)
 }
 
 // findCredentials returns the first Digest credentials for our realm; err is
@@ -277,15 +346,16 @@ func sanitizeRealm(realm string) string {
 // set, else Authorization) against the configured passwords. It has no side
 // effects; ext is the credentials' username whenever some were present.
 func (r *Registrar) Verify(req *sipmsg.Request, proxy bool) (ext string, res AuthResult) {
-	return r.auth.verify(req, proxy)
+	return r.auth.verify(req, proxy, false)
 }
 
 // Challenge answers req with 401 and WWW-Authenticate (or 407 and
-// Proxy-Authenticate when proxy is set) carrying a fresh nonce; stale=true is
-// added when req's credentials were right but their nonce had expired.
+// Proxy-Authenticate when proxy is set) carrying a fresh nonce for req's
+// source; stale=true is added when req's nonce had expired, was issued to
+// another address, or its count was used already.
 func (r *Registrar) Challenge(req *sipmsg.Request, tx sipmsg.ServerTransaction, proxy bool) {
-	_, res := r.auth.verify(req, proxy)
-	r.challenge(req, tx, proxy, res == AuthStale)
+	_, res := r.auth.verify(req, proxy, false)
+	r.challenge(req, tx, proxy, res == AuthStale || res == AuthReplay)
 }
 
 func (r *Registrar) challenge(req *sipmsg.Request, tx sipmsg.ServerTransaction, proxy, stale bool) {
@@ -293,17 +363,25 @@ func (r *Registrar) challenge(req *sipmsg.Request, tx sipmsg.ServerTransaction, 
 	if proxy {
 		code, reason, name = sipmsg.StatusProxyAuthRequired, "Proxy Authentication Required", "Proxy-Authenticate"
 	}
-	r.respond(req, tx, code, reason, sipmsg.NewHeader(name, r.auth.challengeValue(stale)))
+	r.respond(req, tx, code, reason, sipmsg.NewHeader(name, r.auth.challengeValue(stale, requestSource(req).Addr())))
 }
 
 // Authenticate runs the whole digest exchange for req (REGISTER, or a seat's
 // INVITE with proxy=true): it returns the authenticated extension, or answers
-// req itself (401/407 challenge, or 403) and returns false. Consecutive wrong
-// credentials for one extension (from any source), or from one source IP (for
-// any extension), are challenged MaxAuthFailures times; then the extension
-// and the source are locked: every request, right credentials too, gets 403
-// until AuthFailureTTL passes without failures. Unknown users are answered
-// exactly like known ones with a wrong password.
+// req itself and returns false:
+//   - no credentials: 401/407 challenge with a nonce bound to the source IP;
+//   - a digest uri other than the Request-URI: 400 (RFC 2617 section
+//     3.2.2.5), not counted as a failure;
+//   - a nonce expired, not ours or issued to another address, or a nonce
+//     count not above one already used (a replay): challenge with stale=true,
+//     not counted (Kamailio's auth module does the same);
+//   - while the extension or the source IP is locked: 403, right
+//     credentials too;
+//   - wrong password or unknown extension (answered alike): a failure for
+//     the extension (across sources) and for the source IP (across
+//     extensions); MaxAuthFailures of them in a row are challenged again,
+//     the next one locks both for LockoutBase, doubling with each further
+//     lockout up to LockoutMax, and gets 403.
 func (r *Registrar) Authenticate(req *sipmsg.Request, tx sipmsg.ServerTransaction, proxy bool) (string, bool) {
 	return r.authenticate(req, tx, proxy, "")
 }
@@ -311,7 +389,7 @@ func (r *Registrar) Authenticate(req *sipmsg.Request, tx sipmsg.ServerTransactio
 // authenticate is Authenticate; a non-empty wantUser must equal the
 // credentials' username (the To user for REGISTER), else 403.
 func (r *Registrar) authenticate(req *sipmsg.Request, tx sipmsg.ServerTransaction, proxy bool, wantUser string) (string, bool) {
-	ext, res := r.auth.verify(req, proxy)
+	ext, res := r.auth.verify(req, proxy, true)
 	src := requestSource(req).Addr()
 	log := r.log.With("method", req.Method, "ext", ext, "source", req.Source())
 	switch {
@@ -322,30 +400,36 @@ func (r *Registrar) authenticate(req *sipmsg.Request, tx sipmsg.ServerTransactio
 		log.Warn("auth username differs from To user", "to", wantUser)
 		r.respond(req, tx, sipmsg.StatusForbidden, "Forbidden")
 		return "", false
-	case res == AuthStale:
-		log.Debug("stale nonce")
+	case res == AuthBadURI:
+		log.Info("digest uri differs from the Request-URI")
+		r.respond(req, tx, sipmsg.StatusBadRequest, "Bad Request: digest uri")
+		return "", false
+	case res == AuthStale || res == AuthReplay:
+		log.Debug("nonce refused", "result", res)
 		r.challenge(req, tx, proxy, true)
 		return "", false
-	case res == AuthBad || res == AuthUnknownUser:
+	}
+	if until := r.lockedUntil(ext, src); !until.IsZero() {
+		log.Warn("auth refused while locked", "until", until)
+		r.respond(req, tx, sipmsg.StatusForbidden, "Forbidden")
+		return "", false
+	}
+	if res != AuthOK {
 		// An unknown extension takes the same path as a wrong password, so
 		// a scanner cannot tell the two apart.
 		r.refuseBad(req, tx, proxy, ext, src, log)
-		return "", false
-	case r.locked(ext, src):
-		log.Warn("auth refused while locked")
-		r.respond(req, tx, sipmsg.StatusForbidden, "Forbidden")
 		return "", false
 	}
 	r.clearFailures(ext, src)
 	return ext, true
 }
 
-// refuseBad counts a failure and answers with a new challenge or, past the
-// limit, 403.
+// refuseBad counts a failure and answers with a new challenge or, once
+// that locks the extension or the source, 403.
 func (r *Registrar) refuseBad(req *sipmsg.Request, tx sipmsg.ServerTransaction, proxy bool, ext string, src netip.Addr, log *slog.Logger) {
-	n := r.noteFailure(ext, src)
-	if n > r.cfg.MaxAuthFailures {
-		log.Warn("auth failed too often", "failures", n)
+	n, locked := r.noteFailure(ext, src)
+	if locked {
+		log.Warn("auth failed too often: locked", "failures", n)
 		r.respond(req, tx, sipmsg.StatusForbidden, "Forbidden")
 		return
 	}

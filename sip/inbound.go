@@ -190,23 +190,19 @@ func (s *Server) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 }
 
 // originOf classifies an INVITE's source, answering it itself when it
-// returns false. A registered seat's exact source (IP and port) is a seat,
-// even inside a trunk ACL (seats and trunk share an IP on loopback): it is
-// challenged with 407 and the authenticated extension must be registered
-// from that very source, so a spoofed INVITE acts as nobody and two lines of
-// one phone stay apart. Anything else in a trunk ACL is the trunk; the rest
-// is refused with 403.
+// returns false. A source in a trunk ACL is the trunk, always (the registrar
+// refuses REGISTERs from trunk addresses, so no seat can sit there). A source
+// some seat registered from is challenged with 407, and the request is the
+// extension it authenticates as, which must be registered from that very
+// source: a spoofed INVITE acts as nobody, and two lines of one desk phone
+// (one IP:port) stay apart. Anyone else gets 403.
 func (s *Server) originOf(req *sipmsg.Request, tx sipmsg.ServerTransaction, src netip.AddrPort) (Origin, bool) {
-	seatSource := false
-	if s.cfg.Registrar != nil {
-		_, seatSource = s.cfg.Registrar.BySource(src)
-	}
-	if !seatSource {
-		if s.cfg.Trunks != nil {
-			if name, ok := s.cfg.Trunks(src.Addr()); ok {
-				return Origin{Trunk: name}, true
-			}
+	if s.cfg.Trunks != nil {
+		if name, ok := s.cfg.Trunks(src.Addr()); ok {
+			return Origin{Trunk: name}, true
 		}
+	}
+	if s.cfg.Registrar == nil || !s.cfg.Registrar.HasSource(src) {
 		s.log.Warn("sip: INVITE from unknown source refused", "source", src, "call_id", req.CallID().Value())
 		s.respond(req, tx, sipmsg.StatusForbidden, "Forbidden")
 		return Origin{}, false

@@ -39,14 +39,21 @@ type RegistrarConfig struct {
 	MinExpires      time.Duration // default 60 s
 	MaxExpires      time.Duration // default 1 h
 	DefaultExpires  time.Duration // default 1 h (clamped to [MinExpires, MaxExpires])
-	MaxAuthFailures int           // wrong credentials get 401 this many times, then 403; default 5
-	AuthFailureTTL  time.Duration // a failure streak is forgotten after this long without failures; default 15 min
+	MaxAuthFailures int           // wrong credentials get 401 this many times in a row, then 403; default 5
+	AuthFailureTTL  time.Duration // a failure streak is forgotten after this long without failures; default LockoutBase
+	LockoutBase     time.Duration // the first lockout; each further one doubles; default 15 min
+	LockoutMax      time.Duration // the longest lockout; default 24 h
 	// NonceSecret keys the nonce HMAC. Nodes sharing it accept each other's
 	// nonces; nil means a random secret per Registrar.
 	NonceSecret []byte
 	Passwords   func(ext string) (string, bool)
 	Logger      *slog.Logger
 	Now         func() time.Time // nil = time.Now
+	// Admit, when set, is asked about every REGISTER with a Contact before
+	// its digest is checked: a non-nil error refuses it with 403 and nothing
+	// is stored (seat networks, trunk addresses). src is where the REGISTER
+	// came from. Called on the handler's goroutine; must not block.
+	Admit func(ext string, src netip.AddrPort, contact sipmsg.Uri) error
 	// OnChange is called (not under the registrar's state lock, but
 	// serialised) when a binding appears, changes contact/source/transport,
 	// is removed or expires; not on a plain refresh. It must not block and
@@ -64,7 +71,9 @@ func (c RegistrarConfig) withDefaults() RegistrarConfig {
 	def(&c.MinExpires, time.Minute)
 	def(&c.MaxExpires, time.Hour)
 	def(&c.DefaultExpires, time.Hour)
-	def(&c.AuthFailureTTL, 15*time.Minute)
+	def(&c.LockoutBase, 15*time.Minute)
+	def(&c.AuthFailureTTL, c.LockoutBase)
+	def(&c.LockoutMax, 24*time.Hour)
 	c.MaxExpires = max(c.MaxExpires, c.MinExpires)
 	c.DefaultExpires = min(max(c.DefaultExpires, c.MinExpires), c.MaxExpires)
 	if c.MaxAuthFailures <= 0 {
@@ -87,18 +96,10 @@ func (c RegistrarConfig) withDefaults() RegistrarConfig {
 	return c
 }
 
-type failureKey struct {
-	ext string
-	ip  netip.Addr
-}
-
-type failure struct {
-	count int
-	last  time.Time
-}
-
 // Registrar is the seats' registrar: it authenticates REGISTERs with digest,
-// keeps one binding per extension and expires bindings on time.
+// keeps one binding per extension and expires bindings on time. Several
+// extensions may be bound from one source (the lines of one desk phone);
+// a request from that source is told apart by the user it authenticates as.
 //
 // Lock order: notifyMu, then mu. notifyMu is held from a binding change until
 // its OnChange returns, so observers see changes in the order they happened.
@@ -110,10 +111,10 @@ type Registrar struct {
 
 	notifyMu sync.Mutex
 
-	mu       sync.Mutex
-	byExt    map[string]Registration
-	bySrc    map[netip.AddrPort]string
-	failures map[failureKey]failure
+	mu    sync.Mutex
+	byExt map[string]Registration
+	bySrc map[netip.AddrPort]int // how many bindings each source holds
+	lock  *lockout
 }
 
 // NewRegistrar returns a Registrar; call Run to expire bindings on time.
@@ -128,11 +129,12 @@ func NewRegistrar(cfg RegistrarConfig) *Registrar {
 			secret:    cfg.NonceSecret,
 			now:       cfg.Now,
 			passwords: cfg.Passwords,
+			counts:    newNonceCounts(cfg.NonceTTL),
 		},
-		wake:     make(chan struct{}, 1),
-		byExt:    make(map[string]Registration),
-		bySrc:    make(map[netip.AddrPort]string),
-		failures: make(map[failureKey]failure),
+		wake:  make(chan struct{}, 1),
+		byExt: make(map[string]Registration),
+		bySrc: make(map[netip.AddrPort]int),
+		lock:  newLockout(cfg.MaxAuthFailures, cfg.AuthFailureTTL, cfg.LockoutBase, cfg.LockoutMax),
 	}
 }
 
@@ -148,17 +150,23 @@ func (r *Registrar) Lookup(ext string) (Registration, bool) {
 	return reg, true
 }
 
-// BySource returns the live binding registered from src (IPv4-mapped
-// addresses are unmapped first).
-func (r *Registrar) BySource(src netip.AddrPort) (Registration, bool) {
+// HasSource reports whether any live binding was registered from src
+// (IPv4-mapped addresses are unmapped first). Several extensions may share
+// a source: which one a request is from is for digest to say.
+func (r *Registrar) HasSource(src netip.AddrPort) bool {
 	src = unmapAddrPort(src)
+	now := r.cfg.Now()
 	r.mu.Lock()
-	ext, ok := r.bySrc[src]
-	r.mu.Unlock()
-	if !ok {
-		return Registration{}, false
+	defer r.mu.Unlock()
+	if r.bySrc[src] == 0 {
+		return false
 	}
-	return r.Lookup(ext)
+	for _, reg := range r.byExt {
+		if reg.Source == src && now.Before(reg.Expires) {
+			return true
+		}
+	}
+	return false
 }
 
 // List returns the live bindings sorted by extension.
@@ -231,12 +239,9 @@ func (r *Registrar) sweep() time.Duration {
 		gone = append(gone, reg)
 		r.removeLocked(ext)
 	}
-	for k, f := range r.failures {
-		if now.Sub(f.last) >= r.cfg.AuthFailureTTL {
-			delete(r.failures, k)
-		}
-	}
+	r.lock.sweep(now)
 	r.mu.Unlock()
+	r.auth.counts.sweep(now)
 	for _, reg := range gone {
 		r.log.Info("registration expired", "ext", reg.Extension, "contact", reg.Contact)
 		r.notify(reg, false)
@@ -257,7 +262,7 @@ func (r *Registrar) removeLocked(ext string) {
 		return
 	}
 	delete(r.byExt, ext)
-	if r.bySrc[reg.Source] == ext {
+	if r.bySrc[reg.Source]--; r.bySrc[reg.Source] <= 0 {
 		delete(r.bySrc, reg.Source)
 	}
 }
@@ -272,7 +277,7 @@ func (r *Registrar) store(reg Registration) {
 	refresh := had && now.Before(old.Expires) && sameBinding(old, reg)
 	r.removeLocked(reg.Extension)
 	r.byExt[reg.Extension] = reg
-	r.bySrc[reg.Source] = reg.Extension
+	r.bySrc[reg.Source]++
 	r.mu.Unlock()
 	r.poke()
 	if refresh {
@@ -312,74 +317,28 @@ func (r *Registrar) unregister(ext string, match func(Registration) bool) (Regis
 }
 
 // noteFailure counts one more bad attempt for ext from ip and returns the
-// longer of the two streaks: the extension's (across sources) and the
-// source IP's (across extensions).
-func (r *Registrar) noteFailure(ext string, ip netip.Addr) int {
+// longer of the two streaks (the extension's across sources, the source
+// IP's across extensions) and whether either is now locked.
+func (r *Registrar) noteFailure(ext string, ip netip.Addr) (int, bool) {
 	now := r.cfg.Now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	n := 0
-	for _, k := range failureKeys(ext, ip) {
-		f, ok := r.failures[k]
-		if !ok && len(r.failures) >= maxFailureEntries {
-			r.evictOldestFailureLocked()
-		}
-		if now.Sub(f.last) >= r.cfg.AuthFailureTTL {
-			f.count = 0
-		}
-		f.count++
-		f.last = now
-		r.failures[k] = f
-		n = max(n, f.count)
-	}
-	return n
+	return r.lock.fail(now, failureKeys(ext, ip)...)
 }
 
-// maxFailureEntries bounds the failed-auth table: made-up usernames and
-// sources must not grow it without limit.
-const maxFailureEntries = 10000
-
-// evictOldestFailureLocked drops the streak that failed longest ago. It runs
-// only when the table is full, so the linear scan is rare.
-func (r *Registrar) evictOldestFailureLocked() {
-	var oldest failureKey
-	var at time.Time
-	first := true
-	for k, f := range r.failures {
-		if first || f.last.Before(at) {
-			oldest, at, first = k, f.last, false
-		}
-	}
-	delete(r.failures, oldest)
-}
-
-// locked reports whether ext or ip has failed more than MaxAuthFailures
-// times within AuthFailureTTL.
-func (r *Registrar) locked(ext string, ip netip.Addr) bool {
+// lockedUntil returns when the lock on ext or ip ends; zero when neither
+// is locked.
+func (r *Registrar) lockedUntil(ext string, ip netip.Addr) time.Time {
 	now := r.cfg.Now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for _, k := range failureKeys(ext, ip) {
-		f := r.failures[k]
-		if f.count > r.cfg.MaxAuthFailures && now.Sub(f.last) < r.cfg.AuthFailureTTL {
-			return true
-		}
-	}
-	return false
+	return r.lock.lockedUntil(now, failureKeys(ext, ip)...)
 }
 
 func (r *Registrar) clearFailures(ext string, ip netip.Addr) {
 	r.mu.Lock()
-	for _, k := range failureKeys(ext, ip) {
-		delete(r.failures, k)
-	}
+	r.lock.clear(failureKeys(ext, ip)...)
 	r.mu.Unlock()
-}
-
-// failureKeys are the two streaks a failure counts in: the extension's and
-// the source IP's.
-func failureKeys(ext string, ip netip.Addr) [2]failureKey {
-	return [2]failureKey{{ext: ext}, {ip: ip}}
 }
 
 func unmapAddrPort(ap netip.AddrPort) netip.AddrPort {
@@ -496,6 +455,9 @@ func (r *Registrar) HandleRegister(req *sipmsg.Request, tx sipmsg.ServerTransact
 		r.respond(req, tx, sipmsg.StatusBadRequest, "Bad Request")
 		return
 	}
+	if !r.admit(req, tx, rr) {
+		return
+	}
 	if _, ok := r.authenticate(req, tx, false, rr.ext); !ok {
 		return
 	}
@@ -513,16 +475,33 @@ func (r *Registrar) HandleRegister(req *sipmsg.Request, tx sipmsg.ServerTransact
 		return
 	}
 	exp = min(exp, r.cfg.MaxExpires)
+	src := requestSource(req)
 	reg := Registration{
 		Extension: rr.ext,
 		Contact:   rr.contact.Address.String(),
-		Source:    requestSource(req),
+		Source:    src,
 		Transport: strings.ToLower(req.Transport()),
 		Expires:   r.cfg.Now().Add(exp),
 		UserAgent: rr.ua,
 	}
 	r.store(reg)
 	r.respondBinding(req, tx, rr.contact.Address, exp)
+}
+
+// admit asks Admit about the REGISTER's source and Contact before any
+// digest exchange: the policy is configuration, not a secret, and a REGISTER
+// from a carrier's address or pointing at one gets no nonce to work with.
+func (r *Registrar) admit(req *sipmsg.Request, tx sipmsg.ServerTransaction, rr registerRequest) bool {
+	if r.cfg.Admit == nil || rr.contact == nil {
+		return true
+	}
+	src := requestSource(req)
+	if err := r.cfg.Admit(rr.ext, src, rr.contact.Address); err != nil {
+		r.log.Warn("REGISTER refused", "ext", rr.ext, "source", src, "contact", rr.contact.Address.String(), "err", err)
+		r.respond(req, tx, sipmsg.StatusForbidden, "Forbidden")
+		return false
+	}
+	return true
 }
 
 // handleUnregister removes the binding (all of it for "Contact: *", else
@@ -552,8 +531,7 @@ func sameContact(stored string, u sipmsg.Uri) bool {
 	if err := sipmsg.ParseUri(stored, &s); err != nil {
 		return false
 	}
-	return strings.EqualFold(s.Scheme, u.Scheme) && s.User == u.User &&
-		strings.EqualFold(s.Host, u.Host) && s.Port == u.Port
+	return uriKey(s) == uriKey(u)
 }
 
 // respondBinding answers 200 with the binding's Contact;expires, Expires and Date.

@@ -63,11 +63,11 @@ func TestRegisterSuccess(t *testing.T) {
 	if got, ok := h.r.Lookup("1001"); !ok || got != want {
 		t.Fatalf("Lookup %+v %v", got, ok)
 	}
-	if got, ok := h.r.BySource(netip.MustParseAddrPort("[::ffff:127.0.0.1]:5070")); !ok || got != want {
-		t.Fatalf("BySource %+v %v", got, ok)
+	if !h.r.HasSource(netip.MustParseAddrPort("[::ffff:127.0.0.1]:5070")) {
+		t.Fatal("HasSource missed the mapped source")
 	}
-	if _, ok := h.r.BySource(netip.MustParseAddrPort("127.0.0.1:5071")); ok {
-		t.Fatal("BySource matched another port")
+	if h.r.HasSource(netip.MustParseAddrPort("127.0.0.1:5071")) {
+		t.Fatal("HasSource matched another port")
 	}
 	if l := h.r.List(); len(l) != 1 || l[0] != want || h.r.Count() != 1 {
 		t.Fatalf("List %+v Count %d", l, h.r.Count())
@@ -127,7 +127,7 @@ func TestUnregister(t *testing.T) {
 			if _, ok := h.r.Lookup("1001"); ok || h.r.Count() != 0 {
 				t.Fatal("still registered")
 			}
-			if _, ok := h.r.BySource(netip.MustParseAddrPort("127.0.0.1:5070")); ok {
+			if h.r.HasSource(netip.MustParseAddrPort("127.0.0.1:5070")) {
 				t.Fatal("source index kept")
 			}
 		})
@@ -327,10 +327,10 @@ func TestRegisterRefreshAndReplace(t *testing.T) {
 	if h.r.Count() != 1 {
 		t.Fatalf("Count %d after replace", h.r.Count())
 	}
-	if _, ok := h.r.BySource(netip.MustParseAddrPort("127.0.0.1:5070")); ok {
+	if h.r.HasSource(netip.MustParseAddrPort("127.0.0.1:5070")) {
 		t.Fatal("old source still indexed")
 	}
-	if reg, ok := h.r.BySource(netip.MustParseAddrPort("127.0.0.1:6000")); !ok || reg.Extension != "1001" {
+	if !h.r.HasSource(netip.MustParseAddrPort("127.0.0.1:6000")) {
 		t.Fatal("new source not indexed")
 	}
 	wantCode(t, h.register(regParams{ext: "1002", source: "127.0.0.1:7000"}), 200)
@@ -412,7 +412,7 @@ func TestChallengeAndVerifyProxy(t *testing.T) {
 	if res.GetHeader("WWW-Authenticate") != nil {
 		t.Fatal("407 with WWW-Authenticate")
 	}
-	auth := answerChallenge(t, res, "Proxy-Authenticate", "INVITE", regParams{}.withDefaults())
+	auth := answerChallenge(t, res, "Proxy-Authenticate", "INVITE", regParams{uri: "sip:12345@127.0.0.1"}.withDefaults())
 	if ext, r := h.r.Verify(invite(auth), true); ext != "1001" || r != AuthOK {
 		t.Fatalf("Verify %q %v", ext, r)
 	}
@@ -488,8 +488,8 @@ func TestRegisterOverUDPWithSipgoClient(t *testing.T) {
 	if reg.Source.Addr() != netip.MustParseAddr("127.0.0.1") || reg.Source.Port() == 0 || reg.Transport != "udp" {
 		t.Fatalf("registration %+v", reg)
 	}
-	if got, ok := h.r.BySource(reg.Source); !ok || got.Extension != "1002" {
-		t.Fatalf("BySource(%v) = %+v %v", reg.Source, got, ok)
+	if !h.r.HasSource(reg.Source) {
+		t.Fatalf("HasSource(%v) false", reg.Source)
 	}
 }
 
@@ -568,6 +568,7 @@ type regParams struct {
 	transport string // default UDP
 	auth      string // Authorization header value, set by registerAuth
 	extra     []string
+	uri       string // digest uri; default the REGISTER's Request-URI sip:127.0.0.1
 }
 
 func (p regParams) withDefaults() regParams {
@@ -591,6 +592,9 @@ func (p regParams) withDefaults() regParams {
 	}
 	if p.transport == "" {
 		p.transport = "UDP"
+	}
+	if p.uri == "" {
+		p.uri = "sip:127.0.0.1"
 	}
 	return p
 }
@@ -671,7 +675,7 @@ func answerChallenge(t *testing.T, res *sipmsg.Response, header, method string, 
 		t.Fatalf("parse challenge %q: %v", h.Value(), err)
 	}
 	cred, err := digest.Digest(chal, digest.Options{
-		Method: method, URI: "sip:127.0.0.1", Username: p.authUser, Password: p.password,
+		Method: method, URI: p.uri, Username: p.authUser, Password: p.password,
 	})
 	if err != nil {
 		t.Fatalf("digest: %v", err)
@@ -723,16 +727,16 @@ func handleNone(t *testing.T, req *sipmsg.Request, f func(*sipmsg.Request, sipms
 // TestFailureTableBounded: made-up usernames do not grow the failed-auth
 // table past its cap; the oldest streak goes first.
 func TestFailureTableBounded(t *testing.T) {
-	h := newRegHarness(t, nil)
+	h := newRegHarness(t, func(c *RegistrarConfig) { c.MaxAuthFailures = 100 })
 	ip := netip.MustParseAddr("127.0.0.9")
 	for i := range maxFailureEntries {
 		h.r.noteFailure(fmt.Sprintf("x%d", i), ip)
 		h.clk.Add(time.Millisecond)
 	}
-	if n := len(h.r.failures); n > maxFailureEntries {
+	if n := len(h.r.lock.strikes); n > maxFailureEntries {
 		t.Fatalf("failure table has %d entries, cap %d", n, maxFailureEntries)
 	}
-	if _, ok := h.r.failures[failureKey{ext: "x0"}]; ok {
+	if _, ok := h.r.lock.strikes[failureKey{ext: "x0"}]; ok {
 		t.Fatal("oldest streak kept past the cap")
 	}
 }

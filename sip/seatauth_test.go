@@ -53,7 +53,7 @@ func TestNonceCountAndSource(t *testing.T) {
 	wantStale(t, h.send(h.request(regParams{auth: one}))) // a lower nc
 	three := answerCount(t, res, regParams{}, 3)
 	wantStale(t, h.send(h.request(regParams{auth: three, source: "127.0.0.7:5070"}))) // sniffed, sent from elsewhere
-	wantCode(t, h.send(h.request(regParams{auth: three})), 200)                      // still good at home
+	wantCode(t, h.send(h.request(regParams{auth: three})), 200)                       // still good at home
 
 	// none of that counted as a failure
 	for range 3 {

@@ -108,6 +108,19 @@ func badCases(t testing.TB) []badCase {
 			`12: trunks[0].acl[0]: "127.0.0.1/33" is neither a CIDR prefix (10.0.0.0/8) nor an IP address`,
 			`12: trunks[0].acl[1]: "10.0.0.1/8" has host bits set; did you mean 10.0.0.0/8?`,
 		}},
+		{"bad seat network", edit(t, "sip:\n", "sip:\n  seat_networks: [192.168.1.1/16, nonsense]\n"), []string{
+			`3: sip.seat_networks[0]: "192.168.1.1/16" has host bits set; did you mean 192.168.0.0/16?`,
+			`3: sip.seat_networks[1]: "nonsense" is neither a CIDR prefix (10.0.0.0/8) nor an IP address`,
+		}},
+		{"empty seat networks", edit(t, "sip:\n", "sip:\n  seat_networks: []\n"), []string{
+			"3: sip.seat_networks: must list at least one prefix",
+		}},
+		{"seat networks not a list", edit(t, "sip:\n", "sip:\n  seat_networks: 10.0.0.0/8\n"), []string{
+			"3: sip.seat_networks: must be a list",
+		}},
+		{"auth lockout too short", edit(t, "sip:\n", "sip:\n  auth_lockout: 0s\n"), []string{
+			"3: sip.auth_lockout: ",
+		}},
 		{"empty ACL", edit(t, "acl: [127.0.0.1/32]", "acl: []"), []string{
 			"12: trunks[0].acl: must list at least one prefix",
 		}},

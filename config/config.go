@@ -75,7 +75,10 @@ type SIP struct {
 	NonceTTL                                  time.Duration
 	RegisterMin, RegisterMax, RegisterDefault time.Duration
 	MaxAuthFailures                           int
+	AuthLockout                               time.Duration // the first lock-out; each further one doubles, up to 24 h
 	SeatRingTimeout                           time.Duration
+	// SeatNetworks are where seats may register from and be dialled at.
+	SeatNetworks []netip.Prefix
 }
 
 // HasTransport reports whether t ("udp" or "tcp") is enabled.

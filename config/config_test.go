@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"net/netip"
 	"os"
@@ -30,6 +31,8 @@ func TestDefaults(t *testing.T) {
 		{"register max", s.RegisterMax, time.Hour},
 		{"register default", s.RegisterDefault, 10 * time.Minute},
 		{"max_auth_failures", s.MaxAuthFailures, 2},
+		{"auth_lockout", s.AuthLockout, 15 * time.Minute},
+		{"seat_networks", fmt.Sprint(s.SeatNetworks), "[127.0.0.0/8 ::1/128 10.0.0.0/8 172.16.0.0/12 192.168.0.0/16 fc00::/7]"},
 		{"seat_ring_timeout", s.SeatRingTimeout, 30 * time.Second},
 		{"rtp ports", [2]int{c.RTP.PortMin, c.RTP.PortMax}, [2]int{20000, 29999}},
 		{"rtp timeout", c.RTP.Timeout, 30 * time.Second},
@@ -64,7 +67,7 @@ func equal(a, b any) bool {
 
 func TestExplicitValues(t *testing.T) {
 	text := edit(t,
-		"sip:\n", "sip:\n  transports: [tcp]\n  nonce_ttl: 1m\n  register_expires: {min: 30, max: 60, default: 45}\n  max_auth_failures: 0\n",
+		"sip:\n", "sip:\n  transports: [tcp]\n  nonce_ttl: 1m\n  register_expires: {min: 30, max: 60, default: 45}\n  max_auth_failures: 0\n  auth_lockout: 1h\n  seat_networks: [10.1.0.0/16, 192.0.2.7]\n",
 		"  address: 127.0.0.1\n", "  address: 127.0.0.1\n  ports: 40000-40003\n  timeout: 0\n",
 		"    target: sip:12315@127.0.0.1:5093\n", "    target: sip:12315@127.0.0.1:5093\n    ring_timeout: 20s\n",
 		"acl: [127.0.0.1/32]", `acl: [127.0.0.1, "::1"]`,
@@ -75,7 +78,8 @@ func TestExplicitValues(t *testing.T) {
 		t.Fatalf("refused:\n%v", (&Errors{probs}).Error())
 	}
 	if c.SIP.HasTransport("udp") || !c.SIP.HasTransport("tcp") || c.SIP.NonceTTL != time.Minute ||
-		c.SIP.RegisterDefault != 45*time.Second || c.SIP.MaxAuthFailures != 0 {
+		c.SIP.RegisterDefault != 45*time.Second || c.SIP.MaxAuthFailures != 0 || c.SIP.AuthLockout != time.Hour ||
+		fmt.Sprint(c.SIP.SeatNetworks) != "[10.1.0.0/16 192.0.2.7/32]" {
 		t.Errorf("sip %+v", c.SIP)
 	}
 	if c.RTP.PortMin != 40000 || c.RTP.PortMax != 40003 || c.RTP.Timeout != 0 {

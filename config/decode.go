@@ -122,6 +122,8 @@ func (p *parser) sip(path string, n *yaml.Node) {
 		"seat_ring_timeout": func(path string, v *yaml.Node) {
 			setDuration(&p.reader, &s.SeatRingTimeout, path, v, time.Second)
 		},
+		"auth_lockout":  func(path string, v *yaml.Node) { setDuration(&p.reader, &s.AuthLockout, path, v, time.Second) },
+		"seat_networks": func(path string, v *yaml.Node) { s.SeatNetworks = p.acl(path, v) },
 	})
 	p.require(path, n, seen, "address")
 }

@@ -72,6 +72,8 @@ func newConfig() *Config {
 			RegisterMax:     3600 * time.Second,
 			RegisterDefault: 600 * time.Second,
 			MaxAuthFailures: 2,
+			AuthLockout:     15 * time.Minute,
+			SeatNetworks:    DefaultSeatNetworks(),
 			SeatRingTimeout: 30 * time.Second,
 		},
 		RTP:           RTP{PortMin: 20000, PortMax: 29999, Timeout: 30 * time.Second},

@@ -52,8 +52,9 @@ type RegistrarConfig struct {
 	// Admit, when set, is asked about every REGISTER with a Contact before
 	// its digest is checked: a non-nil error refuses it with 403 and nothing
 	// is stored (seat networks, trunk addresses). src is where the REGISTER
-	// came from. Called on the handler's goroutine; must not block.
-	Admit func(ext string, src netip.AddrPort, contact sipmsg.Uri) error
+	// came from; contactPort is 0 when the Contact names none. Called on the
+	// handler's goroutine; must not block.
+	Admit func(ext string, src netip.AddrPort, contactHost string, contactPort int) error
 	// OnChange is called (not under the registrar's state lock, but
 	// serialised) when a binding appears, changes contact/source/transport,
 	// is removed or expires; not on a plain refresh. It must not block and
@@ -496,7 +497,7 @@ func (r *Registrar) admit(req *sipmsg.Request, tx sipmsg.ServerTransaction, rr r
 		return true
 	}
 	src := requestSource(req)
-	if err := r.cfg.Admit(rr.ext, src, rr.contact.Address); err != nil {
+	if err := r.cfg.Admit(rr.ext, src, rr.contact.Address.Host, rr.contact.Address.Port); err != nil {
 		r.log.Warn("REGISTER refused", "ext", rr.ext, "source", src, "contact", rr.contact.Address.String(), "err", err)
 		r.respond(req, tx, sipmsg.StatusForbidden, "Forbidden")
 		return false

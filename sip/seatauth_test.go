@@ -243,9 +243,9 @@ func TestTwoLinesOneSource(t *testing.T) {
 func TestAdmitRefusesBeforeDigest(t *testing.T) {
 	var asked []string
 	h := newRegHarness(t, func(c *RegistrarConfig) {
-		c.Admit = func(ext string, src netip.AddrPort, contact sipmsg.Uri) error {
-			asked = append(asked, ext+" "+src.String()+" "+contact.Host)
-			if contact.Host == "10.0.0.1" {
+		c.Admit = func(ext string, src netip.AddrPort, host string, _ int) error {
+			asked = append(asked, ext+" "+src.String()+" "+host)
+			if host == "10.0.0.1" {
 				return errors.New("contact is a trunk address")
 			}
 			return nil

@@ -113,8 +113,9 @@ func (c *centre) build(cfg *config.Config) error {
 	c.reg = sip.NewRegistrar(sip.RegistrarConfig{
 		Realm: cfg.SIP.Realm, NonceTTL: cfg.SIP.NonceTTL,
 		MinExpires: cfg.SIP.RegisterMin, MaxExpires: cfg.SIP.RegisterMax, DefaultExpires: cfg.SIP.RegisterDefault,
-		MaxAuthFailures: cfg.SIP.MaxAuthFailures,
+		MaxAuthFailures: cfg.SIP.MaxAuthFailures, LockoutBase: cfg.SIP.AuthLockout,
 		Passwords:       c.password,
+		Admit:           c.seatAllowed,
 		Logger:          c.log.With("part", "registrar"),
 		OnChange:        c.registrationChanged,
 	})
@@ -159,6 +160,12 @@ func edgeLimits(l config.Limits) sip.Limits {
 func (c *centre) password(ext string) (string, bool) {
 	s, ok := c.cfg.Load().Seat(ext)
 	return s.Password, ok
+}
+
+// seatAllowed is the registrar's Admit: seat networks and trunk addresses,
+// from the config in force.
+func (c *centre) seatAllowed(_ string, src netip.AddrPort, host string, port int) error {
+	return c.cfg.Load().SeatAllowed(src.Addr(), host, port)
 }
 
 func (c *centre) trunk(ip netip.Addr) (string, bool) {

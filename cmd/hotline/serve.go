@@ -114,10 +114,10 @@ func (c *centre) build(cfg *config.Config) error {
 		Realm: cfg.SIP.Realm, NonceTTL: cfg.SIP.NonceTTL,
 		MinExpires: cfg.SIP.RegisterMin, MaxExpires: cfg.SIP.RegisterMax, DefaultExpires: cfg.SIP.RegisterDefault,
 		MaxAuthFailures: cfg.SIP.MaxAuthFailures, LockoutBase: cfg.SIP.AuthLockout,
-		Passwords:       c.password,
-		Admit:           c.seatAllowed,
-		Logger:          c.log.With("part", "registrar"),
-		OnChange:        c.registrationChanged,
+		Passwords: c.password,
+		Admit:     c.seatAllowed,
+		Logger:    c.log.With("part", "registrar"),
+		OnChange:  c.registrationChanged,
 	})
 	c.engine, err = call.NewEngine(call.Options{
 		Config: cfg, Media: c.media, Seats: c.reg, Records: c.records, Metrics: c.metrics,

@@ -33,9 +33,16 @@ func TestDemoLoads(t *testing.T) {
 	if c.DataDir != "./data" {
 		t.Errorf("data_dir %q", c.DataDir)
 	}
-	tr, ok := c.TrunkFor(netip.MustParseAddr("127.0.0.1"))
+	tr, ok := c.TrunkFor(netip.MustParseAddr("127.0.0.2"))
 	if !ok || tr.Name != "carrier" || !tr.MayCall("12345") {
-		t.Errorf("TrunkFor(127.0.0.1) = %+v, %v", tr, ok)
+		t.Errorf("TrunkFor(127.0.0.2) = %+v, %v", tr, ok)
+	}
+	// a seat on 127.0.0.1 may register; the carrier's address may not
+	if err := c.SeatAllowed(netip.MustParseAddr("127.0.0.1"), "127.0.0.1", 5070); err != nil {
+		t.Errorf("demo seat refused: %v", err)
+	}
+	if err := c.SeatAllowed(netip.MustParseAddr("127.0.0.2"), "127.0.0.2", 5070); err == nil {
+		t.Error("demo seat at the carrier's address allowed")
 	}
 	checkDemoLines(t, c)
 	checkDemoSeats(t, c)

@@ -21,6 +21,7 @@ func TestMaxCalls(t *testing.T) {
 	e := startEngine(t, centreOpts{Seats: 1, RTPTimeout: "60s",
 		Extra: "limits:\n  max_calls: 20\n  retry_after: 7s\n"})
 	res := testpeer.RunSipp(t, testpeer.SippOptions{
+		LocalIP:  carrierIP,
 		Scenario: testpeer.ScenarioPath(t, "uac_call_or_busy.xml"), Target: e.target(), Service: "12345",
 		Calls: 40, Rate: 40, Limit: 40, TraceMessages: true, Timeout: 90 * time.Second,
 		Vars: map[string]string{"hold_ms": "10000"},

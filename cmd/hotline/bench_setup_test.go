@@ -91,11 +91,11 @@ prompts:
 skills: [general]
 trunks:
   - name: carrier
-    acl: [127.0.0.1/32]
+    acl: [%s/32]
 lines:
   - {number: "12345", mode: main, skill: general}
 seats:
-`, o.rtpTimeout, filepath.Join(dir, "data"), o.prompts)
+`, o.rtpTimeout, filepath.Join(dir, "data"), o.prompts, carrierIP)
 	for i := range o.seats {
 		ext := 1001 + i
 		fmt.Fprintf(&b, "  - {extension: \"%d\", password: demo-%d, skills: [general]}\n", ext, ext)

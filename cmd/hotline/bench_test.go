@@ -181,6 +181,7 @@ func benchCallRate(t *testing.T, w *strings.Builder, rates []int, profile string
 		n := rate * int(benchStep/time.Second)
 		before, srvBefore := sampleProc(t, e.cmd.Process.Pid), serverCPU(t, st.serverPID)
 		res := testpeer.RunSipp(t, testpeer.SippOptions{
+			LocalIP:  carrierIP,
 			Scenario: testpeer.ScenarioPath(t, "bench_uac.xml"), Target: e.target(), Service: "12345",
 			Calls: n, Rate: float64(rate), Limit: n, BufferSize: benchSocketBytes,
 			Vars:    map[string]string{"rtp_port": strconv.Itoa(sink.port()), "hold_ms": strconv.Itoa(benchHoldMs)},
@@ -362,6 +363,7 @@ func mediaRun(t *testing.T, prompts string, n int, profile string) mediaLevel {
 	ramp := time.Duration(n) * time.Second / benchLaunchRate
 	hold := ramp + benchBridgeWait + benchWindow + 6*time.Second
 	uac := testpeer.StartSipp(t, testpeer.SippOptions{
+		LocalIP:  carrierIP,
 		Scenario: testpeer.ScenarioPath(t, "bench_uac.xml"), Target: e.target(), Service: "12345",
 		Calls: n, Rate: benchLaunchRate, Limit: n, BufferSize: benchSocketBytes,
 		Vars:    map[string]string{"rtp_port": strconv.Itoa(int(g.CallerAddr().Port())), "codec": "8", "hold_ms": strconv.Itoa(int(hold.Milliseconds()))},
@@ -465,6 +467,7 @@ func benchSurge(t *testing.T, w *strings.Builder, d time.Duration) {
 	pid := e.cmd.Process.Pid
 	idle := sampleProc(t, pid)
 	uac := testpeer.StartSipp(t, testpeer.SippOptions{
+		LocalIP:  carrierIP,
 		Scenario: testpeer.ScenarioPath(t, "bench_uac.xml"), Target: e.target(), Service: "12345",
 		Rate: surgeLaunchRate, Limit: surgeCallers(), BufferSize: benchSocketBytes,
 		Vars:    map[string]string{"rtp_port": strconv.Itoa(sink.port()), "hold_ms": strconv.Itoa(int(surgePatience.Milliseconds()))},

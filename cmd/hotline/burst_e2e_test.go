@@ -31,6 +31,7 @@ func (g callerGroup) start(t *testing.T, e *engine) *testpeer.SippProc {
 		vars[k] = v
 	}
 	return testpeer.StartSipp(t, testpeer.SippOptions{
+		LocalIP:  carrierIP,
 		Scenario: testpeer.ScenarioPath(t, g.scenario), Target: e.target(), Service: g.line,
 		Calls: g.calls, Rate: 200, Limit: g.calls, Vars: vars,
 		BufferSize: 4 << 20, Timeout: 150 * time.Second,

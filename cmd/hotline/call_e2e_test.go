@@ -51,6 +51,7 @@ func (e *engine) callerOver(t *testing.T, transport, number string, codecs strin
 		tr = "t1"
 	}
 	p := testpeer.StartSipp(t, testpeer.SippOptions{
+		LocalIP:   carrierIP,
 		Transport: tr,
 		Scenario:  testpeer.ScenarioPath(t, "uac_call.xml"),
 		Target:    e.target(), Service: number, Calls: 1,
@@ -151,6 +152,7 @@ func TestRejections(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res := testpeer.RunSipp(t, testpeer.SippOptions{
+				LocalIP:  carrierIP,
 				Scenario: testpeer.ScenarioPath(t, tc.scenario), Target: e.target(),
 				Service: tc.number, Calls: 1, TraceMessages: true, Timeout: 15 * time.Second,
 			})

@@ -51,6 +51,7 @@ func TestStrangerRefused(t *testing.T) {
 	e := startEngine(t, centreOpts{Seats: 1, TrunkACL: "127.0.0.2/32"})
 	for _, tr := range []string{"u1", "t1"} {
 		res := testpeer.RunSipp(t, testpeer.SippOptions{
+			LocalIP:  carrierIP,
 			Scenario: testpeer.ScenarioPath(t, "uac_expect_reject.xml"), Target: e.target(), Transport: tr,
 			Service: "12345", Calls: 1, TraceMessages: true, Timeout: 10 * time.Second,
 		})
@@ -82,6 +83,7 @@ func httpGet(t *testing.T, url string) string {
 func TestRTPTimeout(t *testing.T) {
 	e := startEngine(t, centreOpts{Seats: 1, RTPTimeout: "2s"})
 	p := testpeer.StartSipp(t, testpeer.SippOptions{
+		LocalIP:  carrierIP,
 		Scenario: testpeer.ScenarioPath(t, "uac_call.xml"), Target: e.target(), Service: "12345",
 		Calls: 1, Timeout: 30 * time.Second,
 	})
@@ -111,6 +113,7 @@ func TestDTMF(t *testing.T) {
 		t.Fatalf("sipp: %s", res)
 	}
 	info := testpeer.RunSipp(t, testpeer.SippOptions{
+		LocalIP:  carrierIP,
 		Scenario: filepath.Join(repoDir(t), "testdata", "sipp", "uac_info_dtmf.xml"),
 		Target:   e.target(), Service: "12345", Calls: 1, Timeout: 20 * time.Second,
 		Vars: map[string]string{"digit": "7"},
@@ -150,6 +153,7 @@ func TestShutdownDrains(t *testing.T) {
 		}
 	}
 	rej := testpeer.RunSipp(t, testpeer.SippOptions{
+		LocalIP:  carrierIP,
 		Scenario: testpeer.ScenarioPath(t, "uac_expect_reject.xml"), Target: e.target(),
 		Service: "12345", Calls: 1, TraceMessages: true, Timeout: 10 * time.Second,
 	})

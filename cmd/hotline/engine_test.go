@@ -29,6 +29,11 @@ import (
 // testToken is the HTTP API's bearer token in every config the tests write.
 const testToken = "test-token-123"
 
+// carrierIP is the loopback address the carrier (SIPp callers) sends from:
+// the trunk ACL of every generated config. Seats sit on 127.0.0.1, and the
+// engine refuses REGISTERs from a trunk address, so the two must differ.
+const carrierIP = "127.0.0.20"
+
 // hotlineBin is built once by TestMain.
 var hotlineBin string
 
@@ -66,7 +71,7 @@ type centreOpts struct {
 	RingTimeout string // default 8s
 	Grace       string // shutdown grace, default 10s
 	Extra       string // appended YAML (top-level keys)
-	TrunkACL    string // default 127.0.0.1/32
+	TrunkACL    string // default carrierIP/32
 	Outbound    string // the trunk's outbound address (callbacks), e.g. sip:127.0.0.1:PORT
 	HTTPExtra   string // appended to the http section (indented keys)
 }
@@ -99,7 +104,7 @@ func writeCentre(t testing.TB, dir string, o centreOpts) string {
 		o.Grace = "10s"
 	}
 	if o.TrunkACL == "" {
-		o.TrunkACL = "127.0.0.1/32"
+		o.TrunkACL = carrierIP + "/32"
 	}
 	outbound := ""
 	if o.Outbound != "" {
@@ -176,6 +181,7 @@ func writeDemo(t testing.TB, dir string, o demoOpts) string {
 		"data_dir: ./data", "data_dir: "+filepath.Join(dir, "data"),
 		"token: demo-token", "token: "+testToken,
 		"  dir: prompts", "  dir: "+filepath.Join(repoDir(t), "testdata", "prompts"),
+		"acl: [127.0.0.2/32]", "acl: ["+carrierIP+"/32]",
 	).Replace(string(raw))
 	for from, to := range o.Replace {
 		if !strings.Contains(text, from) {

@@ -61,6 +61,7 @@ func TestConcurrentCalls(t *testing.T) {
 	})
 	registerSeats(t, e, calls, "127.0.0.1:"+strconv.Itoa(uasPort))
 	uac := testpeer.RunSipp(t, testpeer.SippOptions{
+		LocalIP:  carrierIP,
 		Scenario: testpeer.ScenarioPath(t, "uac_load.xml"), Target: e.target(), Service: "12345",
 		Calls: calls, Rate: 50, Limit: calls, Vars: map[string]string{"hold_ms": "12000"},
 		Timeout: 120 * time.Second,

@@ -44,6 +44,7 @@ func TestPrivacy(t *testing.T) {
 	}
 
 	res := testpeer.RunSipp(t, testpeer.SippOptions{
+		LocalIP:  carrierIP,
 		Scenario: testpeer.ScenarioPath(t, "uac_expect_reject.xml"), Target: e.target(),
 		Service: "99999", Calls: 1, TraceMessages: true, Timeout: 15 * time.Second,
 	})

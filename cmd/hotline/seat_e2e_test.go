@@ -141,6 +141,7 @@ func TestHold(t *testing.T) {
 	peer := testpeer.NewRTPPeer(t)
 	talk := time.Duration(len(loadPCM(t, "welcome.wav"))/8)*time.Millisecond + 3*time.Second
 	p := testpeer.StartSipp(t, testpeer.SippOptions{
+		LocalIP:  carrierIP,
 		Scenario: testpeer.ScenarioPath(t, "uac_hold.xml"), Target: e.target(), Service: "12345", Calls: 1,
 		Vars: map[string]string{
 			"media_port": strconv.Itoa(peer.Port()),

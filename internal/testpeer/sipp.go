@@ -36,6 +36,7 @@ type SippOptions struct {
 	SN            string            // built-in scenario name (uac, uas, ...)
 	Target        string            // "127.0.0.1:PORT" remote host; "" for a pure UAS
 	LocalPort     int               // -p; 0 = FreeUDPPort
+	LocalIP       string            // -i: the SIP address SIPp sends from; "" = 127.0.0.1 (a carrier may sit on another loopback address)
 	Transport     string            // -t: "u1" (default), "un", "t1", "tn"
 	Service       string            // -s (Request-URI user)
 	Calls         int               // -m; 0 = unlimited
@@ -165,7 +166,7 @@ func sippArgs(o SippOptions, dir string) []string {
 	} else {
 		a = append(a, "-sn", o.SN)
 	}
-	a = append(a, "-i", "127.0.0.1", "-mi", "127.0.0.1",
+	a = append(a, "-i", o.LocalIP, "-mi", "127.0.0.1",
 		"-p", strconv.Itoa(o.LocalPort), "-mp", strconv.Itoa(o.MediaPort),
 		"-t", o.Transport, "-nostdin", "-aa",
 		"-timeout", fmt.Sprintf("%dms", o.Timeout.Milliseconds()), "-timeout_error",
@@ -234,6 +235,9 @@ func (o SippOptions) withDefaults(t testing.TB) SippOptions {
 	}
 	if o.LocalPort == 0 {
 		o.LocalPort = FreeUDPPort(t)
+	}
+	if o.LocalIP == "" {
+		o.LocalIP = "127.0.0.1"
 	}
 	if o.MediaPort == 0 {
 		o.MediaPort = freePort(t, 4, true)

@@ -54,7 +54,7 @@ func StartSipp(t testing.TB, o SippOptions) *SippProc {
 func startSipp(t testing.TB, o SippOptions) *SippProc {
 	t.Helper()
 	p := &SippProc{
-		Port: o.LocalPort, Addr: "127.0.0.1:" + itoa(o.LocalPort), MediaPort: o.MediaPort,
+		Port: o.LocalPort, Addr: o.LocalIP + ":" + itoa(o.LocalPort), MediaPort: o.MediaPort,
 		t: t, dir: t.TempDir(), done: make(chan struct{}),
 	}
 	p.cmd = exec.Command(SippBinary, sippArgs(o, p.dir)...)

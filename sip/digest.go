@@ -401,7 +401,7 @@ func (r *Registrar) authenticate(req *sipmsg.Request, tx sipmsg.ServerTransactio
 		r.respond(req, tx, sipmsg.StatusForbidden, "Forbidden")
 		return "", false
 	case res == AuthBadURI:
-		log.Info("digest uri differs from the Request-URI")
+		log.Info("digest uri differs from the Request-URI", "request_uri", req.Recipient.String())
 		r.respond(req, tx, sipmsg.StatusBadRequest, "Bad Request: digest uri")
 		return "", false
 	case res == AuthStale || res == AuthReplay:

@@ -215,6 +215,9 @@ func TestSeatInviteChallenged(t *testing.T) {
 		Scenario: testpeer.ScenarioPath(t, "uac_seat_auth.xml"), Target: e.target(), LocalPort: port,
 		Service: "*12", Calls: 1, InfFile: testpeer.WriteInf(t, [][]string{rows["1002"]}),
 		TraceMessages: true, Timeout: 40 * time.Second,
+		// SIPp's digest uri is sip:HOST:PORT unless told; ours must be the
+		// Request-URI (RFC 3261 section 22.4).
+		Extra: []string{"-auth_uri", "*12@" + e.target()}, // SIPp adds the "sip:"
 	})
 	if auth.ExitCode != 0 || auth.Successful != 1 {
 		t.Fatalf("*12 with 1002's credentials: %s\n%s", auth, e.log.tail(30))

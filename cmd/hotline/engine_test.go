@@ -74,6 +74,7 @@ type centreOpts struct {
 	TrunkACL    string // default carrierIP/32
 	Outbound    string // the trunk's outbound address (callbacks), e.g. sip:127.0.0.1:PORT
 	HTTPExtra   string // appended to the http section (indented keys)
+	SIPExtra    string // appended to the sip section (indented keys)
 }
 
 // engine is a running hotline process.
@@ -119,7 +120,7 @@ sip:
   address: 127.0.0.1:0
   transports: [udp, tcp]
   seat_ring_timeout: %s
-rtp:
+%srtp:
   address: 127.0.0.1
   ports: %d-%d
   timeout: %s
@@ -146,7 +147,7 @@ lines:
 emergency:
   - {number: "110", target: "sip:110@127.0.0.1:5094"}
 seats:
-`, o.RingTimeout, base, base+1998, o.RTPTimeout, testToken, o.HTTPExtra, filepath.Join(dir, "data"), o.Grace,
+`, o.RingTimeout, o.SIPExtra, base, base+1998, o.RTPTimeout, testToken, o.HTTPExtra, filepath.Join(dir, "data"), o.Grace,
 		filepath.Join(repoDir(t), "testdata", "prompts"), o.TrunkACL, outbound)
 	for i := 0; i < o.Seats; i++ {
 		ext := 1001 + i

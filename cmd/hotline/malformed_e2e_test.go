@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net/netip"
 	"regexp"
 	"strconv"
 	"strings"
@@ -29,7 +30,7 @@ func TestMalformedCorpus(t *testing.T) {
 			if tr == "tcp" {
 				want = c.ExpectTCP
 			}
-			got, probeOK, err := testpeer.CorpusReply(tr, e.SIP, c, i, 5*time.Second)
+			got, probeOK, err := testpeer.CorpusReplyFrom(netip.MustParseAddr(carrierIP), tr, e.SIP, c, i, 5*time.Second)
 			if err != nil {
 				t.Fatalf("%s over %s: %v", c.Name, tr, err)
 			}

@@ -107,7 +107,17 @@ func Matches(expect, firstLine string) bool {
 // end of the connection or wait came first: no reply). probeOK reports
 // whether the probe itself got its 200.
 func CorpusReply(transport string, target netip.AddrPort, c CorpusCase, n int, wait time.Duration) (first string, probeOK bool, err error) {
-	conn, err := net.Dial(transport, target.String())
+	return CorpusReplyFrom(netip.MustParseAddr("127.0.0.1"), transport, target, c, n, wait)
+}
+
+// CorpusReplyFrom is CorpusReply from a socket on from (e.g. the address of
+// a trunk, so INVITEs reach the trunk's path).
+func CorpusReplyFrom(from netip.Addr, transport string, target netip.AddrPort, c CorpusCase, n int, wait time.Duration) (first string, probeOK bool, err error) {
+	d := net.Dialer{LocalAddr: &net.UDPAddr{IP: from.AsSlice()}}
+	if transport == "tcp" {
+		d.LocalAddr = &net.TCPAddr{IP: from.AsSlice()}
+	}
+	conn, err := d.Dial(transport, target.String())
 	if err != nil {
 		return "", false, err
 	}

@@ -101,6 +101,7 @@ seats:
 		fmt.Fprintf(&b, "  - {extension: \"%d\", password: demo-%d, skills: [general]}\n", ext, ext)
 	}
 	b.WriteString(o.extra)
+	b.WriteString(seatFarmLimits)
 	path := filepath.Join(dir, "centre.yaml")
 	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)

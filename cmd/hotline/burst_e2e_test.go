@@ -211,7 +211,7 @@ queues:
   - name: agriculture
     max_wait: 1s
     on_max_wait: message goodbye.wav
-`})
+` + seatFarmLimits})
 	answering := testpeer.StartSipp(t, testpeer.SippOptions{
 		Scenario: testpeer.ScenarioPath(t, "uas_answer.xml"), Calls: wave1 + wave2 + asks,
 		BufferSize: 4 << 20, Timeout: 150 * time.Second,
@@ -359,8 +359,8 @@ func TestBurstTwoNodes(t *testing.T) {
 	store := func(node string) string {
 		return fmt.Sprintf("store:\n  kind: redis\n  redis: {address: %q}\n  node: %s\n", rds.Addr, node)
 	}
-	a := startEngine(t, centreOpts{Seats: seats, RTPTimeout: "120s", RingTimeout: "10s", Grace: "5s", Extra: store("node-a")})
-	b := startEngine(t, centreOpts{Seats: seats, RTPTimeout: "120s", RingTimeout: "10s", Grace: "5s", Extra: store("node-b")})
+	a := startEngine(t, centreOpts{Seats: seats, RTPTimeout: "120s", RingTimeout: "10s", Grace: "5s", Extra: store("node-a") + seatFarmLimits})
+	b := startEngine(t, centreOpts{Seats: seats, RTPTimeout: "120s", RingTimeout: "10s", Grace: "5s", Extra: store("node-b") + seatFarmLimits})
 	uas := testpeer.StartSipp(t, testpeer.SippOptions{
 		Scenario: testpeer.ScenarioPath(t, "uas_answer.xml"), Calls: calls,
 		BufferSize: 4 << 20, Timeout: 150 * time.Second,

@@ -34,6 +34,12 @@ const testToken = "test-token-123"
 // engine refuses REGISTERs from a trunk address, so the two must differ.
 const carrierIP = "127.0.0.20"
 
+// seatFarmLimits lifts the per-source request and REGISTER rates for tests
+// whose hundreds of seats all sit on one SIPp process (one address): a real
+// centre's phones each have their own. The carrier is a trunk, never limited
+// per source.
+const seatFarmLimits = "limits:\n  source_requests_per_second: 0\n  source_registers_per_second: 0\n"
+
 // hotlineBin is built once by TestMain.
 var hotlineBin string
 

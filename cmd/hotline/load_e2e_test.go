@@ -52,7 +52,7 @@ func registerSeatRange(t *testing.T, e *engine, first, n int, contact string, ra
 // no seat is given two calls.
 func TestConcurrentCalls(t *testing.T) {
 	const calls = 100
-	e := startEngine(t, centreOpts{Seats: calls, RTPTimeout: "30s", RingTimeout: "10s", Grace: "5s"})
+	e := startEngine(t, centreOpts{Seats: calls, RTPTimeout: "30s", RingTimeout: "10s", Grace: "5s", Extra: seatFarmLimits})
 	uasPort := testpeer.FreeUDPPort(t)
 	uas := testpeer.StartSipp(t, testpeer.SippOptions{
 		Scenario: testpeer.ScenarioPath(t, "uas_answer.xml"), LocalPort: uasPort,

@@ -29,6 +29,9 @@ var (
 	ErrLoggedOut    = errors.New("acd: agent is logged out")
 	ErrNotOffered   = errors.New("acd: call is not offered to that agent")
 	ErrNoCallback   = errors.New("acd: queue does not offer callback")
+	// ErrCallbackKept: the caller's number already has a kept callback
+	// place in that queue (one per number per queue).
+	ErrCallbackKept = errors.New("acd: a callback is already kept for this number")
 	ErrConfig       = errors.New("acd: bad config")
 )
 

@@ -99,6 +99,8 @@ type callState struct {
 	joined            time.Time // arrival in the current queue
 	offeredAt         time.Time
 	callback          bool
+	noCallback        bool                 // the caller cannot be called back (Arrival.NoCallback)
+	kept              time.Time            // when its place was kept for a callback
 	ringing           []string             // seats reserved for it now
 	tried             map[string]time.Time // seat -> when it missed this call
 	rung, missed      []string

@@ -279,3 +279,37 @@ func sameStatus(a, b Status) bool {
 func TestMemory(t *testing.T) {
 	suite(t, func(*testing.T) Store { return NewMemory() })
 }
+
+// callbackSuite: kept callback places of both implementations.
+func callbackSuite(t *testing.T, s Callbacks) {
+	ctx := context.Background()
+	places := []Callback{
+		{CallID: "b", Queue: "general", Caller: "13800138000", Arrived: t0.Add(time.Second), Kept: t0, Node: "n1"},
+		{CallID: "a", Queue: "general", Caller: "13800138001", Arrived: t0.Add(2 * time.Second), Kept: t0, Node: "n1", Priority: 1},
+		{CallID: "c", Queue: "general", Caller: "13800138002", Arrived: t0, Kept: t0, Node: "n2"},
+	}
+	for _, c := range places {
+		if err := s.PutCallback(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	places[0].Attempt = 1
+	if err := s.PutCallback(ctx, places[0]); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Callbacks(ctx, "n1")
+	if err != nil || len(got) != 2 || got[0].CallID != "a" || got[1].CallID != "b" || got[1].Attempt != 1 ||
+		!got[1].Arrived.Equal(places[0].Arrived) || got[1].Caller != "13800138000" {
+		t.Fatalf("callbacks of n1: %+v, %v", got, err)
+	}
+	for _, id := range []string{"a", "a", "x"} {
+		if err := s.DeleteCallback(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, err = s.Callbacks(ctx, "n1"); err != nil || len(got) != 1 || got[0].CallID != "b" {
+		t.Fatalf("after delete: %+v, %v", got, err)
+	}
+}
+
+func TestMemoryCallbacks(t *testing.T) { callbackSuite(t, NewMemory()) }

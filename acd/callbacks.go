@@ -88,3 +88,15 @@ func (d *Dispatcher) RestoreCallback(ctx context.Context, p KeptPlace) ([]Decisi
 	d.mu.Unlock()
 	return d.dispatch(ctx)
 }
+
+// Kept returns the kept callback place of callID (what RestoreCallback
+// needs to put it back); false when the ACD keeps no place for it.
+func (d *Dispatcher) Kept(callID string) (KeptPlace, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	cs, ok := d.calls[callID]
+	if !ok || !cs.callback {
+		return KeptPlace{}, false
+	}
+	return KeptPlace{CallID: cs.id, Caller: cs.caller, Queue: cs.queue, Priority: cs.priority, Arrived: cs.arrived, Kept: cs.kept}, true
+}

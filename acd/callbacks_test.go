@@ -142,6 +142,12 @@ func TestRestoreCallback(t *testing.T) {
 	r.arriveFrom("c2", "13800138002", false)
 	p := KeptPlace{CallID: "c1", Caller: "13800138001", Queue: "general", Arrived: t0, Kept: t0}
 	wantBrief(t, r.do(r.d.RestoreCallback(r.ctx, p)))
+	if got, ok := r.d.Kept("c1"); !ok || got != p {
+		t.Fatalf("kept %+v, want %+v", got, p)
+	}
+	if _, ok := r.d.Kept("c2"); ok {
+		t.Fatal("a line-holding call counts as kept")
+	}
 	if got := waitingBrief(r); len(got) != 2 || got[0] != "c1 kept" {
 		t.Fatalf("queue %q", got)
 	}

@@ -58,10 +58,22 @@ func (e *Engine) configureACD(cfg *config.Config) error {
 func (e *Engine) route(ds []acd.Decision) {
 	for _, d := range ds {
 		to, drop, why := e.recipient(d)
+		if drop != nil && why == endShutdown && e.persistent {
+			e.releasePlace(*drop)
+			continue
+		}
 		if drop != nil {
 			e.log.Warn("queue callback given up", "callback_of", drop.acdID, "reason", why.name)
 			newCallback(e, *drop).end(why)
 			continue
+		}
+		if d.Kind == acd.Overflow && d.Dest.Kind == queue.DestCallback {
+			e.mu.Lock()
+			p, kept := e.pending[d.CallID]
+			e.mu.Unlock()
+			if kept {
+				e.saveCallback(p)
+			}
 		}
 		if to == nil || !to.tryPost(evACD{d: d}) {
 			e.log.Debug("acd decision for a call that has gone", "call_id", d.CallID, "kind", d.Kind.String())
@@ -128,9 +140,15 @@ func (e *Engine) dropPlace(acdID string) {
 	e.mu.Unlock()
 }
 
-// Run drives the dispatcher's clock (wrap-up ends, registration expiry,
-// overflow, announcements) once a second until ctx ends.
+// Run first puts back the callback places kept before this start
+// (kept.go), then drives the dispatcher's clock (wrap-up ends,
+// registration expiry, overflow, announcements, callback expiry) once a
+// second until ctx ends.
 func (e *Engine) Run(ctx context.Context) {
+	func() {
+		defer guard.Recover(e.log, "callbacks", nil)
+		e.restoreCallbacks(ctx)
+	}()
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	for {
@@ -154,6 +172,7 @@ func (e *Engine) tick(ctx context.Context) {
 		e.log.Warn("acd tick", "error", err)
 	}
 	e.route(ds)
+	e.expireCallbacks(ctx)
 }
 
 // SeatRegistered tells the ACD a seat's phone registered (a logged-out demo
@@ -215,7 +234,8 @@ func (c *Call) enqueue() *reason {
 	c.holdMusic()
 	ctx, cancel := context.WithTimeout(context.Background(), acdTimeout)
 	defer cancel()
-	ds, err := c.e.acd.Arrive(ctx, acd.Arrival{CallID: c.id, Caller: c.rec.Caller, Queue: c.rec.Queue, Priority: c.priority})
+	ds, err := c.e.acd.Arrive(ctx, acd.Arrival{CallID: c.id, Caller: c.rec.Caller, Queue: c.rec.Queue, Priority: c.priority,
+		NoCallback: !c.callable})
 	if err != nil {
 		c.log.Error("the ACD refused the call", "queue", c.rec.Queue, "error", err)
 		// A seat may have been reserved for it before the store failed:

@@ -100,6 +100,10 @@ type Engine struct {
 	// ACD keeps for callers who asked for one; both by the asking call's id.
 	callbacks map[string]*callback
 	pending   map[string]pendingCallback
+	// kept stores the kept places (kept.go): the store's, nil when it has
+	// none; persistent when they outlive the process (Redis).
+	kept       store.Callbacks
+	persistent bool
 	idle      chan struct{} // closed and replaced when the table empties
 	wg        sync.WaitGroup
 }
@@ -147,6 +151,8 @@ func NewEngine(o Options) (*Engine, error) {
 	}
 	e := &Engine{opts: o, log: o.Logger, calls: make(map[string]live), closeStore: closeStore,
 		callbacks: make(map[string]*callback), pending: make(map[string]pendingCallback)}
+	e.kept, _ = o.Store.(store.Callbacks)
+	_, e.persistent = o.Store.(*store.Redis)
 	e.seats = newSeatPool()
 	d, err := acd.New(acdConfigFrom(o.Config), acd.Options{
 		Store: o.Store, Now: o.Now, Location: o.Location, Logger: o.Logger.With("part", "acd"), Node: o.Node,
@@ -334,6 +340,11 @@ func (e *Engine) Drain(ctx context.Context, grace time.Duration) int {
 	clear(e.pending)
 	e.mu.Unlock()
 	for _, p := range kept {
+		if e.persistent {
+			// The store keeps it: the next start calls the caller back.
+			e.log.Info("queue callback kept for the next start", "callback_of", p.acdID)
+			continue
+		}
 		// The place was kept in this process: it ends with it, on record.
 		e.log.Warn("queue callback given up at shutdown", "callback_of", p.acdID)
 		newCallback(e, p).end(endShutdown)

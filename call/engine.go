@@ -104,8 +104,8 @@ type Engine struct {
 	// none; persistent when they outlive the process (Redis).
 	kept       store.Callbacks
 	persistent bool
-	idle      chan struct{} // closed and replaced when the table empties
-	wg        sync.WaitGroup
+	idle       chan struct{} // closed and replaced when the table empties
+	wg         sync.WaitGroup
 }
 
 // live is a call in the engine's table: a caller's Call or a callback.

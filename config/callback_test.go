@@ -15,11 +15,11 @@ func TestCallbackNumbers(t *testing.T) {
 		{"12345678901", false}, // 12x is not a mobile range
 		{"1380013800", false},  // 10 digits
 		{"138001380001", false},
-		{"01012345678", true},   // Beijing, 8-digit local
-		{"0755123456", true},    // 10 digits
-		{"075512345678", true},  // 12 digits
-		{"0012345678", false},   // international prefix
-		{"00881234", false},     // satellite
+		{"01012345678", true},  // Beijing, 8-digit local
+		{"0755123456", true},   // 10 digits
+		{"075512345678", true}, // 12 digits
+		{"0012345678", false},  // international prefix
+		{"00881234", false},    // satellite
 		{"008613800138000", false},
 		{"+8613800138000", false},
 		{"anonymous", false},

@@ -63,7 +63,7 @@ type Config struct {
 	// CallbackExpiry: a kept callback place older than this (from when it
 	// was kept) is given up; 0: never.
 	CallbackExpiry time.Duration `yaml:"callback_expiry,omitempty"`
-	DefaultHandle time.Duration `yaml:"default_handle,omitempty"`
+	DefaultHandle  time.Duration `yaml:"default_handle,omitempty"`
 }
 
 // Defaults of a queue's settings.

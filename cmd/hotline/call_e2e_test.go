@@ -45,20 +45,31 @@ func (e *engine) caller(t *testing.T, number string, codecs string, hold time.Du
 // callerOver is caller over a given transport ("" or "udp", "tcp").
 func (e *engine) callerOver(t *testing.T, transport, number string, codecs string, hold time.Duration) (*testpeer.SippProc, *testpeer.RTPPeer) {
 	t.Helper()
+	return e.callerFrom(t, transport, "", number, codecs, hold)
+}
+
+// callerFrom is callerOver from a given From user (the caller's number;
+// "": the scenario's 13800138000).
+func (e *engine) callerFrom(t *testing.T, transport, from, number string, codecs string, hold time.Duration) (*testpeer.SippProc, *testpeer.RTPPeer) {
+	t.Helper()
 	peer := testpeer.NewRTPPeer(t)
 	tr := "u1"
 	if transport == "tcp" {
 		tr = "t1"
 	}
+	vars := map[string]string{
+		"media_port": strconv.Itoa(peer.Port()),
+		"hold_ms":    strconv.Itoa(int(hold.Milliseconds())),
+		"codecs":     codecs,
+	}
+	if from != "" {
+		vars["caller"] = from
+	}
 	p := testpeer.StartSipp(t, testpeer.SippOptions{
 		Transport: tr,
 		Scenario:  testpeer.ScenarioPath(t, "uac_call.xml"),
 		Target:    e.target(), Service: number, Calls: 1,
-		Vars: map[string]string{
-			"media_port": strconv.Itoa(peer.Port()),
-			"hold_ms":    strconv.Itoa(int(hold.Milliseconds())),
-			"codecs":     codecs,
-		},
+		Vars:          vars,
 		TraceMessages: true,
 		Timeout:       hold + 30*time.Second,
 	})

@@ -66,14 +66,13 @@ type KeptPlace struct {
 // brings a Callback decision as usual.
 func (d *Dispatcher) RestoreCallback(ctx context.Context, p KeptPlace) ([]Decision, error) {
 	d.mu.Lock()
-	if _, dup := d.calls[p.CallID]; dup {
-		d.mu.Unlock()
-		return nil, fmt.Errorf("call %s: %w", p.CallID, ErrDuplicate)
+	q, err := d.newCallLocked(p.CallID, p.Queue)
+	if err == nil && !q.Config().Callback {
+		err = fmt.Errorf("callback %s to %q (no callback): %w", p.CallID, p.Queue, ErrUnknownQueue)
 	}
-	q, ok := d.queues[p.Queue]
-	if !ok || !d.open[p.Queue] || !q.Config().Callback {
+	if err != nil {
 		d.mu.Unlock()
-		return nil, fmt.Errorf("callback %s to %q: %w", p.CallID, p.Queue, ErrUnknownQueue)
+		return nil, err
 	}
 	now := d.now()
 	cs := &callState{id: p.CallID, caller: p.Caller, queue: p.Queue, priority: p.Priority, arrived: p.Arrived,

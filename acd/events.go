@@ -19,20 +19,16 @@ import (
 // waiting; decisions already made (for it or others) are still returned.
 func (d *Dispatcher) Arrive(ctx context.Context, a Arrival) ([]Decision, error) {
 	d.mu.Lock()
-	if _, dup := d.calls[a.CallID]; dup {
+	q, err := d.newCallLocked(a.CallID, a.Queue)
+	if err != nil {
 		d.mu.Unlock()
-		return nil, fmt.Errorf("call %s: %w", a.CallID, ErrDuplicate)
-	}
-	q, ok := d.queues[a.Queue]
-	if !ok || !d.open[a.Queue] {
-		d.mu.Unlock()
-		return nil, fmt.Errorf("call %s to %q: %w", a.CallID, a.Queue, ErrUnknownQueue)
+		return nil, err
 	}
 	now := d.now()
 	cs := &callState{id: a.CallID, caller: a.Caller, queue: a.Queue, priority: a.Priority, arrived: now, joined: now,
 		noCallback: a.NoCallback, tried: map[string]time.Time{}}
 	c := queue.Call{ID: a.CallID, Caller: a.Caller, Priority: a.Priority, Arrived: now, Joined: now, Announce: now}
-	err := q.Add(c, false)
+	err = q.Add(c, false)
 	if errors.Is(err, queue.ErrFull) {
 		d.calls[cs.id] = cs
 		out, err := d.overflowLocked(ctx, cs, c, q.Config().OnFull, now)
@@ -67,6 +63,19 @@ func (d *Dispatcher) Arrive(ctx context.Context, a Arrival) ([]Decision, error) 
 		out = append(out, d.announceLocked(ctx, q, []string{cs.id}, now)...)
 	}
 	return out, nil
+}
+
+// newCallLocked checks that id is a new call and qname a queue taking
+// arrivals, and returns the queue.
+func (d *Dispatcher) newCallLocked(id, qname string) (*queue.Queue, error) {
+	if _, dup := d.calls[id]; dup {
+		return nil, fmt.Errorf("call %s: %w", id, ErrDuplicate)
+	}
+	q, ok := d.queues[qname]
+	if !ok || !d.open[qname] {
+		return nil, fmt.Errorf("call %s to %q: %w", id, qname, ErrUnknownQueue)
+	}
+	return q, nil
 }
 
 // Leave: the caller hung up while waiting or while a seat rang (abandoned),

@@ -56,6 +56,19 @@ func keptPlace(t *testing.T, e *engine, caller *testpeer.SippProc) records.Recor
 	return r
 }
 
+// placeRecord waits for the record of the kept place of the asking call
+// asked (its callback, or its expiry): the other of the first two.
+func placeRecord(e *engine, asked records.Record) records.Record {
+	e.t.Helper()
+	var cb records.Record
+	for _, r := range e.waitRecords(2, 15*time.Second) {
+		if r.CallID != asked.CallID {
+			cb = r
+		}
+	}
+	return cb
+}
+
 // TestQueueCallback: a caller waiting in a queue that offers callbacks hears
 // the offer, presses 1, hears the confirmation and is hung up (end_reason
 // callback). When the seat is made ready the engine calls them back through
@@ -100,13 +113,7 @@ func TestQueueCallback(t *testing.T) {
 	if res := phone.Wait(); res.ExitCode != 0 {
 		t.Fatalf("phone: %s\n%s", res, e.log.tail(20))
 	}
-	recs := e.waitRecords(2, 10*time.Second)
-	var cb records.Record
-	for _, r := range recs {
-		if r.CallID != asked.CallID {
-			cb = r
-		}
-	}
+	cb := placeRecord(e, asked)
 	if cb.LineMode != "callback" || cb.CallbackOf != asked.CallID || cb.EndReason != "answered" || cb.Agent != "1001" ||
 		cb.HangupBy != "caller" || cb.Caller != asked.Caller || cb.Queue != "general" || cb.AnsweredAt == nil || cb.TalkMs <= 0 {
 		t.Fatalf("callback record: %+v", cb)
@@ -293,12 +300,7 @@ func TestCallbackExpires(t *testing.T) {
 	caller, peer := e.caller(t, "12345", "0", 60*time.Second)
 	pressAfterOffer(t, e, peer, 1)
 	asked := keptPlace(t, e, caller)
-	var r records.Record
-	for _, rec := range e.waitRecords(2, 15*time.Second) {
-		if rec.CallID != asked.CallID {
-			r = rec
-		}
-	}
+	r := placeRecord(e, asked)
 	if r.LineMode != "callback" || r.CallbackOf != asked.CallID || r.EndReason != "callback_expired" || r.Caller != asked.Caller ||
 		r.Queue != "general" || r.AnsweredAt != nil {
 		t.Fatalf("expired place's record: %+v", r)
@@ -317,8 +319,8 @@ func TestCallbackSurvivesKill(t *testing.T) {
 	phonePeer := testpeer.NewRTPPeer(t)
 	phone := testpeer.StartSipp(t, testpeer.SippOptions{
 		Scenario: testpeer.ScenarioPath(t, "uas_callee.xml"), Calls: 1,
-		Vars:     map[string]string{"media_port": strconv.Itoa(phonePeer.Port()), "hold_ms": "6000"},
-		Timeout:  120 * time.Second,
+		Vars:    map[string]string{"media_port": strconv.Itoa(phonePeer.Port()), "hold_ms": "6000"},
+		Timeout: 120 * time.Second,
 	})
 	e := startEngine(t, centreOpts{Seats: 1, RTPTimeout: "60s", Outbound: "sip:" + phone.Addr,
 		Extra: "queues:\n  - name: general\n    callback: true\n" +
@@ -342,12 +344,7 @@ func TestCallbackSurvivesKill(t *testing.T) {
 	if res := phone.Wait(); res.ExitCode != 0 {
 		t.Fatalf("phone: %s\n%s", res, e2.log.tail(20))
 	}
-	var cb records.Record
-	for _, r := range e2.waitRecords(2, 10*time.Second) {
-		if r.CallID != asked.CallID {
-			cb = r
-		}
-	}
+	cb := placeRecord(e2, asked)
 	if cb.LineMode != "callback" || cb.CallbackOf != asked.CallID || cb.EndReason != "answered" || cb.Agent != "1001" ||
 		cb.Caller != asked.Caller || cb.Queue != "general" {
 		t.Fatalf("callback record after the restart: %+v", cb)

@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"path/filepath"
 	"slices"
 	"sort"
 	"sync"
@@ -100,8 +101,9 @@ type Engine struct {
 	// ACD keeps for callers who asked for one; both by the asking call's id.
 	callbacks map[string]*callback
 	pending   map[string]pendingCallback
-	// kept stores the kept places (kept.go): the store's, nil when it has
-	// none; persistent when they outlive the process (Redis).
+	// kept stores the kept places (kept.go): the store's, or with the
+	// memory store a file in the data folder; nil when there is none.
+	// persistent when they outlive the process (Redis, the file).
 	kept       store.Callbacks
 	persistent bool
 	idle       chan struct{} // closed and replaced when the table empties
@@ -143,16 +145,23 @@ func NewEngine(o Options) (*Engine, error) {
 		o.Location = time.Local
 	}
 	closeStore := func() error { return nil }
+	var kept store.Callbacks
 	if o.Store == nil {
 		o.Store, closeStore = storeFrom(o.Config.Store)
 		if o.Node == "" {
 			o.Node = o.Config.Store.Node
+		}
+		if _, memory := o.Store.(*store.Memory); memory && o.Config.DataDir != "" {
+			kept = store.NewCallbackFile(filepath.Join(o.Config.DataDir, callbackFile))
 		}
 	}
 	e := &Engine{opts: o, log: o.Logger, calls: make(map[string]live), closeStore: closeStore,
 		callbacks: make(map[string]*callback), pending: make(map[string]pendingCallback)}
 	e.kept, _ = o.Store.(store.Callbacks)
 	_, e.persistent = o.Store.(*store.Redis)
+	if kept != nil {
+		e.kept, e.persistent = kept, true
+	}
 	e.seats = newSeatPool()
 	d, err := acd.New(acdConfigFrom(o.Config), acd.Options{
 		Store: o.Store, Now: o.Now, Location: o.Location, Logger: o.Logger.With("part", "acd"), Node: o.Node,

@@ -13,10 +13,14 @@ import (
 // and another is due (its attempt count); it is deleted when the place is
 // served, given up or expired. When the engine starts (Run) it puts the
 // places its node kept back in their queues, at their place (arrival and
-// priority), and the ACD calls them back when a seat is free. With the
-// Redis store they outlive the process (kill -9 or a restart); the memory
-// store keeps them for the life of the process only, so a restart on it
-// gives them up (at SIGTERM, each with its record: shutdown).
+// priority), and the ACD calls them back when a seat is free. They outlive
+// the process (kill -9 or a restart): in Redis with the Redis store, in
+// DATA/callbacks.json (callbackFile) with the memory store. An engine given
+// a store by its caller (Options.Store) keeps them in that store only.
+
+// callbackFile is where the memory store's engine keeps the places, in the
+// data folder.
+const callbackFile = "callbacks.json"
 
 // endCallbackExpired: a kept place was not called back within its queue's
 // callback_expiry; it is given up.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -313,3 +315,30 @@ func callbackSuite(t *testing.T, s Callbacks) {
 }
 
 func TestMemoryCallbacks(t *testing.T) { callbackSuite(t, NewMemory()) }
+
+// TestCallbackFile: the file keeps places across instances (a restart), is
+// 0600 in a 0700 folder, and a file that is not ours is an error, not an
+// empty list.
+func TestCallbackFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "data", "callbacks.json")
+	callbackSuite(t, NewCallbackFile(path))
+	got, err := NewCallbackFile(path).Callbacks(context.Background(), "n1")
+	if err != nil || len(got) != 1 || got[0].CallID != "b" || got[0].Attempt != 1 || !got[0].Kept.Equal(t0) {
+		t.Fatalf("after a restart: %+v, %v", got, err)
+	}
+	for p, want := range map[string]os.FileMode{path: 0o600, filepath.Dir(path): 0o700 | os.ModeDir} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode() != want {
+			t.Errorf("%s: mode %v, want %v", p, fi.Mode(), want)
+		}
+	}
+	if err := os.WriteFile(path, []byte("{not json"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewCallbackFile(path).Callbacks(context.Background(), "n1"); err == nil {
+		t.Fatal("a damaged file read as no places")
+	}
+}

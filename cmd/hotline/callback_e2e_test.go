@@ -4,9 +4,12 @@ import (
 	"fmt"
 	"net/http"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -310,12 +313,40 @@ func TestCallbackExpires(t *testing.T) {
 	}
 }
 
-// TestCallbackSurvivesKill: with the Redis store, a kept place outlives a
-// kill -9 of the engine: restarted on the same config, it puts the place
-// back, and once a seat registers and is ready it calls the caller back
-// and puts them through to the seat.
+// TestCallbackSurvivesKill: a kept place outlives a kill -9 of the engine,
+// in Redis with the Redis store and in DATA/callbacks.json (0600) with the
+// memory store, and a SIGTERM too (no record: the place is not given up):
+// restarted on the same config, the engine puts the place back, and once a
+// seat registers and is ready it calls the caller back and puts them
+// through to the seat.
 func TestCallbackSurvivesKill(t *testing.T) {
-	rds := redistest.Start(t)
+	kill := func(e *engine) { e.kill() }
+	term := func(e *engine) {
+		e.signal(syscall.SIGTERM)
+		if code := e.waitExit(30 * time.Second); code != 0 {
+			e.t.Fatalf("exit %d after SIGTERM", code)
+		}
+		if _, err := e.log.wait(`msg="queue callback kept for the next start"`, time.Second); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		stop func(*engine)
+	}{{"redis", kill}, {"memory", kill}, {"memory SIGTERM", term}} {
+		t.Run(tc.name, func(t *testing.T) {
+			store := ""
+			if tc.name == "redis" {
+				store = fmt.Sprintf("store:\n  kind: redis\n  redis: {address: %q}\n  node: cb-node\n", redistest.Start(t).Addr)
+			}
+			callbackAfterStop(t, store, tc.stop)
+		})
+	}
+}
+
+// callbackAfterStop is TestCallbackSurvivesKill on one store section, the
+// engine stopped by stop.
+func callbackAfterStop(t *testing.T, store string, stop func(*engine)) {
 	phonePeer := testpeer.NewRTPPeer(t)
 	phone := testpeer.StartSipp(t, testpeer.SippOptions{
 		Scenario: testpeer.ScenarioPath(t, "uas_callee.xml"), Calls: 1,
@@ -323,13 +354,18 @@ func TestCallbackSurvivesKill(t *testing.T) {
 		Timeout: 120 * time.Second,
 	})
 	e := startEngine(t, centreOpts{Seats: 1, RTPTimeout: "60s", Outbound: "sip:" + phone.Addr,
-		Extra: "queues:\n  - name: general\n    callback: true\n" +
-			fmt.Sprintf("store:\n  kind: redis\n  redis: {address: %q}\n  node: cb-node\n", rds.Addr)})
+		Extra: "queues:\n  - name: general\n    callback: true\n" + store})
 	caller, peer := e.caller(t, "12345", "0", 60*time.Second)
 	pressAfterOffer(t, e, peer, 1)
 	asked := keptPlace(t, e, caller)
+	if store == "" {
+		fi, err := os.Stat(filepath.Join(e.dir, "data", "callbacks.json"))
+		if err != nil || fi.Mode() != 0o600 {
+			t.Fatalf("the kept places' file: %v", err)
+		}
+	}
 
-	e.kill()
+	stop(e)
 	e2 := launch(t, e.dir, e.cfg, "debug")
 	if _, err := e2.log.wait(`msg="queue callback places restored" restored=1 stored=1`, 15*time.Second); err != nil {
 		t.Fatalf("%v\n%s", err, e2.log.tail(30))

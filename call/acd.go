@@ -156,6 +156,22 @@ func (e *Engine) tick(ctx context.Context) {
 	e.route(ds)
 }
 
+// holds reports whether this engine still has the ACD call callID: a
+// caller's call, or a queue callback (known by the asking call's id). The
+// ACD calls it under its lock (lock order: the dispatcher's, then e.mu).
+func (e *Engine) holds(callID string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.calls[callID] != nil || e.callbacks[callID] != nil
+}
+
+// Recovered is the number of seats freed and queue entries deleted by the
+// ACD's crash recovery since start (metrics).
+func (e *Engine) Recovered() (seats, entries uint64) { return e.acd.Recovered() }
+
+// Boot is this process's incarnation of its node in the shared store.
+func (e *Engine) Boot() string { return e.acd.Boot() }
+
 // SeatRegistered tells the ACD a seat's phone registered (a logged-out demo
 // seat is logged in) or went away.
 func (e *Engine) SeatRegistered(r sip.Registration, registered bool) {

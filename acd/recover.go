@@ -13,8 +13,9 @@ import (
 	"github.com/hotline-cc/hotline/store"
 )
 
-// Crash recovery. Each node beats in the store (store.Nodes) from Tick: its
-// name and its boot (one per process start), alive for NodeTTL. A seat
+// Crash recovery. Each node beats in the store (store.Nodes) about once a
+// second (Beat, on its own goroutine so that a slow Tick does not delay
+// it): its name and its boot (one per process start), alive for NodeTTL. A seat
 // ringing or on a call, and a waiting call's queue entry, record the node
 // and boot that hold the call. Tick moves on a seat whose call nobody will
 // end, and deletes such entries:
@@ -35,8 +36,13 @@ import (
 // node that has just started. Every node sharing a store must run a version
 // that beats.
 //
-// A seat of a dead node is freed at most NodeTTL + NodeGrace + two ticks
-// after the node's last beat (RecoveryBound).
+// A seat of a dead node is freed within RecoveryBound of the node's death:
+// its last beat lasts NodeTTL, the next read misses it (a second), the
+// grace runs, the next tick frees the seat (a second), with room for the
+// store's round trips.
+//
+// Beat and sweepEntries take the lock after their round trips; their
+// store calls run without it.
 const (
 	// NodeTTL is how long one beat keeps a node alive; Tick beats about
 	// once a second.
@@ -44,7 +50,7 @@ const (
 	// NodeGrace: a node missing from the live nodes this long is dead.
 	NodeGrace = 3 * time.Second
 	// RecoveryBound is the longest a dead node's seat stays held.
-	RecoveryBound = NodeTTL + NodeGrace + 2*time.Second
+	RecoveryBound = 10 * time.Second
 	// orphanSettle: this node frees its own seat held for a call it no
 	// longer has only once the seat has held it this long (a claim or an
 	// answer under way).
@@ -67,6 +73,7 @@ type presence struct {
 	boot  string
 	holds func(callID string) bool
 	ok    bool                 // the last read of the live nodes succeeded
+	read  time.Time            // when
 	alive map[string]string    // node -> boot, from that read
 	gone  map[string]time.Time // node -> first read that missed it, since the last failed one
 	swept time.Time            // last sweep of the queue entries
@@ -91,10 +98,11 @@ func (d *Dispatcher) Recovered() (seats, entries uint64) {
 // Boot is this dispatcher's incarnation, as written in the store.
 func (d *Dispatcher) Boot() string { return d.pres.boot }
 
-// beat announces this node and reads the live nodes (two or three round
-// trips, without the lock). An error stops every recovery until a read
-// succeeds again.
-func (d *Dispatcher) beat(ctx context.Context) error {
+// Beat announces this node and reads the live nodes (two or three round
+// trips, without the lock), for Tick's recovery. An error stops every
+// recovery until a read succeeds again. The engine calls it about once a
+// second from one goroutine, beside Tick's.
+func (d *Dispatcher) Beat(ctx context.Context) error {
 	n := d.pres.nodes
 	if n == nil {
 		return nil
@@ -112,7 +120,11 @@ func (d *Dispatcher) beat(ctx context.Context) error {
 		clear(p.gone)
 		return fmt.Errorf("node beat: %w", err)
 	}
-	p.ok, p.alive = true, alive
+	now := d.now()
+	if !d.freshLocked(now) {
+		clear(p.gone) // reads too far apart to tell how long a node was missing
+	}
+	p.ok, p.read, p.alive = true, now, alive
 	for node := range p.gone {
 		if _, ok := alive[node]; ok {
 			delete(p.gone, node)
@@ -121,11 +133,17 @@ func (d *Dispatcher) beat(ctx context.Context) error {
 	return nil
 }
 
+// freshLocked reports whether the last read of the live nodes succeeded
+// and is recent enough to act on.
+func (d *Dispatcher) freshLocked(now time.Time) bool {
+	return d.pres.ok && now.Sub(d.pres.read) < NodeTTL
+}
+
 // deadLocked reports whether node has been missing from the live nodes
 // for NodeGrace; the first read that misses it starts the count.
 func (d *Dispatcher) deadLocked(node string, now time.Time) bool {
 	p := &d.pres
-	if !p.ok {
+	if !d.freshLocked(now) {
 		return false
 	}
 	if _, ok := p.alive[node]; ok {
@@ -146,7 +164,7 @@ func (d *Dispatcher) deadLocked(node string, now time.Time) bool {
 // end (see the rules above), or "".
 func (d *Dispatcher) orphanLocked(ext string, s store.Status, now time.Time) string {
 	st := state(s)
-	if (st != Ringing && st != OnCall) || !d.pres.ok {
+	if (st != Ringing && st != OnCall) || !d.freshLocked(now) {
 		return ""
 	}
 	switch {
@@ -197,7 +215,7 @@ func (d *Dispatcher) sweepEntries(ctx context.Context) error {
 	d.mu.Lock()
 	p := &d.pres
 	now := d.now()
-	if p.nodes == nil || !p.ok || now.Sub(p.swept) < entrySweep {
+	if p.nodes == nil || !d.freshLocked(now) || now.Sub(p.swept) < entrySweep {
 		d.mu.Unlock()
 		return nil
 	}

@@ -87,8 +87,12 @@ func TestRecoverSeats(t *testing.T) {
 				after time.Duration
 				want  State
 			}{{0, tc.first}, {later, tc.then}, {general().WrapUp, tc.end}} {
-				r.clk.Add(step.after)
-				r.do(r.d.Tick(r.ctx))
+				if step.after == 0 {
+					if err := r.beatTick(); err != nil {
+						t.Fatal(err)
+					}
+				}
+				r.run(step.after)
 				if got := r.state("1001"); got != step.want {
 					t.Fatalf("tick %d: %s, want %s", i+1, got, step.want)
 				}
@@ -122,24 +126,28 @@ func TestRecoverNotOnAGuess(t *testing.T) {
 	r := newRecoveryRig(t, st)
 	r.ready("1001")
 	r.hold("1001", "c1", "n2", "x", true)
-	r.do(r.d.Tick(r.ctx)) // n2 missed once
+	if err := r.beatTick(); err != nil { // n2 missed once
+		t.Fatal(err)
+	}
 	st.down = true
 	for range 5 {
 		r.clk.Add(NodeGrace)
-		if _, err := r.d.Tick(r.ctx); err == nil {
-			t.Fatal("a tick with the store down reported no error")
+		if err := r.beatTick(); err == nil {
+			t.Fatal("a beat with the store down reported no error")
 		}
+		r.do(r.d.Tick(r.ctx))
 		if got := r.state("1001"); got != OnCall {
 			t.Fatalf("freed while the store was down: %s", got)
 		}
 	}
 	st.down = false
-	r.do(r.d.Tick(r.ctx))
+	if err := r.beatTick(); err != nil {
+		t.Fatal(err)
+	}
 	if got := r.state("1001"); got != OnCall {
 		t.Fatalf("freed on the first read after the outage: %s", got)
 	}
-	r.clk.Add(NodeGrace)
-	r.do(r.d.Tick(r.ctx))
+	r.run(NodeGrace)
 	if got := r.state("1001"); got != WrapUp {
 		t.Fatalf("not freed after the grace: %s", got)
 	}
@@ -177,12 +185,13 @@ func TestRecoverQueueEntries(t *testing.T) {
 		slices.Sort(out)
 		return out
 	}
-	r.do(r.d.Tick(r.ctx))
+	if err := r.beatTick(); err != nil {
+		t.Fatal(err)
+	}
 	if got := ids(); !slices.Equal(got, []string{"c1/b1", "dead/x", "peer/z"}) {
 		t.Fatalf("after the first tick: %v", got)
 	}
-	r.clk.Add(max(NodeGrace, entrySweep))
-	r.do(r.d.Tick(r.ctx))
+	r.run(max(NodeGrace, entrySweep))
 	if got := ids(); !slices.Equal(got, []string{"c1/b1", "peer/z"}) {
 		t.Fatalf("after the grace: %v", got)
 	}
@@ -192,5 +201,25 @@ func TestRecoverQueueEntries(t *testing.T) {
 	r.ready("1001")
 	if s := r.status("1001"); s.CallID != "c1" || s.Node != "n1" || s.Boot != "b1" {
 		t.Fatalf("claim without node and boot: %+v", s)
+	}
+}
+
+// beatTick is the engine's second: a beat, then a tick.
+func (r *rig) beatTick() error {
+	if err := r.d.Beat(r.ctx); err != nil {
+		return err
+	}
+	_, err := r.d.Tick(r.ctx)
+	return err
+}
+
+// run lets d pass second by second, each with its beat and tick.
+func (r *rig) run(d time.Duration) {
+	r.t.Helper()
+	for end := r.clk.Now().Add(d); r.clk.Now().Before(end); {
+		r.clk.Add(time.Second)
+		if err := r.beatTick(); err != nil {
+			r.t.Fatal(err)
+		}
 	}
 }

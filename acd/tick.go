@@ -10,16 +10,15 @@ import (
 	"github.com/hotline-cc/hotline/store"
 )
 
-// Tick is the clock: this node's beat, wrap-ups that ended, registrations
-// that expired, seats and queue entries whose node died or lost the call
-// (recover.go), stale offers of vanished nodes, calls past their queue's
+// Tick is the clock: wrap-ups that ended, registrations that expired,
+// seats and queue entries whose node died or lost the call (recover.go, by
+// the last Beat), stale offers of vanished nodes, calls past their queue's
 // maximum wait, seats freed by other nodes, and position announcements that
 // are due. The engine calls it about once a second from one goroutine.
 func (d *Dispatcher) Tick(ctx context.Context) ([]Decision, error) {
-	berr := d.beat(ctx)
 	d.mu.Lock()
 	now := d.now()
-	err := errors.Join(berr, d.housekeepLocked(ctx, now))
+	err := d.housekeepLocked(ctx, now)
 	var out []Decision
 	for _, name := range d.names {
 		q := d.queues[name]

@@ -129,8 +129,10 @@ func (e *Engine) dropPlace(acdID string) {
 }
 
 // Run drives the dispatcher's clock (wrap-up ends, registration expiry,
-// overflow, announcements) once a second until ctx ends.
+// overflow, announcements, crash recovery) once a second until ctx ends;
+// this node's beat in the store runs beside it.
 func (e *Engine) Run(ctx context.Context) {
+	go e.beat(ctx)
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	for {
@@ -141,6 +143,40 @@ func (e *Engine) Run(ctx context.Context) {
 			e.tick(ctx)
 		}
 	}
+}
+
+// beat announces this node in the store once a second until ctx ends (on
+// its own goroutine: a slow tick does not make the node look dead).
+func (e *Engine) beat(ctx context.Context) {
+	defer guard.Recover(e.log, "acd", nil)
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	failing := false
+	for {
+		failing = e.beatOnce(ctx, failing)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// beatOnce is one beat; it logs the first failure of a run and the
+// recovery, and reports whether it failed. A panic in it is logged and
+// counted, and the next beat comes all the same.
+func (e *Engine) beatOnce(ctx context.Context, failing bool) (failed bool) {
+	defer guard.Recover(e.log, "acd", func(any) { failed = true })
+	bctx, cancel := context.WithTimeout(ctx, time.Second)
+	err := e.acd.Beat(bctx)
+	cancel()
+	switch {
+	case err != nil && !failing && ctx.Err() == nil:
+		e.log.Warn("node beat failed: no crash recovery until it works", "error", err)
+	case err == nil && failing:
+		e.log.Info("node beat works again")
+	}
+	return err != nil
 }
 
 // tick is one second of the dispatcher's clock; a panic in it is logged

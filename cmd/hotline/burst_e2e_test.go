@@ -396,4 +396,9 @@ func TestBurstTwoNodes(t *testing.T) {
 	if res := uas.Wait(); res.Successful != calls {
 		t.Errorf("seats: %s", res)
 	}
+	for i, e := range nodes {
+		if n := metricValue(t, e, "hotline_seats_recovered_total"); n != 0 {
+			t.Errorf("node %d freed %v seats of a live node under load", i+1, n)
+		}
+	}
 }

@@ -15,9 +15,9 @@ import (
 
 // Crash recovery. Each node beats in the store (store.Nodes) about once a
 // second (Beat, on its own goroutine so that a slow Tick does not delay
-// it): its name and its boot (one per process start), alive for NodeTTL. A seat
-// ringing or on a call, and a waiting call's queue entry, record the node
-// and boot that hold the call. Tick moves on a seat whose call nobody will
+// it): its name and its boot (one per process start), alive for NodeTTL.
+// A seat ringing or on a call, and a waiting call's queue entry, record the
+// node and boot that hold the call. Tick moves on a seat whose call nobody will
 // end, and deletes such entries:
 //
 //   - its node has been missing from every read of the live nodes for
@@ -44,8 +44,8 @@ import (
 // Beat and sweepEntries take the lock after their round trips; their
 // store calls run without it.
 const (
-	// NodeTTL is how long one beat keeps a node alive; Tick beats about
-	// once a second.
+	// NodeTTL is how long one beat keeps a node alive; the engine beats
+	// about once a second.
 	NodeTTL = 3 * time.Second
 	// NodeGrace: a node missing from the live nodes this long is dead.
 	NodeGrace = 3 * time.Second

@@ -11,7 +11,8 @@
 // injected clock.
 //
 // Lock order: Dispatcher.mu is the only lock; store methods are called with
-// it held and take only their own.
+// it held and take only their own, and so are the engine's Busy and Holds
+// callbacks (Options), which must never call back into the dispatcher.
 package acd
 
 import (

@@ -165,7 +165,7 @@ func NewEngine(o Options) (*Engine, error) {
 	e.seats = newSeatPool()
 	d, err := acd.New(acdConfigFrom(o.Config), acd.Options{
 		Store: o.Store, Now: o.Now, Location: o.Location, Logger: o.Logger.With("part", "acd"), Node: o.Node,
-		Busy: e.seats.held,
+		Busy: e.seats.held, Holds: e.holds,
 	})
 	if err != nil {
 		_ = closeStore()

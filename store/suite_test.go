@@ -78,6 +78,34 @@ func suite(t *testing.T, open func(t *testing.T) Store) {
 			t.Fatalf("alive after n2 expired %v", alive)
 		}
 	})
+	t.Run("drop entry", func(t *testing.T) {
+		s := open(t)
+		n := s.(Nodes)
+		old := Entry{CallID: "c1", Queue: "general", Arrived: t0, Node: "n1", Boot: "boot-a"}
+		if err := s.PutEntry(ctx, old); err != nil {
+			t.Fatal(err)
+		}
+		// n1 restarted and put c1 again under its new boot: kept.
+		if err := s.PutEntry(ctx, Entry{CallID: "c1", Queue: "general", Arrived: t0, Node: "n1", Boot: "boot-b"}); err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := n.DropEntry(ctx, old); ok || err != nil {
+			t.Fatalf("dropped an entry put again by a new boot: %v %v", ok, err)
+		}
+		if got, _ := s.Entries(ctx, "general"); len(got) != 1 || got[0].Boot != "boot-b" {
+			t.Fatalf("entries %+v", got)
+		}
+		old.Boot = "boot-b"
+		if ok, err := n.DropEntry(ctx, old); !ok || err != nil {
+			t.Fatalf("entry not dropped: %v %v", ok, err)
+		}
+		if ok, err := n.DropEntry(ctx, old); ok || err != nil {
+			t.Fatalf("dropped twice: %v %v", ok, err)
+		}
+		if got, _ := s.Entries(ctx, "general"); len(got) != 0 {
+			t.Fatalf("entries left %+v", got)
+		}
+	})
 	t.Run("status swap", func(t *testing.T) {
 		s := open(t)
 		if _, err := s.SwapStatus(ctx, "1001", 0, Status{State: "ready"}); !errors.Is(err, ErrNotFound) {
@@ -88,7 +116,7 @@ func suite(t *testing.T, open func(t *testing.T) Store) {
 		if err != nil || st.Version != 0 || st.State != "" {
 			t.Fatalf("initial status %+v %v", st, err)
 		}
-		want := Status{State: "ringing", Since: t0, CallID: "c1", Queue: "general", Node: "n1", CallsToday: 3, Day: "2025-03-01", IdleSince: t0.Add(-time.Minute), WrapUntil: t0.Add(time.Minute), Misses: 1, Pending: "not_ready", PendingWhy: "meal"}
+		want := Status{State: "ringing", Since: t0, CallID: "c1", Queue: "general", Node: "n1", Boot: "b1", CallsToday: 3, Day: "2025-03-01", IdleSince: t0.Add(-time.Minute), WrapUntil: t0.Add(time.Minute), Misses: 1, Pending: "not_ready", PendingWhy: "meal"}
 		v, err := s.SwapStatus(ctx, "1001", 0, want)
 		if err != nil || v != 1 {
 			t.Fatalf("first swap: %d %v", v, err)
@@ -273,7 +301,7 @@ func suite(t *testing.T, open func(t *testing.T) Store) {
 func sameStatus(a, b Status) bool {
 	eq := func(x, y time.Time) bool { return x.Equal(y) }
 	return a.State == b.State && eq(a.Since, b.Since) && a.CallID == b.CallID && a.Queue == b.Queue &&
-		a.Node == b.Node && eq(a.WrapUntil, b.WrapUntil) && eq(a.IdleSince, b.IdleSince) && a.Day == b.Day &&
+		a.Node == b.Node && a.Boot == b.Boot && eq(a.WrapUntil, b.WrapUntil) && eq(a.IdleSince, b.IdleSince) && a.Day == b.Day &&
 		a.CallsToday == b.CallsToday && a.Misses == b.Misses && a.Pending == b.Pending &&
 		a.PendingWhy == b.PendingWhy && a.Version == b.Version
 }

@@ -346,6 +346,9 @@ callback_numbers: [_138X.]
 	if res := deaf.Wait(); res.Successful != silent {
 		t.Errorf("silent seats: %s", res)
 	}
+	if n := metricValue(t, e, "hotline_seats_recovered_total"); n != 0 {
+		t.Errorf("%v seats freed as orphans of live calls", n)
+	}
 }
 
 // TestBurstTwoNodes: the burst on two engine processes sharing one real
@@ -399,5 +402,10 @@ func TestBurstTwoNodes(t *testing.T) {
 	checkNoOverlap(t, recs)
 	if res := uas.Wait(); res.Successful != calls {
 		t.Errorf("seats: %s", res)
+	}
+	for i, e := range nodes {
+		if n := metricValue(t, e, "hotline_seats_recovered_total"); n != 0 {
+			t.Errorf("node %d freed %v seats of a live node under load", i+1, n)
+		}
 	}
 }

@@ -76,6 +76,21 @@ func (e *engine) callerFrom(t *testing.T, transport, from, number string, codecs
 	return p, peer
 }
 
+// seatRecording waits for the seat's call to close, stops the seat and
+// returns what it recorded.
+func seatRecording(t *testing.T, seat *testpeer.Seat) []int16 {
+	t.Helper()
+	if _, err := seat.WaitEvent("CALL_CLOSED", 5*time.Second); err != nil {
+		t.Fatalf("seat call not closed: %v", err)
+	}
+	seat.Stop()
+	rec, _, err := testpeer.ReadWAV(seat.Recording())
+	if err != nil {
+		t.Fatalf("seat recording: %v", err)
+	}
+	return rec
+}
+
 func loadPCM(t *testing.T, name string) []int16 {
 	t.Helper()
 	pcm, rate, err := testpeer.ReadWAV(filepath.Join(repoDir(t), "testdata", "prompts", name))
@@ -132,16 +147,7 @@ func TestCallReachesSeat(t *testing.T) {
 			if !testpeer.HasTone(tail, 440) {
 				t.Errorf("caller did not hear the seat's 440 Hz tone (level %.3f)", testpeer.ToneLevel(tail, 440))
 			}
-			_, err := seat.WaitEvent("CALL_CLOSED", 5*time.Second)
-			if err != nil {
-				t.Fatalf("seat call not closed: %v", err)
-			}
-			seat.Stop()
-			rec, _, err := testpeer.ReadWAV(seat.Recording())
-			if err != nil {
-				t.Fatalf("seat recording: %v", err)
-			}
-			if !testpeer.HasTone(rec, 1000) {
+			if rec := seatRecording(t, seat); !testpeer.HasTone(rec, 1000) {
 				t.Errorf("seat did not hear the caller's 1 kHz tone (level %.3f)", testpeer.ToneLevel(rec, 1000))
 			}
 		})

@@ -1,22 +1,14 @@
 package call
 
 import (
-	"net/netip"
 	"testing"
-	"testing/fstest"
 
 	"github.com/hotline-cc/hotline/config"
-	"github.com/hotline-cc/hotline/media"
 )
 
 // callbackYAML: 12345 goes straight to the general queue, which offers
 // callbacks through the carrier's outbound address.
-const callbackYAML = `centre: test
-sip: {address: "127.0.0.1:0"}
-rtp: {address: 127.0.0.1}
-http: {address: "127.0.0.1:0", token: test-token}
-skills: [general]
-trunks:
+const callbackYAML = centreHead + `trunks:
   - {name: carrier, acl: [127.0.0.1], outbound: "sip:127.0.0.1:5070"}
 lines:
   - {number: "12345", mode: main, skill: general, ivr: q}
@@ -35,36 +27,9 @@ func queuedCall(t *testing.T, e *Engine, caller string) (*Call, *Engine, *record
 	t.Helper()
 	var rec *recorder
 	if e == nil {
-		fsys := fstest.MapFS{}
-		for _, name := range append([]string{"welcome.wav", "hold.wav"}, config.CallbackPrompts...) {
-			fsys["prompts/"+name] = &fstest.MapFile{Data: shortWAV()}
-		}
-		cfg, err := config.Parse("test.yaml", []byte(callbackYAML), fsys)
-		if err != nil {
-			t.Fatal(err)
-		}
-		e, rec = testEngine(t, cfg)
-		ps, err := loadPrompts(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		e.prompts.Store(ps)
-		m, err := media.NewManager(media.Config{Address: netip.MustParseAddr("127.0.0.1")})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = m.Close() })
-		e.opts.Media = m
+		e, rec = promptedEngine(t, callbackYAML, append([]string{"welcome.wav", "hold.wav"}, config.CallbackPrompts...)...)
 	}
-	c := newCall(e, &fakeLeg{caller: caller, dialled: "12345"})
-	var err error
-	if c.am, err = e.opts.Media.NewSession(media.SessionConfig{}); err != nil {
-		t.Fatal(err)
-	}
-	c.line, _ = e.config().Line("12345")
-	if r := c.startIVR(); r != nil {
-		t.Fatalf("ended at once: %s", r.name)
-	}
+	c := startedCall(t, e, caller, "12345")
 	if c.st != stWaiting {
 		t.Fatalf("state %s, want waiting", c.st)
 	}

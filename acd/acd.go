@@ -11,7 +11,8 @@
 // injected clock.
 //
 // Lock order: Dispatcher.mu is the only lock; store methods are called with
-// it held and take only their own.
+// it held and take only their own, and so are the engine's Busy and Holds
+// callbacks (Options), which must never call back into the dispatcher.
 package acd
 
 import (
@@ -29,6 +30,9 @@ var (
 	ErrLoggedOut    = errors.New("acd: agent is logged out")
 	ErrNotOffered   = errors.New("acd: call is not offered to that agent")
 	ErrNoCallback   = errors.New("acd: queue does not offer callback")
+	// ErrCallbackKept: the caller's number already has a kept callback
+	// place in that queue (one per number per queue).
+	ErrCallbackKept = errors.New("acd: a callback is already kept for this number")
 	ErrConfig       = errors.New("acd: bad config")
 )
 

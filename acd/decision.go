@@ -59,6 +59,9 @@ const (
 	Abandoned      Outcome = "abandoned"
 	Overflowed     Outcome = "overflow"
 	CallbackFailed Outcome = "callback_failed"
+	// CallbackExpired: a kept place was not called back within its queue's
+	// callback expiry.
+	CallbackExpired Outcome = "callback_expired"
 )
 
 // Result is what the call record needs from the ACD.
@@ -94,4 +97,8 @@ type Arrival struct {
 	Caller   string
 	Queue    string
 	Priority int // higher is served first; 0 normal
+	// NoCallback: the engine cannot call this caller back (a number
+	// outside callback_numbers, or no number): a callback overflow
+	// destination is not taken (see overflowLocked).
+	NoCallback bool
 }

@@ -223,9 +223,10 @@ func (d *Dispatcher) reserveLocked(p *plan, q *queue.Queue, c *queue.Call, now t
 			continue
 		}
 		d.claiming[r.Agent.Ext] = true
+		next := claim(r.Status, c.ID, cfg.Name, d.node, now)
+		next.Boot = d.pres.boot
 		p.seats = append(p.seats, reservation{
-			ext: r.Agent.Ext, at: at, version: r.Status.Version, contact: r.Registration.Contact,
-			next: claim(r.Status, c.ID, cfg.Name, d.node, now),
+			ext: r.Agent.Ext, at: at, version: r.Status.Version, contact: r.Registration.Contact, next: next,
 		})
 	}
 	if len(p.seats) == first {

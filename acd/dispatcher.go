@@ -20,6 +20,14 @@ type Options struct {
 	Location *time.Location   // for "calls today"; default time.Local
 	Logger   *slog.Logger     // default slog.Default()
 	Node     string           // this engine node's name (Redis: unique per node)
+	// Boot names this process's incarnation of Node (random per start;
+	// default: one is made up). See recover.go.
+	Boot string
+	// Holds reports whether this node still has call callID (a queue call
+	// or callback bridged to a seat): a seat on a call it no longer has is
+	// freed. Called under the dispatcher's lock; must not call back into
+	// it. nil: such seats are left alone.
+	Holds func(callID string) bool
 	// Busy reports seats busy outside the ACD (an internal seat-to-seat
 	// call on this node): they are not offered calls meanwhile. Called
 	// under the dispatcher's lock; must not call back into it. nil: none.
@@ -67,7 +75,8 @@ type Dispatcher struct {
 		name     string
 	}
 
-	view view // the seats
+	view view     // the seats
+	pres presence // the engine nodes, for crash recovery (recover.go)
 	// claiming holds the seats of this node's plans being claimed (see
 	// claim.go); plans are the spent ones, reused.
 	claiming map[string]bool
@@ -99,6 +108,8 @@ type callState struct {
 	joined            time.Time // arrival in the current queue
 	offeredAt         time.Time
 	callback          bool
+	noCallback        bool                 // the caller cannot be called back (Arrival.NoCallback)
+	kept              time.Time            // when its place was kept for a callback
 	ringing           []string             // seats reserved for it now
 	tried             map[string]time.Time // seat -> when it missed this call
 	rung, missed      []string
@@ -128,6 +139,11 @@ func New(cfg Config, o Options) (*Dispatcher, error) {
 		nobody: map[needKey]bool{}, known: map[string]store.Status{}, claiming: map[string]bool{},
 	}
 	d.seats, _ = o.Store.(store.Seats)
+	d.pres.nodes, _ = o.Store.(store.Nodes)
+	d.pres.boot, d.pres.holds = o.Boot, o.Holds
+	if d.pres.boot == "" {
+		d.pres.boot = newBoot()
+	}
 	if err := d.Configure(cfg); err != nil {
 		return nil, err
 	}
@@ -310,7 +326,7 @@ func holds(s store.Status, callID string) bool {
 func (d *Dispatcher) entry(q string, c queue.Call) store.Entry {
 	return store.Entry{
 		CallID: c.ID, Queue: q, Caller: c.Caller, Priority: c.Priority,
-		Arrived: c.Arrived, Node: d.node, Callback: c.Callback,
+		Arrived: c.Arrived, Node: d.node, Boot: d.pres.boot, Callback: c.Callback,
 	}
 }
 

@@ -19,19 +19,16 @@ import (
 // waiting; decisions already made (for it or others) are still returned.
 func (d *Dispatcher) Arrive(ctx context.Context, a Arrival) ([]Decision, error) {
 	d.mu.Lock()
-	if _, dup := d.calls[a.CallID]; dup {
+	q, err := d.newCallLocked(a.CallID, a.Queue)
+	if err != nil {
 		d.mu.Unlock()
-		return nil, fmt.Errorf("call %s: %w", a.CallID, ErrDuplicate)
-	}
-	q, ok := d.queues[a.Queue]
-	if !ok || !d.open[a.Queue] {
-		d.mu.Unlock()
-		return nil, fmt.Errorf("call %s to %q: %w", a.CallID, a.Queue, ErrUnknownQueue)
+		return nil, err
 	}
 	now := d.now()
-	cs := &callState{id: a.CallID, caller: a.Caller, queue: a.Queue, priority: a.Priority, arrived: now, joined: now, tried: map[string]time.Time{}}
+	cs := &callState{id: a.CallID, caller: a.Caller, queue: a.Queue, priority: a.Priority, arrived: now, joined: now,
+		noCallback: a.NoCallback, tried: map[string]time.Time{}}
 	c := queue.Call{ID: a.CallID, Caller: a.Caller, Priority: a.Priority, Arrived: now, Joined: now, Announce: now}
-	err := q.Add(c, false)
+	err = q.Add(c, false)
 	if errors.Is(err, queue.ErrFull) {
 		d.calls[cs.id] = cs
 		out, err := d.overflowLocked(ctx, cs, c, q.Config().OnFull, now)
@@ -66,6 +63,19 @@ func (d *Dispatcher) Arrive(ctx context.Context, a Arrival) ([]Decision, error) 
 		out = append(out, d.announceLocked(ctx, q, []string{cs.id}, now)...)
 	}
 	return out, nil
+}
+
+// newCallLocked checks that id is a new call and qname a queue taking
+// arrivals, and returns the queue.
+func (d *Dispatcher) newCallLocked(id, qname string) (*queue.Queue, error) {
+	if _, dup := d.calls[id]; dup {
+		return nil, fmt.Errorf("call %s: %w", id, ErrDuplicate)
+	}
+	q, ok := d.queues[qname]
+	if !ok || !d.open[qname] {
+		return nil, fmt.Errorf("call %s to %q: %w", id, qname, ErrUnknownQueue)
+	}
+	return q, nil
 }
 
 // Leave: the caller hung up while waiting or while a seat rang (abandoned),
@@ -210,7 +220,7 @@ func (d *Dispatcher) notAnsweredLocked(ctx context.Context, callID, ext string, 
 func (d *Dispatcher) requeueLocked(ctx context.Context, cs *callState, now, notBefore time.Time) error {
 	q := d.queues[cs.queue]
 	c := queue.Call{ID: cs.id, Caller: cs.caller, Priority: cs.priority, Arrived: cs.arrived, Joined: cs.joined,
-		Callback: cs.callback, Announce: now, NotBefore: notBefore}
+		Callback: cs.callback, Kept: cs.kept, Announce: now, NotBefore: notBefore}
 	return d.enqueueLocked(ctx, cs, q, c, true)
 }
 
@@ -276,7 +286,8 @@ func (d *Dispatcher) RetryCallback(ctx context.Context, callID string, after tim
 // RequestCallback: a waiting caller asked to be called back (a key press)
 // in a queue that offers it. The caller keeps their place; the engine tells
 // them so and hangs up, and must not call Leave for this call. When a seat
-// is free for them a Callback decision comes.
+// is free for them a Callback decision comes. ErrCallbackKept when their
+// number has a kept place in the queue already (the call keeps waiting).
 func (d *Dispatcher) RequestCallback(ctx context.Context, callID string) ([]Decision, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -286,10 +297,15 @@ func (d *Dispatcher) RequestCallback(ctx context.Context, callID string) ([]Deci
 	}
 	q := d.queues[cs.queue]
 	c, waiting := q.Get(callID)
-	if !waiting || !q.Config().Callback {
+	if !waiting || !q.Config().Callback || cs.noCallback {
 		return nil, fmt.Errorf("call %s in %s: %w", callID, cs.queue, ErrNoCallback)
 	}
+	if other := d.keptForLocked(cs); other != "" {
+		return nil, fmt.Errorf("call %s in %s (kept: %s): %w", callID, cs.queue, other, ErrCallbackKept)
+	}
+	now := d.now()
 	c.Callback, cs.callback = true, true
+	c.Kept, cs.kept = now, now
 	if err := d.st.PutEntry(ctx, d.entry(cs.queue, *c)); err != nil {
 		return nil, err
 	}

@@ -27,7 +27,7 @@ type Command struct {
 func enter(s store.Status, st State, reason string, now time.Time) store.Status {
 	s.State, s.Reason, s.Since = string(st), reason, now
 	if st != Ringing && st != OnCall {
-		s.CallID, s.Node = "", ""
+		s.CallID, s.Node, s.Boot = "", "", ""
 	}
 	if st != WrapUp {
 		s.WrapUntil = time.Time{}
@@ -110,9 +110,9 @@ func claim(s store.Status, callID, queue, node string, now time.Time) store.Stat
 
 // answered: the ringing seat took the call.
 func answered(s store.Status, day string, now time.Time) store.Status {
-	callID, node := s.CallID, s.Node
+	callID, node, boot := s.CallID, s.Node, s.Boot
 	s = enter(s, OnCall, "", now)
-	s.CallID, s.Node = callID, node
+	s.CallID, s.Node, s.Boot = callID, node, boot
 	if s.Day != day {
 		s.Day, s.CallsToday = day, 0
 	}

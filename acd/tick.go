@@ -10,10 +10,11 @@ import (
 	"github.com/hotline-cc/hotline/store"
 )
 
-// Tick is the clock: wrap-ups that ended, registrations that expired, stale
-// offers of vanished nodes, calls past their queue's maximum wait, seats
-// freed by other nodes, and position announcements that are due. The engine
-// calls it about once a second from one goroutine.
+// Tick is the clock: wrap-ups that ended, registrations that expired,
+// seats and queue entries whose node died or lost the call (recover.go, by
+// the last Beat), stale offers of vanished nodes, calls past their queue's
+// maximum wait, seats freed by other nodes, and position announcements that
+// are due. The engine calls it about once a second from one goroutine.
 func (d *Dispatcher) Tick(ctx context.Context) ([]Decision, error) {
 	d.mu.Lock()
 	now := d.now()
@@ -33,7 +34,6 @@ func (d *Dispatcher) Tick(ctx context.Context) ([]Decision, error) {
 	d.mu.Unlock()
 	out, err = d.then(ctx, out, err)
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	now = d.now()
 	for _, name := range d.names {
 		q := d.queues[name]
@@ -41,11 +41,13 @@ func (d *Dispatcher) Tick(ctx context.Context) ([]Decision, error) {
 			out = append(out, d.announceLocked(ctx, q, ids, now)...)
 		}
 	}
-	return out, err
+	d.mu.Unlock()
+	return out, errors.Join(err, d.sweepEntries(ctx))
 }
 
 // housekeepLocked moves seats on by time: wrap-up over, registration gone,
-// an offer nobody will report on (its node is gone).
+// an offer nobody will report on (its node is gone), a call nobody will end
+// (recover.go).
 func (d *Dispatcher) housekeepLocked(ctx context.Context, now time.Time) error {
 	recs, err := d.seatsLocked(ctx)
 	if err != nil {
@@ -57,6 +59,8 @@ func (d *Dispatcher) housekeepLocked(ctx context.Context, now time.Time) error {
 			continue
 		}
 		ext := r.Agent.Ext
+		var why string
+		var was store.Status
 		_, err := d.swap(ctx, ext, func(s store.Status) (store.Status, bool, error) {
 			next, changed := wrapDone(s, now)
 			if n, ok := expire(next, r.Registration, now); ok {
@@ -65,8 +69,14 @@ func (d *Dispatcher) housekeepLocked(ctx context.Context, now time.Time) error {
 			if d.staleLocked(ext, next, now) {
 				next, changed = released(next, now), true
 			}
+			if why, was = d.orphanLocked(ext, next, now), next; why != "" {
+				next, changed = d.recovered(next, now), true
+			}
 			return next, changed, nil
 		})
+		if err == nil && why != "" {
+			d.noteRecovered(ext, was, why)
+		}
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
@@ -80,7 +90,9 @@ func (d *Dispatcher) dueLocked(r store.AgentRecord, now time.Time) bool {
 	case Ready, NotReady:
 		return !registered(r.Registration, now)
 	case Ringing:
-		return d.staleLocked(r.Agent.Ext, r.Status, now)
+		return d.staleLocked(r.Agent.Ext, r.Status, now) || d.orphanLocked(r.Agent.Ext, r.Status, now) != ""
+	case OnCall:
+		return d.orphanLocked(r.Agent.Ext, r.Status, now) != ""
 	}
 	return false
 }

@@ -58,10 +58,22 @@ func (e *Engine) configureACD(cfg *config.Config) error {
 func (e *Engine) route(ds []acd.Decision) {
 	for _, d := range ds {
 		to, drop, why := e.recipient(d)
+		if drop != nil && why == endShutdown && e.persistent {
+			e.releasePlace(*drop)
+			continue
+		}
 		if drop != nil {
 			e.log.Warn("queue callback given up", "callback_of", drop.acdID, "reason", why.name)
 			newCallback(e, *drop).end(why)
 			continue
+		}
+		if d.Kind == acd.Overflow && d.Dest.Kind == queue.DestCallback {
+			e.mu.Lock()
+			p, kept := e.pending[d.CallID]
+			e.mu.Unlock()
+			if kept {
+				e.saveCallback(p)
+			}
 		}
 		if to == nil || !to.tryPost(evACD{d: d}) {
 			e.log.Debug("acd decision for a call that has gone", "call_id", d.CallID, "kind", d.Kind.String())
@@ -129,8 +141,15 @@ func (e *Engine) dropPlace(acdID string) {
 }
 
 // Run drives the dispatcher's clock (wrap-up ends, registration expiry,
-// overflow, announcements) once a second until ctx ends.
+// overflow, announcements, crash recovery, callback expiry) once a second
+// until ctx ends; this node's beat in the store runs beside it. First it
+// puts back the callback places kept before this start (kept.go).
 func (e *Engine) Run(ctx context.Context) {
+	go e.beat(ctx)
+	func() {
+		defer guard.Recover(e.log, "callbacks", nil)
+		e.restoreCallbacks(ctx)
+	}()
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	for {
@@ -141,6 +160,40 @@ func (e *Engine) Run(ctx context.Context) {
 			e.tick(ctx)
 		}
 	}
+}
+
+// beat announces this node in the store once a second until ctx ends (on
+// its own goroutine: a slow tick does not make the node look dead).
+func (e *Engine) beat(ctx context.Context) {
+	defer guard.Recover(e.log, "acd", nil)
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	failing := false
+	for {
+		failing = e.beatOnce(ctx, failing)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// beatOnce is one beat; it logs the first failure of a run and the
+// recovery, and reports whether it failed. A panic in it is logged and
+// counted, and the next beat comes all the same.
+func (e *Engine) beatOnce(ctx context.Context, failing bool) (failed bool) {
+	defer guard.Recover(e.log, "acd", func(any) { failed = true })
+	bctx, cancel := context.WithTimeout(ctx, time.Second)
+	err := e.acd.Beat(bctx)
+	cancel()
+	switch {
+	case err != nil && !failing && ctx.Err() == nil:
+		e.log.Warn("node beat failed: no crash recovery until it works", "error", err)
+	case err == nil && failing:
+		e.log.Info("node beat works again")
+	}
+	return err != nil
 }
 
 // tick is one second of the dispatcher's clock; a panic in it is logged
@@ -154,7 +207,24 @@ func (e *Engine) tick(ctx context.Context) {
 		e.log.Warn("acd tick", "error", err)
 	}
 	e.route(ds)
+	e.expireCallbacks(ctx)
 }
+
+// holds reports whether this engine still has the ACD call callID: a
+// caller's call, or a queue callback (known by the asking call's id). The
+// ACD calls it under its lock (lock order: the dispatcher's, then e.mu).
+func (e *Engine) holds(callID string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.calls[callID] != nil || e.callbacks[callID] != nil
+}
+
+// Recovered is the number of seats freed and queue entries deleted by the
+// ACD's crash recovery since start (metrics).
+func (e *Engine) Recovered() (seats, entries uint64) { return e.acd.Recovered() }
+
+// Boot is this process's incarnation of its node in the shared store.
+func (e *Engine) Boot() string { return e.acd.Boot() }
 
 // SeatRegistered tells the ACD a seat's phone registered (a logged-out demo
 // seat is logged in) or went away.
@@ -215,7 +285,8 @@ func (c *Call) enqueue() *reason {
 	c.holdMusic()
 	ctx, cancel := context.WithTimeout(context.Background(), acdTimeout)
 	defer cancel()
-	ds, err := c.e.acd.Arrive(ctx, acd.Arrival{CallID: c.id, Caller: c.rec.Caller, Queue: c.rec.Queue, Priority: c.priority})
+	ds, err := c.e.acd.Arrive(ctx, acd.Arrival{CallID: c.id, Caller: c.rec.Caller, Queue: c.rec.Queue, Priority: c.priority,
+		NoCallback: !c.callable})
 	if err != nil {
 		c.log.Error("the ACD refused the call", "queue", c.rec.Queue, "error", err)
 		// A seat may have been reserved for it before the store failed:

@@ -55,6 +55,9 @@ func queueConfig(q config.Queue, skillOf map[string]string) queue.Config {
 		MaxLength: q.MaxLength, OnFull: destination(q.OnFull),
 		AnnounceEvery: q.AnnounceEvery, Callback: q.Callback, DefaultHandle: q.DefaultHandle,
 	}
+	if q.Callback {
+		out.CallbackExpiry = q.CallbackExpiry
+	}
 	for _, s := range q.Escalation {
 		skills := slices.Clone(s.Skills)
 		for _, name := range s.Queues {

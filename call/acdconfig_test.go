@@ -84,7 +84,7 @@ func queueEqual(a, b queue.Config) bool {
 		}) &&
 		a.WrapUp == b.WrapUp && a.ServiceLevel == b.ServiceLevel && a.MaxWait == b.MaxWait && a.OnMaxWait == b.OnMaxWait &&
 		a.MaxLength == b.MaxLength && a.OnFull == b.OnFull && a.AnnounceEvery == b.AnnounceEvery &&
-		a.Callback == b.Callback && a.DefaultHandle == b.DefaultHandle
+		a.Callback == b.Callback && a.DefaultHandle == b.DefaultHandle && a.CallbackExpiry == b.CallbackExpiry
 }
 
 // TestACDConfigFromFile converts every queue setting, escalation to queues,
@@ -142,7 +142,7 @@ queues:
 				{After: time.Minute, Skills: []string{"general", "market"}}}},
 		{Name: "complaints", Skill: "market", MinLevel: 1, Strategy: queue.LongestIdle, ServiceLevel: 15 * time.Second,
 			MaxWait: time.Minute, OnMaxWait: queue.Destination{Kind: queue.DestCallback}, Callback: true,
-			MaxLength: 5, OnFull: queue.Destination{Kind: queue.DestTarget, Target: "sip:12315@127.0.0.1:5093"},
+			CallbackExpiry: 4 * time.Hour, MaxLength: 5, OnFull: queue.Destination{Kind: queue.DestTarget, Target: "sip:12315@127.0.0.1:5093"},
 			DefaultHandle: 3 * time.Minute},
 		{Name: "overflow", Skill: "general", MinLevel: 1, Strategy: queue.LongestIdle, ServiceLevel: 15 * time.Second,
 			MaxLength: 1, OnFull: queue.Destination{Kind: queue.DestMessage, Message: "welcome.wav"}, DefaultHandle: 3 * time.Minute},

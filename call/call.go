@@ -102,7 +102,9 @@ type Call struct {
 	overflowed   bool // the overflow message plays; the call ends after it
 	queue        string
 	kept         bool            // a callback keeps the caller's place: the confirmation plays, then the call ends
+	keptAlready  bool            // kept: the place is the number's earlier one (endCallbackDuplicate)
 	place        pendingCallback // what a callback needs (under snapMu)
+	callable     bool            // the caller may be called back (notePlace)
 	answeredSeat string
 	ringAt       time.Time
 

@@ -439,6 +439,12 @@ func (cb *callback) end(r reason) {
 	if err != nil && !errors.Is(err, acd.ErrUnknownCall) {
 		cb.log.Warn("acd: callback end", "error", err)
 	}
+	// The place stays stored while another attempt is due, or when the
+	// engine stops before the caller was put through and the store keeps
+	// places across restarts (the next start calls them back).
+	if r != endCallbackNoAnswer && (r != endShutdown || !cb.e.persistent || cb.onCall != "") {
+		cb.e.forgetCallback(cb.p.acdID)
+	}
 	cb.takeOwn(ds)
 	cb.setState(cbEnded)
 	cb.e.writeRecord(cb.log, &cb.rec, r, cb.start, endedAt, cb.talkFrom, time.Time{})
@@ -473,6 +479,7 @@ func (cb *callback) retry(ctx context.Context, ds *[]acd.Decision) bool {
 		return false
 	}
 	*ds = out
+	cb.e.saveCallback(next)
 	cb.log.Info("the caller will be called back again", "attempt", next.attempt+1, "of", q.CallbackAttempts,
 		"after", q.CallbackRetry)
 	return true
@@ -492,7 +499,9 @@ func (c *Call) callbackPlace() (pendingCallback, bool) {
 }
 
 // notePlace fills what callbackPlace returns; called as the caller joins
-// the ACD.
+// the ACD. Only a number that matches the centre's callback_numbers is
+// ever dialled back (no international prefix, no "anonymous": toll
+// fraud); any other caller is never offered a callback.
 func (c *Call) notePlace() {
 	trunk := c.a.Origin().Trunk
 	var out config.Trunk
@@ -502,17 +511,19 @@ func (c *Call) notePlace() {
 		}
 	}
 	p := pendingCallback{acdID: c.id, caller: c.rec.Caller, line: c.rec.Dialled, codec: c.aSDP.codec.Name}
-	if out.Outbound != "" && c.rec.Caller != "" {
+	if out.Outbound != "" && c.cfg.CallbackNumber(c.rec.Caller) {
 		p.target = out.OutboundURI(c.rec.Caller)
 	}
+	c.callable = p.target != ""
 	c.snapMu.Lock()
 	c.place = p
 	c.snapMu.Unlock()
 }
 
-// callbackOffered: the caller waits in a queue that offers callbacks.
+// callbackOffered: the caller waits in a queue that offers callbacks, and
+// may be called back.
 func (c *Call) callbackOffered() bool {
-	if c.ps.callback == nil || !c.inACD {
+	if c.ps.callback == nil || !c.inACD || !c.callable {
 		return false
 	}
 	q, ok := c.cfg.Queue(c.queue)
@@ -538,14 +549,38 @@ func (c *Call) askCallback(d rune) *reason {
 	ctx, cancel := context.WithTimeout(context.Background(), acdTimeout)
 	ds, err := c.e.acd.RequestCallback(ctx, c.id)
 	cancel()
+	if errors.Is(err, acd.ErrCallbackKept) {
+		c.e.dropPlace(c.id)
+		c.e.route(ds)
+		return c.callbackKeptAlready(err)
+	}
 	if err != nil {
 		c.e.dropPlace(c.id)
 		c.log.Info("callback not kept", "error", err)
 		c.e.route(ds)
 		return nil
 	}
+	c.e.saveCallback(p)
 	c.e.route(ds)
 	return c.callbackKept()
+}
+
+// endCallbackDuplicate: the caller asked for a callback while their number
+// already has a kept place in the queue; they heard the confirmation (the
+// earlier place will be called back) and this call left the queue.
+var endCallbackDuplicate = reason{"callback_duplicate", 200, endAnswered.level}
+
+// callbackKeptAlready: one kept place per number per queue. The caller is
+// told they will be called back (the earlier place stands: it keeps its
+// earlier arrival), this call leaves the queue, and ends
+// endCallbackDuplicate once the confirmation has played.
+func (c *Call) callbackKeptAlready(err error) *reason {
+	c.log.Info("queue callback: the number already has a kept place", "queue", c.queue, "error", err)
+	c.leaveACD()
+	c.kept, c.keptAlready = true, true
+	c.stopPrompts()
+	c.play(c.ps.callback.confirm, false)
+	return nil
 }
 
 // callbackKept: the ACD keeps the caller's place for a callback; they hear

@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"path/filepath"
 	"slices"
 	"sort"
 	"sync"
@@ -100,8 +101,13 @@ type Engine struct {
 	// ACD keeps for callers who asked for one; both by the asking call's id.
 	callbacks map[string]*callback
 	pending   map[string]pendingCallback
-	idle      chan struct{} // closed and replaced when the table empties
-	wg        sync.WaitGroup
+	// kept stores the kept places (kept.go): the store's, or with the
+	// memory store a file in the data folder; nil when there is none.
+	// persistent when they outlive the process (Redis, the file).
+	kept       store.Callbacks
+	persistent bool
+	idle       chan struct{} // closed and replaced when the table empties
+	wg         sync.WaitGroup
 }
 
 // live is a call in the engine's table: a caller's Call or a callback.
@@ -139,18 +145,27 @@ func NewEngine(o Options) (*Engine, error) {
 		o.Location = time.Local
 	}
 	closeStore := func() error { return nil }
+	var kept store.Callbacks
 	if o.Store == nil {
 		o.Store, closeStore = storeFrom(o.Config.Store)
 		if o.Node == "" {
 			o.Node = o.Config.Store.Node
 		}
+		if _, memory := o.Store.(*store.Memory); memory && o.Config.DataDir != "" {
+			kept = store.NewCallbackFile(filepath.Join(o.Config.DataDir, callbackFile))
+		}
 	}
 	e := &Engine{opts: o, log: o.Logger, calls: make(map[string]live), closeStore: closeStore,
 		callbacks: make(map[string]*callback), pending: make(map[string]pendingCallback)}
+	e.kept, _ = o.Store.(store.Callbacks)
+	_, e.persistent = o.Store.(*store.Redis)
+	if kept != nil {
+		e.kept, e.persistent = kept, true
+	}
 	e.seats = newSeatPool()
 	d, err := acd.New(acdConfigFrom(o.Config), acd.Options{
 		Store: o.Store, Now: o.Now, Location: o.Location, Logger: o.Logger.With("part", "acd"), Node: o.Node,
-		Busy: e.seats.held,
+		Busy: e.seats.held, Holds: e.holds,
 	})
 	if err != nil {
 		_ = closeStore()
@@ -334,6 +349,11 @@ func (e *Engine) Drain(ctx context.Context, grace time.Duration) int {
 	clear(e.pending)
 	e.mu.Unlock()
 	for _, p := range kept {
+		if e.persistent {
+			// The store keeps it: the next start calls the caller back.
+			e.log.Info("queue callback kept for the next start", "callback_of", p.acdID)
+			continue
+		}
 		// The place was kept in this process: it ends with it, on record.
 		e.log.Warn("queue callback given up at shutdown", "callback_of", p.acdID)
 		newCallback(e, p).end(endShutdown)

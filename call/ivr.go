@@ -128,6 +128,9 @@ func (c *Call) onPromptDone() *reason {
 	if c.overflowed {
 		return reasonPtr(endOverflow)
 	}
+	if c.kept && c.keptAlready {
+		return reasonPtr(endCallbackDuplicate)
+	}
 	if c.kept {
 		return reasonPtr(endCallbackKept)
 	}

@@ -14,14 +14,17 @@ import (
 	"github.com/hotline-cc/hotline/media"
 )
 
-// ivrYAML: 12345 asks for an ID number (a sensitive collect) and queues;
-// 12346 is a menu whose key 9 repeats it.
-const ivrYAML = `centre: test
+// centreHead starts the test centres of promptedEngine: loopback, one skill.
+const centreHead = `centre: test
 sip: {address: "127.0.0.1:0"}
 rtp: {address: 127.0.0.1}
 http: {address: "127.0.0.1:0", token: test-token}
 skills: [general]
-lines:
+`
+
+// ivrYAML: 12345 asks for an ID number (a sensitive collect) and queues;
+// 12346 is a menu whose key 9 repeats it.
+const ivrYAML = centreHead + `lines:
   - {number: "12345", mode: main, skill: general, ivr: id}
   - {number: "12346", mode: main, skill: general, ivr: loop}
 ivr:
@@ -58,16 +61,25 @@ func shortWAV() []byte {
 // The test is the call's goroutine: it hands events to handle itself.
 func ivrCall(t *testing.T, number string, logs *syncBuffer) (*Call, *recorder) {
 	t.Helper()
+	e, rec := promptedEngine(t, ivrYAML, "welcome.wav", "hold.wav", "ask.wav", "menu.wav", "goodbye.wav")
+	e.log = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	c := startedCall(t, e, "13800000001", number)
+	return c, rec
+}
+
+// promptedEngine is a test engine on the config text whose prompt folder
+// holds each of prompts (20 ms of silence), with media on loopback.
+func promptedEngine(t *testing.T, text string, prompts ...string) (*Engine, *recorder) {
+	t.Helper()
 	fsys := fstest.MapFS{}
-	for _, name := range []string{"welcome.wav", "hold.wav", "ask.wav", "menu.wav", "goodbye.wav"} {
+	for _, name := range prompts {
 		fsys["prompts/"+name] = &fstest.MapFile{Data: shortWAV()}
 	}
-	cfg, err := config.Parse("test.yaml", []byte(ivrYAML), fsys)
+	cfg, err := config.Parse("test.yaml", []byte(text), fsys)
 	if err != nil {
 		t.Fatal(err)
 	}
 	e, rec := testEngine(t, cfg)
-	e.log = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ps, err := loadPrompts(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -78,15 +90,24 @@ func ivrCall(t *testing.T, number string, logs *syncBuffer) (*Call, *recorder) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = m.Close() })
-	c := newCall(e, &fakeLeg{caller: "13800000001", dialled: number})
-	if c.am, err = m.NewSession(media.SessionConfig{}); err != nil {
+	e.opts.Media = m
+	return e, rec
+}
+
+// startedCall is a call from caller to number on e, answered into its IVR
+// walk (its caller's media a real session sending nowhere).
+func startedCall(t *testing.T, e *Engine, caller, number string) *Call {
+	t.Helper()
+	c := newCall(e, &fakeLeg{caller: caller, dialled: number})
+	var err error
+	if c.am, err = e.opts.Media.NewSession(media.SessionConfig{}); err != nil {
 		t.Fatal(err)
 	}
-	c.line, _ = cfg.Line(number)
+	c.line, _ = e.config().Line(number)
 	if r := c.startIVR(); r != nil {
 		t.Fatalf("IVR ended at once: %s", r.name)
 	}
-	return c, rec
+	return c
 }
 
 // TestSensitiveDigitsMasked: the digits of an ID number typed into a

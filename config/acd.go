@@ -83,8 +83,11 @@ type Queue struct {
 	// attempt the caller did not answer the next one may start.
 	CallbackAttempts int
 	CallbackRetry    time.Duration
-	DefaultHandle    time.Duration // handle time assumed before any call is measured
-	Implied          bool          // not in the file: the default queue of a skill
+	// CallbackExpiry: a kept place not called back within this of being
+	// kept is given up (callback_expired).
+	CallbackExpiry time.Duration
+	DefaultHandle  time.Duration // handle time assumed before any call is measured
+	Implied        bool          // not in the file: the default queue of a skill
 }
 
 // Step widens the seats a call may go to once it has waited After: MinLevel

@@ -60,7 +60,7 @@ func acdBadCases(t testing.TB) []badCase {
 		}},
 		{"queue without a name", editACD(t, "  - name: complaints", "  - id: complaints"), []string{
 			`42: queues[0].escalation[1].queues[0]: unknown queue "complaints"`,
-			`43: queues[1]: unknown key "id" (known: announce_every, callback, callback_attempts, callback_key, callback_retry_after, default_handle, escalation, `,
+			`43: queues[1]: unknown key "id" (known: announce_every, callback, callback_attempts, callback_expiry, callback_key, callback_retry_after, default_handle, escalation, `,
 			`43: queues[1]: missing required key "name"`,
 		}},
 		{"queue without a skill", editACD(t, "    skill: market\n    max_length", "    max_length"), []string{
@@ -114,6 +114,21 @@ func acdBadCases(t testing.TB) []badCase {
 			"47: queues[1].callback_attempts: needs callback: true on the queue",
 			"48: queues[1].callback_retry_after: needs callback: true on the queue",
 		}},
+		{"callback expiry", editACD(t, "    callback: true\n", "    callback: true\n    callback_expiry: 0\n"), []string{
+			"39: queues[0].callback_expiry:",
+		}},
+		{"callback expiry without callback", editACD(t, "    on_full: queue general\n", "    on_full: queue general\n    callback_expiry: 1h\n"), []string{
+			"47: queues[1].callback_expiry: needs callback: true on the queue",
+		}},
+		{"callback numbers that are not", editACD(t, "store:\n", "callback_numbers:\n  - _1[3-9]XXXXXXXXX\n  - +8613800138000\n  - _00X.\n  - _1[9-3]X\n  - _1[35X\n  - 95598\n  - anonymous\nstore:\n"), []string{
+			`49: callback_numbers[1]: "+8613800138000" must be digits, or a pattern starting with _ (X Z N [1-5] . !)`,
+			`51: callback_numbers[3]: "_1[9-3]X" has a bad [set]: digits and ranges such as [3-9] or [135]`,
+			`52: callback_numbers[4]: "_1[35X" has a bad [set]`,
+			`54: callback_numbers[6]: "anonymous" must be digits, or a pattern starting with _`,
+		}},
+		{"callback numbers empty", editACD(t, "store:\n", "callback_numbers: []\nstore:\n"), []string{
+			`47: callback_numbers: must list at least one number pattern`,
+		}},
 		{"max_wait without on_max_wait", editACD(t, "    on_max_wait: callback\n", ""), []string{
 			"36: queues[0].max_wait: needs on_max_wait: where a call goes after waiting that long",
 		}},
@@ -148,7 +163,7 @@ func acdBadCases(t testing.TB) []badCase {
 			"39: queues[0].announce_every: must be 0 (no announcements) or at least 10s, not 5s",
 		}},
 		{"unknown queue key", editACD(t, "    wrap_up: 10s", "    wrapup: 10s"), []string{
-			`35: queues[0]: unknown key "wrapup" (known: announce_every, callback, callback_attempts, callback_key, callback_retry_after, default_handle, escalation, max_length, `,
+			`35: queues[0]: unknown key "wrapup" (known: announce_every, callback, callback_attempts, callback_expiry, callback_key, callback_retry_after, default_handle, escalation, max_length, `,
 		}},
 		{"feature code not dialable as one", editACD(t, `login: "*21"`, `login: "21"`), []string{
 			`27: acd.feature_codes.login: "21" must be 2 to 8 of 0-9, * and #, starting with * or #`,

@@ -65,6 +65,12 @@ type Config struct {
 
 	// Limits is admission control: calls, rates per trunk and per source.
 	Limits Limits
+
+	// CallbackNumbers are the numbers a queue callback may dial (the
+	// caller's number must match one); DefaultCallbackNumbers when the file
+	// gives none. A caller whose number matches none is not offered a
+	// callback.
+	CallbackNumbers []NumberPattern
 }
 
 // SIP is the sip section. Register* are the REGISTER expiry bounds.

@@ -64,13 +64,14 @@ func (p *parser) root(n *yaml.Node) {
 		"default_ivr": func(path string, v *yaml.Node) {
 			c.DefaultIVR, _ = p.nonEmpty(path, v)
 		},
-		"ivr":      p.ivrs,
-		"hours":    p.hours,
-		"calendar": p.calendar,
-		"acd":      p.acd,
-		"queues":   p.queues,
-		"store":    p.store,
-		"limits":   p.limits,
+		"ivr":              p.ivrs,
+		"hours":            p.hours,
+		"calendar":         p.calendar,
+		"acd":              p.acd,
+		"queues":           p.queues,
+		"store":            p.store,
+		"limits":           p.limits,
+		"callback_numbers": p.callbackNumbers,
 	})
 	p.require("", n, seen, "centre", "sip", "rtp", "http", "skills")
 	if !seen["skills"] {

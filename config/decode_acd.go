@@ -146,6 +146,7 @@ func (p *parser) queueFields(q *Queue) fields {
 			q.CallbackAttempts, _ = p.integer(path, v, 1, 10)
 		},
 		"callback_retry_after": dur(&q.CallbackRetry, time.Second),
+		"callback_expiry":      dur(&q.CallbackExpiry, time.Second),
 		"default_handle":       dur(&q.DefaultHandle, time.Second),
 	}
 }

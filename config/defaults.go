@@ -33,6 +33,7 @@ const (
 	defaultCallbackRing = 30 * time.Second
 	defaultCallbackKey  = "1"
 	defaultCallbackTry  = 5 * time.Minute
+	defaultCallbackExp  = 4 * time.Hour
 	defaultQueueLevel   = 1
 	defaultServiceLevel = 15 * time.Second
 	defaultHandleTime   = 3 * time.Minute
@@ -55,7 +56,7 @@ func defaultFeatureCodes() FeatureCodes {
 func newQueue(name string) Queue {
 	return Queue{Name: name, MinLevel: defaultQueueLevel, Strategy: StrategyLongestIdle,
 		ServiceLevel: defaultServiceLevel, DefaultHandle: defaultHandleTime, CallbackKey: defaultCallbackKey,
-		CallbackAttempts: 1, CallbackRetry: defaultCallbackTry}
+		CallbackAttempts: 1, CallbackRetry: defaultCallbackTry, CallbackExpiry: defaultCallbackExp}
 }
 
 // maxCollect bounds the digits a collect node may ask for.
@@ -63,6 +64,7 @@ const maxCollect = 32
 
 func newConfig() *Config {
 	return &Config{
+		CallbackNumbers: mustNumberPatterns(DefaultCallbackNumbers),
 		SIP: SIP{
 			Transports:      []string{TransportUDP, TransportTCP},
 			Realm:           "hotline",

@@ -172,7 +172,7 @@ func checkDemoACD(t *testing.T, c *Config) {
 	g, ok := c.Queue("general")
 	if !ok || g.Implied || g.WrapUp != 10*time.Second || !g.Callback || g.CallbackKey != "1" ||
 		g.MaxWait != 2*time.Minute || g.OnMaxWait.Kind != DestCallback || g.AnnounceEvery != 30*time.Second ||
-		g.CallbackAttempts != 2 || g.CallbackRetry != 5*time.Minute {
+		g.CallbackAttempts != 2 || g.CallbackRetry != 5*time.Minute || g.CallbackExpiry != 4*time.Hour {
 		t.Errorf("general queue %+v", g)
 	}
 	if q, ok := c.Queue("social_security"); ok && (q.CallbackAttempts != 1 || q.CallbackRetry != 5*time.Minute) {
@@ -182,6 +182,10 @@ func checkDemoACD(t *testing.T, c *Config) {
 		if q, ok := c.Queue(sk); !ok || q.Skill != sk {
 			t.Errorf("skill %s: queue %+v, %v", sk, q, ok)
 		}
+	}
+	if len(c.CallbackNumbers) != 4 || !c.CallbackNumber("13800138000") || !c.CallbackNumber("01012345678") ||
+		c.CallbackNumber("00881234") || c.CallbackNumber("anonymous") {
+		t.Errorf("callback numbers %+v", c.CallbackNumbers)
 	}
 	if len(c.Trunks) != 1 || c.Trunks[0].OutboundURI("13800138000") != "sip:13800138000@127.0.0.1:5091" {
 		t.Errorf("trunks %+v", c.Trunks)

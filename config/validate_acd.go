@@ -155,7 +155,7 @@ var CallbackPrompts = []string{"callback-offer.wav", "callback-confirm.wav", "ca
 // checkCallback: a queue that offers callbacks needs a trunk to call back
 // through and the callback prompts.
 func (p *parser) checkCallback(ip string, q Queue) {
-	for _, key := range []string{"callback_key", "callback_attempts", "callback_retry_after"} {
+	for _, key := range []string{"callback_key", "callback_attempts", "callback_retry_after", "callback_expiry"} {
 		if _, given := p.at[ip+"."+key]; given && !q.Callback {
 			p.problemAt(ip+"."+key, "needs callback: true on the queue")
 		}

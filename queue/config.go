@@ -60,7 +60,10 @@ type Config struct {
 	OnFull        Destination   `yaml:"on_full,omitempty"`
 	AnnounceEvery time.Duration `yaml:"announce_every,omitempty"`
 	Callback      bool          `yaml:"callback,omitempty"` // callers may ask to be called back
-	DefaultHandle time.Duration `yaml:"default_handle,omitempty"`
+	// CallbackExpiry: a kept callback place older than this (from when it
+	// was kept) is given up; 0: never.
+	CallbackExpiry time.Duration `yaml:"callback_expiry,omitempty"`
+	DefaultHandle  time.Duration `yaml:"default_handle,omitempty"`
 }
 
 // Defaults of a queue's settings.
@@ -110,7 +113,7 @@ func (c Config) Validate() []error {
 	if c.MinLevel < 1 || c.MinLevel > 10 {
 		bad("min_level %d is not in 1..10", c.MinLevel)
 	}
-	if c.WrapUp < 0 || c.ServiceLevel < 0 || c.MaxWait < 0 || c.AnnounceEvery < 0 || c.MaxLength < 0 {
+	if c.WrapUp < 0 || c.ServiceLevel < 0 || c.MaxWait < 0 || c.AnnounceEvery < 0 || c.MaxLength < 0 || c.CallbackExpiry < 0 {
 		bad("durations and max_length must not be negative")
 	}
 	var last time.Duration

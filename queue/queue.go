@@ -36,6 +36,9 @@ type Call struct {
 	// NotBefore: a callback the caller did not answer is not offered a
 	// seat again before this time (it keeps its place meanwhile).
 	NotBefore time.Time
+	// Kept is when a callback's place was kept (CallbackExpiry counts
+	// from here); zero for a line-holding call.
+	Kept time.Time
 }
 
 // Queue is the ordered list of waiting calls of one configured queue.
@@ -64,25 +67,15 @@ func (q *Queue) Len() int { return len(q.calls) }
 // own: read it, do not keep or modify it.
 func (q *Queue) Calls() []*Call { return q.calls }
 
-// live counts the waiting calls that hold a line (callbacks do not).
-func (q *Queue) live() int {
-	n := 0
-	for _, c := range q.calls {
-		if !c.Callback {
-			n++
-		}
-	}
-	return n
-}
-
-// Add inserts c in service order. A new line-holding call is refused with
-// ErrFull at MaxLength; force (a call coming back from an unanswered offer)
-// and callbacks are never refused.
+// Add inserts c in service order. A new call is refused with ErrFull at
+// MaxLength, kept callback places counted; force (a call coming back from
+// an unanswered offer, a waiting call whose place becomes a callback, a
+// kept place restored after a restart) is never refused.
 func (q *Queue) Add(c Call, force bool) error {
 	if q.index(c.ID) >= 0 {
 		return fmt.Errorf("%s in %s: %w", c.ID, q.cfg.Name, ErrDuplicate)
 	}
-	if !force && !c.Callback && q.cfg.MaxLength > 0 && q.live() >= q.cfg.MaxLength {
+	if !force && q.cfg.MaxLength > 0 && len(q.calls) >= q.cfg.MaxLength {
 		return fmt.Errorf("%s: %w", q.cfg.Name, ErrFull)
 	}
 	i := sort.Search(len(q.calls), func(i int) bool { return Before(&c, q.calls[i]) })
@@ -147,6 +140,21 @@ func (q *Queue) Expired(now time.Time) []Call {
 	var out []Call
 	for _, c := range q.calls {
 		if !c.Callback && now.Sub(c.Joined) >= q.cfg.MaxWait {
+			out = append(out, *c)
+		}
+	}
+	return out
+}
+
+// ExpiredCallbacks returns the kept callback places kept CallbackExpiry or
+// longer ago, in service order; none when CallbackExpiry is 0.
+func (q *Queue) ExpiredCallbacks(now time.Time) []Call {
+	if q.cfg.CallbackExpiry <= 0 {
+		return nil
+	}
+	var out []Call
+	for _, c := range q.calls {
+		if c.Callback && !c.Kept.IsZero() && now.Sub(c.Kept) >= q.cfg.CallbackExpiry {
 			out = append(out, *c)
 		}
 	}

@@ -59,8 +59,11 @@ func TestLimits(t *testing.T) {
 	if err := q.Add(Call{ID: "c", Arrived: t0}, false); !errors.Is(err, ErrFull) {
 		t.Fatalf("third call: %v", err)
 	}
-	if err := q.Add(Call{ID: "cb", Arrived: t0, Callback: true}, false); err != nil {
-		t.Fatalf("callback refused: %v", err)
+	if err := q.Add(Call{ID: "cb", Arrived: t0, Callback: true}, false); !errors.Is(err, ErrFull) {
+		t.Fatalf("a kept place in a full queue: %v", err)
+	}
+	if err := q.Add(Call{ID: "cb", Arrived: t0, Callback: true}, true); err != nil {
+		t.Fatalf("a place becoming a callback refused: %v", err)
 	}
 	if err := q.Add(Call{ID: "back", Arrived: t0}, true); err != nil {
 		t.Fatalf("forced requeue refused: %v", err)
@@ -179,5 +182,46 @@ func TestValidateDefaults(t *testing.T) {
 	bad := Config{Strategy: "x", MinLevel: 0, WrapUp: -1, OnFull: Destination{Kind: "fax"}}
 	if errs := bad.Validate(); len(errs) != 5 {
 		t.Fatalf("want 5 problems, got %v", errs)
+	}
+}
+
+// TestCallbackPlaces: kept places count in max_length, and expire
+// callback_expiry after they were kept (line-holding calls never do).
+func TestCallbackPlaces(t *testing.T) {
+	q := New(Config{Name: "q", MaxLength: 3, Callback: true, CallbackExpiry: time.Hour}.WithDefaults())
+	for _, c := range []Call{
+		{ID: "old", Arrived: t0, Callback: true, Kept: t0},
+		{ID: "new", Arrived: t0.Add(time.Second), Callback: true, Kept: t0.Add(30 * time.Minute)},
+		{ID: "line", Arrived: t0.Add(2 * time.Second)},
+	} {
+		if err := q.Add(c, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := q.Add(Call{ID: "more", Arrived: t0}, false); !errors.Is(err, ErrFull) {
+		t.Fatalf("kept places not counted in max_length: %v", err)
+	}
+	for _, tc := range []struct {
+		name  string
+		after time.Duration
+		want  []string
+	}{
+		{"none yet", 59 * time.Minute, nil},
+		{"the first at its hour", time.Hour, []string{"old"}},
+		{"both, never the line", 3 * time.Hour, []string{"old", "new"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []string
+			for _, c := range q.ExpiredCallbacks(t0.Add(tc.after)) {
+				got = append(got, c.ID)
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Fatalf("expired %v, want %v", got, tc.want)
+			}
+		})
+	}
+	q.SetConfig(Config{Name: "q", Callback: true}.WithDefaults())
+	if got := q.ExpiredCallbacks(t0.Add(100 * time.Hour)); got != nil {
+		t.Fatalf("no expiry configured, yet %v", got)
 	}
 }

@@ -57,3 +57,33 @@ func TestBadRequest(t *testing.T) {
 		}
 	}
 }
+
+// FuzzInfoDTMF reads fuzzed INFO bodies under each content type: a digit
+// is only ever one of the sixteen DTMF keys, and only from a known type.
+func FuzzInfoDTMF(f *testing.F) {
+	for _, s := range [][2]string{
+		{"application/dtmf-relay", "Signal=5\r\nDuration=160\r\n"},
+		{"application/dtmf-relay", "Signal=10\nDuration=1"},
+		{"application/dtmf", "#"},
+		{"application/dtmf", "11"},
+		{"", ""},
+		{"Application/DTMF-Relay;x=y", "signal = b\x00"},
+		{"application/xml", "<x/>"},
+	} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, ct, body string) {
+		req := sipmsg.NewRequest(sipmsg.INFO, sipmsg.Uri{Scheme: "sip", Host: "127.0.0.1"})
+		if ct != "" {
+			req.AppendHeader(sipmsg.NewHeader("Content-Type", ct))
+		}
+		req.SetBody([]byte(body))
+		d, ok, known := parseInfoDTMF(req)
+		if ok && (!known || !strings.ContainsRune("0123456789*#ABCD", d)) {
+			t.Fatalf("%q %q gave %q (known %v)", ct, body, d, known)
+		}
+		if !ok && d != 0 {
+			t.Fatalf("%q %q gave %q without ok", ct, body, d)
+		}
+	})
+}

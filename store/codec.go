@@ -35,16 +35,19 @@ func encodeStatus(ext string, s Status) string {
 	return strings.Join([]string{
 		ext, s.State, s.Reason, encodeTime(s.Since), s.CallID, s.Queue, s.Node,
 		encodeTime(s.WrapUntil), encodeTime(s.IdleSince), s.Day,
-		strconv.Itoa(s.CallsToday), strconv.Itoa(s.Misses), s.Pending, s.PendingWhy,
+		strconv.Itoa(s.CallsToday), strconv.Itoa(s.Misses), s.Pending, s.PendingWhy, s.Boot,
 	}, sep)
 }
 
+// decodeStatus reads what encodeStatus wrote, or a status written before
+// Boot was kept (one field fewer).
 func decodeStatus(raw string) (string, Status, error) {
-	var f [15]string
-	if strings.Count(raw, sep) != len(f)-1 {
+	var f [16]string
+	n := strings.Count(raw, sep) + 1
+	if n != len(f) && n != len(f)-1 {
 		return "", Status{}, errCodec
 	}
-	for i := range f {
+	for i := range n {
 		f[i], raw, _ = strings.Cut(raw, sep)
 	}
 	ext := f[1]
@@ -60,7 +63,7 @@ func decodeStatus(raw string) (string, Status, error) {
 	s.Day = f[9]
 	s.CallsToday, errs[4] = strconv.Atoi(f[10])
 	s.Misses, errs[5] = strconv.Atoi(f[11])
-	s.Pending, s.PendingWhy = f[12], f[13]
+	s.Pending, s.PendingWhy, s.Boot = f[12], f[13], f[14]
 	return ext, s, errors.Join(errs[:]...)
 }
 

@@ -18,6 +18,8 @@ type Memory struct {
 	order   []*memAgent                 // the agents sorted by extension
 	entries map[string]map[string]Entry // queue -> call id -> entry
 	nodes   map[string]memNode          // node name -> its last beat (nodes.go)
+	// callbacks are the kept callback places by call id (callbacks.go).
+	callbacks map[string]Callback
 	// seq is bumped by every change of an agent, which is stamped with it
 	// (AgentsSince); a mark below base gets every agent (one was added or
 	// deleted since).

@@ -18,6 +18,10 @@ type Nodes interface {
 	Beat(ctx context.Context, node, boot string, ttl time.Duration) error
 	// Alive returns the boot of every node whose beat has not expired.
 	Alive(ctx context.Context) (map[string]string, error)
+	// DropEntry deletes the queue entry e.Queue/e.CallID if it still
+	// belongs to e.Node under e.Boot (an entry put again meanwhile by a
+	// live incarnation stays), and reports whether it did.
+	DropEntry(ctx context.Context, e Entry) (bool, error)
 }
 
 var (
@@ -101,4 +105,37 @@ func (r *Redis) Alive(ctx context.Context) (map[string]string, error) {
 		_ = r.c.SRem(ctx, r.key("nodes"), gone...).Err()
 	}
 	return out, nil
+}
+
+// DropEntry deletes e's entry while it names e's node and boot.
+func (m *Memory) DropEntry(_ context.Context, e Entry) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	cur, ok := m.entries[e.Queue][e.CallID]
+	if !ok || cur.Node != e.Node || cur.Boot != e.Boot {
+		return false, nil
+	}
+	delete(m.entries[e.Queue], e.CallID)
+	return true, nil
+}
+
+// dropEntryScript: KEYS q:QUEUE; ARGV call id, node, boot. The entry is
+// deleted only while its JSON still names that node and boot.
+var dropEntryScript = redis.NewScript(`
+local raw = redis.call('HGET', KEYS[1], ARGV[1])
+if not raw then return 0 end
+local e = cjson.decode(raw)
+if (e.node or '') ~= ARGV[2] or (e.boot or '') ~= ARGV[3] then return 0 end
+redis.call('HDEL', KEYS[1], ARGV[1])
+return 1
+`)
+
+// DropEntry deletes e's entry while it names e's node and boot (one
+// script run, so a live node's entry put again meanwhile is kept).
+func (r *Redis) DropEntry(ctx context.Context, e Entry) (bool, error) {
+	n, err := dropEntryScript.Run(ctx, r.c, []string{r.key("q", e.Queue)}, e.CallID, e.Node, e.Boot).Int()
+	if err != nil {
+		return false, r.wrap(err)
+	}
+	return n == 1, nil
 }

@@ -25,6 +25,7 @@ import (
 //	PREFIX status:changed sorted set ext scored by the seq of its last write
 //	PREFIX status:logged  set once status:changed was built from status
 //	PREFIX q:QUEUE        hash call id -> Entry JSON
+//	PREFIX callbacks      hash call id -> Callback JSON (callbacks.go)
 //
 // Agents and AgentsSince answer from a mirror of the agents kept by this
 // process and brought up to date in one script run that returns only the

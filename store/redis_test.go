@@ -185,3 +185,10 @@ func twoNodes(t *testing.T, exts ...string) (c *redis.Client, s, other *Redis) {
 	}
 	return c, s, other
 }
+
+func TestRedisCallbacks(t *testing.T) {
+	srv := redistest.Start(t)
+	c := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	t.Cleanup(func() { c.Close() })
+	callbackSuite(t, NewRedis(c, "{test}:"))
+}

@@ -45,6 +45,7 @@ type Status struct {
 	CallID     string    `json:"call_id,omitempty"`
 	Queue      string    `json:"queue,omitempty"` // queue of the current/last call
 	Node       string    `json:"node,omitempty"`  // engine node holding the call
+	Boot       string    `json:"boot,omitempty"`  // that node's incarnation (see Nodes)
 	WrapUntil  time.Time `json:"wrap_until,omitzero"`
 	IdleSince  time.Time `json:"idle_since,omitzero"` // last call ended or became ready
 	Day        string    `json:"day,omitempty"`       // YYYY-MM-DD of CallsToday
@@ -79,6 +80,7 @@ type Entry struct {
 	Priority int       `json:"priority"`
 	Arrived  time.Time `json:"arrived"`
 	Node     string    `json:"node,omitempty"`
+	Boot     string    `json:"boot,omitempty"` // the node's incarnation (see Nodes)
 	Callback bool      `json:"callback,omitempty"`
 }
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -76,6 +78,34 @@ func suite(t *testing.T, open func(t *testing.T) Store) {
 			t.Fatalf("alive after n2 expired %v", alive)
 		}
 	})
+	t.Run("drop entry", func(t *testing.T) {
+		s := open(t)
+		n := s.(Nodes)
+		old := Entry{CallID: "c1", Queue: "general", Arrived: t0, Node: "n1", Boot: "boot-a"}
+		if err := s.PutEntry(ctx, old); err != nil {
+			t.Fatal(err)
+		}
+		// n1 restarted and put c1 again under its new boot: kept.
+		if err := s.PutEntry(ctx, Entry{CallID: "c1", Queue: "general", Arrived: t0, Node: "n1", Boot: "boot-b"}); err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := n.DropEntry(ctx, old); ok || err != nil {
+			t.Fatalf("dropped an entry put again by a new boot: %v %v", ok, err)
+		}
+		if got, _ := s.Entries(ctx, "general"); len(got) != 1 || got[0].Boot != "boot-b" {
+			t.Fatalf("entries %+v", got)
+		}
+		old.Boot = "boot-b"
+		if ok, err := n.DropEntry(ctx, old); !ok || err != nil {
+			t.Fatalf("entry not dropped: %v %v", ok, err)
+		}
+		if ok, err := n.DropEntry(ctx, old); ok || err != nil {
+			t.Fatalf("dropped twice: %v %v", ok, err)
+		}
+		if got, _ := s.Entries(ctx, "general"); len(got) != 0 {
+			t.Fatalf("entries left %+v", got)
+		}
+	})
 	t.Run("status swap", func(t *testing.T) {
 		s := open(t)
 		if _, err := s.SwapStatus(ctx, "1001", 0, Status{State: "ready"}); !errors.Is(err, ErrNotFound) {
@@ -86,7 +116,7 @@ func suite(t *testing.T, open func(t *testing.T) Store) {
 		if err != nil || st.Version != 0 || st.State != "" {
 			t.Fatalf("initial status %+v %v", st, err)
 		}
-		want := Status{State: "ringing", Since: t0, CallID: "c1", Queue: "general", Node: "n1", CallsToday: 3, Day: "2025-03-01", IdleSince: t0.Add(-time.Minute), WrapUntil: t0.Add(time.Minute), Misses: 1, Pending: "not_ready", PendingWhy: "meal"}
+		want := Status{State: "ringing", Since: t0, CallID: "c1", Queue: "general", Node: "n1", Boot: "b1", CallsToday: 3, Day: "2025-03-01", IdleSince: t0.Add(-time.Minute), WrapUntil: t0.Add(time.Minute), Misses: 1, Pending: "not_ready", PendingWhy: "meal"}
 		v, err := s.SwapStatus(ctx, "1001", 0, want)
 		if err != nil || v != 1 {
 			t.Fatalf("first swap: %d %v", v, err)
@@ -271,11 +301,72 @@ func suite(t *testing.T, open func(t *testing.T) Store) {
 func sameStatus(a, b Status) bool {
 	eq := func(x, y time.Time) bool { return x.Equal(y) }
 	return a.State == b.State && eq(a.Since, b.Since) && a.CallID == b.CallID && a.Queue == b.Queue &&
-		a.Node == b.Node && eq(a.WrapUntil, b.WrapUntil) && eq(a.IdleSince, b.IdleSince) && a.Day == b.Day &&
+		a.Node == b.Node && a.Boot == b.Boot && eq(a.WrapUntil, b.WrapUntil) && eq(a.IdleSince, b.IdleSince) && a.Day == b.Day &&
 		a.CallsToday == b.CallsToday && a.Misses == b.Misses && a.Pending == b.Pending &&
 		a.PendingWhy == b.PendingWhy && a.Version == b.Version
 }
 
 func TestMemory(t *testing.T) {
 	suite(t, func(*testing.T) Store { return NewMemory() })
+}
+
+// callbackSuite: kept callback places of both implementations.
+func callbackSuite(t *testing.T, s Callbacks) {
+	ctx := context.Background()
+	places := []Callback{
+		{CallID: "b", Queue: "general", Caller: "13800138000", Arrived: t0.Add(time.Second), Kept: t0, Node: "n1"},
+		{CallID: "a", Queue: "general", Caller: "13800138001", Arrived: t0.Add(2 * time.Second), Kept: t0, Node: "n1", Priority: 1},
+		{CallID: "c", Queue: "general", Caller: "13800138002", Arrived: t0, Kept: t0, Node: "n2"},
+	}
+	for _, c := range places {
+		if err := s.PutCallback(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	places[0].Attempt = 1
+	if err := s.PutCallback(ctx, places[0]); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Callbacks(ctx, "n1")
+	if err != nil || len(got) != 2 || got[0].CallID != "a" || got[1].CallID != "b" || got[1].Attempt != 1 ||
+		!got[1].Arrived.Equal(places[0].Arrived) || got[1].Caller != "13800138000" {
+		t.Fatalf("callbacks of n1: %+v, %v", got, err)
+	}
+	for _, id := range []string{"a", "a", "x"} {
+		if err := s.DeleteCallback(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, err = s.Callbacks(ctx, "n1"); err != nil || len(got) != 1 || got[0].CallID != "b" {
+		t.Fatalf("after delete: %+v, %v", got, err)
+	}
+}
+
+func TestMemoryCallbacks(t *testing.T) { callbackSuite(t, NewMemory()) }
+
+// TestCallbackFile: the file keeps places across instances (a restart), is
+// 0600 in a 0700 folder, and a file that is not ours is an error, not an
+// empty list.
+func TestCallbackFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "data", "callbacks.json")
+	callbackSuite(t, NewCallbackFile(path))
+	got, err := NewCallbackFile(path).Callbacks(context.Background(), "n1")
+	if err != nil || len(got) != 1 || got[0].CallID != "b" || got[0].Attempt != 1 || !got[0].Kept.Equal(t0) {
+		t.Fatalf("after a restart: %+v, %v", got, err)
+	}
+	for p, want := range map[string]os.FileMode{path: 0o600, filepath.Dir(path): 0o700 | os.ModeDir} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode() != want {
+			t.Errorf("%s: mode %v, want %v", p, fi.Mode(), want)
+		}
+	}
+	if err := os.WriteFile(path, []byte("{not json"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewCallbackFile(path).Callbacks(context.Background(), "n1"); err == nil {
+		t.Fatal("a damaged file read as no places")
+	}
 }

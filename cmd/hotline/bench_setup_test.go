@@ -81,7 +81,7 @@ rtp:
   timeout: %s
 http:
   address: 127.0.0.1:0
-  token: bench-token-123
+  token: '%s'
 data_dir: %s
 shutdown_grace: 5s
 prompts:
@@ -95,7 +95,7 @@ trunks:
 lines:
   - {number: "12345", mode: main, skill: general}
 seats:
-`, o.rtpTimeout, filepath.Join(dir, "data"), o.prompts, carrierIP)
+`, o.rtpTimeout, testToken, filepath.Join(dir, "data"), o.prompts, carrierIP)
 	for i := range o.seats {
 		ext := 1001 + i
 		fmt.Fprintf(&b, "  - {extension: \"%d\", password: demo-%d, skills: [general]}\n", ext, ext)

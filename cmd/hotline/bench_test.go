@@ -60,19 +60,16 @@ func envInts(t *testing.T, name string, def []int) []int {
 // media.cpu.pprof (default 500); HOTLINE_BENCH_SURGE is how long the surge
 // keeps 1,000 callers waiting (a Go duration, default 10m).
 func TestBench(t *testing.T) {
-	if os.Getenv("HOTLINE_BENCH") != "1" {
-		t.Skip("benchmarks run with HOTLINE_BENCH=1 (make bench)")
-	}
+	report, finish := benchReport(t, "bench", "figures.md")
+	defer finish()
 	out := benchOut(t)
-	var report strings.Builder
-	fmt.Fprintf(&report, "# hotline bench %s\n\n", time.Now().Format(time.RFC3339))
 	t.Run("SippCeiling", func(t *testing.T) {
-		benchSippCeiling(t, &report, envInts(t, "HOTLINE_BENCH_CEILING", []int{1000, 2000, 4000, 8000, 12000, 16000}))
+		benchSippCeiling(t, report, envInts(t, "HOTLINE_BENCH_CEILING", []int{1000, 2000, 4000, 8000, 12000, 16000}))
 	})
 	rates := []int{100, 200, 300, 400, 450, 500, 550, 600, 700}
 	var byStore []callRateResult
 	t.Run("CallRate", func(t *testing.T) {
-		byStore = append(byStore, benchCallRate(t, &report, envInts(t, "HOTLINE_BENCH_RATES", rates),
+		byStore = append(byStore, benchCallRate(t, report, envInts(t, "HOTLINE_BENCH_RATES", rates),
 			filepath.Join(out, "callrate.cpu.pprof"), callRateStore{name: "memory"}))
 	})
 	t.Run("Redis", func(t *testing.T) {
@@ -82,23 +79,38 @@ func TestBench(t *testing.T) {
 			t.Fatal("no redis-server process found among the test's children")
 		}
 		yaml := fmt.Sprintf("store:\n  kind: redis\n  redis: {address: %q}\n  node: bench\n", rds.Addr)
-		byStore = append(byStore, benchCallRate(t, &report, envInts(t, "HOTLINE_BENCH_REDIS_RATES", rates),
+		byStore = append(byStore, benchCallRate(t, report, envInts(t, "HOTLINE_BENCH_REDIS_RATES", rates),
 			filepath.Join(out, "callrate-redis.cpu.pprof"), callRateStore{name: "redis", yaml: yaml, serverPID: pid}))
 	})
 	if len(byStore) > 1 {
-		writeStoreComparison(&report, byStore)
+		writeStoreComparison(report, byStore)
 	}
-	t.Run("Surge", func(t *testing.T) { benchSurge(t, &report, surgeDuration(t)) })
+	t.Run("Surge", func(t *testing.T) { benchSurge(t, report, surgeDuration(t)) })
 	t.Run("Media", func(t *testing.T) {
-		benchMedia(t, &report, envInts(t, "HOTLINE_BENCH_LEVELS", []int{200, 500, 1000, 2000}),
+		benchMedia(t, report, envInts(t, "HOTLINE_BENCH_LEVELS", []int{200, 500, 1000, 2000}),
 			envInts(t, "HOTLINE_BENCH_PROFILE_LEVEL", []int{500})[0], filepath.Join(out, "media.cpu.pprof"))
 	})
-	fmt.Println(report.String())
-	path := filepath.Join(out, "figures.md")
-	if err := os.WriteFile(path, []byte(report.String()), 0o644); err != nil {
-		t.Error(err)
+}
+
+// benchReport skips t unless HOTLINE_BENCH=1 and returns the report to
+// write figures to, with the function that prints it and writes it to
+// HOTLINE_BENCH_OUT/file.
+func benchReport(t *testing.T, title, file string) (*strings.Builder, func()) {
+	t.Helper()
+	if os.Getenv("HOTLINE_BENCH") != "1" {
+		t.Skip("benchmarks run with HOTLINE_BENCH=1 (make bench)")
 	}
-	t.Logf("figures in %s, CPU profiles beside them", path)
+	out := benchOut(t)
+	report := &strings.Builder{}
+	fmt.Fprintf(report, "# hotline %s %s\n\n", title, time.Now().Format(time.RFC3339))
+	return report, func() {
+		fmt.Println(report.String())
+		path := filepath.Join(out, file)
+		if err := os.WriteFile(path, []byte(report.String()), 0o644); err != nil {
+			t.Error(err)
+		}
+		t.Logf("figures in %s (CPU profiles beside them)", path)
+	}
 }
 
 // launchRate is the rate SIPp really achieved: calls over the time it took

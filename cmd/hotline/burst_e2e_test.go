@@ -211,6 +211,7 @@ queues:
   - name: agriculture
     max_wait: 1s
     on_max_wait: message goodbye.wav
+callback_numbers: [_138X.]
 ` + seatFarmLimits})
 	answering := testpeer.StartSipp(t, testpeer.SippOptions{
 		Scenario: testpeer.ScenarioPath(t, "uas_answer.xml"), Calls: wave1 + wave2 + asks,
@@ -237,7 +238,10 @@ queues:
 		{"wave 2", callerGroup{"uac_call.xml", "12345", "13800000002", wave2, map[string]string{"hold_ms": "42000"}}},
 		{"abandoning", callerGroup{"uac_call.xml", "12345", "13800000003", abandon, map[string]string{"hold_ms": "8000"}}},
 		{"overflowing", callerGroup{"uac_call.xml", "12316", "13800000004", over, map[string]string{"hold_ms": "60000"}}},
-		{"asking", callerGroup{"uac_dtmf.xml", "12345", "13800000005", asks, map[string]string{"dtmf_after_ms": "9500"}}},
+		// one kept callback per number: each asking caller has their own
+		// (13800000005 then the call number; callback_numbers allows them)
+		{"asking", callerGroup{"uac_dtmf.xml", "12345", "13800000005", asks,
+			map[string]string{"dtmf_after_ms": "9500", "caller_per_call": "1"}}},
 	}
 	procs := make([]*testpeer.SippProc, len(groups))
 	procs[0] = groups[0].group.start(t, e)
@@ -266,7 +270,7 @@ queues:
 	missed := map[string]int{}
 	var general []records.Record
 	for _, r := range recs {
-		key := r.Caller
+		key := r.Caller[:min(len(r.Caller), 11)] // the group's number (askers add their call number)
 		if r.LineMode == "callback" {
 			key += " called back"
 			calledBack[r.CallbackOf]++
@@ -343,6 +347,9 @@ queues:
 	if res := deaf.Wait(); res.Successful != silent {
 		t.Errorf("silent seats: %s", res)
 	}
+	if n := metricValue(t, e, "hotline_seats_recovered_total"); n != 0 {
+		t.Errorf("%v seats freed as orphans of live calls", n)
+	}
 }
 
 // TestBurstTwoNodes: the burst on two engine processes sharing one real
@@ -396,5 +403,10 @@ func TestBurstTwoNodes(t *testing.T) {
 	checkNoOverlap(t, recs)
 	if res := uas.Wait(); res.Successful != calls {
 		t.Errorf("seats: %s", res)
+	}
+	for i, e := range nodes {
+		if n := metricValue(t, e, "hotline_seats_recovered_total"); n != 0 {
+			t.Errorf("node %d freed %v seats of a live node under load", i+1, n)
+		}
 	}
 }

@@ -45,25 +45,51 @@ func (e *engine) caller(t *testing.T, number string, codecs string, hold time.Du
 // callerOver is caller over a given transport ("" or "udp", "tcp").
 func (e *engine) callerOver(t *testing.T, transport, number string, codecs string, hold time.Duration) (*testpeer.SippProc, *testpeer.RTPPeer) {
 	t.Helper()
+	return e.callerFrom(t, transport, "", number, codecs, hold)
+}
+
+// callerFrom is callerOver from a given From user (the caller's number;
+// "": the scenario's 13800138000).
+func (e *engine) callerFrom(t *testing.T, transport, from, number string, codecs string, hold time.Duration) (*testpeer.SippProc, *testpeer.RTPPeer) {
+	t.Helper()
 	peer := testpeer.NewRTPPeer(t)
 	tr := "u1"
 	if transport == "tcp" {
 		tr = "t1"
+	}
+	vars := map[string]string{
+		"media_port": strconv.Itoa(peer.Port()),
+		"hold_ms":    strconv.Itoa(int(hold.Milliseconds())),
+		"codecs":     codecs,
+	}
+	if from != "" {
+		vars["caller"] = from
 	}
 	p := testpeer.StartSipp(t, testpeer.SippOptions{
 		LocalIP:   carrierIP,
 		Transport: tr,
 		Scenario:  testpeer.ScenarioPath(t, "uac_call.xml"),
 		Target:    e.target(), Service: number, Calls: 1,
-		Vars: map[string]string{
-			"media_port": strconv.Itoa(peer.Port()),
-			"hold_ms":    strconv.Itoa(int(hold.Milliseconds())),
-			"codecs":     codecs,
-		},
+		Vars:          vars,
 		TraceMessages: true,
 		Timeout:       hold + 30*time.Second,
 	})
 	return p, peer
+}
+
+// seatRecording waits for the seat's call to close, stops the seat and
+// returns what it recorded.
+func seatRecording(t *testing.T, seat *testpeer.Seat) []int16 {
+	t.Helper()
+	if _, err := seat.WaitEvent("CALL_CLOSED", 5*time.Second); err != nil {
+		t.Fatalf("seat call not closed: %v", err)
+	}
+	seat.Stop()
+	rec, _, err := testpeer.ReadWAV(seat.Recording())
+	if err != nil {
+		t.Fatalf("seat recording: %v", err)
+	}
+	return rec
 }
 
 func loadPCM(t *testing.T, name string) []int16 {
@@ -122,16 +148,7 @@ func TestCallReachesSeat(t *testing.T) {
 			if !testpeer.HasTone(tail, 440) {
 				t.Errorf("caller did not hear the seat's 440 Hz tone (level %.3f)", testpeer.ToneLevel(tail, 440))
 			}
-			_, err := seat.WaitEvent("CALL_CLOSED", 5*time.Second)
-			if err != nil {
-				t.Fatalf("seat call not closed: %v", err)
-			}
-			seat.Stop()
-			rec, _, err := testpeer.ReadWAV(seat.Recording())
-			if err != nil {
-				t.Fatalf("seat recording: %v", err)
-			}
-			if !testpeer.HasTone(rec, 1000) {
+			if rec := seatRecording(t, seat); !testpeer.HasTone(rec, 1000) {
 				t.Errorf("seat did not hear the caller's 1 kHz tone (level %.3f)", testpeer.ToneLevel(rec, 1000))
 			}
 		})

@@ -29,6 +29,7 @@ import (
 	"github.com/hotline-cc/hotline/sip"
 	"github.com/hotline-cc/hotline/store"
 	"github.com/hotline-cc/hotline/supervisor"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 func demoConfig() (*config.Config, error) { return hotline.DemoConfig() }
@@ -78,7 +79,8 @@ func serve(cfg *config.Config, path string, log *slog.Logger, now func() time.Ti
 	}()
 	log.Info("hotline ready", "centre", cfg.Centre,
 		"sip_udp", c.sip.BoundAddr("udp").String(), "sip_tcp", c.sip.BoundAddr("tcp").String(),
-		"http", hl.Addr().String(), "data", cfg.DataDir, "seats", len(cfg.Seats), "lines", len(cfg.Lines))
+		"http", hl.Addr().String(), "data", cfg.DataDir, "seats", len(cfg.Seats), "lines", len(cfg.Lines),
+		"node", cfg.Store.Node, "boot", c.engine.Boot())
 
 	c.waitSignals()
 
@@ -126,6 +128,7 @@ func (c *centre) build(cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
+	c.registerRecovery()
 	c.sip, err = sip.NewServer(sip.Config{
 		Address: cfg.SIP.Address, Transports: cfg.SIP.Transports, UserAgent: cfg.SIP.UserAgent,
 		Registrar: c.reg, Trunks: c.trunk, Handler: c.engine, Observer: c.metrics,
@@ -262,6 +265,20 @@ func (c *centre) reload() {
 	c.sip.SetLimits(edgeLimits(cfg.Limits))
 	c.cfg.Store(cfg)
 	c.log.Info("config reloaded", "file", c.path, "seats", len(cfg.Seats), "lines", len(cfg.Lines))
+}
+
+// registerRecovery exports the ACD's crash recovery counts on /metrics.
+func (c *centre) registerRecovery() {
+	c.metrics.Registry().MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "hotline_seats_recovered_total",
+			Help: "Seats freed because the engine node holding their call died, restarted or lost the call.",
+		}, func() float64 { n, _ := c.engine.Recovered(); return float64(n) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "hotline_queue_entries_recovered_total",
+			Help: "Queue entries deleted because the engine node that put them died, restarted or lost the call.",
+		}, func() float64 { _, n := c.engine.Recovered(); return float64(n) }),
+	)
 }
 
 // panicCounts reads the recovered panics for /metrics.

@@ -210,12 +210,14 @@ func TestUACLoadWithPcapMedia(t *testing.T) {
 }
 
 // uac_dtmf presses 1 as RFC 4733 events at the far end's media (a Go
-// RTPPeer behind uas_callee), then waits for the far end's BYE.
+// RTPPeer behind uas_callee), then waits for the far end's BYE (from a
+// number of its own per call: caller_per_call).
 func TestUACDTMFPressesOne(t *testing.T) {
 	t.Parallel()
 	peer, uas := calleeAtPeer(t)
 	r := RunSipp(t, SippOptions{Scenario: ScenarioPath(t, "uac_dtmf.xml"), Target: uas.Addr,
-		Service: "12345", Calls: 1, Vars: map[string]string{"dtmf_after_ms": "200"}, Timeout: 10 * time.Second})
+		Service: "12345", Calls: 1, Vars: map[string]string{"dtmf_after_ms": "200", "caller_per_call": "1"},
+		Timeout: 10 * time.Second})
 	requireSuccess(t, r, 1)
 	requireSuccess(t, uas.Wait(), 1)
 	if got := peer.Digits(); got != "1" {

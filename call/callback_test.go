@@ -1,0 +1,95 @@
+package call
+
+import (
+	"testing"
+
+	"github.com/hotline-cc/hotline/config"
+)
+
+// callbackYAML: 12345 goes straight to the general queue, which offers
+// callbacks through the carrier's outbound address.
+const callbackYAML = centreHead + `trunks:
+  - {name: carrier, acl: [127.0.0.1], outbound: "sip:127.0.0.1:5070"}
+lines:
+  - {number: "12345", mode: main, skill: general, ivr: q}
+ivr:
+  q:
+    start: queue
+    nodes:
+      queue: {type: queue}
+queues:
+  - {name: general, callback: true}
+`
+
+// queuedCall is a call from caller to 12345 waiting in the general queue
+// of e (a fresh engine when nil). The test is the call's goroutine.
+func queuedCall(t *testing.T, e *Engine, caller string) (*Call, *Engine, *recorder) {
+	t.Helper()
+	var rec *recorder
+	if e == nil {
+		e, rec = promptedEngine(t, callbackYAML, append([]string{"welcome.wav", "hold.wav"}, config.CallbackPrompts...)...)
+	}
+	c := startedCall(t, e, caller, "12345")
+	if c.st != stWaiting {
+		t.Fatalf("state %s, want waiting", c.st)
+	}
+	return c, e, rec
+}
+
+// TestCallbackOffer: only a caller whose number matches callback_numbers
+// is offered a callback and keeps their place on the key; for anyone else
+// the key does nothing. A second ask from a number with a kept place hears
+// the confirmation and ends callback_duplicate.
+func TestCallbackOffer(t *testing.T) {
+	for _, tc := range []struct {
+		caller  string
+		offered bool
+	}{
+		{"13800138000", true},
+		{"01012345678", true},
+		{"00881234", false},
+		{"anonymous", false},
+		{"", false},
+		{"+8613800138000", false},
+	} {
+		t.Run(tc.caller, func(t *testing.T) {
+			c, _, _ := queuedCall(t, nil, tc.caller)
+			if c.callbackOffered() != tc.offered {
+				t.Fatalf("offered %v, want %v", !tc.offered, tc.offered)
+			}
+			if r := c.handle(evDTMF{digit: '1', via: "rfc4733"}); r != nil {
+				t.Fatalf("ended on the key: %s", r.name)
+			}
+			if c.kept != tc.offered || c.inACD == tc.offered {
+				t.Fatalf("kept %v, in the ACD %v after the key", c.kept, c.inACD)
+			}
+			if _, ok := c.e.acd.Kept(c.id); ok != tc.offered {
+				t.Fatalf("the ACD keeps the place: %v", ok)
+			}
+			if !tc.offered {
+				c.end(endAbandoned)
+			}
+		})
+	}
+	t.Run("twice from one number", func(t *testing.T) {
+		first, e, rec := queuedCall(t, nil, "13800138000")
+		first.handle(evDTMF{digit: '1', via: "rfc4733"})
+		second, _, _ := queuedCall(t, e, "13800138000")
+		if r := second.handle(evDTMF{digit: '1', via: "rfc4733"}); r != nil {
+			t.Fatalf("ended on the key: %s", r.name)
+		}
+		if !second.kept || !second.keptAlready || second.inACD {
+			t.Fatalf("second ask: kept %v, already %v, in the ACD %v", second.kept, second.keptAlready, second.inACD)
+		}
+		if r := second.onPromptDone(); r == nil || r.name != "callback_duplicate" {
+			t.Fatalf("after the confirmation: %v", r)
+		}
+		second.end(endCallbackDuplicate)
+		if r := rec.wait(t); r.EndReason != "callback_duplicate" || r.Queue != "general" {
+			t.Fatalf("record %+v", r)
+		}
+		if _, ok := e.acd.Kept(first.id); !ok {
+			t.Fatal("the first place was lost")
+		}
+	})
+}

@@ -18,7 +18,7 @@ run: build
 
 # Installs any missing peer with apt-get (root, Debian), then runs every test.
 test: peers vet
-	$(GO) test -count=1 -timeout 14m ./...
+	$(GO) test -count=1 -parallel 4 -timeout 18m ./...
 
 # Go benchmarks and SIPp load runs; figures go to docs/BENCHMARKS.md.
 bench: peers build

@@ -170,6 +170,7 @@ func (c *Call) setupCallerMedia() *reason {
 		c.log.Error("no RTP session for the caller", "error", err)
 		return reasonPtr(endNoMedia)
 	}
+	sess.SetSignal(c.a.Source().Addr()) // a caller behind NAT is learnt there only
 	c.am = sess
 	c.aSDP = newLegSDP()
 	c.aSDP.codec, c.aSDP.dtmf = codec, dtmf

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -126,6 +127,7 @@ type callerLeg interface {
 	Caller() string
 	CallerName() string
 	Dialled() string
+	Source() netip.AddrPort // where its SIP comes from
 	Origin() sip.Origin
 	SetEvents(f func(sip.Event))
 	HasOffer() bool

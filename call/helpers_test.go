@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net/netip"
 	"sync"
 	"testing"
 	"time"
@@ -29,6 +30,7 @@ func (l *fakeLeg) CallID() string                { return "fake-" + l.caller }
 func (l *fakeLeg) Caller() string                { return l.caller }
 func (l *fakeLeg) CallerName() string            { return "" }
 func (l *fakeLeg) Dialled() string               { return l.dialled }
+func (l *fakeLeg) Source() netip.AddrPort        { return netip.AddrPort{} }
 func (l *fakeLeg) Origin() sip.Origin            { return l.origin }
 func (l *fakeLeg) SetEvents(func(sip.Event))     {}
 func (l *fakeLeg) HasOffer() bool                { return false }

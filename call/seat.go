@@ -71,6 +71,7 @@ func (c *Call) dialOut(kind legKind, target string, timeout time.Duration) *reas
 func dialLeg(d Dialer, sess *media.Session, ls *legSDP, first string, timeout time.Duration, o sip.DialOptions,
 	post func(any) bool, ringing any, outcome func(error) any) (leg *sip.OutboundLeg, stop context.CancelFunc, err error) {
 	o.SDP = ls.offer(sess.LocalAddr(), first)
+	sess.SetSignal(sip.URIHostIP(o.Target)) // the far side behind NAT is learnt there only
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	leg, err = d.Dial(ctx, o)
 	if err != nil {

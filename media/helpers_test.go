@@ -44,7 +44,13 @@ type peer struct {
 
 func newPeer(t testing.TB) *peer {
 	t.Helper()
-	conn, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.MustParseAddrPort("127.0.0.1:0")))
+	return newPeerAt(t, "127.0.0.1")
+}
+
+// newPeerAt is newPeer on another loopback address.
+func newPeerAt(t testing.TB, ip string) *peer {
+	t.Helper()
+	conn, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(netip.MustParseAddr(ip), 0)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -104,6 +104,26 @@ func TestLatchNATPeerFromTheStart(t *testing.T) {
 	sdp.expectNothing(50 * time.Millisecond)
 }
 
+// TestLatchOnlyAtSDPOrSignalAddress: within the window, a stranger at
+// another IP is never learnt however many packets it sends first; a NAT
+// peer at the leg's SIP address is.
+func TestLatchOnlyAtSDPOrSignalAddress(t *testing.T) {
+	m := newTestManager(t)
+	sdp, stranger, public := newPeer(t), newPeerAt(t, "127.0.0.67"), newPeerAt(t, "127.0.0.68")
+	caller, _, seatPeer := bridged(t, m, sdp.addr())
+	caller.SetSignal(public.addr().Addr())
+
+	stranger.sendN(caller, 3*learnPackets)
+	waitDrops(t, m, DropSource, 3*learnPackets)
+	if st := caller.Stats(); st.Remote.IsValid() {
+		t.Fatalf("learnt the stranger %s", st.Remote)
+	}
+	public.sendN(caller, learnPackets)
+	waitFor(t, "the peer at the SIP address learnt", func() bool { return caller.Stats().Remote == public.addr() })
+	seatPeer.recv()
+	stranger.expectNothing(50 * time.Millisecond)
+}
+
 func TestLatchStrangerAfterWindowDropped(t *testing.T) {
 	m := newTestManager(t)
 	sdp, stranger := newPeer(t), newPeer(t)

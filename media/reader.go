@@ -113,9 +113,10 @@ func (s *Session) handlePacket(pkt *rtp.Packet, data []byte, src netip.AddrPort,
 //   - Before that, the remote address (from SDP) is learnt by its first
 //     packet, at any time.
 //   - Another source (a peer behind NAT) is learnt only within learnWindow
-//     of the session's start or of its last remote address change, and
-//     only after learnPackets consecutive packets from it with one SSRC;
-//     those probation packets are dropped.
+//     of the session's start or of its last remote address change, only at
+//     the remote's IP or the leg's SIP peer address (learnable), and only
+//     after learnPackets consecutive packets from it with one SSRC; those
+//     probation packets are dropped.
 //
 // Everything else is a stranger's. The check costs one atomic load and a
 // compare once a source is learnt.
@@ -131,7 +132,7 @@ func (s *Session) admit(src netip.AddrPort, ssrc uint32, p *Params, now time.Dur
 		s.latch(src, p)
 		return true
 	}
-	if now-time.Duration(s.learnFrom.Load()) > learnWindow {
+	if now-time.Duration(s.learnFrom.Load()) > learnWindow || !s.learnable(src.Addr(), p) {
 		s.logStranger(src, p.Remote, now)
 		return false
 	}
@@ -150,6 +151,17 @@ func (s *Session) admit(src netip.AddrPort, ssrc uint32, p *Params, now time.Dur
 		s.log.Info("rtp peer learnt at another address", "sdp", p.Remote, "source", src, "ssrc", ssrc)
 	}
 	return true
+}
+
+// learnable: a source other than the SDP address may become the peer
+// only at the SDP address's IP (another port: a NAT) or at the leg's SIP
+// peer address (the phone's public address).
+func (s *Session) learnable(ip netip.Addr, p *Params) bool {
+	if ip == p.Remote.Addr() {
+		return true
+	}
+	sig := s.signal.Load()
+	return sig != nil && *sig == ip
 }
 
 // latch makes src the peer, unless Update changed the remote address since

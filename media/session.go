@@ -63,9 +63,12 @@ type SessionStats struct {
 // Output goes to Params.Remote until a peer source is learnt, then there.
 // The first packet from Remote makes it the peer; a different source (a
 // peer behind NAT) is learnt only in the first 3 s after the session
-// starts or Update changes Remote, and only after 4 consecutive packets
-// from it with one SSRC. Once learnt, packets from any other address are
-// dropped (DropSource), until Update gives a new Remote.
+// starts or Update changes Remote, only after 4 consecutive packets from
+// it with one SSRC, and only at Remote's IP address or the leg's SIP peer
+// address (SetSignal): a NAT changes the port, or gives the phone's public
+// address, which is also where its SIP comes from. A stranger elsewhere
+// is never learnt, however early it sprays. Once learnt, packets from any
+// other address are dropped (DropSource), until Update gives a new Remote.
 type Session struct {
 	m         *Manager
 	conn      *net.UDPConn
@@ -78,11 +81,12 @@ type Session struct {
 
 	params      atomic.Pointer[Params]
 	learned     atomic.Pointer[netip.AddrPort]
-	learnFrom   atomic.Int64  // package clock the learning window opened at
-	learnGen    atomic.Uint32 // bumped by each Remote change; resets cand
-	cand        candidate     // reader goroutine only
-	learnLogged atomic.Int64  // package clock of the last stranger log
-	failed      atomic.Bool   // a goroutine of the session panicked
+	signal      atomic.Pointer[netip.Addr] // the leg's SIP peer address (SetSignal)
+	learnFrom   atomic.Int64               // package clock the learning window opened at
+	learnGen    atomic.Uint32              // bumped by each Remote change; resets cand
+	cand        candidate                  // reader goroutine only
+	learnLogged atomic.Int64               // package clock of the last stranger log
+	failed      atomic.Bool                // a goroutine of the session panicked
 	relay       atomic.Pointer[Session]
 	player      atomic.Pointer[player]
 	send, recv  atomic.Bool
@@ -205,6 +209,18 @@ func (s *Session) SetDirection(send, recv bool) {
 	if !s.recv.Swap(recv) && recv {
 		s.timing.rearm(s.m.now())
 	}
+}
+
+// SetSignal names the address the leg's SIP comes from (or goes to): the
+// one address besides the SDP's where a peer behind NAT may be learnt.
+// Safe from any goroutine; an invalid addr clears it.
+func (s *Session) SetSignal(addr netip.Addr) {
+	if !addr.IsValid() {
+		s.signal.Store(nil)
+		return
+	}
+	a := addr.Unmap()
+	s.signal.Store(&a)
 }
 
 // Stats returns the session's counters.

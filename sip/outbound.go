@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"strings"
 	"sync/atomic"
 
@@ -25,6 +26,20 @@ type OutboundLeg struct {
 	legCore
 	d  *sipgo.DialogClientSession
 	up atomic.Bool
+}
+
+// URIHostIP is the host of a SIP URI when it is an IP address (the zero
+// Addr otherwise, or when uri does not parse).
+func URIHostIP(uri string) netip.Addr {
+	var u sipmsg.Uri
+	if sipmsg.ParseUri(uri, &u) != nil {
+		return netip.Addr{}
+	}
+	ip, err := netip.ParseAddr(strings.Trim(u.Host, "[]"))
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ip.Unmap()
 }
 
 // Dial sends an INVITE and returns at once. The caller must then call

@@ -68,6 +68,7 @@ func agentStateIs(t *testing.T, e *engine, ext, state string) {
 // waiting caller is offered to it at once; after the call the seat is in
 // wrap-up, then ready again by itself.
 func TestAgentFeatureCodes(t *testing.T) {
+	t.Parallel()
 	e := startEngine(t, centreOpts{Seats: 1, RTPTimeout: "60s", Extra: "queues:\n  - name: general\n    wrap_up: 5s\n"})
 	seat := e.seat(t, 1001, testpeer.SeatOptions{})
 	agentStateIs(t, e, "1001", "ready")
@@ -118,6 +119,7 @@ func TestAgentFeatureCodes(t *testing.T) {
 
 // TestAgentStateAPI: state changes over HTTP need the bearer token.
 func TestAgentStateAPI(t *testing.T) {
+	t.Parallel()
 	e := startEngine(t, centreOpts{Seats: 2})
 	registerSeats(t, e, 1, "127.0.0.1:7997")
 	agentStateIs(t, e, "1001", "ready")
@@ -142,6 +144,7 @@ func TestAgentStateAPI(t *testing.T) {
 // TestBusySeatSkipped: the longest-idle seat answers busy; the call goes to
 // the next seat, and the record names the seat that missed it.
 func TestBusySeatSkipped(t *testing.T) {
+	t.Parallel()
 	e := startEngine(t, centreOpts{Seats: 2, RTPTimeout: "60s"})
 	busy := testpeer.StartSipp(t, testpeer.SippOptions{
 		Scenario: testpeer.ScenarioPath(t, "uas_busy.xml"), Calls: 1, Timeout: 60 * time.Second,
@@ -168,6 +171,7 @@ func TestBusySeatSkipped(t *testing.T) {
 // caller, so the second caller overflows to a message (heard, decoded from
 // RTP) and is hung up.
 func TestQueueFullAndAbandoned(t *testing.T) {
+	t.Parallel()
 	e := startEngine(t, centreOpts{Seats: 1, RTPTimeout: "60s",
 		Extra: "queues:\n  - name: general\n    max_length: 1\n    on_full: message goodbye.wav\n"})
 	first, _ := e.caller(t, "12345", "0", 12*time.Second)
@@ -206,6 +210,7 @@ func TestQueueFullAndAbandoned(t *testing.T) {
 // normal end, and a new caller who reaches the queue gets a clear end
 // (acd_unavailable) instead of waiting forever; the engine stays up.
 func TestRedisOutage(t *testing.T) {
+	t.Parallel()
 	rds := redistest.Start(t)
 	e := startEngine(t, centreOpts{Seats: 1, RTPTimeout: "60s",
 		Extra: fmt.Sprintf("store:\n  kind: redis\n  redis: {address: %q}\n  node: outage\n", rds.Addr)})
@@ -242,6 +247,7 @@ func TestRedisOutage(t *testing.T) {
 // the call, the others stop ringing (CANCEL) and are not counted as missing
 // it; the record names all three as rung and the one as the agent.
 func TestRingAll(t *testing.T) {
+	t.Parallel()
 	e := startEngine(t, centreOpts{Seats: 3, RTPTimeout: "60s",
 		Extra: "queues:\n  - name: general\n    strategy: ring_all\n"})
 	seats := make([]*testpeer.Seat, 3)
@@ -288,6 +294,7 @@ func TestRingAll(t *testing.T) {
 // about three minutes (one round of the queue's default handle time),
 // decoded from the RTP they receive.
 func TestPositionAnnouncement(t *testing.T) {
+	t.Parallel()
 	e := startEngine(t, centreOpts{Seats: 1, RTPTimeout: "60s",
 		Extra: "queues:\n  - name: general\n    announce_every: 30s\n"})
 	seat := e.seat(t, 1001, testpeer.SeatOptions{})

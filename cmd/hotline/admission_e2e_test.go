@@ -18,6 +18,7 @@ import (
 // answered, 20 get 503 with Retry-After, the refusals are counted by
 // reason, and the records hold exactly the 20 admitted calls.
 func TestMaxCalls(t *testing.T) {
+	t.Parallel()
 	e := startEngine(t, centreOpts{Seats: 1, RTPTimeout: "60s",
 		Extra: "limits:\n  max_calls: 20\n  retry_after: 7s\n"})
 	res := testpeer.RunSipp(t, testpeer.SippOptions{
@@ -58,6 +59,7 @@ func TestMaxCalls(t *testing.T) {
 // is answered 503 or dropped past its source's rate, while OPTIONS from
 // 127.0.0.3 still get 200 at once.
 func TestOptionsFlood(t *testing.T) {
+	t.Parallel()
 	e := startEngine(t, centreOpts{Seats: 1, Extra: "limits:\n  source_requests_per_second: 10\n"})
 	flood := udpFrom(t, "127.0.0.2")
 	const sent = 300
@@ -99,6 +101,7 @@ func TestOptionsFlood(t *testing.T) {
 // connection from one IP is closed at once (and a fifth is taken once one
 // of the three goes); an idle connection is closed after tcp_idle_timeout.
 func TestTCPConnectionLimits(t *testing.T) {
+	t.Parallel()
 	e := startEngine(t, centreOpts{Seats: 1, Extra: "limits:\n  tcp_connections_per_source: 3\n  tcp_idle_timeout: 10s\n"})
 	var conns []net.Conn
 	for i := range 3 {

@@ -107,6 +107,7 @@ func loadPCM(t *testing.T, name string) []int16 {
 // ways (the caller's tone reaches the seat's recording, the seat's tone the
 // caller). The record says so.
 func TestCallReachesSeat(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name        string
 		callerCodec string
@@ -158,6 +159,7 @@ func TestCallReachesSeat(t *testing.T) {
 // TestRejections: every INVITE the engine cannot serve gets its status code,
 // and the engine stays up for the next one.
 func TestRejections(t *testing.T) {
+	t.Parallel()
 	e := startEngine(t, centreOpts{Seats: 1})
 	for _, tc := range []struct {
 		name, scenario, number string

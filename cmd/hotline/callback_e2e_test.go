@@ -80,6 +80,7 @@ func placeRecord(e *engine, asked records.Record) records.Record {
 // hears the whisper before the caller is connected, and the two talk. The
 // callback's record names the call that asked; the seat is ready after.
 func TestQueueCallback(t *testing.T) {
+	t.Parallel()
 	phonePeer := testpeer.NewRTPPeer(t)
 	phone := testpeer.StartSipp(t, testpeer.SippOptions{
 		Scenario: testpeer.ScenarioPath(t, "uas_callee.xml"), Calls: 1,
@@ -144,6 +145,7 @@ func TestQueueCallback(t *testing.T) {
 // last attempt (callback_attempts: 2) ends callback_failed. Each frees the
 // seat, which is not counted a miss (it never rang).
 func TestCallbackOverflowNotReached(t *testing.T) {
+	t.Parallel()
 	phone := testpeer.StartSipp(t, testpeer.SippOptions{
 		Scenario: testpeer.ScenarioPath(t, "uas_busy.xml"), Calls: 2, Timeout: 90 * time.Second,
 	})
@@ -204,6 +206,7 @@ func pressAfterOffer(t *testing.T, e *engine, peer *testpeer.RTPPeer, n int) {
 // keep their place, and nobody is dialled back: both end abandoned when
 // they hang up.
 func TestCallbackOnlyToCallbackNumbers(t *testing.T) {
+	t.Parallel()
 	phone := testpeer.StartSipp(t, testpeer.SippOptions{
 		Scenario: testpeer.ScenarioPath(t, "uas_callee.xml"), Calls: 1, Timeout: 60 * time.Second,
 	})
@@ -244,6 +247,7 @@ func TestCallbackOnlyToCallbackNumbers(t *testing.T) {
 // waiting, the queue (max_length 2) is full and the next caller is refused
 // (overflow).
 func TestCallbackOnePerNumber(t *testing.T) {
+	t.Parallel()
 	phone := testpeer.StartSipp(t, testpeer.SippOptions{
 		Scenario: testpeer.ScenarioPath(t, "uas_callee.xml"), Calls: 1, Timeout: 90 * time.Second,
 	})
@@ -295,6 +299,7 @@ func TestCallbackOnePerNumber(t *testing.T) {
 // callback, callback_of the asking call, end_reason callback_expired; the
 // queue no longer holds it.
 func TestCallbackExpires(t *testing.T) {
+	t.Parallel()
 	phone := testpeer.StartSipp(t, testpeer.SippOptions{
 		Scenario: testpeer.ScenarioPath(t, "uas_callee.xml"), Calls: 1, Timeout: 60 * time.Second,
 	})
@@ -319,6 +324,7 @@ func TestCallbackExpires(t *testing.T) {
 // seat registers and is ready it calls the caller back and puts them
 // through to the seat.
 func TestCallbackSurvivesKill(t *testing.T) {
+	t.Parallel()
 	kill := func(e *engine) { e.kill() }
 	term := func(e *engine) {
 		e.signal(syscall.SIGTERM)

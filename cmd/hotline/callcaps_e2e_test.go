@@ -24,6 +24,7 @@ ivr:
 // in all; no log line, even at debug level, carries the ID number's digits,
 // and none logs a digit at info; the call still ends normally.
 func TestSensitiveAndBoundedDigits(t *testing.T) {
+	t.Parallel()
 	const (
 		id    = "110105"
 		later = 66

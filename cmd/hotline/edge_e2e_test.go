@@ -18,6 +18,7 @@ import (
 // password registers (401 then 200); a wrong one gets 401 and then 403; the
 // registration shows in the agents snapshot.
 func TestRegister(t *testing.T) {
+	t.Parallel()
 	e := startEngine(t, centreOpts{Seats: 2})
 	ok := testpeer.RunSipp(t, testpeer.SippOptions{
 		Scenario: testpeer.ScenarioPath(t, "register_auth.xml"), Target: e.target(), Calls: 1,
@@ -48,6 +49,7 @@ func TestRegister(t *testing.T) {
 // TestStrangerRefused: an INVITE from an address that is neither in a trunk
 // ACL nor a registered seat gets 403, over UDP and TCP.
 func TestStrangerRefused(t *testing.T) {
+	t.Parallel()
 	e := startEngine(t, centreOpts{Seats: 1, TrunkACL: "127.0.0.2/32"})
 	for _, tr := range []string{"u1", "t1"} {
 		res := testpeer.RunSipp(t, testpeer.SippOptions{
@@ -81,6 +83,7 @@ func httpGet(t *testing.T, url string) string {
 // TestRTPTimeout: a caller whose RTP stops (here: never starts) is hung up
 // after the configured timeout with that reason, and SIPp gets our BYE.
 func TestRTPTimeout(t *testing.T) {
+	t.Parallel()
 	e := startEngine(t, centreOpts{Seats: 1, RTPTimeout: "2s"})
 	p := testpeer.StartSipp(t, testpeer.SippOptions{
 		LocalIP:  carrierIP,
@@ -100,6 +103,7 @@ func TestRTPTimeout(t *testing.T) {
 // TestDTMF: a digit sent as RFC 4733 by the caller during the greeting, and
 // one sent as SIP INFO, are both detected and recorded.
 func TestDTMF(t *testing.T) {
+	t.Parallel()
 	e := startEngine(t, centreOpts{Seats: 1})
 	p, peer := e.caller(t, "12345", "0 8", 6*time.Second)
 	if err := peer.WaitPackets(5, 10*time.Second); err != nil {
@@ -135,6 +139,7 @@ func TestDTMF(t *testing.T) {
 // while a live call goes on; when the grace runs out the call is ended with
 // reason shutdown, its record written, and the process exits 0.
 func TestShutdownDrains(t *testing.T) {
+	t.Parallel()
 	e := startEngine(t, centreOpts{Seats: 1, Grace: "3s"})
 	p, peer := e.caller(t, "12345", "0", 60*time.Second)
 	if err := peer.WaitPackets(5, 10*time.Second); err != nil {
@@ -183,6 +188,7 @@ func TestShutdownDrains(t *testing.T) {
 // out; with 1002's credentials it logs out 1002 only (the user and the
 // source together name the seat), and 1001 stays ready.
 func TestSeatInviteChallenged(t *testing.T) {
+	t.Parallel()
 	e := startEngine(t, centreOpts{Seats: 2})
 	port := testpeer.FreeUDPPort(t)
 	contact := fmt.Sprintf("127.0.0.1:%d", port)

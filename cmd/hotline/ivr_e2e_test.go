@@ -50,6 +50,7 @@ func recordWith(t *testing.T, recs []records.Record, pathElem string) records.Re
 // are shortcuts (2 complaint, with a higher priority; 9 the supervision
 // line), no key is the general queue.
 func TestFrontDoor(t *testing.T) {
+	t.Parallel()
 	e := startDemo(t, demoOpts{})
 	e.seat(t, 1001, testpeer.SeatOptions{}) // general, social_security
 	e.seat(t, 1029, testpeer.SeatOptions{}) // general, supervision
@@ -83,6 +84,7 @@ func TestFrontDoor(t *testing.T) {
 // queue; a second caller presses an invalid key and then nothing, and is
 // queued by the menu's default after the retries.
 func Test12333OutOfHours(t *testing.T) {
+	t.Parallel()
 	e := startDemo(t, demoOpts{Now: saturdayMorning})
 	e.seat(t, 1001, testpeer.SeatOptions{})
 	p, peer := e.caller(t, "12333", "0", 25*time.Second)
@@ -118,6 +120,7 @@ func Test12333OutOfHours(t *testing.T) {
 // are in the record. Out of hours, on a public holiday, the department is not
 // rung; on a make-up working Saturday it is.
 func TestParallelAnswering(t *testing.T) {
+	t.Parallel()
 	run := func(t *testing.T, now, scenario string) (*engine, records.Record, *testpeer.SippProc) {
 		dept := testpeer.StartSipp(t, testpeer.SippOptions{
 			Scenario: testpeer.ScenarioPath(t, scenario), Calls: 1, Timeout: 40 * time.Second,
@@ -185,6 +188,7 @@ func TestParallelAnswering(t *testing.T) {
 // TestMergeAnnouncement: 12369 tells callers it has merged into 12345 while
 // the notice is in force, and not after its end date.
 func TestMergeAnnouncement(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		now  string
 		want bool
@@ -211,6 +215,7 @@ func TestMergeAnnouncement(t *testing.T) {
 // TestReloadDuringIVR: SIGHUP with a changed menu changes the tree for new
 // calls; a caller already in the menu finishes on the tree it started on.
 func TestReloadDuringIVR(t *testing.T) {
+	t.Parallel()
 	e := startDemo(t, demoOpts{Now: saturdayMorning})
 	p, peer := e.caller(t, "12333", "0", 20*time.Second)
 	if _, err := e.log.wait(`msg=ivr .*path=closed>menu `, 20*time.Second); err != nil {

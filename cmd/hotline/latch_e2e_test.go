@@ -129,16 +129,26 @@ func (s *sprayer) close() {
 }
 
 // TestStrangerSprayingRTP: a stranger sprays RTP (a 3 kHz tone and digits)
-// at every port of the engine's range while a call is bridged. It receives
-// nothing, the caller and the seat hear only each other, no digit reaches
-// the call, and the engine counts the stranger's packets as dropped for
-// their source.
+// at every port of the engine's range from before the call until it ends,
+// so that it reaches each leg's port in its first seconds too, before the
+// caller's late media starts. It receives nothing, the caller and
+// the seat hear only each other, no digit reaches the call, and the engine
+// counts the stranger's packets as dropped for their source.
 func TestStrangerSprayingRTP(t *testing.T) {
+	t.Parallel()
 	e := startEngine(t, centreOpts{Seats: 1})
 	seat := e.seat(t, 1001, testpeer.SeatOptions{Codecs: []string{"pcmu"}, SineHz: 440, Record: true})
+	lo, hi := e.rtpRange(t)
+	st := startSprayer(t, lo, hi)
 	hold := 14 * time.Second
 	p, caller := e.caller(t, "12345", "0", hold)
-	caller.SendTone(netip.AddrPort{}, 0, 1000, hold)
+	// The caller's gateway starts its media late: for the first second of
+	// the greeting the stranger's packets are the only ones reaching the
+	// caller leg's port, and must not make it the peer.
+	if err := caller.WaitPackets(50, 10*time.Second); err != nil {
+		t.Fatalf("the caller did not hear a second of the greeting (did the stranger take its port?): %v", err)
+	}
+	caller.SendTone(netip.AddrPort{}, 0, 1000, hold-2*time.Second)
 	if _, err := seat.WaitEvent("CALL_ESTABLISHED", hold); err != nil {
 		t.Fatalf("seat never answered: %v\n%s", err, e.log.tail(40))
 	}
@@ -148,8 +158,6 @@ func TestStrangerSprayingRTP(t *testing.T) {
 		return testpeer.HasTone(heard[max(0, len(heard)-4000):], 440)
 	})
 	start := len(caller.Received())
-	lo, hi := e.rtpRange(t)
-	st := startSprayer(t, lo, hi)
 	waitUntil(t, "the stranger's packets dropped", 10*time.Second, func() bool {
 		return metricValue(t, e, `hotline_rtp_packets_dropped_total{reason="source"}`) >= 100
 	})
@@ -183,6 +191,7 @@ func TestStrangerSprayingRTP(t *testing.T) {
 // the SDP address first, learns the real source within its window, and the
 // call works both ways.
 func TestCallerBehindNAT(t *testing.T) {
+	t.Parallel()
 	e := startEngine(t, centreOpts{Seats: 1})
 	seat := e.seat(t, 1001, testpeer.SeatOptions{Codecs: []string{"pcmu"}, SineHz: 440, Record: true})
 	hold := 12 * time.Second

@@ -18,6 +18,7 @@ import (
 // afterwards a carrier call is still bridged to a seat, the process is alive
 // and hotline_panics_total is 0 or absent.
 func TestMalformedCorpus(t *testing.T) {
+	t.Parallel()
 	e := startEngine(t, centreOpts{Seats: 1})
 	seat := e.seat(t, 1001, testpeer.SeatOptions{})
 	cases, err := testpeer.LoadSIPCorpus(repoDir(t) + "/testdata/sip")

@@ -15,6 +15,7 @@ import (
 // /metrics and /healthz stay open, and the records are readable by the
 // engine's user only.
 func TestPrivacy(t *testing.T) {
+	t.Parallel()
 	const readToken = "read-only-123"
 	e := startEngine(t, centreOpts{Seats: 1, HTTPExtra: "  read_token: " + readToken + "\n"})
 	get := func(path, token string) int {

@@ -40,6 +40,7 @@ func readmeSeat(t *testing.T) (config, account string) {
 // its 440 Hz tone and the record says the call was answered by 1001 and
 // hung up by the caller.
 func TestReadmeSeat(t *testing.T) {
+	t.Parallel()
 	config, account := readmeSeat(t)
 	e := startDemo(t, demoOpts{})
 	port := testpeer.FreePortPair(t)

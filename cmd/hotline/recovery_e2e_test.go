@@ -40,6 +40,7 @@ func bridgeSeat(t *testing.T, e *engine) {
 // Node B frees the seat once A's beat is gone: through wrap-up to ready,
 // within acd.RecoveryBound; A's queue entry is deleted from Redis.
 func TestSeatFreedAfterNodeKilled(t *testing.T) {
+	t.Parallel()
 	rds := redistest.Start(t)
 	a := startEngine(t, recoveryCentre(rds, "node-a"))
 	b := startEngine(t, recoveryCentre(rds, "node-b"))
@@ -80,6 +81,7 @@ func TestSeatFreedAfterNodeKilled(t *testing.T) {
 // boot tells it the call died with the old one), without waiting for its
 // old beat to expire.
 func TestRestartedNodeFreesItsSeat(t *testing.T) {
+	t.Parallel()
 	rds := redistest.Start(t)
 	a := startEngine(t, recoveryCentre(rds, "node-a"))
 	bridgeSeat(t, a)

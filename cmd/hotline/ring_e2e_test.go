@@ -18,6 +18,7 @@ import (
 // answer, not end the caller's call (the bug: end_reason rtp_timeout,
 // seats_rung [1001]).
 func TestRingingSeatMovesOn(t *testing.T) {
+	t.Parallel()
 	e := startEngine(t, centreOpts{Seats: 2, RTPTimeout: "3s", RingTimeout: "6s"})
 	deaf := testpeer.StartSipp(t, testpeer.SippOptions{
 		Scenario: testpeer.ScenarioPath(t, "uas_noanswer.xml"), Calls: 1, Timeout: 60 * time.Second,

@@ -62,6 +62,7 @@ func svwarTable(out string) map[string]string {
 // finds nothing, since every REGISTER gets the same challenge and every
 // INVITE from a stranger the same 403.
 func TestSvwarCannotTellExtensions(t *testing.T) {
+	t.Parallel()
 	e := startEngine(t, centreOpts{Seats: 4})
 	port := strconv.Itoa(int(e.SIP.Port()))
 	for _, method := range []string{"REGISTER", "INVITE"} {
@@ -95,6 +96,7 @@ func TestSvwarCannotTellExtensions(t *testing.T) {
 // Contact sip:123@1.1.1.1, so the test's seat networks include that address
 // (with the default ones svcrack is refused before any digest).
 func TestSvcrackLockedOut(t *testing.T) {
+	t.Parallel()
 	e := startEngine(t, centreOpts{Seats: 2,
 		SIPExtra: "  max_auth_failures: 2\n  auth_lockout: 10m\n  seat_networks: [127.0.0.0/8, 1.1.1.1/32]\n"})
 	dict := filepath.Join(t.TempDir(), "passwords.txt")

@@ -14,6 +14,7 @@ import (
 // the callee's ringing reaches the caller (180), audio flows both ways with
 // each leg on its own codec (transcoded), and the caller's BYE ends both legs.
 func TestSeatToSeat(t *testing.T) {
+	t.Parallel()
 	e := startEngine(t, centreOpts{Seats: 3})
 	a := e.seat(t, 1001, testpeer.SeatOptions{Codecs: []string{"pcma"}, SineHz: 440, Record: true})
 	b := e.seat(t, 1002, testpeer.SeatOptions{Codecs: []string{"pcmu"}, SineHz: 880, Record: true})
@@ -57,6 +58,7 @@ func TestSeatToSeat(t *testing.T) {
 // CANCEL on the caller's leg becomes CANCEL on the callee's leg (487 on both),
 // and the call is recorded as abandoned.
 func TestSeatCallCancelled(t *testing.T) {
+	t.Parallel()
 	e := startEngine(t, centreOpts{Seats: 2})
 	a := e.seat(t, 1001, testpeer.SeatOptions{})
 	b := testpeer.StartSeat(t, testpeer.SeatOptions{Extension: "1002", Password: "demo-1002", Registrar: e.target()})
@@ -136,6 +138,7 @@ func splitLines(s string) []string {
 // which is answered recvonly, and the agent hears the music on hold; the
 // caller resumes (sendrecv) and the call goes on to a normal end.
 func TestHold(t *testing.T) {
+	t.Parallel()
 	e := startEngine(t, centreOpts{Seats: 1})
 	seat := e.seat(t, 1001, testpeer.SeatOptions{Codecs: []string{"pcmu"}, Record: true})
 	peer := testpeer.NewRTPPeer(t)
@@ -183,6 +186,7 @@ func TestHold(t *testing.T) {
 // up, the waiting caller is offered to one of them at once. A seat on a
 // queue call is busy to an internal caller (486).
 func TestInternalCallKeepsSeatsBusy(t *testing.T) {
+	t.Parallel()
 	e := startEngine(t, centreOpts{Seats: 3, RTPTimeout: "60s"})
 	a := e.seat(t, 1001, testpeer.SeatOptions{})
 	b := e.seat(t, 1002, testpeer.SeatOptions{})

@@ -114,6 +114,7 @@ func agentRegistered(t *testing.T, e *engine, ext string) bool {
 // sip.seat_networks, gets 403 before any challenge and nothing is stored;
 // the same credentials with a seat's own Contact register.
 func TestSeatRegisterRefusedAtTrunkAddresses(t *testing.T) {
+	t.Parallel()
 	e := startEngine(t, centreOpts{Seats: 1, Outbound: "sip:127.0.0.1:5091"})
 	fromCarrier := newRawPhone(t, e, carrierIP)
 	wantStatus(t, "REGISTER from the carrier's address",
@@ -150,6 +151,7 @@ func TestSeatRegisterRefusedAtTrunkAddresses(t *testing.T) {
 // to the first); credentials computed for another URI get 400. None of it
 // counts as a failure: the seat registers afterwards.
 func TestDigestReplayAndURI(t *testing.T) {
+	t.Parallel()
 	e := startEngine(t, centreOpts{Seats: 1})
 	phone := newRawPhone(t, e, "127.0.0.1")
 	contact := phone.c.LocalAddr().String()
@@ -176,6 +178,7 @@ func TestDigestReplayAndURI(t *testing.T) {
 // phone's INVITE authenticated as 1001 is still 1001's (a *12 logs 1001
 // out), not a stranger's.
 func TestTwoLinesOneSourceStayApart(t *testing.T) {
+	t.Parallel()
 	e := startEngine(t, centreOpts{Seats: 2})
 	port := testpeer.FreeUDPPort(t)
 	contact := fmt.Sprintf("127.0.0.1:%d", port)

@@ -19,6 +19,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -173,13 +174,46 @@ const udpReaders = 2
 // of 0 binds a free port; BoundAddr reports it (all transports share the
 // port the first one got).
 func (s *Server) Listen() error {
+	addr, err := s.bind()
+	// With port 0, the port UDP got may be taken for TCP by another
+	// program: let go and try another free port.
+	for try := 1; err != nil && errors.Is(err, syscall.EADDRINUSE) && s.cfg.Address.Port() == 0 && try < bindTries; try++ {
+		addr, err = s.bind()
+	}
+	if err != nil {
+		return err
+	}
+	return s.newClient(addr)
+}
+
+// bindTries bounds Listen's attempts at a free port shared by every
+// transport.
+const bindTries = 20
+
+// bind binds every configured transport on the configured address, all on
+// the port the first one got. On failure it closes what it bound.
+func (s *Server) bind() (_ netip.AddrPort, err error) {
 	addr := s.cfg.Address
+	clear(s.addrs)
+	s.udp, s.tcp, s.udpLocal = nil, nil, nil
+	defer func() {
+		if err == nil {
+			return
+		}
+		for _, pc := range s.udp {
+			_ = pc.Close()
+		}
+		for _, l := range s.tcp {
+			_ = l.Close()
+		}
+		s.udp, s.tcp, s.udpLocal = nil, nil, nil
+	}()
 	for _, tr := range s.cfg.Transports {
 		switch tr {
 		case "udp":
 			pc, err := net.ListenPacket("udp", addr.String())
 			if err != nil {
-				return fmt.Errorf("sip: listen udp %s: %w", addr, err)
+				return addr, fmt.Errorf("sip: listen udp %s: %w", addr, err)
 			}
 			// Room for a burst while the one reader parses (the default,
 			// about 200 KB, holds under a hundred datagrams); the kernel
@@ -198,16 +232,21 @@ func (s *Server) Listen() error {
 		case "tcp":
 			l, err := net.Listen("tcp", addr.String())
 			if err != nil {
-				return fmt.Errorf("sip: listen tcp %s: %w", addr, err)
+				return addr, fmt.Errorf("sip: listen tcp %s: %w", addr, err)
 			}
 			s.tcp = append(s.tcp, s.wrapTCP(l))
 			bound := l.Addr().(*net.TCPAddr).AddrPort()
 			s.addrs["tcp"] = bound
 			addr = netip.AddrPortFrom(addr.Addr(), bound.Port())
 		default:
-			return fmt.Errorf("sip: unknown transport %q", tr)
+			return addr, fmt.Errorf("sip: unknown transport %q", tr)
 		}
 	}
+	return addr, nil
+}
+
+// newClient makes the client and dialog UA that send from addr.
+func (s *Server) newClient(addr netip.AddrPort) error {
 	host := addr.Addr().String()
 	client, err := sipgo.NewClient(s.ua, sipgo.WithClientHostname(host),
 		sipgo.WithClientPort(int(addr.Port())), sipgo.WithClientLogger(s.log))

@@ -60,6 +60,7 @@ type benchEngineOpts struct {
 	seats      int
 	rtpTimeout string
 	extra      string
+	limits     string
 	profile    string
 }
 
@@ -102,6 +103,7 @@ seats:
 	}
 	b.WriteString(o.extra)
 	b.WriteString(seatFarmLimits)
+	b.WriteString(o.limits) // more keys of the limits section, indented
 	path := filepath.Join(dir, "centre.yaml")
 	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)

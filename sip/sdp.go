@@ -170,12 +170,30 @@ func rtpmapsOf(attrs []sdp.Attribute) map[uint8]Format {
 		name, rest, _ := strings.Cut(strings.TrimSpace(enc), "/")
 		rateText, _, _ := strings.Cut(rest, "/")
 		rate, err := strconv.ParseUint(rateText, 10, 32)
-		if _, dup := out[uint8(pt)]; dup || err != nil || name == "" {
+		if _, dup := out[uint8(pt)]; dup || err != nil || rate == 0 || !isToken(name) {
 			continue
 		}
 		out[uint8(pt)] = Format{PT: uint8(pt), Name: canonicalCodec(name), Rate: uint32(rate)}
 	}
 	return out
+}
+
+// isToken: s is a non-empty RFC 4566 token (an encoding name), nothing a
+// rebuilt SDP line could be broken by.
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case strings.IndexByte("!#$%&'*+-.^_`{|}~", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 func canonicalCodec(name string) string {

@@ -194,8 +194,6 @@ const bindTries = 20
 // the port the first one got. On failure it closes what it bound.
 func (s *Server) bind() (_ netip.AddrPort, err error) {
 	addr := s.cfg.Address
-	clear(s.addrs)
-	s.udp, s.tcp, s.udpLocal = nil, nil, nil
 	defer func() {
 		if err == nil {
 			return
@@ -207,6 +205,7 @@ func (s *Server) bind() (_ netip.AddrPort, err error) {
 			_ = l.Close()
 		}
 		s.udp, s.tcp, s.udpLocal = nil, nil, nil
+		clear(s.addrs)
 	}()
 	for _, tr := range s.cfg.Transports {
 		switch tr {

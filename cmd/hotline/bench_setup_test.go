@@ -292,6 +292,20 @@ func queueWaiting(t *testing.T, e *engine) int {
 	return n
 }
 
+// agentStates counts the seats of /api/v1/agents by state.
+func agentStates(t *testing.T, e *engine) map[string]int {
+	t.Helper()
+	var agents []struct {
+		State string `json:"state"`
+	}
+	apiGet(t, e, "agents", &agents)
+	states := map[string]int{}
+	for _, a := range agents {
+		states[a.State]++
+	}
+	return states
+}
+
 // leftBehind lists what the engine still holds once every caller has
 // finished: live calls, waiting calls, seats not ready, open media
 // sessions. Empty when nothing is stuck.
@@ -306,17 +320,8 @@ func leftBehind(t *testing.T, e *engine) []string {
 	if n := queueWaiting(t, e); n > 0 {
 		out = append(out, fmt.Sprintf("%d calls waiting in /api/v1/queues", n))
 	}
-	var agents []struct {
-		Ext   string `json:"extension"`
-		State string `json:"state"`
-	}
-	apiGet(t, e, "agents", &agents)
-	states := map[string]int{}
-	for _, a := range agents {
-		if a.State != "ready" {
-			states[a.State]++
-		}
-	}
+	states := agentStates(t, e)
+	delete(states, "ready")
 	if len(states) > 0 {
 		out = append(out, fmt.Sprintf("seats not ready in /api/v1/agents: %v", states))
 	}

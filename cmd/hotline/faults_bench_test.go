@@ -271,14 +271,14 @@ func benchKill9(t *testing.T, w *strings.Builder, calls int) {
 		Timeout: 15 * time.Minute,
 	})
 	waitUntil(t, fmt.Sprintf("%d calls bridged", calls), 2*time.Minute, func() bool {
-		return countAgents(t, e, "on_call") == calls
+		return agentStates(t, e)["on_call"] == calls
 	})
 	e.kill()
 	callers.Stop()
 	killed := time.Now()
 	e2 := launch(t, dir, cfg, "info")
 	up := time.Since(killed)
-	ok := pollUntil(2*time.Minute, func() bool { return countAgents(t, e2, "ready") == seats })
+	ok := pollUntil(2*time.Minute, func() bool { return agentStates(t, e2)["ready"] == seats })
 	back := time.Since(killed)
 	fmt.Fprintf(w, "## kill -9 with %d bridged calls (Redis store), restart under the same name\n\n", calls)
 	fmt.Fprintln(w, "| live calls killed | restart to ready line | every seat ready again after | records of the killed calls |")
@@ -288,20 +288,4 @@ func benchKill9(t *testing.T, w *strings.Builder, calls int) {
 	if !ok {
 		t.Errorf("seats not ready 2 minutes after the restart: %v", leftBehind(t, e2))
 	}
-}
-
-// countAgents is how many seats /api/v1/agents shows in state.
-func countAgents(t *testing.T, e *engine, state string) int {
-	t.Helper()
-	var agents []struct {
-		State string `json:"state"`
-	}
-	apiGet(t, e, "agents", &agents)
-	n := 0
-	for _, a := range agents {
-		if a.State == state {
-			n++
-		}
-	}
-	return n
 }

@@ -55,6 +55,10 @@ const (
 	ReasonTraining = "training"
 	ReasonMeeting  = "meeting"
 	ReasonMissed   = "missed"
+	// ReasonUnreachable: logged out because the phone stopped answering
+	// (silent to an offer, its CANCEL unanswered, or its media gone
+	// mid-call).
+	ReasonUnreachable = "unreachable"
 )
 
 // state reads the typed state of a stored status (zero: logged out).

@@ -57,6 +57,26 @@ func TestOfferAnswerWrapUp(t *testing.T) {
 	}
 }
 
+// TestSeatLost: a seat whose phone vanished mid-call (SeatLost) or did
+// not respond to an offer (Unreachable) is logged out with reason
+// unreachable and offered nothing more; registering again logs it in.
+func TestSeatLost(t *testing.T) {
+	r := newRig(t, oneQueue(general()), agent("1001", "general", 5), agent("1002", "general", 5))
+	r.ready("1001")
+	wantBrief(t, r.arrive("c1", "general", 0), "offer c1 1001")
+	r.do(r.d.Answered(r.ctx, "c1", "1001"))
+	r.do(r.d.SeatLost(r.ctx, "c1", "1001"))
+	if s := r.status("1001"); r.state("1001") != LoggedOut || s.Reason != ReasonUnreachable {
+		t.Fatalf("after its phone vanished: %s %q", r.state("1001"), s.Reason)
+	}
+	r.ready("1002")
+	wantBrief(t, r.arrive("c2", "general", 0), "offer c2 1002")
+	wantBrief(t, r.do(r.d.NotAnswered(r.ctx, "c2", "1002", Unreachable)))
+	if s := r.status("1002"); r.state("1002") != LoggedOut || s.Reason != ReasonUnreachable {
+		t.Fatalf("after its phone was silent: %s %q", r.state("1002"), s.Reason)
+	}
+}
+
 func TestServiceLevelMissed(t *testing.T) {
 	r := newRig(t, oneQueue(general()), agent("1001", "general", 5))
 	r.arrive("c1", "general", 0)

@@ -200,7 +200,7 @@ func (d *Dispatcher) notAnsweredLocked(ctx context.Context, callID, ext string, 
 			return s, false, nil
 		}
 		if why == Unreachable {
-			return enter(s, LoggedOut, "", now), true, nil
+			return enter(s, LoggedOut, ReasonUnreachable, now), true, nil
 		}
 		return missed(s, d.cfg.MaxMisses, now), true, nil
 	})
@@ -230,6 +230,18 @@ func (d *Dispatcher) requeueLocked(ctx context.Context, cs *callState, now, notB
 //
 // The seat's swap runs outside the dispatcher's lock, as in Answered.
 func (d *Dispatcher) CallEnded(ctx context.Context, callID, ext string) ([]Decision, error) {
+	return d.callEnded(ctx, callID, ext, false)
+}
+
+// SeatLost: seat ext's bridged call callID is over because the seat's phone
+// vanished (its media stopped). It is CallEnded, but the seat is logged out
+// (reason "unreachable") rather than wrapped up: calls must not be offered
+// to a phone that is gone. Its next REGISTER logs it in again (auto_login).
+func (d *Dispatcher) SeatLost(ctx context.Context, callID, ext string) ([]Decision, error) {
+	return d.callEnded(ctx, callID, ext, true)
+}
+
+func (d *Dispatcher) callEnded(ctx context.Context, callID, ext string, lost bool) ([]Decision, error) {
 	d.mu.Lock()
 	now := d.now()
 	wraps := d.wraps
@@ -241,6 +253,9 @@ func (d *Dispatcher) CallEnded(ctx context.Context, callID, ext string) ([]Decis
 			return s, false, fmt.Errorf("call %s, seat %s: %w", callID, ext, ErrNotOffered)
 		}
 		qname, talk = s.Queue, now.Sub(s.Since)
+		if lost {
+			return enter(s, LoggedOut, ReasonUnreachable, now), true, nil
+		}
 		return ended(s, wraps[s.Queue], now), true, nil
 	})
 	if err != nil {

@@ -455,6 +455,8 @@ func (c *Call) leaveACD() {
 	var ds []acd.Decision
 	var err error
 	switch {
+	case c.answeredSeat != "" && c.seatLost:
+		ds, err = c.e.acd.SeatLost(ctx, c.id, c.answeredSeat)
 	case c.answeredSeat != "":
 		ds, err = c.e.acd.CallEnded(ctx, c.id, c.answeredSeat)
 	case c.inACD:

@@ -107,6 +107,7 @@ type Call struct {
 	place        pendingCallback // what a callback needs (under snapMu)
 	callable     bool            // the caller may be called back (notePlace)
 	answeredSeat string
+	seatLost     bool // the answered seat's media stopped: its phone is gone (acd.SeatLost)
 	ringAt       time.Time
 
 	st       state
@@ -280,6 +281,7 @@ func (c *Call) handle(ev any) *reason {
 	case evDTMF:
 		return c.onDTMF(ev.digit, ev.via)
 	case evRTPTimeout:
+		c.seatLost = ev.b && c.answeredSeat != ""
 		r := endRTPTimeout
 		return &r
 	case evShutdown:

@@ -100,6 +100,7 @@ type callback struct {
 	greeted    bool   // the caller has heard the whole greeting
 	whispered  bool   // the seat has heard the whole whisper
 	onCall     string // the seat the caller talks to (told at the end)
+	seatLost   bool   // the seat's media stopped: its phone is gone (acd.SeatLost)
 	inACD      bool   // the ACD has not finished with the callback
 
 	rec      records.Record
@@ -172,6 +173,7 @@ func (cb *callback) handle(ev any) *reason {
 	case evLeg:
 		return cb.onLeg(ev)
 	case evRTPTimeout:
+		cb.seatLost = ev.b && cb.onCall != ""
 		return reasonPtr(endRTPTimeout)
 	case evShutdown:
 		return reasonPtr(endShutdown)
@@ -428,6 +430,8 @@ func (cb *callback) end(r reason) {
 	var ds []acd.Decision
 	var err error
 	switch {
+	case cb.onCall != "" && cb.seatLost:
+		ds, err = cb.e.acd.SeatLost(actx, cb.p.acdID, cb.onCall)
 	case cb.onCall != "":
 		ds, err = cb.e.acd.CallEnded(actx, cb.p.acdID, cb.onCall)
 	case cb.inACD && r == endCallbackFailed && cb.retry(actx, &ds):

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/netip"
+	"sync/atomic"
 	"time"
 
 	"github.com/hotline-cc/hotline/internal/guard"
@@ -64,33 +65,88 @@ func (c *Call) dialOut(kind legKind, target string, timeout time.Duration) *reas
 	return nil
 }
 
+// A phone that vanished must not hold a caller: silentAfter is how long a
+// dialled leg may stay without any response at all (every live user agent
+// sends 100 Trying at once, and by then the INVITE has gone out four times),
+// and cancelGrace how long a phone that rang out may take to answer our
+// CANCEL. Either way the leg counts as unreachable (the seat is logged out)
+// and the outcome is posted at once; sipgo's transaction ends in its own time.
+const (
+	silentAfter = 8 * time.Second
+	cancelGrace = 4 * time.Second
+)
+
+// errUnreachable: the dialled phone did not respond (silent, or silent to
+// our CANCEL after it rang out).
+var errUnreachable = errors.New("call: the phone did not respond")
+
 // dialLeg sends an INVITE with our offer for sess (every codec, first
 // preferred) and waits for the answer on a helper goroutine within timeout:
 // provisional responses post ringing (when not nil), the outcome posts
-// outcome(err) (errNoAnswer when the time ran out). stop cancels the ringing.
+// outcome(err) exactly once (errNoAnswer when the time ran out,
+// errUnreachable when the phone is gone). stop cancels the ringing.
 func dialLeg(d Dialer, sess *media.Session, ls *legSDP, first string, timeout time.Duration, o sip.DialOptions,
 	post func(any) bool, ringing any, outcome func(error) any) (leg *sip.OutboundLeg, stop context.CancelFunc, err error) {
 	o.SDP = ls.offer(sess.LocalAddr(), first)
 	sess.SetSignal(sip.URIHostIP(o.Target)) // the far side behind NAT is learnt there only
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	ctx, cancel := context.WithTimeoutCause(context.Background(), timeout, errNoAnswer)
+	ctx, silence := context.WithCancelCause(ctx)
+	stop = func() { silence(nil); cancel() }
 	leg, err = d.Dial(ctx, o)
 	if err != nil {
-		cancel()
+		stop()
 		return nil, nil, err
 	}
-	go func() {
-		defer guard.Recover(nil, "call", func(any) { post(outcome(errDialPanic)) })
-		err := leg.WaitAnswer(ctx, func(int) {
-			if ringing != nil {
-				post(ringing)
-			}
-		})
-		if errors.Is(err, context.DeadlineExceeded) {
-			err = errNoAnswer
+	go waitLeg(ctx, silence, leg, func(err error) { post(outcome(err)) }, func() {
+		if ringing != nil {
+			post(ringing)
 		}
-		post(outcome(err))
-	}()
-	return leg, cancel, nil
+	})
+	return leg, stop, nil
+}
+
+// waitLeg waits for leg's answer under ctx (its cause says why it ended:
+// errNoAnswer at the deadline, context.Canceled when withdrawn) and reports
+// the outcome once. A phone heard from not at all within silentAfter, or
+// not answering the CANCEL within cancelGrace, is reported unreachable at
+// once; should it answer after all, it is hung up.
+func waitLeg(ctx context.Context, silence context.CancelCauseFunc, leg *sip.OutboundLeg, report func(error), ringing func()) {
+	var reported, heard atomic.Bool
+	once := func(err error) bool {
+		if !reported.CompareAndSwap(false, true) {
+			return false
+		}
+		report(err)
+		return true
+	}
+	defer guard.Recover(nil, "call", func(any) { once(errDialPanic) })
+	mute := time.AfterFunc(silentAfter, func() {
+		if !heard.Load() {
+			silence(errUnreachable)
+		}
+	})
+	defer mute.Stop()
+	gone := context.AfterFunc(ctx, func() {
+		switch cause := context.Cause(ctx); {
+		case errors.Is(cause, errUnreachable):
+			once(errUnreachable)
+		case errors.Is(cause, errNoAnswer):
+			time.AfterFunc(cancelGrace, func() { once(errUnreachable) })
+		}
+	})
+	defer gone()
+	err := leg.WaitAnswer(ctx, func(code int) {
+		heard.Store(true)
+		if code > 100 {
+			ringing()
+		}
+	})
+	if errors.Is(err, context.DeadlineExceeded) {
+		err = errNoAnswer
+	}
+	if !once(err) && err == nil {
+		_ = leg.Hangup(context.Background()) // answered after it was given up
+	}
 }
 
 // settleAnswer takes the outcome of dialling leg (err from WaitAnswer) and,

@@ -79,11 +79,12 @@ func (s *Server) Dial(ctx context.Context, o DialOptions) (*OutboundLeg, error) 
 
 // WaitAnswer blocks until the far side answers (nil, with its SDP in
 // AnswerSDP) or fails (a *RejectError for a final non-2xx). Cancelling ctx
-// before the answer sends CANCEL. onProvisional, if set, sees 180/183 codes.
+// before the answer sends CANCEL. onProvisional, if set, sees every
+// provisional code, 100 Trying included.
 // On success the leg is in the dialog table and has been ACKed.
 func (l *OutboundLeg) WaitAnswer(ctx context.Context, onProvisional func(code int)) error {
 	err := l.d.WaitAnswer(ctx, sipgo.AnswerOptions{OnResponse: func(res *sipmsg.Response) error {
-		if res.IsProvisional() && res.StatusCode > 100 && onProvisional != nil {
+		if res.IsProvisional() && onProvisional != nil {
 			onProvisional(res.StatusCode)
 		}
 		return nil

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hotline-cc/hotline/internal/rtpload"
 	"github.com/hotline-cc/hotline/internal/testpeer"
 	"github.com/hotline-cc/hotline/records"
 	"github.com/hotline-cc/hotline/store/redistest"
@@ -37,7 +38,8 @@ func faultDuration(t *testing.T, name string, def time.Duration) time.Duration {
 // TestBenchFaults runs the fault runs. HOTLINE_FAULT_RATE is the sustainable
 // call rate the overload multiplies by 5 (default 400 calls/s, from
 // BENCHMARKS.md), HOTLINE_FAULT_OVERLOAD how long it is offered (60s),
-// HOTLINE_FAULT_OUTAGE how long redis-server is frozen (30s).
+// HOTLINE_FAULT_OUTAGE how long redis-server is frozen (30s). Vanish (phones
+// killed while ringing and while talking) takes no setting.
 func TestBenchFaults(t *testing.T) {
 	report, finish := benchReport(t, "fault runs", "faults.md")
 	defer finish()
@@ -49,6 +51,7 @@ func TestBenchFaults(t *testing.T) {
 		benchRedisFrozen(t, report, faultDuration(t, "HOTLINE_FAULT_OUTAGE", 30*time.Second))
 	})
 	t.Run("Kill9", func(t *testing.T) { benchKill9(t, report, 100) })
+	t.Run("Vanish", func(t *testing.T) { benchVanish(t, report) })
 }
 
 // rejected sums hotline_calls_rejected_total over its reasons.
@@ -289,3 +292,119 @@ func benchKill9(t *testing.T, w *strings.Builder, calls int) {
 		t.Errorf("seats not ready 2 minutes after the restart: %v", leftBehind(t, e2))
 	}
 }
+
+// benchVanish: a hall of 3×vanishGroup seats under load loses two thirds of
+// its phones at once (SIGKILL: no BYE, no answer to CANCEL, no more RTP).
+// Seats 1001.. talk (a SIPp answering, media from their own generator,
+// stopped with them), seats 1001+vanishGroup.. ring and never answer, the
+// last group answers and lives. Once every seat is busy, the first two
+// groups' phones are killed: the talking calls end rtp_timeout, the ringing
+// callers are moved on, and every vanished seat ends logged out
+// (unreachable) while the live ones end ready; every caller has one record.
+func benchVanish(t *testing.T, w *strings.Builder) {
+	// The live seats hang up after liveMs (before their RTP timeout: they
+	// send no media), so they free up for the callers moved on.
+	const group, callers, rate, holdMs, liveMs = vanishGroup, 6 * vanishGroup, 50, 60000, 3000
+	media := func(streams int) *rtpload.Generator {
+		g, err := rtpload.New(rtpload.Config{MaxStreams: streams, PayloadType: 8})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = g.Close() })
+		g.Start()
+		return g
+	}
+	all, talking := media(callers), media(callers)
+	e := startBenchEngine(t, benchEngineOpts{prompts: benchPrompts(t), seats: 3 * group, rtpTimeout: "6s"})
+	farm := func(scenario string, vars map[string]string) *testpeer.SippProc {
+		return testpeer.StartSipp(t, testpeer.SippOptions{
+			Scenario: testpeer.ScenarioPath(t, scenario), BufferSize: benchSocketBytes, Vars: vars, Timeout: 10 * time.Minute,
+		})
+	}
+	talkFarm := farm("bench_uas.xml", map[string]string{"codec": "8", "rtp_port": strconv.Itoa(int(talking.SeatAddr().Port()))})
+	ringFarm := farm("uas_noanswer.xml", nil)
+	liveFarm := farm("uas_hangup.xml", map[string]string{"codec": "8", "hold_ms": strconv.Itoa(liveMs)})
+	registerSeatRange(t, e, 1001, group, talkFarm.Addr, 500, 200)
+	registerSeatRange(t, e, 1001+group, group, ringFarm.Addr, 500, 200)
+	registerSeatRange(t, e, 1001+2*group, group, liveFarm.Addr, 500, 200)
+	done := make(chan testpeer.SippResult, 1)
+	go func() {
+		done <- testpeer.RunSipp(t, testpeer.SippOptions{
+			LocalIP:  carrierIP,
+			Scenario: testpeer.ScenarioPath(t, "bench_uac.xml"), Target: e.target(), Service: "12345",
+			Calls: callers, Rate: rate, Limit: callers, BufferSize: benchSocketBytes,
+			Vars:    map[string]string{"rtp_port": strconv.Itoa(int(all.CallerAddr().Port())), "codec": "8", "hold_ms": strconv.Itoa(holdMs)},
+			Timeout: 5 * time.Minute,
+		})
+	}()
+	waitUntil(t, "every seat busy", 2*time.Minute, func() bool {
+		st := agentStates(t, e)
+		return st["on_call"] == 2*group && st["ringing"] == group
+	})
+	killed := time.Now()
+	talkFarm.Kill()
+	ringFarm.Kill()
+	talking.StopSending()
+	vanished := func() bool {
+		for ext := 1001; ext < 1001+2*group; ext++ {
+			if a := agentOf(t, e, strconv.Itoa(ext)); a.State != "logged_out" || a.Reason != "unreachable" {
+				return false
+			}
+		}
+		return true
+	}
+	allOut := pollUntil(time.Minute, vanished)
+	outAfter := time.Since(killed)
+	res := <-done
+	waitIdle(t, e)
+	recs := e.records()
+	ext := func(s string) int { n, _ := strconv.Atoi(s); return n - 1000 }
+	var cutOff, movedOn, withLive int
+	for _, r := range recs {
+		a := ext(r.Agent)
+		switch {
+		case a >= 1 && a <= group:
+			if r.EndReason == "rtp_timeout" {
+				cutOff++
+			}
+		case a > 2*group:
+			withLive++
+		}
+		for _, m := range r.SeatsMissed {
+			if n := ext(m); n > group && n <= 2*group && r.Agent != "" {
+				movedOn++
+				break
+			}
+		}
+	}
+	fmt.Fprintf(w, "## Phones that vanish: %d seats talking and %d ringing killed (SIGKILL) at once, %d live (calls of %d ms); %d callers at %d/s, patient for %d ms\n\n",
+		group, group, group, liveMs, callers, rate, holdMs)
+	fmt.Fprintln(w, "| callers | records by end | talking calls ended rtp_timeout | rung at a vanished seat, then answered by another | answered by live seats | vanished seats logged out (unreachable) after | lost |")
+	fmt.Fprintln(w, "| ---: | --- | ---: | ---: | ---: | ---: | ---: |")
+	fmt.Fprintf(w, "| %d | %v | %d | %d | %d | %v | %d |\n\n", callers, endReasons(recs), cutOff, movedOn, withLive,
+		outAfter.Round(100*time.Millisecond), callers-len(recs))
+	if !allOut {
+		t.Errorf("vanished seats not all logged out a minute after the kill")
+	}
+	if len(recs) != callers || cutOff != group || movedOn != group || withLive != callers-group {
+		t.Errorf("vanish: %d callers, %d records, %d talking calls ended rtp_timeout, %d moved on, %d answered by live seats (want %d, %d, %d); SIPp %s",
+			callers, len(recs), cutOff, movedOn, withLive, group, group, callers-group, res)
+	}
+	var live []string
+	pollUntil(time.Minute, func() bool {
+		live = nil
+		for i := 2 * group; i < 3*group; i++ {
+			if a := agentOf(t, e, strconv.Itoa(1001+i)); a.State != "ready" {
+				live = append(live, a.Ext+" "+a.State)
+			}
+		}
+		return len(live) == 0
+	})
+	if len(live) > 0 {
+		t.Errorf("live seats not ready after the run: %v", live)
+	}
+}
+
+// vanishGroup is how many seats vanish talking, how many vanish ringing,
+// and how many live, in benchVanish.
+const vanishGroup = 100

@@ -111,6 +111,13 @@ func (p *SippProc) Stop() {
 	})
 }
 
+// Kill ends SIPp at once with SIGKILL, as a phone that loses power: no
+// BYE, no CANCEL answered, no more RTP. Returns once it has exited.
+func (p *SippProc) Kill() {
+	p.once.Do(func() { p.signalAndWait(syscall.SIGKILL, time.Hour) })
+	<-p.done
+}
+
 func (p *SippProc) signalAndWait(sig os.Signal, d time.Duration) bool {
 	select {
 	case <-p.done:

@@ -459,6 +459,10 @@ type surgeWatch struct {
 	maxWaiting, minWaiting int   // minWaiting: on the plateau
 	sumWaiting             int   // on the plateau
 	peakRSSKiB             int64 // engine
+	// warmRSSKiB: the engine's RSS at the first plateau sample a sixth of
+	// the way in (warmAt), the base of the growth over the rest.
+	warmRSSKiB int64
+	warmAt     time.Duration
 }
 
 // benchSurge: 200 seats (one SIPp answering for all, hanging up 5 s after
@@ -506,6 +510,12 @@ func benchSurge(t *testing.T, w *strings.Builder, d time.Duration) {
 	after := sampleProc(t, pid)
 	writeSurge(w, d, surgeFigures{res: res, recs: e.records(), seen: seen, idle: idle, start: start, end: end,
 		after: after, left: left, settled: settled})
+	// Over a long surge the RSS must settle: growth from a sixth of the way
+	// in to the end under surgeMaxGrowth (shorter runs only report it).
+	if g := rssGrowth(seen, end); d >= 30*time.Minute && (seen.warmRSSKiB == 0 || g >= surgeMaxGrowth) {
+		t.Errorf("surge: RSS grew %.1f%% from %.1f MiB at %v to %.1f MiB at the end (limit %.0f%%)",
+			100*g, float64(seen.warmRSSKiB)/1024, seen.warmAt.Round(time.Second), float64(end.rssKiB)/1024, 100*surgeMaxGrowth)
+	}
 	if res.Failed != 0 || len(left) > 0 || len(e.records()) != total {
 		t.Errorf("surge: %d failed callers, %d records for %d calls, left behind: %v\n%s\n%s",
 			res.Failed, len(e.records()), total, left, res, e.log.tail(20))
@@ -516,6 +526,7 @@ func benchSurge(t *testing.T, w *strings.Builder, d time.Duration) {
 // surgeSample for d, or until the callers' SIPp exits early.
 func watchSurge(t *testing.T, e *engine, pid int, d time.Duration, callersDone <-chan struct{}) surgeWatch {
 	s := surgeWatch{minWaiting: surgeWaiting * 10}
+	began := time.Now()
 	stop := time.NewTimer(d)
 	defer stop.Stop()
 	tick := time.NewTicker(surgeSample)
@@ -530,15 +541,31 @@ func watchSurge(t *testing.T, e *engine, pid int, d time.Duration, callersDone <
 		case <-tick.C:
 		}
 		s.samples++
-		s.peakRSSKiB = max(s.peakRSSKiB, sampleProc(t, pid).rssKiB)
+		rss := sampleProc(t, pid).rssKiB
+		s.peakRSSKiB = max(s.peakRSSKiB, rss)
 		n := queueWaiting(t, e)
 		s.maxWaiting = max(s.maxWaiting, n)
 		if s.plateau > 0 || n >= surgeWaiting*9/10 {
 			s.plateau++
 			s.sumWaiting += n
 			s.minWaiting = min(s.minWaiting, n)
+			if at := time.Since(began); s.warmRSSKiB == 0 && at >= d/6 {
+				s.warmRSSKiB, s.warmAt = rss, at
+			}
 		}
 	}
+}
+
+// surgeMaxGrowth bounds the RSS growth of a surge of 30 minutes or more.
+const surgeMaxGrowth = 0.05
+
+// rssGrowth is the engine's RSS growth from the warm sample to end (0 with
+// no warm sample).
+func rssGrowth(s surgeWatch, end procSample) float64 {
+	if s.warmRSSKiB == 0 {
+		return 0
+	}
+	return float64(end.rssKiB-s.warmRSSKiB) / float64(s.warmRSSKiB)
 }
 
 // surgeFigures is what the surge measured.
@@ -588,6 +615,10 @@ func writeSurge(w *strings.Builder, d time.Duration, f surgeFigures) {
 	peak := max(f.seen.peakRSSKiB, f.end.rssKiB, f.after.rssKiB)
 	fmt.Fprintf(w, "| engine RSS | idle %.1f MiB, highest sampled %.1f MiB, after the drain %.1f MiB |\n",
 		float64(f.idle.rssKiB)/1024, float64(peak)/1024, float64(f.after.rssKiB)/1024)
+	if f.seen.warmRSSKiB > 0 {
+		fmt.Fprintf(w, "| engine RSS growth over the surge | %+.1f%%: %.1f MiB at %v, %.1f MiB at its end |\n",
+			100*rssGrowth(f.seen, f.end), float64(f.seen.warmRSSKiB)/1024, f.seen.warmAt.Round(time.Second), float64(f.end.rssKiB)/1024)
+	}
 	fmt.Fprintf(w, "| machine busy during the surge (of 2 cores) | %.2f cores |\n", machineCores(f.start, f.end))
 	stuck := "nothing"
 	if len(f.left) > 0 {

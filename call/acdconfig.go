@@ -3,14 +3,11 @@ package call
 import (
 	"maps"
 	"slices"
-	"time"
 
-	"github.com/redis/go-redis/v9"
 
 	"github.com/hotline-cc/hotline/acd"
 	"github.com/hotline-cc/hotline/config"
 	"github.com/hotline-cc/hotline/queue"
-	"github.com/hotline-cc/hotline/store"
 )
 
 // acdConfigFrom converts the centre's acd and queues sections into the
@@ -87,22 +84,3 @@ func destination(d config.Destination) queue.Destination {
 	}
 	return queue.Destination{}
 }
-
-// storeFrom builds the store of the store section: memory, or Redis through
-// a go-redis client that connects lazily (nothing is dialled here) and
-// reconnects by itself. closeStore releases the client; the caller calls it
-// once the dispatcher is no longer used.
-func storeFrom(s config.Store) (st store.Store, closeStore func() error) {
-	if s.Kind != config.StoreRedis {
-		return store.NewMemory(), func() error { return nil }
-	}
-	c := redis.NewClient(&redis.Options{Addr: s.Redis.Address, Password: s.Redis.Password, DB: s.Redis.DB})
-	r := store.NewRedis(c, s.Redis.Prefix)
-	r.SetMaxStale(redisMaxStale)
-	return r, c.Close
-}
-
-// redisMaxStale: the ACD reads seats from its mirror of the Redis store for
-// this long after each refresh; other nodes' changes arrive at most this
-// late (claims are checked by version in Redis all the same).
-const redisMaxStale = 20 * time.Millisecond

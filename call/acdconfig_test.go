@@ -203,21 +203,3 @@ func TestACDConfigDemo(t *testing.T) {
 		t.Errorf("*132 = %+v, %v", cmd, ok)
 	}
 }
-
-// TestStoreFrom: memory by default; Redis without dialling.
-func TestStoreFrom(t *testing.T) {
-	st, closeStore := storeFrom(config.Store{Kind: config.StoreMemory})
-	if _, ok := st.(*store.Memory); !ok {
-		t.Errorf("memory kind gave %T", st)
-	}
-	if err := closeStore(); err != nil {
-		t.Error(err)
-	}
-	st, closeStore = storeFrom(config.Store{Kind: config.StoreRedis, Redis: config.Redis{Address: "127.0.0.1:1", Prefix: "{t}:"}})
-	if _, ok := st.(*store.Redis); !ok {
-		t.Errorf("redis kind gave %T", st)
-	}
-	if err := closeStore(); err != nil {
-		t.Error(err)
-	}
-}

@@ -171,9 +171,8 @@ func (c *Call) setupCallerMedia() *reason {
 		return reasonPtr(endNoMedia)
 	}
 	sess.SetSignal(c.a.Source().Addr()) // a caller behind NAT is learnt there only
-	c.am = sess
-	c.aSDP = newLegSDP()
-	c.aSDP.codec, c.aSDP.dtmf = codec, dtmf
+	c.in.m, c.in.sdp = sess, newLegSDP()
+	c.in.sdp.codec, c.in.sdp.dtmf = codec, dtmf
 	c.aOfferDir = offer.Direction
 	c.rec.Codec = codec.Name
 	return nil
@@ -225,7 +224,7 @@ func legName(b bool) string {
 // answerCaller sends the 200 from a helper goroutine (it blocks until the
 // ACK); the outcome comes back as evAnswered.
 func (c *Call) answerCaller() {
-	sdp := c.aSDP.build(c.am.LocalAddr(), sip.AnswerDirection(c.aOfferDir))
+	sdp := c.in.sdp.build(c.in.m.LocalAddr(), sip.AnswerDirection(c.aOfferDir))
 	if c.st != stBridged {
 		c.setState(stAnswering)
 	}

@@ -73,9 +73,8 @@ type Call struct {
 	ivrPlays   int
 	closing    *reason
 
-	a         callerLeg
-	am        *media.Session
-	aSDP      legSDP
+	a         callerLeg // the caller's SIP; in is their party (media, SDP)
+	in        leg
 	aOfferDir string
 	line      config.Line
 	ivr       *ivr.Session
@@ -88,19 +87,14 @@ type Call struct {
 	toSeat    string // seat-to-seat: the extension called
 	fromSeat  string // seat-to-seat: the calling extension
 
-	b        *sip.OutboundLeg
-	bKind    legKind
-	bTarget  string
-	bm       *media.Session
-	bSDP     legSDP
-	seat     string
-	ringStop context.CancelFunc
+	b    *leg // the party dialled for the caller: a seat, a department, a transfer target
+	seat string
 	// ACD bookkeeping: the call waits in (or was offered by) the ACD; the
 	// seats ringing for it; the seat that answered through it (told when
 	// the call ends).
 	inACD        bool
-	offers       []*offer
-	overflowed   bool // the overflow message plays; the call ends after it
+	offers       []*leg // seats ringing for the call (queue offers)
+	overflowed   bool   // the overflow message plays; the call ends after it
 	queue        string
 	kept         bool            // a callback keeps the caller's place: the confirmation plays, then the call ends
 	keptAlready  bool            // kept: the place is the number's earlier one (endCallbackDuplicate)
@@ -108,7 +102,6 @@ type Call struct {
 	callable     bool            // the caller may be called back (notePlace)
 	answeredSeat string
 	seatLost     bool // the answered seat's media stopped: its phone is gone (acd.SeatLost)
-	ringAt       time.Time
 
 	st       state
 	playGen  int
@@ -140,20 +133,20 @@ type callerLeg interface {
 	Hangup(ctx context.Context, code int) error
 }
 
-func newCall(e *Engine, leg callerLeg) *Call {
+func newCall(e *Engine, inbound callerLeg) *Call {
 	c := &Call{
-		e: e, id: newID(), a: leg,
+		e: e, id: newID(), a: inbound, in: leg{kind: legCaller},
 		cfg: e.config(), ps: e.prompts.Load(),
 		mb: newMailbox(), start: e.opts.Now(),
 	}
-	c.log = e.log.With("call_id", c.id, "sip_call_id", leg.CallID())
+	c.log = e.log.With("call_id", c.id, "sip_call_id", inbound.CallID())
 	c.rec = records.Record{
-		CallID: c.id, Centre: c.cfg.Centre, Caller: leg.Caller(), Dialled: leg.Dialled(),
+		CallID: c.id, Centre: c.cfg.Centre, Caller: inbound.Caller(), Dialled: inbound.Dialled(),
 		IVRPath: []string{}, Transfers: []records.Transfer{},
 		StartedAt: records.Time(c.start),
 	}
-	c.snap = CallInfo{ID: c.id, Caller: leg.Caller(), Dialled: leg.Dialled(), StartedAt: c.start}
-	leg.SetEvents(func(ev sip.Event) { c.post(evLeg{ev: ev}) })
+	c.snap = CallInfo{ID: c.id, Caller: inbound.Caller(), Dialled: inbound.Dialled(), StartedAt: c.start}
+	inbound.SetEvents(func(ev sip.Event) { c.post(evLeg{ev: ev}) })
 	return c
 }
 
@@ -271,7 +264,7 @@ func (c *Call) handle(ev any) *reason {
 	case evACD:
 		return c.onDecision(ev.d)
 	case evRinging:
-		if (c.toSeat != "" || c.bKind == legDepartment) && !c.a.Answered() {
+		if (c.toSeat != "" || (c.b != nil && c.b.kind == legDepartment)) && !c.a.Answered() {
 			_ = c.a.Ringing()
 		}
 	case evSeatAnswer:
@@ -314,8 +307,8 @@ func (c *Call) onLeg(ev evLeg) *reason {
 		if ev.b {
 			return nil
 		}
-		if c.st == stBridged && c.bm != nil {
-			_ = c.bm.SendDTMF(e.Digit, 100*time.Millisecond)
+		if c.st == stBridged && c.b != nil && c.b.m != nil {
+			_ = c.b.m.SendDTMF(e.Digit, 100*time.Millisecond)
 		}
 		return c.onDTMF(e.Digit, "info")
 	case sip.EventReinvite:
@@ -395,15 +388,7 @@ func (c *Call) play(p *media.Prompt, loop bool) {
 	if !loop {
 		done = func() { c.tryPost(evPromptDone{gen: gen}) }
 	}
-	c.am.Play(p, loop, done)
-}
-
-// stopRinging cancels a seat INVITE in progress.
-func (c *Call) stopRinging() {
-	if c.ringStop != nil {
-		c.ringStop()
-		c.ringStop = nil
-	}
+	c.in.m.Play(p, loop, done)
 }
 
 var errNoAnswer = errors.New("call: seat did not answer in time")

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hotline-cc/hotline/acd"
 	"github.com/hotline-cc/hotline/config"
+	"github.com/hotline-cc/hotline/internal/guard"
 	"github.com/hotline-cc/hotline/media"
 	"github.com/hotline-cc/hotline/records"
 	"github.com/hotline-cc/hotline/sip"
@@ -84,16 +85,10 @@ type callback struct {
 	done  chan struct{}
 	st    callbackState
 
-	caller     *sip.OutboundLeg
-	cm         *media.Session
-	cSDP       legSDP
-	callerStop context.CancelFunc
-	callerGen  int
+	caller    *leg // the citizen, dialled through the trunk (nil until dialled)
+	callerGen int
 
-	seat       *sip.OutboundLeg
-	sm         *media.Session
-	sSDP       legSDP
-	seatStop   context.CancelFunc
+	seat       *leg   // the seat's leg (nil while none rings)
 	ext        string // the seat reserved for the callback now
 	contact    string // its phone, rung once the caller answers
 	whisperGen int
@@ -213,16 +208,15 @@ func (cb *callback) dialCaller(contact string) *reason {
 		cb.log.Error("no RTP session for the callback", "error", err)
 		return reasonPtr(endNoMedia)
 	}
-	cb.cm, cb.cSDP = sess, newLegSDP()
-	leg, stop, err := dialLeg(cb.e.dialer, sess, &cb.cSDP, cb.p.codec, cb.cfg.ACD.CallbackRing,
+	cb.caller = &leg{kind: legCaller, m: sess, sdp: newLegSDP(), rangAt: cb.e.opts.Now()}
+	err = cb.caller.dial(cb.e.dialer, cb.p.codec, cb.cfg.ACD.CallbackRing,
 		sip.DialOptions{Target: cb.p.target, FromUser: cb.p.line},
 		cb.post, nil, func(err error) any { return evCallerAnswer{err: err} })
 	if err != nil {
 		cb.log.Warn("dialling the caller back failed", "target", cb.p.target, "error", err)
 		return reasonPtr(endCallbackFailed)
 	}
-	cb.caller, cb.callerStop = leg, stop
-	leg.SetEvents(func(ev sip.Event) { cb.post(evLeg{ev: ev}) })
+	cb.caller.d.SetEvents(func(ev sip.Event) { cb.post(evLeg{ev: ev}) })
 	cb.contact = contact
 	cb.log.Info("calling the caller back", "target", cb.p.target, "seat", cb.ext)
 	return nil
@@ -231,13 +225,12 @@ func (cb *callback) dialCaller(contact string) *reason {
 // onCallerAnswer: the caller answered (greet them and ring the seat) or not
 // (the callback has failed).
 func (cb *callback) onCallerAnswer(err error) *reason {
-	cb.callerStop()
-	if err = settleAnswer(cb.log, cb.caller, cb.cm, &cb.cSDP, err); err != nil {
+	if err = cb.caller.settle(cb.log, err); err != nil {
 		cb.log.Info("the caller did not answer the callback", "error", err)
-		cb.caller = nil
+		cb.caller.d = nil // not answered: nothing to hang up
 		return reasonPtr(endCallbackFailed)
 	}
-	cb.rec.Codec = cb.cSDP.codec.Name
+	cb.rec.Codec = cb.caller.sdp.codec.Name
 	cb.setState(cbHolding)
 	cb.playCaller(cb.ps.callback.hello, false)
 	return cb.ringSeat(cb.contact)
@@ -246,36 +239,37 @@ func (cb *callback) onCallerAnswer(err error) *reason {
 // ringSeat rings the reserved seat while the caller holds.
 func (cb *callback) ringSeat(contact string) *reason {
 	cb.setState(cbRinging)
-	sess, err := cb.openSession(true, cb.cSDP.codec)
+	sess, err := cb.openSession(true, cb.caller.sdp.codec)
 	if err != nil {
 		cb.log.Error("no RTP session for the seat", "error", err)
 		return reasonPtr(endNoMedia)
 	}
-	cb.sm, cb.sSDP = sess, newLegSDP()
-	leg, stop, err := dialLeg(cb.e.dialer, sess, &cb.sSDP, cb.cSDP.codec.Name, cb.cfg.SIP.SeatRingTimeout,
+	cb.seat = &leg{kind: legSeat, ext: cb.ext, m: sess, sdp: newLegSDP(), rangAt: cb.e.opts.Now()}
+	err = cb.seat.dial(cb.e.dialer, cb.caller.sdp.codec.Name, cb.cfg.SIP.SeatRingTimeout,
 		sip.DialOptions{Target: contact, FromUser: cb.p.caller, FromDisplay: "callback"},
 		cb.post, nil, func(err error) any { return evSeatAnswer{err: err} })
 	if err != nil {
 		cb.log.Warn("dialling the seat failed", "seat", cb.ext, "error", err)
 		return cb.seatFailed(err)
 	}
-	cb.seat, cb.seatStop = leg, stop
-	leg.SetEvents(func(ev sip.Event) { cb.post(evLeg{b: true, ev: ev}) })
+	cb.seat.d.SetEvents(func(ev sip.Event) { cb.post(evLeg{b: true, ev: ev}) })
 	cb.log.Info("ringing seat for the callback", "seat", cb.ext)
 	return nil
 }
 
 // onSeatAnswer: the seat answered (it hears the whisper) or not.
 func (cb *callback) onSeatAnswer(err error) *reason {
-	cb.seatStop()
-	if err = settleAnswer(cb.log, cb.seat, cb.sm, &cb.sSDP, err); err != nil {
+	if cb.seat == nil {
+		return nil // given up meanwhile
+	}
+	if err = cb.seat.settle(cb.log, err); err != nil {
 		return cb.seatFailed(err)
 	}
 	cb.setState(cbWhisper)
 	cb.whispered = false
 	cb.whisperGen++
 	gen := cb.whisperGen
-	cb.sm.Play(cb.ps.callback.whisper, false, func() { cb.tryPost(evWhisperDone{gen: gen}) })
+	cb.seat.m.Play(cb.ps.callback.whisper, false, func() { cb.tryPost(evWhisperDone{gen: gen}) })
 	return nil
 }
 
@@ -293,12 +287,9 @@ func (cb *callback) seatFailed(err error) *reason {
 // dropSeat forgets the seat leg (hung up if it was answered).
 func (cb *callback) dropSeat() {
 	if cb.seat != nil {
-		go cb.seat.Hangup(context.Background())
+		cb.seat.hangupLater(cb.log)
+		cb.seat.drop()
 		cb.seat = nil
-	}
-	if cb.sm != nil {
-		_ = cb.sm.Close()
-		cb.sm = nil
 	}
 	cb.ext = ""
 }
@@ -327,8 +318,8 @@ func (cb *callback) connect() *reason {
 		cb.rec.AnsweredAt, cb.rec.Agent = &t, cb.ext
 	}
 	cb.callerGen++ // the music's end is stale
-	cb.cm.StopPlayback()
-	media.Bridge(cb.cm, cb.sm)
+	cb.caller.m.StopPlayback()
+	media.Bridge(cb.caller.m, cb.seat.m)
 	cb.setState(cbBridged)
 	cb.log.Info("callback bridged", "agent", cb.ext)
 	return nil
@@ -352,15 +343,22 @@ func (cb *callback) onLeg(ev evLeg) *reason {
 	case sip.EventAckLost:
 		return reasonPtr(endAckLost)
 	case sip.EventDTMF:
-		if !ev.b && cb.st == cbBridged && cb.sm != nil {
-			_ = cb.sm.SendDTMF(e.Digit, 100*time.Millisecond)
+		if !ev.b && cb.st == cbBridged && cb.seat != nil {
+			_ = cb.seat.m.SendDTMF(e.Digit, 100*time.Millisecond)
 		}
 	case sip.EventReinvite:
-		sess, ls, other := cb.cm, &cb.cSDP, cb.sm
-		if ev.b {
-			sess, ls, other = cb.sm, &cb.sSDP, cb.cm
+		l, other := cb.caller, (*media.Session)(nil)
+		if cb.seat != nil {
+			other = cb.seat.m
 		}
-		hold, codec, ok := answerReinvite(e, sess, ls, other, cb.st == cbBridged, cb.ps.hold)
+		if ev.b {
+			l, other = cb.seat, cb.caller.m
+		}
+		if l == nil {
+			e.Reply(nil, 500)
+			return nil
+		}
+		hold, codec, ok := l.reinvite(e, other, cb.st == cbBridged, cb.ps.hold)
 		if ok {
 			cb.log.Info("re-INVITE", "leg", legName(ev.b), "hold", hold, "codec", codec)
 		}
@@ -376,7 +374,7 @@ func (cb *callback) playCaller(p *media.Prompt, loop bool) {
 	if !loop {
 		done = func() { cb.tryPost(evPromptDone{gen: gen}) }
 	}
-	cb.cm.Play(p, loop, done)
+	cb.caller.m.Play(p, loop, done)
 }
 
 func (cb *callback) openSession(b bool, codec sip.Format) (*media.Session, error) {
@@ -405,25 +403,24 @@ func (cb *callback) end(r reason) {
 	if cb.st == cbEnded {
 		return
 	}
-	for _, stop := range []context.CancelFunc{cb.callerStop, cb.seatStop} {
-		if stop != nil {
-			stop()
-		}
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), endTimeout)
 	defer cancel()
 	var wg sync.WaitGroup
-	for _, leg := range []*sip.OutboundLeg{cb.caller, cb.seat} {
-		if leg != nil {
+	for _, l := range []*leg{cb.caller, cb.seat} {
+		if l == nil {
+			continue
+		}
+		l.stopRinging()
+		if l.d != nil {
 			wg.Add(1)
-			go func() { defer wg.Done(); _ = leg.Hangup(ctx) }()
+			go func() { defer wg.Done(); defer guard.Recover(cb.log, "call", nil); _ = l.d.Hangup(ctx) }()
 		}
 	}
 	wg.Wait()
 	endedAt := cb.e.opts.Now()
-	for _, s := range []*media.Session{cb.cm, cb.sm} {
-		if s != nil {
-			_ = s.Close()
+	for _, l := range []*leg{cb.caller, cb.seat} {
+		if l != nil {
+			l.drop()
 		}
 	}
 	actx, acancel := context.WithTimeout(context.Background(), acdTimeout)
@@ -514,7 +511,7 @@ func (c *Call) notePlace() {
 			out = t
 		}
 	}
-	p := pendingCallback{acdID: c.id, caller: c.rec.Caller, line: c.rec.Dialled, codec: c.aSDP.codec.Name}
+	p := pendingCallback{acdID: c.id, caller: c.rec.Caller, line: c.rec.Dialled, codec: c.in.sdp.codec.Name}
 	if out.Outbound != "" && c.cfg.CallbackNumber(c.rec.Caller) {
 		p.target = out.OutboundURI(c.rec.Caller)
 	}

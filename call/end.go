@@ -9,7 +9,6 @@ import (
 
 	"github.com/hotline-cc/hotline/internal/guard"
 	"github.com/hotline-cc/hotline/records"
-	"github.com/hotline-cc/hotline/sip"
 )
 
 // reason is why a call ended. It decides the SIP answer to a caller not yet
@@ -63,25 +62,23 @@ func (c *Call) end(r reason) {
 
 // finish is end's work, after its compare-and-swap.
 func (c *Call) finish(r reason) {
-	c.stopRinging()
 	c.stopIVRTimer()
 	ctx, cancel := context.WithTimeout(context.Background(), endTimeout)
 	defer cancel()
 	var wg sync.WaitGroup
-	legs := []*sip.OutboundLeg{c.b}
-	for _, of := range c.offers {
-		of.stop()
-		legs = append(legs, of.leg) // answered in this instant: hung up too
-		_ = of.m.Close()
-	}
-	c.offers = nil
-	for _, b := range legs {
-		if b != nil {
+	// The dialled party and the offers (one that answered in this instant
+	// is hung up too).
+	for _, l := range append([]*leg{c.b}, c.offers...) {
+		if l == nil {
+			continue
+		}
+		l.stopRinging()
+		if l.d != nil {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				defer guard.Recover(c.log, "call", nil)
-				_ = b.Hangup(ctx)
+				_ = l.d.Hangup(ctx)
 			}()
 		}
 	}
@@ -92,12 +89,14 @@ func (c *Call) finish(r reason) {
 	// The call ended now; what follows is bookkeeping (another node may
 	// already offer the seat a call once the ACD hears of this end).
 	endedAt := c.e.opts.Now()
-	if c.am != nil {
-		_ = c.am.Close()
+	c.in.drop()
+	if c.b != nil {
+		c.b.drop()
 	}
-	if c.bm != nil {
-		_ = c.bm.Close()
+	for _, of := range c.offers {
+		of.drop()
 	}
+	c.offers = nil
 	for _, ext := range []string{c.toSeat, c.fromSeat} {
 		if ext != "" {
 			c.e.seats.release(ext, c)

@@ -47,11 +47,6 @@ type Recorder interface {
 	Write(r *records.Record) error
 }
 
-// Dialer opens outbound legs; sip.Server implements it.
-type Dialer interface {
-	Dial(ctx context.Context, o sip.DialOptions) (*sip.OutboundLeg, error)
-}
-
 // Registrations tells where seats' phones are; sip.Registrar implements it.
 type Registrations interface {
 	Lookup(ext string) (sip.Registration, bool)
@@ -69,8 +64,12 @@ type Options struct {
 	Location *time.Location
 	// Store holds agents, states, registrations and queue entries, shared
 	// between engine nodes when it is Redis; nil means one node's memory.
+	// Its owner (cmd) builds it from the config's store section and closes
+	// it after Drain. With the memory store and a data_dir, kept callback
+	// places are kept in a file there.
 	Store store.Store
-	// Node names this engine node in the shared store.
+	// Node names this engine node in the shared store (default: the
+	// config's store.node).
 	Node string
 }
 
@@ -91,8 +90,6 @@ type Engine struct {
 	prompts atomic.Pointer[promptSet]
 	seats   *seatPool
 	acd     *acd.Dispatcher
-	// closeStore releases the store's connections (Redis); Close calls it.
-	closeStore func() error
 
 	draining atomic.Bool
 	mu       sync.Mutex
@@ -144,18 +141,17 @@ func NewEngine(o Options) (*Engine, error) {
 	if o.Location == nil {
 		o.Location = time.Local
 	}
-	closeStore := func() error { return nil }
 	var kept store.Callbacks
 	if o.Store == nil {
-		o.Store, closeStore = storeFrom(o.Config.Store)
-		if o.Node == "" {
-			o.Node = o.Config.Store.Node
-		}
-		if _, memory := o.Store.(*store.Memory); memory && o.Config.DataDir != "" {
-			kept = store.NewCallbackFile(filepath.Join(o.Config.DataDir, callbackFile))
-		}
+		o.Store = store.NewMemory()
 	}
-	e := &Engine{opts: o, log: o.Logger, calls: make(map[string]live), closeStore: closeStore,
+	if o.Node == "" {
+		o.Node = o.Config.Store.Node
+	}
+	if _, memory := o.Store.(*store.Memory); memory && o.Config.DataDir != "" {
+		kept = store.NewCallbackFile(filepath.Join(o.Config.DataDir, callbackFile))
+	}
+	e := &Engine{opts: o, log: o.Logger, calls: make(map[string]live),
 		callbacks: make(map[string]*callback), pending: make(map[string]pendingCallback)}
 	e.kept, _ = o.Store.(store.Callbacks)
 	_, e.persistent = o.Store.(*store.Redis)
@@ -168,19 +164,14 @@ func NewEngine(o Options) (*Engine, error) {
 		Busy: e.seats.held, Holds: e.holds,
 	})
 	if err != nil {
-		_ = closeStore()
 		return nil, err
 	}
 	e.acd = d
 	if err := e.Reload(o.Config); err != nil {
-		_ = closeStore()
 		return nil, err
 	}
 	return e, nil
 }
-
-// Close releases the shared store's connections; call it after Drain.
-func (e *Engine) Close() error { return e.closeStore() }
 
 // Start gives the engine its way to dial out; call it before serving SIP.
 func (e *Engine) Start(d Dialer) { e.dialer = d }

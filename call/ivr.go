@@ -145,8 +145,8 @@ func (c *Call) stopPrompts() {
 	c.playGen++
 	c.list = c.list[:0]
 	c.moh = false
-	if c.am != nil {
-		c.am.StopPlayback()
+	if c.in.m != nil {
+		c.in.m.StopPlayback()
 	}
 }
 

@@ -100,7 +100,7 @@ func startedCall(t *testing.T, e *Engine, caller, number string) *Call {
 	t.Helper()
 	c := newCall(e, &fakeLeg{caller: caller, dialled: number})
 	var err error
-	if c.am, err = e.opts.Media.NewSession(media.SessionConfig{}); err != nil {
+	if c.in.m, err = e.opts.Media.NewSession(media.SessionConfig{}); err != nil {
 		t.Fatal(err)
 	}
 	c.line, _ = e.config().Line(number)

@@ -7,25 +7,18 @@ import (
 	"slices"
 
 	"github.com/hotline-cc/hotline/acd"
-	"github.com/hotline-cc/hotline/media"
 	"github.com/hotline-cc/hotline/records"
 	"github.com/hotline-cc/hotline/sip"
 )
 
-// offer is one seat's phone ringing for a queue call. A call has one at a
-// time, or several under a ring_all queue: the first to answer takes the
-// call and the ACD withdraws the others (Cancel decisions).
-type offer struct {
-	ext  string
-	leg  *sip.OutboundLeg
-	m    *media.Session
-	sdp  legSDP
-	stop context.CancelFunc
-}
+// An offer is one seat's phone ringing for a queue call: a leg of kind
+// legSeat in Call.offers. A call has one at a time, or several under a
+// ring_all queue: the first to answer takes the call and the ACD withdraws
+// the others (Cancel decisions).
 
 // evOfferAnswer: an offered seat answered (err nil) or did not.
 type evOfferAnswer struct {
-	o   *offer
+	o   *leg
 	err error
 }
 
@@ -45,17 +38,17 @@ func (c *Call) offerSeat(o seatOffer) *reason {
 	}
 	c.setState(stRinging)
 	c.holdMusic()
-	sess, err := c.newSession(true, netip.AddrPort{}, c.aSDP.codec, offerDTMF)
+	sess, err := c.newSession(true, netip.AddrPort{}, c.in.sdp.codec, offerDTMF)
 	if err != nil {
 		c.log.Error("no RTP session for the seat", "seat", o.ext, "error", err)
 		return c.offerFailed(o.ext, errNoSeatMedia)
 	}
-	of := &offer{ext: o.ext, m: sess, sdp: newLegSDP()}
-	of.leg, of.stop, err = dialLeg(c.e.dialer, sess, &of.sdp, c.aSDP.codec.Name, c.cfg.SIP.SeatRingTimeout,
+	of := &leg{kind: legSeat, ext: o.ext, m: sess, sdp: newLegSDP(), rangAt: c.e.opts.Now()}
+	err = of.dial(c.e.dialer, c.in.sdp.codec.Name, c.cfg.SIP.SeatRingTimeout,
 		sip.DialOptions{Target: o.contact, FromUser: c.rec.Caller, FromDisplay: c.a.CallerName()},
 		c.post, nil, func(err error) any { return evOfferAnswer{o: of, err: err} })
 	if err != nil {
-		_ = sess.Close()
+		of.drop()
 		c.log.Warn("dialling the seat failed", "seat", o.ext, "error", err)
 		return c.offerFailed(o.ext, err)
 	}
@@ -65,20 +58,19 @@ func (c *Call) offerSeat(o seatOffer) *reason {
 }
 
 // onOfferAnswer: an offered seat's phone answered or gave up.
-func (c *Call) onOfferAnswer(of *offer, err error) *reason {
+func (c *Call) onOfferAnswer(of *leg, err error) *reason {
 	i := slices.Index(c.offers, of)
 	if i < 0 {
 		// Withdrawn meanwhile; a phone that answered in that instant is
 		// hung up.
 		if err == nil {
-			hangupLater(c.log, of.leg)
+			of.hangupLater(c.log)
 		}
 		return nil
 	}
 	c.offers = slices.Delete(c.offers, i, i+1)
-	of.stop()
-	if err = settleAnswer(c.log, of.leg, of.m, &of.sdp, err); err != nil {
-		_ = of.m.Close()
+	if err = of.settle(c.log, err); err != nil {
+		of.drop()
 		return c.offerFailed(of.ext, err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), acdTimeout)
@@ -88,8 +80,8 @@ func (c *Call) onOfferAnswer(of *offer, err error) *reason {
 	switch {
 	case errors.Is(aerr, acd.ErrNotOffered), errors.Is(aerr, acd.ErrUnknownCall):
 		c.log.Warn("seat answered a withdrawn offer", "seat", of.ext, "error", aerr)
-		hangupLater(c.log, of.leg)
-		_ = of.m.Close()
+		of.hangupLater(c.log)
+		of.drop()
 		c.afterOffer()
 		return nil
 	case aerr != nil:
@@ -98,8 +90,8 @@ func (c *Call) onOfferAnswer(of *offer, err error) *reason {
 		c.log.Error("acd could not record the answer; the call goes on", "seat", of.ext, "error", aerr)
 	}
 	c.withdrawOffers("")
-	c.b, c.bm, c.bSDP, c.bKind, c.seat = of.leg, of.m, of.sdp, legSeat, of.ext
-	of.leg.SetEvents(func(ev sip.Event) { c.post(evLeg{b: true, ev: ev}) })
+	c.b, c.seat = of, of.ext
+	of.d.SetEvents(func(ev sip.Event) { c.post(evLeg{b: true, ev: ev}) })
 	c.answeredSeat = of.ext
 	return c.bridge()
 }
@@ -130,14 +122,13 @@ func (c *Call) afterOffer() {
 // withdrawOffer stops seat ext ringing for this call (a Cancel decision:
 // the caller left, another seat of a ring_all answered).
 func (c *Call) withdrawOffer(ext string) {
-	i := slices.IndexFunc(c.offers, func(o *offer) bool { return o.ext == ext })
+	i := slices.IndexFunc(c.offers, func(o *leg) bool { return o.ext == ext })
 	if i < 0 {
 		return
 	}
 	of := c.offers[i]
 	c.offers = slices.Delete(c.offers, i, i+1)
-	of.stop()
-	_ = of.m.Close()
+	of.drop()
 	c.afterOffer()
 }
 
@@ -146,9 +137,8 @@ func (c *Call) withdrawOffer(ext string) {
 func (c *Call) withdrawOffers(keep string) {
 	for _, of := range c.offers {
 		if of.ext != keep {
-			of.stop()
-			_ = of.m.Close()
+			of.drop()
 		}
 	}
-	c.offers = slices.DeleteFunc(c.offers, func(o *offer) bool { return o.ext != keep })
+	c.offers = slices.DeleteFunc(c.offers, func(o *leg) bool { return o.ext != keep })
 }

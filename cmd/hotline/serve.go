@@ -47,6 +47,8 @@ type centre struct {
 	sip     *sip.Server
 	http    *supervisor.Server
 	records *records.Writer
+	// closeStore releases the shared store's client (Redis) after the drain.
+	closeStore func() error
 }
 
 // serve builds the centre, runs it until SIGTERM/SIGINT, drains and exits.
@@ -59,7 +61,7 @@ func serve(cfg *config.Config, path string, log *slog.Logger, now func() time.Ti
 	}
 	defer c.records.Close()
 	defer c.media.Close()
-	defer c.engine.Close()
+	defer c.closeStore()
 
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
@@ -121,13 +123,16 @@ func (c *centre) build(cfg *config.Config) error {
 		Logger:    c.log.With("part", "registrar"),
 		OnChange:  c.registrationChanged,
 	})
+	st, closeStore := openStore(cfg.Store)
 	c.engine, err = call.NewEngine(call.Options{
 		Config: cfg, Media: c.media, Seats: c.reg, Records: c.records, Metrics: c.metrics,
-		Logger: c.log, Now: c.now, Location: cfg.Location,
+		Logger: c.log, Now: c.now, Location: cfg.Location, Store: st,
 	})
 	if err != nil {
+		_ = closeStore()
 		return err
 	}
+	c.closeStore = closeStore
 	c.registerRecovery()
 	c.sip, err = sip.NewServer(sip.Config{
 		Address: cfg.SIP.Address, Transports: cfg.SIP.Transports, UserAgent: cfg.SIP.UserAgent,
@@ -141,7 +146,7 @@ func (c *centre) build(cfg *config.Config) error {
 	if err := c.sip.Listen(); err != nil {
 		return err
 	}
-	c.engine.Start(c.sip)
+	c.engine.Start(call.SIPDialer(c.sip))
 	c.http = supervisor.NewServer(supervisor.ServerConfig{
 		Address: cfg.HTTP.Address.String(), Token: cfg.HTTP.Token, ReadToken: cfg.HTTP.ReadToken, Logger: c.log.With("part", "http"),
 		Metrics: c.metrics, State: c.engine, Healthy: func() bool { return !c.engine.Draining() },

@@ -108,14 +108,14 @@ var reservedCodes = []struct{ code, what string }{
 // validateDirectory checks each entry against the others and the rest of
 // the file.
 func (p *parser) validateDirectory() {
-	names, numbers := map[string]string{}, map[string]string{} // value -> path of its first use
+	names, numbers := map[string]int{}, map[string]int{} // value -> index of its first entry
 	for i, e := range p.c.Directory.Entries {
 		ip := fmt.Sprintf("directory[%d]", i)
-		if at, dup := firstUse(names, ip+".name", e.Name); dup {
-			p.problemAt(ip+".name", "entry %q is already defined (line %d)", e.Name, p.lineOf(at))
+		if j, dup := firstUse(names, e.Name, i); dup {
+			p.problemAt(ip+".name", "entry %q is already defined (line %d)", e.Name, p.lineOf(fmt.Sprintf("directory[%d].name", j)))
 		}
-		if at, dup := firstUse(numbers, ip+".number", e.Number); dup {
-			p.problemAt(ip+".number", "number %s is already %s (line %d)", e.Number, p.entryAt(at), p.lineOf(at))
+		if j, dup := firstUse(numbers, e.Number, i); dup {
+			p.problemAt(ip+".number", "number %s is already %s (line %d)", e.Number, p.entryText(j), p.lineOf(fmt.Sprintf("directory[%d].number", j)))
 		}
 		p.checkEntryTarget(ip, e)
 		p.checkEntryRefs(ip, e)
@@ -123,27 +123,25 @@ func (p *parser) validateDirectory() {
 	p.checkEntryKeys()
 }
 
-// firstUse records path as the first use of value in first, or returns the
-// earlier path and true; the empty value (reported already) is skipped.
-func firstUse(first map[string]string, path, value string) (string, bool) {
+// firstUse records i as the first user of value, or returns the earlier one
+// and true; the empty value (reported already) is skipped.
+func firstUse(first map[string]int, value string, i int) (int, bool) {
 	if value == "" {
-		return "", false
+		return 0, false
 	}
-	if at, dup := first[value]; dup {
-		return at, true
+	if j, dup := first[value]; dup {
+		return j, true
 	}
-	first[value] = path
-	return "", false
+	first[value] = i
+	return 0, false
 }
 
-// entryAt names the entry holding path ("directory[2].key") for messages:
-// entry "police"'s.
-func (p *parser) entryAt(path string) string {
-	var i int
-	if _, err := fmt.Sscanf(path, "directory[%d]", &i); err != nil || i >= len(p.c.Directory.Entries) || p.c.Directory.Entries[i].Name == "" {
-		return path[:strings.IndexByte(path+".", '.')] + "'s"
+// entryText names entry i for messages: entry "police"'s.
+func (p *parser) entryText(i int) string {
+	if name := p.c.Directory.Entries[i].Name; name != "" {
+		return fmt.Sprintf("entry %q's", name)
 	}
-	return fmt.Sprintf("entry %q's", p.c.Directory.Entries[i].Name)
+	return fmt.Sprintf("directory[%d]'s", i)
 }
 
 // checkEntryTarget: a target or a trunk with an outbound address, unless
@@ -227,6 +225,6 @@ func (p *parser) checkEntryKeys() {
 				break
 			}
 		}
-		taken = append(taken, code{e.Key, fmt.Sprintf("%s key at line %d", p.entryAt(at), p.lineOf(at))})
+		taken = append(taken, code{e.Key, fmt.Sprintf("%s key at line %d", p.entryText(i), p.lineOf(at))})
 	}
 }

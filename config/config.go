@@ -47,6 +47,10 @@ type Config struct {
 	Lines         []Line
 	Emergency     []Emergency
 	Seats         []Seat
+	// Directory is the transfer directory: the file's entries, then one
+	// for each parallel or subcentre line and emergency number they leave
+	// out. Directory.Resolve finds what an agent keyed.
+	Directory Directory
 
 	// DefaultIVR names the tree of lines without an ivr key ("": the
 	// built-in greeting, then the line's skill queue). IVRs are the trees by

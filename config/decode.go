@@ -61,6 +61,7 @@ func (p *parser) root(n *yaml.Node) {
 		"lines":     p.lines,
 		"emergency": p.emergency,
 		"seats":     p.seats,
+		"directory": p.directory,
 		"default_ivr": func(path string, v *yaml.Node) {
 			c.DefaultIVR, _ = p.nonEmpty(path, v)
 		},

@@ -44,15 +44,9 @@ func (p *parser) featureCodes(path string, n *yaml.Node) {
 	f := &p.c.ACD.Features
 	code := func(dst *string) func(string, *yaml.Node) {
 		return func(path string, v *yaml.Node) {
-			s, ok := p.scalar(path, v, "a code such as \"*11\"", "!!str")
-			if !ok {
-				return
+			if s, ok := p.dtmfCode(path, v); ok {
+				*dst = s
 			}
-			if len(s) < 2 || len(s) > 8 || strings.Trim(s, featureChars) != "" || !strings.ContainsAny(s[:1], "*#") {
-				p.problem(v.Line, path, "%q must be 2 to 8 of 0-9, * and #, starting with * or # (so it is never an extension or a line)", s)
-				return
-			}
-			*dst = s
 		}
 	}
 	p.mapping(path, n, fields{
@@ -62,6 +56,20 @@ func (p *parser) featureCodes(path string, n *yaml.Node) {
 		"ready":     code(&f.Ready),
 		"reasons":   p.reasons,
 	})
+}
+
+// dtmfCode accepts a code keyed on a phone: a quoted string of 2 to 8 of
+// 0-9, * and #, starting with * or # (feature codes, one-key codes).
+func (p *parser) dtmfCode(path string, v *yaml.Node) (string, bool) {
+	s, ok := p.scalar(path, v, "a code such as \"*11\"", "!!str")
+	if !ok {
+		return "", false
+	}
+	if len(s) < 2 || len(s) > 8 || strings.Trim(s, featureChars) != "" || !strings.ContainsAny(s[:1], "*#") {
+		p.problem(v.Line, path, "%q must be 2 to 8 of 0-9, * and #, starting with * or # (so it is never an extension or a line)", s)
+		return "", false
+	}
+	return s, true
 }
 
 // reasons decodes feature_codes.reasons: digit -> reason code.

@@ -1,7 +1,9 @@
 package config
 
 import (
+	"cmp"
 	"os"
+	"slices"
 	"time"
 )
 
@@ -88,6 +90,7 @@ func newConfig() *Config {
 		Lines:         []Line{},
 		Emergency:     []Emergency{},
 		Seats:         []Seat{},
+		Directory:     Directory{Entries: []Entry{}},
 		IVRs:          map[string]IVRTree{},
 		Hours:         map[string]Hours{},
 		ACD: ACD{Features: defaultFeatureCodes(), MaxMisses: defaultMaxMisses, RetryTried: defaultRetryTried,
@@ -146,6 +149,7 @@ func finishDefaults(c *Config) {
 			c.Queues[i].MaxLength = c.Limits.MaxWaitingPerQueue
 		}
 	}
+	finishDirectory(c)
 	if c.Store.Node == "" {
 		c.Store.Node = hostNode()
 	}
@@ -158,4 +162,52 @@ func hostNode() string {
 		return defaultNodeName
 	}
 	return h
+}
+
+// finishDirectory adds the derived entries and fills every default; called
+// by finishDefaults after the lines' own defaults.
+func finishDirectory(c *Config) {
+	d := &c.Directory
+	derive := func(number string) {
+		if !slices.ContainsFunc(d.Entries, func(e Entry) bool { return e.Number == number }) {
+			d.Entries = append(d.Entries, Entry{Name: number, Number: number, Derived: true})
+		}
+	}
+	for _, l := range c.Lines {
+		if hasTarget(l.Mode) {
+			derive(l.Number)
+		}
+	}
+	for _, em := range c.Emergency {
+		derive(em.Number)
+	}
+	for i := range d.Entries {
+		entryDefaults(c, &d.Entries[i])
+	}
+}
+
+// entryDefaults fills what e leaves out: from its source (line or emergency
+// number), then the defaults.
+func entryDefaults(c *Config, e *Entry) {
+	src, _ := directorySource(c, e.Number)
+	if e.Target == "" && e.Trunk == "" {
+		e.Target = src.Target
+	}
+	e.Kind = cmp.Or(e.Kind, src.Kind)
+	e.Hours = cmp.Or(e.Hours, src.Hours)
+	e.RingTimeout = cmp.Or(e.RingTimeout, src.RingTimeout, defaultRingTimeout)
+	if e.Mode == "" {
+		e.Mode = TransferConsult
+		if e.Kind == KindEmergency {
+			e.Mode = TransferConference
+		}
+	}
+	e.CallerID = cmp.Or(e.CallerID, CallerIDCitizen)
+	if e.Fallback.Kind == "" {
+		e.Fallback = Fallback{Kind: FallbackAgent}
+	}
+	e.URI = e.Target
+	if i := slices.IndexFunc(c.Trunks, func(t Trunk) bool { return t.Name == e.Trunk }); i >= 0 && e.Trunk != "" {
+		e.URI = c.Trunks[i].OutboundURI(e.Number)
+	}
 }

@@ -11,6 +11,8 @@ import (
 var (
 	ErrInvalid = errors.New("config: invalid")
 	ErrRead    = errors.New("config: cannot read")
+	// ErrNotInDirectory: what an agent keyed is no entry of the directory.
+	ErrNotInDirectory = errors.New("config: not in the directory")
 )
 
 // Problem is one thing wrong with a file. Line is 1-based; 0 when the problem

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"os"
+	"slices"
 	"testing"
 )
 
@@ -21,7 +22,8 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(baseYAML))
 	f.Add([]byte(ivrYAML))
 	f.Add([]byte(acdYAML))
-	for _, tc := range append(append(badCases(f), ivrBadCases(f)...), acdBadCases(f)...) {
+	f.Add([]byte(dirYAML))
+	for _, tc := range slices.Concat(badCases(f), ivrBadCases(f), acdBadCases(f), dirBadCases(f)) {
 		f.Add([]byte(tc.text))
 	}
 	fsys := testFS()

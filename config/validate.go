@@ -21,6 +21,7 @@ func (p *parser) validate() {
 	p.checkAddressClash()
 	p.validateIVR()
 	p.validateACD()
+	p.validateDirectory()
 }
 
 func (p *parser) checkSkillRefs() {

@@ -152,6 +152,7 @@ func (c *centre) build(cfg *config.Config) error {
 		Metrics: c.metrics, State: c.engine, Healthy: func() bool { return !c.engine.Draining() },
 	})
 	c.http.Handle("POST /api/v1/agents/{ext}/state", http.HandlerFunc(c.agentState), true)
+	c.http.Handle("GET /api/v1/directory", http.HandlerFunc(c.directory), false)
 	return nil
 }
 

@@ -4,7 +4,6 @@ import (
 	"maps"
 	"slices"
 
-
 	"github.com/hotline-cc/hotline/acd"
 	"github.com/hotline-cc/hotline/config"
 	"github.com/hotline-cc/hotline/queue"

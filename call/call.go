@@ -22,6 +22,7 @@ import (
 type (
 	evLeg struct {
 		b  bool // from the seat/outbound leg
+		x  bool // from a transfer's leg
 		ev sip.Event
 	}
 	evAnswered   struct{ err error }
@@ -49,9 +50,11 @@ const (
 	stRinging
 	stBridged
 	stEnded
+	stConsult      // an agent's consult transfer: the caller holds, the agent is with the entry (ringing or answered)
+	stTransferring // a blind transfer: the agent has left, the caller holds while the entry rings
 )
 
-var stateNames = [...]string{"admitting", "answering", "ivr", "waiting", "ringing", "bridged", "ended"}
+var stateNames = [...]string{"admitting", "answering", "ivr", "waiting", "ringing", "bridged", "ended", "consult", "transferring"}
 
 func (s state) String() string { return stateNames[s] }
 
@@ -89,6 +92,7 @@ type Call struct {
 
 	b    *leg // the party dialled for the caller: a seat, a department, a transfer target
 	seat string
+	xfer *transfer // an agent's transfer in progress (transfer.go)
 	// ACD bookkeeping: the call waits in (or was offered by) the ACD; the
 	// seats ringing for it; the seat that answered through it (told when
 	// the call ends).
@@ -273,6 +277,16 @@ func (c *Call) handle(ev any) *reason {
 		return c.onOfferAnswer(ev.o, ev.err)
 	case evDTMF:
 		return c.onDTMF(ev.digit, ev.via)
+	case evXferReq:
+		return c.onXferReq(ev)
+	case evXferAnswer:
+		return c.onXferAnswer(ev.l, ev.err)
+	case evXferTimeout:
+		if c.xfer != nil {
+			c.xferBack("media_lost")
+			return nil
+		}
+		return reasonPtr(endRTPTimeout) // handed over: the entry's media is the call's
 	case evRTPTimeout:
 		c.seatLost = ev.b && c.answeredSeat != ""
 		r := endRTPTimeout
@@ -288,10 +302,19 @@ func (c *Call) handle(ev any) *reason {
 
 // onLeg handles the SIP events of either leg.
 func (c *Call) onLeg(ev evLeg) *reason {
+	if ev.x {
+		return c.onXferLeg(ev.ev)
+	}
 	switch e := ev.ev.(type) {
 	case sip.EventBye:
+		if ev.b && c.xfer != nil {
+			return c.agentHungUpInTransfer()
+		}
 		if ev.b {
 			c.rec.HangupBy = "agent"
+			if c.b != nil && c.b.kind != legSeat {
+				c.rec.HangupBy = "department"
+			}
 			return c.legGone(true)
 		}
 		c.rec.HangupBy = "caller"
@@ -320,7 +343,7 @@ func (c *Call) onLeg(ev evLeg) *reason {
 // legGone: one side hung up. A bridged call ends normally; a caller who
 // leaves before a seat answered has abandoned.
 func (c *Call) legGone(seatSide bool) *reason {
-	if c.st == stBridged {
+	if c.st == stBridged || c.st == stConsult || c.st == stTransferring {
 		r := endAnswered
 		return &r
 	}

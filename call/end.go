@@ -68,7 +68,11 @@ func (c *Call) finish(r reason) {
 	var wg sync.WaitGroup
 	// The dialled party and the offers (one that answered in this instant
 	// is hung up too).
-	for _, l := range append([]*leg{c.b}, c.offers...) {
+	parties := append([]*leg{c.b}, c.offers...)
+	if c.xfer != nil {
+		parties = append(parties, c.xfer.l)
+	}
+	for _, l := range parties {
 		if l == nil {
 			continue
 		}
@@ -97,6 +101,12 @@ func (c *Call) finish(r reason) {
 		of.drop()
 	}
 	c.offers = nil
+	if c.xfer != nil {
+		if r := &c.rec.Transfers[c.xfer.i]; r.Result == "" || r.Result == "answered" {
+			r.Result = "ended" // the call ended during it
+		}
+		c.xfer.l.drop()
+	}
 	for _, ext := range []string{c.toSeat, c.fromSeat} {
 		if ext != "" {
 			c.e.seats.release(ext, c)

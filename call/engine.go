@@ -40,6 +40,7 @@ type Metrics interface {
 	CallStarted(line string)
 	CallEnded(reason string, d time.Duration)
 	SetActiveCalls(n int)
+	Transfer(entry, result string, ring time.Duration, answered bool)
 }
 
 // Recorder stores call records; records.Writer implements it.

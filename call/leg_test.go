@@ -148,7 +148,7 @@ func departmentCall(t *testing.T) (*Call, *fakeDialog, *recorder) {
 
 // TestDepartmentAnswersThenHangsUp: the department leg is a leg like any:
 // its 180 is relayed, its answer bridges it to the caller (its codec from
-// the SDP answer), its BYE ends the call answered by the agent side, and
+// the SDP answer), its BYE ends the call (hung up by the department), and
 // the record has the transfer.
 func TestDepartmentAnswersThenHangsUp(t *testing.T) {
 	c, d, rec := departmentCall(t)
@@ -177,7 +177,7 @@ func TestDepartmentAnswersThenHangsUp(t *testing.T) {
 	}
 	c.end(*r)
 	got := rec.wait(t)
-	if got.HangupBy != "agent" || len(got.Transfers) != 1 || !got.Transfers[0].Answered || got.Transfers[0].Mode != "parallel" {
+	if got.HangupBy != "department" || len(got.Transfers) != 1 || !got.Transfers[0].Answered || got.Transfers[0].Mode != "parallel" {
 		t.Errorf("record: hangup_by %q transfers %+v", got.HangupBy, got.Transfers)
 	}
 	if d.hangups() != 1 {

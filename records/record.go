@@ -4,11 +4,22 @@ import "encoding/json"
 
 // Transfer is one attempt to bring another party into the call: a department
 // hotline (parallel answering, sub-centre) or an emergency service.
+//
+// An agent's transfer (issue 10) also names the directory entry, when it
+// started, was answered and the agent left, and its result: answered,
+// completed (consult handed over), cancelled, no_answer, busy, failed.
 type Transfer struct {
-	Target   string `json:"target"`   // SIP URI or number called
-	Mode     string `json:"mode"`     // how it was brought in (e.g. blind, attended, conference)
-	RingMs   int64  `json:"ring_ms"`  // from the outbound INVITE to answer or give-up
-	Answered bool   `json:"answered"` // whether the target answered
+	Target     string `json:"target"`   // SIP URI or number called
+	Mode       string `json:"mode"`     // how it was brought in (e.g. blind, consult, conference, parallel)
+	RingMs     int64  `json:"ring_ms"`  // from the outbound INVITE to answer or give-up
+	Answered   bool   `json:"answered"` // whether the target answered
+	Name       string `json:"name,omitempty"`
+	Kind       string `json:"kind,omitempty"` // department, subcentre, emergency, centre
+	StartedAt  *Time  `json:"started_at,omitempty"`
+	AnsweredAt *Time  `json:"answered_at,omitempty"`
+	Result     string `json:"result,omitempty"`
+	LeftAt     *Time  `json:"left_at,omitempty"` // the agent left the call to the target
+	Fallback   string `json:"fallback,omitempty"` // applied when not answered: agent, ticket, queue:NAME
 }
 
 // Record is everything a ticket needs about one call. It is filled by the

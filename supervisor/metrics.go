@@ -26,6 +26,8 @@ type Metrics struct {
 	callsEnded       *prometheus.CounterVec
 	callDuration     prometheus.Histogram
 	callsActive      prometheus.Gauge
+	transfers        *prometheus.CounterVec
+	transferAnswer   *prometheus.HistogramVec
 	registrations    prometheus.Gauge
 	registerFailures *prometheus.CounterVec
 	callsRejected    *prometheus.CounterVec
@@ -59,6 +61,15 @@ func NewMetrics() *Metrics {
 			// From abandoned in the greeting (seconds) to long consultations (an hour).
 			Buckets: []float64{1, 5, 10, 30, 60, 120, 180, 300, 600, 900, 1800, 3600},
 		}),
+		transfers: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hotline_transfers_total",
+			Help: "Agents' transfers to directory entries, by entry and result (answered, no_answer, busy, failed, cancelled).",
+		}, []string{"entry", "result"}),
+		transferAnswer: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "hotline_transfer_answer_seconds",
+			Help:    "Time from a transfer's INVITE to the target's answer, by directory entry (the 15 s bucket is the departments' target).",
+			Buckets: []float64{2, 5, 10, 15, 20, 30, 60},
+		}, []string{"entry"}),
 		callsActive: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "hotline_calls_active",
 			Help: "Calls in progress.",
@@ -82,6 +93,7 @@ func NewMetrics() *Metrics {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.sipRequests, m.sipResponses,
 		m.callsStarted, m.callsEnded, m.callDuration, m.callsActive,
+		m.transfers, m.transferAnswer,
 		m.registrations, m.registerFailures, m.callsRejected,
 		m.rtp,
 	)
@@ -133,6 +145,18 @@ func (m *Metrics) CallEnded(reason string, d time.Duration) {
 	}
 	m.callsEnded.WithLabelValues(reason).Inc()
 	m.callDuration.Observe(d.Seconds())
+}
+
+// Transfer counts an agent's transfer to directory entry by result, and
+// observes its answer time when it was answered.
+func (m *Metrics) Transfer(entry, result string, ring time.Duration, answered bool) {
+	if m == nil {
+		return
+	}
+	m.transfers.WithLabelValues(entry, result).Inc()
+	if answered {
+		m.transferAnswer.WithLabelValues(entry).Observe(ring.Seconds())
+	}
 }
 
 // SetActiveCalls sets the number of calls in progress.

@@ -153,6 +153,8 @@ func (c *centre) build(cfg *config.Config) error {
 	})
 	c.http.Handle("POST /api/v1/agents/{ext}/state", http.HandlerFunc(c.agentState), true)
 	c.http.Handle("GET /api/v1/directory", http.HandlerFunc(c.directory), false)
+	c.http.Handle("POST /api/v1/calls/{id}/transfer", http.HandlerFunc(c.transferStart), true)
+	c.http.Handle("POST /api/v1/calls/{id}/transfer/{op}", http.HandlerFunc(c.transferOp), true)
 	return nil
 }
 

@@ -1,0 +1,365 @@
+package call
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/hotline-cc/hotline/config"
+	"github.com/hotline-cc/hotline/media"
+	"github.com/hotline-cc/hotline/records"
+	"github.com/hotline-cc/hotline/sip"
+)
+
+// Transfers (issue 10). An agent bridged to a caller brings in a
+// directory entry (a department's hotline, a sub-centre, 110/119/120):
+//
+//   - blind: the agent leaves at once (wrap-up starts) and the caller hears
+//     music while the entry rings; its answer bridges the caller to it;
+//   - consult: the caller hears music while the agent talks to the entry
+//     (ringing, then answered); complete hands the caller over and the agent
+//     leaves; cancel (or the entry hanging up) brings the caller back to the
+//     agent;
+//   - conference: three-way, once the mixing room is in (refused until then).
+//
+// No answer, busy or an error within the entry's ring_timeout: the caller
+// is back with the agent (consult) or, blind, back in the queue; the record
+// has the attempt (transfers[]) either way.
+
+// Transfer modes and operations.
+const (
+	ModeBlind      = config.TransferBlind
+	ModeConsult    = config.TransferConsult
+	ModeConference = config.TransferConference
+
+	OpComplete = "complete"
+	OpCancel   = "cancel"
+	OpThreeway = "threeway"
+	OpSwap     = "swap"
+	OpLeave    = "leave"
+)
+
+// Transfer refusals, for the API's status codes.
+var (
+	ErrNoSuchCall      = errors.New("call: no such call")
+	ErrTransferState   = errors.New("call: not possible in the call's state")
+	ErrTransferNotYet  = errors.New("call: three-way calls need the mixing room, which is not in yet")
+	ErrTransferRefused = errors.New("call: not in the directory")
+)
+
+// xferState is where a transfer is.
+type xferState int
+
+const (
+	xRinging xferState = iota // the entry rings
+	xConsult                  // the entry answered; the agent talks to it, the caller holds
+)
+
+// transfer is an agent's transfer in progress; owned by the call.
+type transfer struct {
+	to   config.Entry
+	mode string
+	l    *leg
+	st   xferState
+	i    int // its entry in the record's transfers
+}
+
+type (
+	// evXferReq: the API (or, later, the seat's keys) asks for a
+	// transfer op; the call answers on reply.
+	evXferReq struct {
+		op, target, mode string
+		reply            chan error
+	}
+	evXferAnswer struct {
+		l   *leg
+		err error
+	}
+	evXferTimeout struct{} // the entry's media stopped
+)
+
+// Transfer asks the call with record id callID to transfer its caller to
+// target (a directory entry's name, number or key) in mode ("" the entry's
+// own). Any goroutine; waits for the call's answer.
+func (e *Engine) Transfer(callID, target, mode string) error {
+	return e.askCall(callID, evXferReq{op: "start", target: target, mode: mode})
+}
+
+// TransferOp applies op (complete, cancel, threeway, swap, leave) to the
+// call's transfer in progress.
+func (e *Engine) TransferOp(callID, op string) error {
+	return e.askCall(callID, evXferReq{op: op})
+}
+
+func (e *Engine) askCall(callID string, req evXferReq) error {
+	e.mu.Lock()
+	l, ok := e.calls[callID]
+	e.mu.Unlock()
+	c, isCall := l.(*Call)
+	if !ok || !isCall {
+		return fmt.Errorf("%w: %s", ErrNoSuchCall, callID)
+	}
+	req.reply = make(chan error, 1)
+	if !c.post(req) {
+		return fmt.Errorf("%w: %s (ended)", ErrNoSuchCall, callID)
+	}
+	select {
+	case err := <-req.reply:
+		return err
+	case <-time.After(acdTimeout):
+		return fmt.Errorf("%w: %s did not answer", ErrTransferState, callID)
+	}
+}
+
+// onXferReq runs a transfer op on the call's goroutine.
+func (c *Call) onXferReq(req evXferReq) *reason {
+	req.reply <- c.xferOp(req)
+	return nil
+}
+
+func (c *Call) xferOp(req evXferReq) error {
+	if req.op == "start" {
+		return c.startTransfer(req.target, req.mode)
+	}
+	x := c.xfer
+	if x == nil {
+		return fmt.Errorf("%w: no transfer in progress", ErrTransferState)
+	}
+	switch req.op {
+	case OpCancel:
+		if x.mode == ModeBlind {
+			return fmt.Errorf("%w: a blind transfer has no agent to return to", ErrTransferState)
+		}
+		c.xferBack("cancelled")
+		return nil
+	case OpComplete:
+		if x.mode != ModeConsult || x.st != xConsult {
+			return fmt.Errorf("%w: complete needs an answered consult", ErrTransferState)
+		}
+		c.xferComplete()
+		return nil
+	case OpThreeway, OpSwap, OpLeave:
+		return ErrTransferNotYet
+	}
+	return fmt.Errorf("%w: unknown op %q", ErrTransferState, req.op)
+}
+
+// startTransfer dials the entry for target; the call must be bridged to a
+// seat with no transfer in progress.
+func (c *Call) startTransfer(target, mode string) error {
+	if c.st != stBridged || c.b == nil || c.b.kind != legSeat || c.answeredSeat == "" || c.xfer != nil {
+		return fmt.Errorf("%w: a transfer needs a caller bridged to an agent (state %s)", ErrTransferState, c.st)
+	}
+	entry, err := c.cfg.Directory.Resolve(target)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrTransferRefused, err)
+	}
+	if mode == "" {
+		mode = entry.Mode
+	}
+	switch mode {
+	case ModeBlind, ModeConsult:
+	case ModeConference:
+		return ErrTransferNotYet
+	default:
+		return fmt.Errorf("%w: mode %q (blind, consult or conference)", ErrTransferState, mode)
+	}
+	now := c.e.opts.Now()
+	l := &leg{kind: legDepartment, target: entry.URI, rangAt: now, sdp: newLegSDP()}
+	onTimeout := func() { c.tryPost(evXferTimeout{}) }
+	l.m, err = c.e.openSession(c.cfg, c.log.With("leg", "transfer"), netip.AddrPort{}, c.in.sdp.codec, offerDTMF, func(rune) {}, onTimeout)
+	if err != nil {
+		return fmt.Errorf("%w: no RTP port: %v", ErrTransferState, err)
+	}
+	from := c.rec.Caller
+	if entry.CallerID == config.CallerIDCentre {
+		from = c.rec.Dialled
+	}
+	err = l.dial(c.e.dialer, c.in.sdp.codec.Name, entry.RingTimeout, sip.DialOptions{Target: entry.URI, FromUser: from},
+		c.post, nil, func(err error) any { return evXferAnswer{l: l, err: err} })
+	if err != nil {
+		l.drop()
+		return fmt.Errorf("%w: dialling %s: %v", ErrTransferState, entry.URI, err)
+	}
+	l.d.SetEvents(func(ev sip.Event) { c.post(evLeg{x: true, ev: ev}) })
+	t := records.Time(now)
+	c.rec.Transfers = append(c.rec.Transfers, records.Transfer{
+		Target: entry.URI, Mode: mode, Name: entry.Name, Kind: entry.Kind, StartedAt: &t,
+	})
+	c.xfer = &transfer{to: entry, mode: mode, l: l, i: len(c.rec.Transfers) - 1}
+	c.log.Info("transfer", "entry", entry.Name, "mode", mode)
+	// The caller holds with music; blind, the agent leaves now.
+	c.in.m.RelayTo(nil)
+	c.b.m.RelayTo(nil)
+	c.play(c.ps.hold, true)
+	if mode == ModeBlind {
+		c.agentLeaves()
+		c.setState(stTransferring)
+	} else {
+		c.setState(stConsult)
+	}
+	return nil
+}
+
+// onXferAnswer: the entry answered or gave up.
+func (c *Call) onXferAnswer(l *leg, err error) *reason {
+	x := c.xfer
+	if x == nil || x.l != l {
+		if err == nil {
+			l.hangupLater(c.log) // answered as it was given up
+		}
+		return nil
+	}
+	rec := &c.rec.Transfers[x.i]
+	now := c.e.opts.Now()
+	ring := now.Sub(x.l.rangAt)
+	rec.RingMs = ring.Milliseconds()
+	if err = x.l.settle(c.log, err); err != nil {
+		result := xferResult(err)
+		c.log.Info("transfer not answered", "entry", x.to.Name, "result", result, "error", err)
+		c.metricTransfer(x, result, ring, false)
+		rec.Result, rec.Fallback = result, x.to.Fallback.String()
+		x.l.drop()
+		x.l.d = nil
+		if x.mode == ModeBlind {
+			c.xfer = nil
+			c.stopPrompts()
+			return c.enqueue() // the agent is gone: back to the queue
+		}
+		c.xferBack(result)
+		return nil
+	}
+	t := records.Time(now)
+	rec.Answered, rec.AnsweredAt, rec.Result = true, &t, "answered"
+	c.metricTransfer(x, "answered", ring, true)
+	if x.mode == ModeBlind {
+		c.handOver()
+		return nil
+	}
+	x.st = xConsult
+	media.Bridge(c.b.m, x.l.m) // the agent talks to the entry; the caller holds
+	c.log.Info("transfer answered: consulting", "entry", x.to.Name)
+	return nil
+}
+
+// xferResult names a transfer's failure for the record and the metric.
+func xferResult(err error) string {
+	var rej *sip.RejectError
+	switch {
+	case errors.Is(err, errNoAnswer):
+		return "no_answer"
+	case errors.As(err, &rej) && (rej.Code == 486 || rej.Code == 600):
+		return "busy"
+	case errors.As(err, &rej) && rej.Code == 603:
+		return "declined"
+	case errors.Is(err, errUnreachable):
+		return "unreachable"
+	}
+	return "failed"
+}
+
+func (c *Call) metricTransfer(x *transfer, result string, ring time.Duration, answered bool) {
+	if c.e.opts.Metrics != nil {
+		c.e.opts.Metrics.Transfer(x.to.Name, result, ring, answered)
+	}
+}
+
+// xferBack ends a consult: the entry's leg is hung up (or its ringing
+// cancelled) and the caller is bridged to the agent again.
+func (c *Call) xferBack(result string) {
+	x := c.xfer
+	c.xfer = nil
+	if r := &c.rec.Transfers[x.i]; r.Result == "" || r.Result == "answered" {
+		r.Result = result
+	}
+	x.l.stopRinging()
+	x.l.hangupLater(c.log)
+	x.l.drop()
+	c.stopPrompts()
+	media.Bridge(c.in.m, c.b.m)
+	c.setState(stBridged)
+	c.log.Info("transfer ended: the caller is back with the agent", "entry", x.to.Name, "result", result)
+}
+
+// xferComplete hands a consulted caller over to the entry; the agent leaves.
+func (c *Call) xferComplete() {
+	c.rec.Transfers[c.xfer.i].Result = "completed"
+	c.agentLeaves()
+	c.handOver()
+}
+
+// handOver bridges the caller to the answered entry, which becomes the
+// call's dialled party; the transfer is over.
+func (c *Call) handOver() {
+	x := c.xfer
+	c.xfer = nil
+	c.stopPrompts()
+	c.b = x.l
+	c.b.d.SetEvents(func(ev sip.Event) { c.post(evLeg{b: true, ev: ev}) }) // its BYE is the call's now
+	media.Bridge(c.in.m, c.b.m)
+	c.setState(stBridged)
+	c.log.Info("transfer: the caller is with the entry", "entry", x.to.Name)
+}
+
+// agentLeaves releases the agent's leg (BYE) and tells the ACD the seat's
+// call is over (wrap-up starts); the record keeps the agent, and the
+// transfer notes when the agent left.
+func (c *Call) agentLeaves() {
+	now := c.e.opts.Now()
+	if x := c.xfer; x != nil {
+		t := records.Time(now)
+		c.rec.Transfers[x.i].LeftAt = &t
+	}
+	b := c.b
+	b.hangupLater(c.log)
+	b.drop()
+	c.b = nil
+	ctx, cancel := context.WithTimeout(context.Background(), acdTimeout)
+	ds, err := c.e.acd.CallEnded(ctx, c.id, c.answeredSeat)
+	cancel()
+	if err != nil {
+		c.log.Warn("acd: the agent's leaving", "error", err)
+	}
+	c.answeredSeat = ""
+	c.takeOwn(ds)
+}
+
+// agentHungUpInTransfer: the agent's phone hung up during a consult. An
+// answered consult is handed over (the agent completed it by hanging up,
+// as desk phones do); a ringing one goes on as a blind transfer.
+func (c *Call) agentHungUpInTransfer() *reason {
+	x := c.xfer
+	c.b.d = nil // it hung up: nothing to BYE
+	if x.mode == ModeBlind {
+		return nil
+	}
+	if x.st == xConsult {
+		c.xferComplete()
+		return nil
+	}
+	x.mode = ModeBlind
+	c.rec.Transfers[x.i].Mode = ModeBlind
+	c.agentLeaves()
+	c.setState(stTransferring)
+	return nil
+}
+
+// onXferLeg handles the entry's SIP events: its BYE ends a consult (the
+// caller back with the agent) or, once handed over, the call; a re-INVITE
+// is answered like any leg's.
+func (c *Call) onXferLeg(ev sip.Event) *reason {
+	x := c.xfer
+	if x == nil {
+		return nil
+	}
+	switch e := ev.(type) {
+	case sip.EventBye:
+		x.l.d = nil // it hung up: nothing to BYE
+		c.xferBack("cancelled")
+	case sip.EventReinvite:
+		x.l.reinvite(e, nil, false, c.ps.hold)
+	}
+	return nil
+}

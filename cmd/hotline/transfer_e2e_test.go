@@ -1,0 +1,244 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hotline-cc/hotline/internal/testpeer"
+)
+
+// transferCentre is a centre with one seat and the directory entry
+// social-security (12333, key *51) at dept, ringing for ring.
+func transferCentre(t *testing.T, dept, ring string) *engine {
+	t.Helper()
+	return startEngine(t, centreOpts{Seats: 1, RTPTimeout: "10s", Extra: fmt.Sprintf(`directory:
+  - {name: social-security, number: "12333", kind: department, target: "sip:12333@%s", ring_timeout: %s, key: "*51"}
+`, dept, ring)})
+}
+
+// bridgedToSeat starts a caller (1 kHz for hold) bridged to seat 1001, a
+// SIPp echoing the caller's audio, and returns the call's id.
+func bridgedToSeat(t *testing.T, e *engine, hold time.Duration) (*testpeer.SippProc, *testpeer.RTPPeer, *testpeer.SippProc, string) {
+	t.Helper()
+	seat := testpeer.StartSipp(t, testpeer.SippOptions{
+		Scenario: testpeer.ScenarioPath(t, "uas_answer.xml"), Calls: 1, RTPEcho: true, Timeout: hold + time.Minute,
+	})
+	registerSeatRange(t, e, 1001, 1, seat.Addr, 200, 50)
+	caller, peer := e.caller(t, "12345", "0", hold)
+	peer.SendTone(netip.AddrPort{}, 0, 1000, hold)
+	waitUntil(t, "1001 on the call", 30*time.Second, func() bool { return agentOf(t, e, "1001").State == "on_call" })
+	var calls []struct{ ID, State string }
+	apiGet(t, e, "calls", &calls)
+	if len(calls) != 1 || calls[0].State != "bridged" {
+		t.Fatalf("calls %+v, want one bridged", calls)
+	}
+	return caller, peer, seat, calls[0].ID
+}
+
+// transferPost posts to the call's transfer route (op "" starts one with
+// body) and returns the status.
+func transferPost(t *testing.T, e *engine, id, op, body string) int {
+	t.Helper()
+	path := "/api/v1/calls/" + id + "/transfer"
+	if op != "" {
+		path += "/" + op
+	}
+	return apiStatus(t, e, "POST", path, body, testToken)
+}
+
+// callState is the state of call id in /api/v1/calls ("" when gone).
+func callState(t *testing.T, e *engine, id string) string {
+	t.Helper()
+	var calls []struct{ ID, State string }
+	apiGet(t, e, "calls", &calls)
+	for _, c := range calls {
+		if c.ID == id {
+			return c.State
+		}
+	}
+	return ""
+}
+
+// toneShare is the share of the signal's energy at hz (Goertzel), 0..1.
+func toneShare(pcm []int16, hz float64) float64 {
+	if len(pcm) == 0 {
+		return 0
+	}
+	k := 2 * math.Cos(2*math.Pi*hz/8000)
+	var s1, s2, total float64
+	for _, v := range pcm {
+		x := float64(v)
+		s1, s2 = x+k*s1-s2, s1
+		total += x * x
+	}
+	power := s1*s1 + s2*s2 - k*s1*s2
+	if total == 0 {
+		return 0
+	}
+	return 2 * power / (float64(len(pcm)) * total)
+}
+
+// heardSince waits until the peer has 1 s more audio than from, and
+// returns that second.
+func heardSince(t *testing.T, peer *testpeer.RTPPeer, from int) []int16 {
+	t.Helper()
+	waitUntil(t, "a second of audio", 10*time.Second, func() bool { return len(peer.Received()) >= from+8000 })
+	return peer.Received()[from : from+8000]
+}
+
+// TestTransferConsultComplete: the agent consults social-security through
+// the API: the caller hears music (not the agent) while the department is
+// consulted, complete hands the caller over (the caller's 1 kHz comes back
+// from the department's echo), the seat's leg is hung up and it wraps up;
+// one record has the agent and the transfer (consult, completed, answered,
+// left_at).
+func TestTransferConsultComplete(t *testing.T) {
+	t.Parallel()
+	dept := testpeer.StartSipp(t, testpeer.SippOptions{
+		Scenario: testpeer.ScenarioPath(t, "uas_answer.xml"), Calls: 1, RTPEcho: true, Timeout: 2 * time.Minute,
+	})
+	e := transferCentre(t, dept.Addr, "15s")
+	caller, peer, seat, id := bridgedToSeat(t, e, 25*time.Second)
+	if got := toneShare(heardSince(t, peer, len(peer.Received())), 1000); got < 0.5 {
+		t.Fatalf("bridged to the echoing seat, the caller's 1 kHz share is %.2f", got)
+	}
+	if code := transferPost(t, e, id, "", `{"target": "12333", "mode": "consult"}`); code != 200 {
+		t.Fatalf("transfer: %d", code)
+	}
+	waitUntil(t, "the department answered", 20*time.Second, func() bool {
+		return metricValue(t, e, `hotline_transfers_total{entry="social-security",result="answered"}`) == 1
+	})
+	if st := callState(t, e, id); st != "consult" {
+		t.Fatalf("call state %q while consulting", st)
+	}
+	if got := toneShare(heardSince(t, peer, len(peer.Received())), 1000); got > 0.2 {
+		t.Errorf("holding during the consult, the caller heard its own 1 kHz (share %.2f): not music", got)
+	}
+	if code := transferPost(t, e, id, "complete", ""); code != 200 {
+		t.Fatalf("complete: %d", code)
+	}
+	if res := seat.Wait(); res.Successful != 1 {
+		t.Errorf("the seat's leg was not hung up cleanly: %s", res)
+	}
+	waitUntil(t, "1001 off the call", 10*time.Second, func() bool { return agentOf(t, e, "1001").State != "on_call" })
+	if got := toneShare(heardSince(t, peer, len(peer.Received())+4000), 1000); got < 0.5 {
+		t.Errorf("handed over to the echoing department, the caller's 1 kHz share is %.2f", got)
+	}
+	if res := caller.Wait(); res.Successful != 1 {
+		t.Fatalf("caller: %s\n%s", res, e.log.tail(30))
+	}
+	r := e.waitRecords(1, 10*time.Second)[0]
+	if r.Agent != "1001" || r.EndReason != "answered" || len(r.Transfers) != 1 {
+		t.Fatalf("record: agent %q end %q transfers %+v", r.Agent, r.EndReason, r.Transfers)
+	}
+	x := r.Transfers[0]
+	if x.Name != "social-security" || x.Mode != "consult" || x.Result != "completed" || !x.Answered ||
+		x.AnsweredAt == nil || x.LeftAt == nil || x.StartedAt == nil || !strings.HasPrefix(x.Target, "sip:12333@") {
+		t.Errorf("transfer %+v", x)
+	}
+}
+
+// TestTransferConsultCancelAndRefusals: a consult cancelled brings the
+// caller back to the agent; a department that does not answer within its
+// ring_timeout is recorded no_answer and the caller is back with the agent;
+// a target outside the directory is refused (403), an op with no transfer
+// is 409, a call that does not exist 404, three-way not yet (501).
+func TestTransferConsultCancelAndRefusals(t *testing.T) {
+	t.Parallel()
+	dept := testpeer.StartSipp(t, testpeer.SippOptions{
+		Scenario: testpeer.ScenarioPath(t, "uas_noanswer.xml"), Calls: 2, Timeout: 2 * time.Minute,
+	})
+	e := transferCentre(t, dept.Addr, "3s")
+	caller, peer, _, id := bridgedToSeat(t, e, 30*time.Second)
+	for _, tc := range []struct {
+		op, body string
+		want     int
+	}{
+		{"", `{"target": "95598"}`, 403},
+		{"", `{"target": "1001"}`, 403},
+		{"", `{"mode": "consult"}`, 400},
+		{"complete", "", 409},
+		{"cancel", "", 409},
+	} {
+		if code := transferPost(t, e, id, tc.op, tc.body); code != tc.want {
+			t.Errorf("op %q body %s: %d, want %d", tc.op, tc.body, code, tc.want)
+		}
+	}
+	if code := transferPost(t, e, "no-such-call", "", `{"target": "12333"}`); code != 404 {
+		t.Errorf("unknown call: %d, want 404", code)
+	}
+	// Rings out: back with the agent.
+	if code := transferPost(t, e, id, "", `{"target": "social-security", "mode": "consult"}`); code != 200 {
+		t.Fatalf("transfer: %d", code)
+	}
+	if code := transferPost(t, e, id, "threeway", ""); code != 501 {
+		t.Errorf("threeway: %d, want 501 until the mixing room is in", code)
+	}
+	waitUntil(t, "no answer recorded", 20*time.Second, func() bool {
+		return metricValue(t, e, `hotline_transfers_total{entry="social-security",result="no_answer"}`) == 1
+	})
+	waitUntil(t, "back with the agent", 10*time.Second, func() bool { return callState(t, e, id) == "bridged" })
+	if got := toneShare(heardSince(t, peer, len(peer.Received())+4000), 1000); got < 0.5 {
+		t.Errorf("back with the echoing agent, the caller's 1 kHz share is %.2f", got)
+	}
+	// Cancelled while ringing: back with the agent.
+	if code := transferPost(t, e, id, "", `{"target": "*51"}`); code != 200 {
+		t.Fatalf("one-key transfer: %d", code)
+	}
+	if code := transferPost(t, e, id, "cancel", ""); code != 200 {
+		t.Fatalf("cancel: %d", code)
+	}
+	if st := callState(t, e, id); st != "bridged" {
+		t.Errorf("after cancel: %q", st)
+	}
+	if res := caller.Wait(); res.Successful != 1 {
+		t.Fatalf("caller: %s\n%s", res, e.log.tail(30))
+	}
+	r := e.waitRecords(1, 10*time.Second)[0]
+	results := []string{}
+	for _, x := range r.Transfers {
+		results = append(results, x.Result)
+	}
+	if r.Agent != "1001" || fmt.Sprint(results) != "[no_answer cancelled]" || r.Transfers[0].Fallback != "agent" {
+		t.Errorf("record: agent %q transfers %+v", r.Agent, r.Transfers)
+	}
+}
+
+// TestTransferBlind: a blind transfer frees the agent at once (the seat's
+// leg hung up, wrap-up) while the caller holds; the department's answer
+// bridges the caller to it; the department hanging up ends the call.
+func TestTransferBlind(t *testing.T) {
+	t.Parallel()
+	dept := testpeer.StartSipp(t, testpeer.SippOptions{
+		Scenario: testpeer.ScenarioPath(t, "uas_hangup.xml"), Calls: 1, RTPEcho: true,
+		Vars: map[string]string{"hold_ms": "4000", "codec": "0"}, Timeout: 2 * time.Minute,
+	})
+	e := transferCentre(t, dept.Addr, "15s")
+	caller, _, seat, id := bridgedToSeat(t, e, 40*time.Second)
+	if code := transferPost(t, e, id, "", `{"target": "12333", "mode": "blind"}`); code != 200 {
+		t.Fatalf("transfer: %d", code)
+	}
+	if res := seat.Wait(); res.Successful != 1 {
+		t.Errorf("the agent's leg was not hung up at once: %s", res)
+	}
+	if code := transferPost(t, e, id, "cancel", ""); code != 409 {
+		t.Errorf("cancel of a blind transfer: %d, want 409", code)
+	}
+	if res := caller.Wait(); res.Successful != 1 {
+		t.Fatalf("caller: %s\n%s", res, e.log.tail(30))
+	}
+	r := e.waitRecords(1, 10*time.Second)[0]
+	if r.Agent != "1001" || r.EndReason != "answered" || r.HangupBy != "department" || len(r.Transfers) != 1 {
+		t.Fatalf("record: agent %q end %q hangup_by %q transfers %+v", r.Agent, r.EndReason, r.HangupBy, r.Transfers)
+	}
+	if x := r.Transfers[0]; x.Mode != "blind" || x.Result != "answered" || x.LeftAt == nil || !x.Answered {
+		t.Errorf("transfer %+v", x)
+	}
+	if a := agentOf(t, e, "1001"); a.State == "on_call" {
+		t.Errorf("seat 1001 still on the call")
+	}
+}

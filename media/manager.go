@@ -88,8 +88,9 @@ type Manager struct {
 	done   chan struct{}
 	pacing sync.WaitGroup
 
-	mu       sync.Mutex // guards sessions, closed and ports
+	mu       sync.Mutex // guards sessions, rooms, closed and ports
 	sessions []*Session // index kept in Session.slot
+	rooms    []*Room    // index kept in Room.slot
 	closed   bool
 }
 
@@ -191,14 +192,19 @@ func (m *Manager) unregister(s *Session) {
 }
 
 // pace is the shared clock: every 20 ms it gives each live session one
-// tick, in which its DTMF sender or player sends at most one packet. A
-// session costs an atomic load per tick when it plays nothing.
+// tick, in which its DTMF sender or player sends at most one packet, then
+// each room one (a mixing room sends each listener one frame, after the
+// players so that a prompt wins). A session costs an atomic load per tick
+// when it plays nothing, a room one when it does not mix.
 func (m *Manager) pace() {
 	defer m.pacing.Done()
 	defer guard.Recover(m.log, "media_pacer", nil)
 	ticker := time.NewTicker(frameInterval)
 	defer ticker.Stop()
-	var batch []*Session
+	var (
+		batch []*Session
+		rooms []*Room
+	)
 	for {
 		select {
 		case <-m.done:
@@ -207,13 +213,30 @@ func (m *Manager) pace() {
 		}
 		m.mu.Lock()
 		batch = append(batch[:0], m.sessions...)
+		rooms = append(rooms[:0], m.rooms...)
 		m.mu.Unlock()
 		now := m.now()
 		for i := 0; i < len(batch); {
 			i = m.tickFrom(batch, i, now)
 		}
+		for i := 0; i < len(rooms); {
+			i = m.mixFrom(rooms, i, now)
+		}
 		clear(batch)
+		clear(rooms)
 	}
+}
+
+// mixFrom ticks rooms[i:] like tickFrom: a panic fails that room only.
+func (m *Manager) mixFrom(rooms []*Room, i int, now time.Duration) (next int) {
+	defer guard.Recover(m.log, "media_mixer", func(any) {
+		rooms[next].fail()
+		next++
+	})
+	for next = i; next < len(rooms); next++ {
+		rooms[next].tick(now)
+	}
+	return next
 }
 
 // tickFrom ticks batch[i:] and returns len(batch). A panic in a session's

@@ -35,9 +35,31 @@ type roomLeg struct {
 	enc  [samplesPerFrame]byte  // this tick's mix for this listener, encoded
 }
 
-// mixer is a room's pacer-side scratch.
+// mixer is a room's pacer-side state.
 type mixer struct {
-	acc [samplesPerFrame]int32
+	acc  [samplesPerFrame]int32
+	next time.Duration // package clock the next frame is due at; 0: not started
+}
+
+// owed is how many frames the room sends this tick: one on time, more
+// when ticks were lost (a busy machine drops ticker ticks) so that the
+// legs' queues do not overflow, none when ahead by half a frame; at most
+// jitterFrames, beyond which the schedule restarts from now.
+func (x *mixer) owed(now time.Duration) int {
+	if x.next == 0 {
+		x.next = now
+	}
+	d := now - x.next + frameInterval/2
+	if d < 0 {
+		return 0
+	}
+	n := int(d/frameInterval) + 1
+	if n > jitterFrames {
+		x.next = now + frameInterval
+		return jitterFrames
+	}
+	x.next += time.Duration(n) * frameInterval
+	return n
 }
 
 // put queues one received audio frame, decoded from codec; called on the
@@ -77,14 +99,22 @@ func (l *roomLeg) take() {
 	l.mu.Unlock()
 }
 
-// tick is the room's share of a pacer tick: take each leg's next frame,
-// then give every listener the sum of the legs it hears. It allocates
-// nothing.
+// tick is the room's share of a pacer tick: for each frame owed, take
+// each leg's next frame, then give every listener the sum of the legs it
+// hears. It allocates nothing.
 func (r *Room) tick(now time.Duration) {
 	p := r.plan.Load()
 	if p == nil {
+		r.mix.next = 0
 		return
 	}
+	for range r.mix.owed(now) {
+		r.mixFrame(p, now)
+	}
+}
+
+// mixFrame mixes and sends one frame for every leg of p.
+func (r *Room) mixFrame(p *mixPlan, now time.Duration) {
 	for _, l := range p.legs {
 		l.take()
 	}

@@ -170,8 +170,7 @@ func (m *Manager) register(s *Session) error {
 	if m.closed {
 		return ErrClosed
 	}
-	s.slot = len(m.sessions)
-	m.sessions = append(m.sessions, s)
+	appendSlotted(&m.sessions, s, &s.slot)
 	return nil
 }
 
@@ -179,16 +178,33 @@ func (m *Manager) register(s *Session) error {
 func (m *Manager) unregister(s *Session) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	last := len(m.sessions) - 1
-	if s.slot < 0 || s.slot > last || m.sessions[s.slot] != s {
-		return
+	if removeSlotted(&m.sessions, s, &s.slot, func(s *Session) *int { return &s.slot }) {
+		m.ports.releaseLocked(s.port, m.now())
 	}
-	m.sessions[s.slot] = m.sessions[last]
-	m.sessions[s.slot].slot = s.slot
-	m.sessions[last] = nil
-	m.sessions = m.sessions[:last]
-	s.slot = -1
-	m.ports.releaseLocked(s.port, m.now())
+}
+
+// appendSlotted appends x to *list and keeps its index in *slot.
+func appendSlotted[T any](list *[]T, x T, slot *int) {
+	*slot = len(*list)
+	*list = append(*list, x)
+}
+
+// removeSlotted removes x, kept at *slot, from *list by moving the last
+// element into its place (whose index slotOf gives); false when x is not
+// there.
+func removeSlotted[T comparable](list *[]T, x T, slot *int, slotOf func(T) *int) bool {
+	l := *list
+	last := len(l) - 1
+	if *slot < 0 || *slot > last || l[*slot] != x {
+		return false
+	}
+	l[*slot] = l[last]
+	*slotOf(l[*slot]) = *slot
+	var zero T
+	l[last] = zero
+	*list = l[:last]
+	*slot = -1
+	return true
 }
 
 // pace is the shared clock: every 20 ms it gives each live session one

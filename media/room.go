@@ -59,7 +59,7 @@ const (
 // room takes over their bridge, nothing changes on the wire), then Add the
 // department: from then on the room mixes. A supervisor is Added as
 // Listen, SetMode to Whisper (target: the agent) or Talk (barge); takeover
-// is Remove of the agent. When a leg leaves and two remain, the room
+// is Remove of the agent and SetMode of the supervisor to Talk. When a leg leaves and two remain, the room
 // relays them again; the call may keep the room, or Close it and Bridge
 // the two itself (Close stops every relay of the room's legs). Remove a
 // leg before or after closing its session; a closed session's leg is
@@ -275,6 +275,11 @@ func (r *Room) applyLocked() {
 		}
 		return
 	}
+	if r.plan.Load() == nil { // starting to mix: no frame queued in an earlier spell
+		for _, mb := range r.members {
+			mb.leg = &roomLeg{s: mb.s}
+		}
+	}
 	p := &mixPlan{legs: make([]*roomLeg, len(r.members)), hears: make([]uint32, len(r.members))}
 	for i, l := range r.members {
 		p.legs[i] = l.leg
@@ -324,8 +329,7 @@ func (m *Manager) registerRoom(r *Room) error {
 	if m.closed {
 		return ErrClosed
 	}
-	r.slot = len(m.rooms)
-	m.rooms = append(m.rooms, r)
+	appendSlotted(&m.rooms, r, &r.slot)
 	return nil
 }
 
@@ -333,13 +337,5 @@ func (m *Manager) registerRoom(r *Room) error {
 func (m *Manager) unregisterRoom(r *Room) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	last := len(m.rooms) - 1
-	if r.slot < 0 || r.slot > last || m.rooms[r.slot] != r {
-		return
-	}
-	m.rooms[r.slot] = m.rooms[last]
-	m.rooms[r.slot].slot = r.slot
-	m.rooms[last] = nil
-	m.rooms = m.rooms[:last]
-	r.slot = -1
+	removeSlotted(&m.rooms, r, &r.slot, func(r *Room) *int { return &r.slot })
 }

@@ -54,16 +54,19 @@ const (
 // call's goroutine but are safe from any; they do not block on media (the
 // packet path and the pacer see changes through atomics).
 //
+// RFC 4733 events are still detected on each leg (OnDTMF) but, while the
+// room mixes, not passed on: the call decides what a digit does.
+//
 // How the call uses it: a two-party call needs no room (Bridge). When a
 // third party joins, NewRoom, Add the caller and the agent as Talk (the
 // room takes over their bridge, nothing changes on the wire), then Add the
 // department: from then on the room mixes. A supervisor is Added as
 // Listen, SetMode to Whisper (target: the agent) or Talk (barge); takeover
-// is Remove of the agent and SetMode of the supervisor to Talk. When a leg leaves and two remain, the room
-// relays them again; the call may keep the room, or Close it and Bridge
-// the two itself (Close stops every relay of the room's legs). Remove a
-// leg before or after closing its session; a closed session's leg is
-// silence.
+// is Remove of the agent and SetMode of the supervisor to Talk. When a leg
+// leaves and two remain, the room relays them again; the call may keep
+// the room, or Close it and Bridge the two itself (Close stops every relay
+// of the room's legs). Remove a leg before or after closing its session; a
+// closed session's leg is silence.
 type Room struct {
 	m    *Manager
 	log  *slog.Logger
@@ -139,11 +142,7 @@ func (r *Room) SetMode(s *Session, mode Mode, target *Session) error {
 		return ErrNotInRoom
 	}
 	mb.mode, mb.to = mode, target
-	for p := range r.override {
-		if p.listener == s || p.talker == s {
-			delete(r.override, p)
-		}
-	}
+	r.forgetLocked(s)
 	r.applyLocked()
 	return nil
 }
@@ -179,11 +178,7 @@ func (r *Room) Remove(s *Session) error {
 	for i, mb := range r.members {
 		if mb.s == s {
 			r.members = append(r.members[:i], r.members[i+1:]...)
-			for p := range r.override {
-				if p.listener == s || p.talker == s {
-					delete(r.override, p)
-				}
-			}
+			r.forgetLocked(s)
 			r.applyLocked()
 			r.detach(mb)
 			return nil
@@ -232,6 +227,15 @@ func (r *Room) findLocked(s *Session) *member {
 	return nil
 }
 
+// forgetLocked drops the SetHears overrides of s's pairs.
+func (r *Room) forgetLocked(s *Session) {
+	for p := range r.override {
+		if p.listener == s || p.talker == s {
+			delete(r.override, p)
+		}
+	}
+}
+
 // hearsLocked is the matrix: an override, else the talker's mode.
 func (r *Room) hearsLocked(l, t *member) bool {
 	if l == t {
@@ -260,6 +264,9 @@ func (r *Room) applyLocked() {
 		return
 	}
 	if len(r.members) <= 2 {
+		if r.plan.Load() != nil {
+			r.log.Debug("mixing room relays", "legs", len(r.members))
+		}
 		for _, t := range r.members {
 			var dst *Session
 			for _, l := range r.members {
@@ -276,6 +283,7 @@ func (r *Room) applyLocked() {
 		return
 	}
 	if r.plan.Load() == nil { // starting to mix: no frame queued in an earlier spell
+		r.log.Debug("mixing room mixes", "legs", len(r.members))
 		for _, mb := range r.members {
 			mb.leg = &roomLeg{s: mb.s}
 		}
@@ -316,6 +324,7 @@ func (r *Room) fail() {
 	r.mu.Lock()
 	legs := append([]*member(nil), r.members...)
 	r.mu.Unlock()
+	r.log.Error("mixing room stopped", "legs", len(legs))
 	for _, mb := range legs {
 		mb.s.fail("mixing room panicked")
 	}

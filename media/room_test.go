@@ -217,3 +217,29 @@ func TestRoomMembership(t *testing.T) {
 		t.Errorf("leg %d: %v, want ErrRoomFull", maxRoomLegs+1, err)
 	}
 }
+
+// TestRoomPanicFailsItsLegs: a panic while a room mixes stops that room
+// only, and every one of its legs' owners hears of it through OnTimeout;
+// the pacer goes on for the others.
+func TestRoomPanicFailsItsLegs(t *testing.T) {
+	m := newTestManager(t)
+	failed := make(chan struct{}, 3)
+	r := newTestRoom(t, m)
+	for range 3 {
+		s := newTestSession(t, m, SessionConfig{OnTimeout: func() { failed <- struct{}{} }})
+		if err := r.Add(s, Talk, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := newPeer(t)
+	other := newTestSession(t, m, SessionConfig{Params: Params{Remote: p.addr()}})
+	r.plan.Store(&mixPlan{legs: []*roomLeg{nil}, hears: []uint32{0}}) // a nil leg: the tick panics
+	for range 3 {
+		waitChan(t, "a leg's OnTimeout", failed)
+	}
+	if r.Mixing() {
+		t.Error("the failed room still mixes")
+	}
+	other.Play(framePrompt(2, 1000), false, nil)
+	p.recv()
+}

@@ -1,8 +1,20 @@
 // Package media moves a call's audio: one RTP session per leg (a UDP socket
 // from the configured port range and the single goroutine that reads it),
 // G.711 µ-law/A-law, RFC 4733 telephone events, prompt playback paced by one
-// shared 20 ms clock, and the relay bridge that joins two legs (rewriting
-// SSRC, sequence numbers and timestamps, transcoding PCMU<->PCMA).
+// shared 20 ms clock, the relay bridge that joins two legs (rewriting
+// SSRC, sequence numbers and timestamps, transcoding PCMU<->PCMA), and the
+// mixing room for calls of more than two legs.
+//
+// A Room joins more than two legs: a per-call set of sessions with a
+// hear/speak matrix (each leg's Mode: Talk for the parties and a barging
+// supervisor, Listen and Whisper for monitors; SetHears for single
+// cells). With two legs it only points the relays; from three on, each
+// leg's reader queues its decoded frames (a few, for jitter) and on each
+// tick of the shared pacer the room sums, for every listener, the frames
+// of the legs it hears (never its own) with saturation, encodes the sum in
+// the listener's codec and sends it on the listener's one output stream.
+// A leg without a fresh frame is silence. Back at two legs, the relay
+// returns. The room adds no goroutine, timer or channel.
 //
 // It knows RTP, codecs and timing, and nothing of SIP or SDP: it must not
 // import the sip package (or any other hotline package). The call
@@ -14,8 +26,9 @@
 // steady state and uses no channel, goroutine or timer per packet.
 //
 // Locks: Manager.mu, Session.outMu (the output stream and its socket
-// writes), Session.txMu (DTMF sender queue) and the timeout timer's mutex
-// are each held alone, never two at once; a relay write holds only the
-// destination session's outMu. Everything the packet path reads per
-// packet is an atomic.
+// writes), Session.txMu (DTMF sender queue), the timeout timer's mutex,
+// Room.mu (its legs and matrix) and roomLeg.mu (a leg's queued frames) are
+// each held alone, never two at once; a relay write or a mixed frame's
+// write holds only the destination session's outMu. Everything the packet
+// path reads per packet is an atomic, but for the mixing room's leg queue.
 package media

@@ -88,8 +88,9 @@ type Manager struct {
 	done   chan struct{}
 	pacing sync.WaitGroup
 
-	mu       sync.Mutex // guards sessions, closed and ports
+	mu       sync.Mutex // guards sessions, rooms, closed and ports
 	sessions []*Session // index kept in Session.slot
+	rooms    []*Room    // index kept in Room.slot
 	closed   bool
 }
 
@@ -169,8 +170,7 @@ func (m *Manager) register(s *Session) error {
 	if m.closed {
 		return ErrClosed
 	}
-	s.slot = len(m.sessions)
-	m.sessions = append(m.sessions, s)
+	appendSlotted(&m.sessions, s, &s.slot)
 	return nil
 }
 
@@ -178,27 +178,49 @@ func (m *Manager) register(s *Session) error {
 func (m *Manager) unregister(s *Session) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	last := len(m.sessions) - 1
-	if s.slot < 0 || s.slot > last || m.sessions[s.slot] != s {
-		return
+	if removeSlotted(&m.sessions, s, &s.slot, func(s *Session) *int { return &s.slot }) {
+		m.ports.releaseLocked(s.port, m.now())
 	}
-	m.sessions[s.slot] = m.sessions[last]
-	m.sessions[s.slot].slot = s.slot
-	m.sessions[last] = nil
-	m.sessions = m.sessions[:last]
-	s.slot = -1
-	m.ports.releaseLocked(s.port, m.now())
+}
+
+// appendSlotted appends x to *list and keeps its index in *slot.
+func appendSlotted[T any](list *[]T, x T, slot *int) {
+	*slot = len(*list)
+	*list = append(*list, x)
+}
+
+// removeSlotted removes x, kept at *slot, from *list by moving the last
+// element into its place (whose index slotOf gives); false when x is not
+// there.
+func removeSlotted[T comparable](list *[]T, x T, slot *int, slotOf func(T) *int) bool {
+	l := *list
+	last := len(l) - 1
+	if *slot < 0 || *slot > last || l[*slot] != x {
+		return false
+	}
+	l[*slot] = l[last]
+	*slotOf(l[*slot]) = *slot
+	var zero T
+	l[last] = zero
+	*list = l[:last]
+	*slot = -1
+	return true
 }
 
 // pace is the shared clock: every 20 ms it gives each live session one
-// tick, in which its DTMF sender or player sends at most one packet. A
-// session costs an atomic load per tick when it plays nothing.
+// tick, in which its DTMF sender or player sends at most one packet, then
+// each room one (a mixing room sends each listener one frame, after the
+// players so that a prompt wins). A session costs an atomic load per tick
+// when it plays nothing, a room one when it does not mix.
 func (m *Manager) pace() {
 	defer m.pacing.Done()
 	defer guard.Recover(m.log, "media_pacer", nil)
 	ticker := time.NewTicker(frameInterval)
 	defer ticker.Stop()
-	var batch []*Session
+	var (
+		batch []*Session
+		rooms []*Room
+	)
 	for {
 		select {
 		case <-m.done:
@@ -207,13 +229,30 @@ func (m *Manager) pace() {
 		}
 		m.mu.Lock()
 		batch = append(batch[:0], m.sessions...)
+		rooms = append(rooms[:0], m.rooms...)
 		m.mu.Unlock()
 		now := m.now()
 		for i := 0; i < len(batch); {
 			i = m.tickFrom(batch, i, now)
 		}
+		for i := 0; i < len(rooms); {
+			i = m.mixFrom(rooms, i, now)
+		}
 		clear(batch)
+		clear(rooms)
 	}
+}
+
+// mixFrom ticks rooms[i:] like tickFrom: a panic fails that room only.
+func (m *Manager) mixFrom(rooms []*Room, i int, now time.Duration) (next int) {
+	defer guard.Recover(m.log, "media_mixer", func(any) {
+		rooms[next].fail()
+		next++
+	})
+	for next = i; next < len(rooms); next++ {
+		rooms[next].tick(now)
+	}
+	return next
 }
 
 // tickFrom ticks batch[i:] and returns len(batch). A panic in a session's

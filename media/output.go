@@ -18,6 +18,7 @@ const (
 	srcPlayer
 	srcDTMF
 	srcRelay
+	srcRoom
 )
 
 // source identifies one input of the output stream; a change of source
@@ -27,6 +28,7 @@ type source struct {
 	pl   *player  // srcPlayer: each Play is a new source
 	from *Session // srcRelay: the receiving session
 	ssrc uint32   // srcRelay: the inbound SSRC
+	room *Room    // srcRoom: the room mixing for this session
 }
 
 // output is a session's single outgoing RTP stream (RFC 3550 §5.1): one

@@ -189,9 +189,14 @@ func (s *Session) logStranger(src, peer netip.AddrPort, now time.Duration) {
 // (if any): audio in that session's codec, events with its telephone-event
 // payload type. Dropped while the destination plays a prompt or sends DTMF
 // of its own (its player wins), or when it cannot take the payload.
+// Without a relay, audio goes to the mixing room if one takes it (events
+// are not mixed: they were detected above).
 func (s *Session) relayPacket(h *rtp.Header, payload []byte, isDTMF bool, in *Params, now time.Duration) {
 	d := s.relay.Load()
 	if d == nil {
+		if leg := s.mixIn.Load(); leg != nil && !isDTMF {
+			leg.put(payload, in.Codec)
+		}
 		return
 	}
 	if d.closed.Load() || d.player.Load() != nil || d.txState.Load() == txSending {

@@ -52,9 +52,10 @@ const (
 	stEnded
 	stConsult      // an agent's consult transfer: the caller holds, the agent is with the entry (ringing or answered)
 	stTransferring // a blind transfer: the agent has left, the caller holds while the entry rings
+	stConference   // caller, agent and a directory entry in a three-way call
 )
 
-var stateNames = [...]string{"admitting", "answering", "ivr", "waiting", "ringing", "bridged", "ended", "consult", "transferring"}
+var stateNames = [...]string{"admitting", "answering", "ivr", "waiting", "ringing", "bridged", "ended", "consult", "transferring", "conference"}
 
 func (s state) String() string { return stateNames[s] }
 
@@ -92,7 +93,8 @@ type Call struct {
 
 	b    *leg // the party dialled for the caller: a seat, a department, a transfer target
 	seat string
-	xfer *transfer // an agent's transfer in progress (transfer.go)
+	xfer *transfer   // an agent's transfer in progress (transfer.go)
+	room *media.Room // the mixing room of a three-way call (nil: two parties relay)
 	// ACD bookkeeping: the call waits in (or was offered by) the ACD; the
 	// seats ringing for it; the seat that answered through it (told when
 	// the call ends).
@@ -343,7 +345,7 @@ func (c *Call) onLeg(ev evLeg) *reason {
 // legGone: one side hung up. A bridged call ends normally; a caller who
 // leaves before a seat answered has abandoned.
 func (c *Call) legGone(seatSide bool) *reason {
-	if c.st == stBridged || c.st == stConsult || c.st == stTransferring {
+	if c.st == stBridged || c.st == stConsult || c.st == stTransferring || c.st == stConference {
 		r := endAnswered
 		return &r
 	}

@@ -93,6 +93,7 @@ func (c *Call) finish(r reason) {
 	// The call ended now; what follows is bookkeeping (another node may
 	// already offer the seat a call once the ACD hears of this end).
 	endedAt := c.e.opts.Now()
+	c.closeRoom()
 	c.in.drop()
 	if c.b != nil {
 		c.b.drop()

@@ -22,7 +22,12 @@ import (
 //     (ringing, then answered); complete hands the caller over and the agent
 //     leaves; cancel (or the entry hanging up) brings the caller back to the
 //     agent;
-//   - conference: three-way, once the mixing room is in (refused until then).
+//   - conference: the caller and the agent stay together while the entry
+//     rings (no music: the default for emergency entries) and its answer
+//     makes a three-way call in the call's mixing room (media.Room); a
+//     consult becomes one with threeway. In a three-way call the agent may
+//     leave (the caller and the entry go on as a two-party relay, the seat
+//     wraps up); the entry hanging up brings the caller back to the agent.
 //
 // No answer, busy or an error within the entry's ring_timeout: the caller
 // is back with the agent (consult) or, blind, back in the queue; the record
@@ -53,17 +58,19 @@ var (
 type xferState int
 
 const (
-	xRinging xferState = iota // the entry rings
-	xConsult                  // the entry answered; the agent talks to it, the caller holds
+	xRinging  xferState = iota // the entry rings
+	xConsult                   // the entry answered; the agent talks to it, the caller holds
+	xThreeway                  // caller, agent and entry in the call's mixing room
 )
 
 // transfer is an agent's transfer in progress; owned by the call.
 type transfer struct {
-	to   config.Entry
-	mode string
-	l    *leg
-	st   xferState
-	i    int // its entry in the record's transfers
+	to      config.Entry
+	mode    string
+	l       *leg
+	st      xferState
+	i       int  // its entry in the record's transfers
+	swapped bool // consult: the agent is back with the caller, the entry holds
 }
 
 type (
@@ -140,8 +147,24 @@ func (c *Call) xferOp(req evXferReq) error {
 		}
 		c.xferComplete()
 		return nil
-	case OpThreeway, OpSwap, OpLeave:
-		return ErrTransferNotYet
+	case OpThreeway:
+		if x.st != xConsult {
+			return fmt.Errorf("%w: threeway needs an answered consult", ErrTransferState)
+		}
+		return c.threeway()
+	case OpSwap:
+		if x.st != xConsult {
+			return fmt.Errorf("%w: swap needs an answered consult", ErrTransferState)
+		}
+		c.swap()
+		return nil
+	case OpLeave:
+		if x.st != xThreeway {
+			return fmt.Errorf("%w: leave needs a three-way call", ErrTransferState)
+		}
+		c.agentLeaves()
+		c.handOver()
+		return nil
 	}
 	return fmt.Errorf("%w: unknown op %q", ErrTransferState, req.op)
 }
@@ -160,9 +183,7 @@ func (c *Call) startTransfer(target, mode string) error {
 		mode = entry.Mode
 	}
 	switch mode {
-	case ModeBlind, ModeConsult:
-	case ModeConference:
-		return ErrTransferNotYet
+	case ModeBlind, ModeConsult, ModeConference:
 	default:
 		return fmt.Errorf("%w: mode %q (blind, consult or conference)", ErrTransferState, mode)
 	}
@@ -190,6 +211,10 @@ func (c *Call) startTransfer(target, mode string) error {
 	})
 	c.xfer = &transfer{to: entry, mode: mode, l: l, i: len(c.rec.Transfers) - 1}
 	c.log.Info("transfer", "entry", entry.Name, "mode", mode)
+	if mode == ModeConference {
+		c.setState(stConsult) // caller and agent talk on while it rings
+		return nil
+	}
 	// The caller holds with music; blind, the agent leaves now.
 	c.in.m.RelayTo(nil)
 	c.b.m.RelayTo(nil)
@@ -238,6 +263,15 @@ func (c *Call) onXferAnswer(l *leg, err error) *reason {
 		c.handOver()
 		return nil
 	}
+	if x.mode == ModeConference {
+		if err := c.threeway(); err != nil {
+			c.log.Error("no three-way call: consulting instead", "error", err)
+		} else {
+			return nil
+		}
+		c.in.m.RelayTo(nil)
+		c.play(c.ps.hold, true)
+	}
 	x.st = xConsult
 	media.Bridge(c.b.m, x.l.m) // the agent talks to the entry; the caller holds
 	c.log.Info("transfer answered: consulting", "entry", x.to.Name)
@@ -276,9 +310,11 @@ func (c *Call) xferBack(result string) {
 	}
 	x.l.stopRinging()
 	x.l.hangupLater(c.log)
+	c.closeRoom()
 	x.l.drop()
 	c.stopPrompts()
 	media.Bridge(c.in.m, c.b.m)
+	c.b.m.StopPlayback() // swapped: the agent was on hold
 	c.setState(stBridged)
 	c.log.Info("transfer ended: the caller is back with the agent", "entry", x.to.Name, "result", result)
 }
@@ -296,7 +332,9 @@ func (c *Call) handOver() {
 	x := c.xfer
 	c.xfer = nil
 	c.stopPrompts()
+	c.closeRoom()
 	c.b = x.l
+	c.b.m.StopPlayback()                                                   // swapped: it was on hold
 	c.b.d.SetEvents(func(ev sip.Event) { c.post(evLeg{b: true, ev: ev}) }) // its BYE is the call's now
 	media.Bridge(c.in.m, c.b.m)
 	c.setState(stBridged)
@@ -335,6 +373,11 @@ func (c *Call) agentHungUpInTransfer() *reason {
 	if x.mode == ModeBlind {
 		return nil
 	}
+	if x.st == xThreeway {
+		c.agentLeaves()
+		c.handOver()
+		return nil
+	}
 	if x.st == xConsult {
 		c.xferComplete()
 		return nil
@@ -342,6 +385,8 @@ func (c *Call) agentHungUpInTransfer() *reason {
 	x.mode = ModeBlind
 	c.rec.Transfers[x.i].Mode = ModeBlind
 	c.agentLeaves()
+	c.in.m.RelayTo(nil)
+	c.play(c.ps.hold, true) // a conference ringing had no music yet
 	c.setState(stTransferring)
 	return nil
 }
@@ -357,9 +402,64 @@ func (c *Call) onXferLeg(ev sip.Event) *reason {
 	switch e := ev.(type) {
 	case sip.EventBye:
 		x.l.d = nil // it hung up: nothing to BYE
-		c.xferBack("cancelled")
+		result := "cancelled"
+		if x.st != xRinging {
+			result = "entry_hung_up"
+		}
+		c.xferBack(result)
 	case sip.EventReinvite:
 		x.l.reinvite(e, nil, false, c.ps.hold)
 	}
 	return nil
+}
+
+// threeway puts the caller, the agent and the answered entry in the call's
+// mixing room: everyone hears the other two.
+func (c *Call) threeway() error {
+	x := c.xfer
+	room, err := c.e.opts.Media.NewRoom(c.log.With("part", "room"))
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrTransferState, err)
+	}
+	c.stopPrompts()
+	c.b.m.StopPlayback()
+	x.l.m.StopPlayback()
+	for _, s := range []*media.Session{c.in.m, c.b.m, x.l.m} {
+		if err := room.Add(s, media.Talk, nil); err != nil {
+			_ = room.Close()
+			return fmt.Errorf("%w: %v", ErrTransferState, err)
+		}
+	}
+	c.room = room
+	x.st = xThreeway
+	c.setState(stConference)
+	c.log.Info("three-way call", "entry", x.to.Name)
+	return nil
+}
+
+// swap: during an answered consult the agent goes back and forth between
+// the entry and the caller; whoever the agent is not with hears music.
+func (c *Call) swap() {
+	x := c.xfer
+	x.swapped = !x.swapped
+	c.in.m.RelayTo(nil)
+	c.b.m.RelayTo(nil)
+	x.l.m.RelayTo(nil)
+	if x.swapped {
+		c.stopPrompts()
+		x.l.m.Play(c.ps.hold, true, nil)
+		media.Bridge(c.in.m, c.b.m)
+		return
+	}
+	x.l.m.StopPlayback()
+	c.play(c.ps.hold, true)
+	media.Bridge(c.b.m, x.l.m)
+}
+
+// closeRoom ends the call's mixing room, if any (its legs' relays stop).
+func (c *Call) closeRoom() {
+	if c.room != nil {
+		_ = c.room.Close()
+		c.room = nil
+	}
 }

@@ -146,7 +146,7 @@ func TestTransferConsultComplete(t *testing.T) {
 // caller back to the agent; a department that does not answer within its
 // ring_timeout is recorded no_answer and the caller is back with the agent;
 // a target outside the directory is refused (403), an op with no transfer
-// is 409, a call that does not exist 404, three-way not yet (501).
+// is 409, a call that does not exist 404, three-way before the answer 409.
 func TestTransferConsultCancelAndRefusals(t *testing.T) {
 	t.Parallel()
 	dept := testpeer.StartSipp(t, testpeer.SippOptions{
@@ -175,8 +175,8 @@ func TestTransferConsultCancelAndRefusals(t *testing.T) {
 	if code := transferPost(t, e, id, "", `{"target": "social-security", "mode": "consult"}`); code != 200 {
 		t.Fatalf("transfer: %d", code)
 	}
-	if code := transferPost(t, e, id, "threeway", ""); code != 501 {
-		t.Errorf("threeway: %d, want 501 until the mixing room is in", code)
+	if code := transferPost(t, e, id, "threeway", ""); code != 409 {
+		t.Errorf("threeway while ringing: %d, want 409", code)
 	}
 	waitUntil(t, "no answer recorded", 20*time.Second, func() bool {
 		return metricValue(t, e, `hotline_transfers_total{entry="social-security",result="no_answer"}`) == 1
@@ -240,5 +240,82 @@ func TestTransferBlind(t *testing.T) {
 	}
 	if a := agentOf(t, e, "1001"); a.State == "on_call" {
 		t.Errorf("seat 1001 still on the call")
+	}
+}
+
+// TestTransferConference110: the agent brings in 110 (an emergency entry:
+// conference by default). Caller (1 kHz), agent (600 Hz) and the police
+// line (2 kHz) are each a Go RTP endpoint behind SIPp signalling. While 110
+// rings the caller keeps talking to the agent (no music); once it answers,
+// each party hears the other two and never itself. The agent leaves: the
+// caller and 110 go on together, the seat's leg is hung up. One record:
+// the transfer in conference mode, answered, left_at.
+func TestTransferConference110(t *testing.T) {
+	t.Parallel()
+	const hold = 40 * time.Second
+	party := func(name string) (*testpeer.RTPPeer, *testpeer.SippProc) {
+		peer := testpeer.NewRTPPeer(t)
+		sipp := testpeer.StartSipp(t, testpeer.SippOptions{
+			Scenario: testpeer.ScenarioPath(t, "bench_uas.xml"), Calls: 1,
+			Vars: map[string]string{"rtp_port": fmt.Sprint(peer.Port()), "codec": "0"}, Timeout: 2 * time.Minute,
+		})
+		return peer, sipp
+	}
+	police, policeSIP := party("110")
+	agent, seat := party("seat")
+	e := startEngine(t, centreOpts{Seats: 1, RTPTimeout: "10s", Extra: fmt.Sprintf(`directory:
+  - {name: police, number: "110", kind: emergency, target: "sip:110@%s"}
+`, policeSIP.Addr)})
+	registerSeatRange(t, e, 1001, 1, seat.Addr, 200, 50)
+	caller, peer := e.caller(t, "12345", "0", hold)
+	peer.SendTone(netip.AddrPort{}, 0, 1000, hold)
+	waitUntil(t, "1001 on the call", 30*time.Second, func() bool { return agentOf(t, e, "1001").State == "on_call" })
+	if err := agent.WaitPackets(5, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	agent.SendTone(netip.AddrPort{}, 0, 600, hold)
+	var calls []struct{ ID string }
+	apiGet(t, e, "calls", &calls)
+	id := calls[0].ID
+	if code := transferPost(t, e, id, "", `{"target": "110"}`); code != 200 {
+		t.Fatalf("transfer to 110: %d", code)
+	}
+	waitUntil(t, "110 answered", 20*time.Second, func() bool { return callState(t, e, id) == "conference" })
+	if err := police.WaitPackets(5, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	police.SendTone(netip.AddrPort{}, 0, 2000, hold)
+	for _, p := range []struct {
+		name      string
+		peer      *testpeer.RTPPeer
+		own       float64
+		hear1, h2 float64
+	}{
+		{"caller", peer, 1000, 600, 2000},
+		{"agent", agent, 600, 1000, 2000},
+		{"110", police, 2000, 1000, 600},
+	} {
+		heard := heardSince(t, p.peer, len(p.peer.Received())+4000)
+		if own, a, b := toneShare(heard, p.own), toneShare(heard, p.hear1), toneShare(heard, p.h2); own > 0.05 || a < 0.15 || b < 0.15 {
+			t.Errorf("in the three-way call %s hears itself %.2f, %v Hz %.2f, %v Hz %.2f", p.name, own, p.hear1, a, p.h2, b)
+		}
+	}
+	if code := transferPost(t, e, id, "leave", ""); code != 200 {
+		t.Fatalf("leave: %d", code)
+	}
+	if res := seat.Wait(); res.Successful != 1 {
+		t.Errorf("the agent's leg was not hung up cleanly: %s", res)
+	}
+	heard := heardSince(t, peer, len(peer.Received())+4000)
+	if a, b := toneShare(heard, 600), toneShare(heard, 2000); a > 0.05 || b < 0.5 {
+		t.Errorf("after the agent left the caller hears the agent %.2f, 110 %.2f", a, b)
+	}
+	if res := caller.Wait(); res.Successful != 1 {
+		t.Fatalf("caller: %s\n%s", res, e.log.tail(30))
+	}
+	r := e.waitRecords(1, 10*time.Second)[0]
+	if len(r.Transfers) != 1 || r.Transfers[0].Mode != "conference" || r.Transfers[0].Result != "answered" ||
+		r.Transfers[0].Kind != "emergency" || r.Transfers[0].LeftAt == nil {
+		t.Errorf("record transfers %+v", r.Transfers)
 	}
 }

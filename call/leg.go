@@ -124,6 +124,9 @@ var (
 	cancelGrace = 4 * time.Second
 )
 
+// vanishing is silentAfter and cancelGrace as one dial read them.
+type vanishing struct{ silent, grace time.Duration }
+
 // errUnreachable: the dialled phone did not respond (silent, or silent to
 // our CANCEL after it rang out).
 var errUnreachable = errors.New("call: the phone did not respond")
@@ -147,7 +150,7 @@ func (l *leg) dial(d Dialer, first string, timeout time.Duration, o sip.DialOpti
 		return err
 	}
 	l.d, l.stop, l.target = dl, stop, o.Target
-	go waitLeg(ctx, silence, dl, func(err error) { post(outcome(err)) }, func() {
+	go waitLeg(ctx, silence, dl, vanishing{silentAfter, cancelGrace}, func(err error) { post(outcome(err)) }, func() {
 		if ringing != nil {
 			post(ringing)
 		}
@@ -160,7 +163,7 @@ func (l *leg) dial(d Dialer, first string, timeout time.Duration, o sip.DialOpti
 // the outcome once. A phone heard from not at all within silentAfter, or
 // not answering the CANCEL within cancelGrace, is reported unreachable at
 // once; should it answer after all, it is hung up.
-func waitLeg(ctx context.Context, silence context.CancelCauseFunc, d Dialog, report func(error), ringing func()) {
+func waitLeg(ctx context.Context, silence context.CancelCauseFunc, d Dialog, v vanishing, report func(error), ringing func()) {
 	var reported, heard atomic.Bool
 	once := func(err error) bool {
 		if !reported.CompareAndSwap(false, true) {
@@ -170,7 +173,7 @@ func waitLeg(ctx context.Context, silence context.CancelCauseFunc, d Dialog, rep
 		return true
 	}
 	defer guard.Recover(nil, "call", func(any) { once(errDialPanic) })
-	mute := time.AfterFunc(silentAfter, func() {
+	mute := time.AfterFunc(v.silent, func() {
 		if !heard.Load() {
 			silence(errUnreachable)
 		}
@@ -181,7 +184,7 @@ func waitLeg(ctx context.Context, silence context.CancelCauseFunc, d Dialog, rep
 		case errors.Is(cause, errUnreachable):
 			once(errUnreachable)
 		case errors.Is(cause, errNoAnswer):
-			time.AfterFunc(cancelGrace, func() { once(errUnreachable) })
+			time.AfterFunc(v.grace, func() { once(errUnreachable) })
 		}
 	})
 	defer gone()

@@ -223,7 +223,7 @@ func TestWaitLegVanished(t *testing.T) {
 		t.Cleanup(cancel)
 		ctx, silence := context.WithCancelCause(ctx)
 		reports := make(chan error, 2)
-		go waitLeg(ctx, silence, d, func(err error) { reports <- err }, func() {})
+		go waitLeg(ctx, silence, d, vanishing{silentAfter, cancelGrace}, func(err error) { reports <- err }, func() {})
 		select {
 		case err := <-reports:
 			return err, reports

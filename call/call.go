@@ -32,6 +32,7 @@ type (
 	evDTMF       struct {
 		digit rune
 		via   string
+		seat  bool // from the agent's phone
 	}
 	evRTPTimeout struct{ b bool }
 	evShutdown   struct{}
@@ -91,10 +92,12 @@ type Call struct {
 	toSeat    string // seat-to-seat: the extension called
 	fromSeat  string // seat-to-seat: the calling extension
 
-	b    *leg // the party dialled for the caller: a seat, a department, a transfer target
-	seat string
-	xfer *transfer   // an agent's transfer in progress (transfer.go)
-	room *media.Room // the mixing room of a three-way call (nil: two parties relay)
+	b     *leg // the party dialled for the caller: a seat, a department, a transfer target
+	seat  string
+	xfer  *transfer   // an agent's transfer in progress (transfer.go)
+	keys  string      // the agent's keys so far (keys.go)
+	keyAt time.Time   // when the last came
+	room  *media.Room // the mixing room of a three-way call (nil: two parties relay)
 	// ACD bookkeeping: the call waits in (or was offered by) the ACD; the
 	// seats ringing for it; the seat that answered through it (told when
 	// the call ends).
@@ -278,6 +281,10 @@ func (c *Call) handle(ev any) *reason {
 	case evOfferAnswer:
 		return c.onOfferAnswer(ev.o, ev.err)
 	case evDTMF:
+		if ev.seat {
+			c.onSeatKey(ev.digit)
+			return nil
+		}
 		return c.onDTMF(ev.digit, ev.via)
 	case evXferReq:
 		return c.onXferReq(ev)
@@ -330,6 +337,7 @@ func (c *Call) onLeg(ev evLeg) *reason {
 		return &r
 	case sip.EventDTMF:
 		if ev.b {
+			c.onSeatKey(e.Digit)
 			return nil
 		}
 		if c.st == stBridged && c.b != nil && c.b.m != nil {
@@ -394,11 +402,7 @@ func (c *Call) onDTMF(d rune, via string) *reason {
 
 // mediaEvents are the callbacks a media session calls on its own goroutines.
 func (c *Call) mediaCallbacks(b bool) (func(rune), func()) {
-	onDTMF := func(d rune) {
-		if !b {
-			c.tryPost(evDTMF{digit: d, via: "rfc4733"})
-		}
-	}
+	onDTMF := func(d rune) { c.tryPost(evDTMF{digit: d, via: "rfc4733", seat: b}) }
 	onTimeout := func() { c.tryPost(evRTPTimeout{b: b}) }
 	return onDTMF, onTimeout
 }

@@ -79,6 +79,9 @@ func (c *Call) bridge() *reason {
 	}
 	c.stopPrompts()
 	c.moh = false
+	if c.answeredSeat != "" {
+		c.b.m.KeepDTMF(true) // the agent's keys are for the engine (keys.go)
+	}
 	media.Bridge(c.in.m, c.b.m)
 	c.setState(stBridged)
 	c.log.Info("bridged", "far_codec", c.b.sdp.codec.Name, "caller_codec", c.in.sdp.codec.Name)

@@ -13,7 +13,7 @@ import (
 const transferYAML = centreHead + `lines:
   - {number: "12345", mode: main, skill: general}
 directory:
-  - {name: social-security, number: "12333", kind: department, target: "sip:12333@127.0.0.1:5092"}
+  - {name: social-security, number: "12333", kind: department, target: "sip:12333@127.0.0.1:5092", key: "*51"}
 `
 
 // bridgedCall is a caller bridged to seat 1001 through fakes; the test is
@@ -181,6 +181,61 @@ func TestTransferOutcomes(t *testing.T) {
 		c.handle(evLeg{b: true, ev: sip.EventBye{}})
 		if c.st != stBridged || c.b.kind != legDepartment || c.answeredSeat != "" || c.rec.Transfers[0].Result != "completed" {
 			t.Fatalf("state %s, leg %v, transfers %+v", c.st, c.b.kind, c.rec.Transfers)
+		}
+	})
+}
+
+// keys sends the agent's digits to the call.
+func keys(c *Call, digits string) {
+	for _, d := range digits {
+		c.handle(evDTMF{digit: d, via: "rfc4733", seat: true})
+	}
+}
+
+// TestSeatKeys: the agent's keys start and drive transfers: *2<number>#
+// consults, ##<number># is blind, a one-key code uses its entry's mode,
+// *1..*4 act on the transfer in progress; anything else does nothing, and
+// a number outside the directory is refused.
+func TestSeatKeys(t *testing.T) {
+	for _, tc := range []struct {
+		name, digits string
+		state        state
+		dialled      bool
+	}{
+		{"consult", "*212333#", stConsult, true},
+		{"blind", "##12333#", stTransferring, true},
+		{"one key", "*51", stConsult, true},
+		{"not in the directory", "*295598#", stBridged, false},
+		{"noise", "*9*8#123", stBridged, false},
+		{"a stray *1 with no transfer", "*1", stBridged, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, d := bridgedCall(t)
+			keys(c, tc.digits)
+			if c.st != tc.state || (c.xfer != nil) != tc.dialled {
+				t.Fatalf("after %q: state %s, transfer %v", tc.digits, c.st, c.xfer != nil)
+			}
+			if tc.dialled {
+				d.next(t)
+			}
+		})
+	}
+	t.Run("consult, answer, *3 three-way, *1 back", func(t *testing.T) {
+		c, d := bridgedCall(t)
+		keys(c, "*212333#")
+		d.next(t).answerWith(answerSDP())
+		c.handle(nextEvent(t, c))
+		keys(c, "*4")
+		if !c.xfer.swapped {
+			t.Fatal("*4 did not swap")
+		}
+		keys(c, "*4*3")
+		if c.st != stConference {
+			t.Fatalf("*3: state %s", c.st)
+		}
+		keys(c, "*1")
+		if c.st != stBridged || c.xfer != nil {
+			t.Fatalf("*1: state %s", c.st)
 		}
 	})
 }

@@ -211,7 +211,7 @@ func (s *Session) relayPacket(h *rtp.Header, payload []byte, isDTMF bool, in *Pa
 	)
 	switch {
 	case isDTMF:
-		if out.DTMF == 0 || len(payload) < 4 {
+		if out.DTMF == 0 || len(payload) < 4 || s.keepDTMF.Load() {
 			s.drop(DropRelay)
 			return
 		}

@@ -13,6 +13,11 @@ func (s *Session) RelayTo(dst *Session) {
 	s.relay.Store(dst)
 }
 
+// KeepDTMF with on stops s relaying the RFC 4733 events it receives: they
+// still reach OnDTMF, and go no further (an agent's transfer keys must not
+// reach the caller). Safe from any goroutine.
+func (s *Session) KeepDTMF(on bool) { s.keepDTMF.Store(on) }
+
 // Bridge relays a to b and b to a.
 func Bridge(a, b *Session) {
 	a.RelayTo(b)

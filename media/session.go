@@ -88,6 +88,7 @@ type Session struct {
 	learnLogged atomic.Int64               // package clock of the last stranger log
 	failed      atomic.Bool                // a goroutine of the session panicked
 	relay       atomic.Pointer[Session]
+	keepDTMF    atomic.Bool             // RFC 4733 events are detected (OnDTMF) but never relayed
 	mixIn       atomic.Pointer[roomLeg] // set while a mixing room takes the inbound audio
 	room        atomic.Pointer[Room]    // the room the session is in, if any
 	player      atomic.Pointer[player]

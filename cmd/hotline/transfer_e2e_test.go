@@ -319,3 +319,46 @@ func TestTransferConference110(t *testing.T) {
 		t.Errorf("record transfers %+v", r.Transfers)
 	}
 }
+
+// TestSeatKeysConsult: a baresip seat keys *212333# (RFC 4733): the engine
+// consults social-security; the department answers; *2 completes, the
+// seat's call closes. No digit of the agent's reached the caller.
+func TestSeatKeysConsult(t *testing.T) {
+	t.Parallel()
+	dept := testpeer.StartSipp(t, testpeer.SippOptions{
+		Scenario: testpeer.ScenarioPath(t, "uas_answer.xml"), Calls: 1, RTPEcho: true, Timeout: 2 * time.Minute,
+	})
+	e := transferCentre(t, dept.Addr, "15s")
+	seat := e.seat(t, 1001, testpeer.SeatOptions{})
+	caller, peer := e.caller(t, "12345", "0", 30*time.Second)
+	peer.SendTone(netip.AddrPort{}, 0, 1000, 30*time.Second)
+	waitUntil(t, "1001 on the call", 30*time.Second, func() bool { return agentOf(t, e, "1001").State == "on_call" })
+	var calls []struct{ ID string }
+	apiGet(t, e, "calls", &calls)
+	id := calls[0].ID
+	if err := seat.SendDTMF("*212333#"); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "the department answered", 20*time.Second, func() bool {
+		return metricValue(t, e, `hotline_transfers_total{entry="social-security",result="answered"}`) == 1
+	})
+	if st := callState(t, e, id); st != "consult" {
+		t.Fatalf("state %q after the keys", st)
+	}
+	if err := seat.SendDTMF("*2"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := seat.WaitEvent("CALL_CLOSED", 10*time.Second); err != nil {
+		t.Fatalf("the seat's call did not close on *2: %v", err)
+	}
+	if res := caller.Wait(); res.Successful != 1 {
+		t.Fatalf("caller: %s\n%s", res, e.log.tail(30))
+	}
+	r := e.waitRecords(1, 10*time.Second)[0]
+	if len(r.Transfers) != 1 || r.Transfers[0].Result != "completed" || r.Transfers[0].Mode != "consult" {
+		t.Errorf("record transfers %+v", r.Transfers)
+	}
+	if d := peer.Digits(); d != "" {
+		t.Errorf("the caller received the agent's digits %q", d)
+	}
+}

@@ -346,6 +346,8 @@ func (c *Call) onLeg(ev evLeg) *reason {
 		return c.onDTMF(e.Digit, "info")
 	case sip.EventReinvite:
 		c.onReinvite(ev.b, e)
+	case sip.EventRefer:
+		c.onRefer(ev.b, e)
 	}
 	return nil
 }

@@ -342,6 +342,8 @@ func (cb *callback) onLeg(ev evLeg) *reason {
 		return reasonPtr(endAbandoned)
 	case sip.EventAckLost:
 		return reasonPtr(endAckLost)
+	case sip.EventRefer:
+		e.Reply(403) // transfers of callbacks: not yet
 	case sip.EventDTMF:
 		if !ev.b && cb.st == cbBridged && cb.seat != nil {
 			_ = cb.seat.m.SendDTMF(e.Digit, 100*time.Millisecond)

@@ -463,3 +463,28 @@ func (c *Call) closeRoom() {
 		c.room = nil
 	}
 }
+
+// onRefer: the agent's phone sent REFER (its transfer button): a blind
+// transfer to the Refer-To's number, taken over by the engine. It is
+// answered 202 and told 100 then 200 in NOTIFYs (the engine carries the
+// transfer from here; the record has its outcome) before the agent's leg
+// is hung up. A REFER from anyone but the agent of a bridged call, to a
+// number outside the directory, or with Replaces (not yet), gets 403.
+func (c *Call) onRefer(fromB bool, e sip.EventRefer) {
+	ok := fromB && c.answeredSeat != "" && c.xfer == nil && c.st == stBridged && e.Replaces == ""
+	if ok {
+		_, err := c.cfg.Directory.Resolve(e.Target)
+		ok = err == nil
+	}
+	if !ok {
+		c.log.Info("REFER refused", "target", e.Target, "replaces", e.Replaces != "")
+		e.Reply(403)
+		return
+	}
+	e.Reply(202)
+	e.Notify(100, "Trying")
+	e.Notify(200, "OK")
+	if err := c.startTransfer(e.Target, ModeBlind); err != nil {
+		c.log.Warn("REFER accepted but the transfer failed", "error", err)
+	}
+}

@@ -131,6 +131,10 @@ func (l *InboundLeg) handleInDialog(req *sipmsg.Request, tx sipmsg.ServerTransac
 		_ = l.d.ReadAck(req, tx)
 		return
 	}
+	if req.Method == sipmsg.REFER {
+		l.s.respond(req, tx, sipmsg.StatusForbidden, "Transfer Not Allowed")
+		return
+	}
 	l.inDialog(req, tx, l.d.ReadBye)
 }
 

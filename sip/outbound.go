@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/emiago/sipgo"
@@ -26,6 +27,10 @@ type OutboundLeg struct {
 	legCore
 	d  *sipgo.DialogClientSession
 	up atomic.Bool
+	// REFER progress: NOTIFYs queued in order for one sender (refer.go).
+	referOnce sync.Once
+	notifies  chan *sipmsg.Request
+	notified  atomic.Pointer[chan struct{}] // closed when the last NOTIFY is out
 }
 
 // URIHostIP is the host of a SIP URI when it is an IP address (the zero
@@ -128,7 +133,11 @@ func (l *OutboundLeg) Context() context.Context { return l.d.Context() }
 
 // Hangup sends BYE on an answered leg. Idempotent.
 func (l *OutboundLeg) Hangup(ctx context.Context) error {
-	if !l.up.Load() || !l.end() {
+	if !l.up.Load() {
+		return nil
+	}
+	l.awaitNotifies()
+	if !l.end() {
 		return nil
 	}
 	defer l.s.removeDialog(l.key)
@@ -140,6 +149,10 @@ func (l *OutboundLeg) Hangup(ctx context.Context) error {
 func (l *OutboundLeg) handleInDialog(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	if req.Method == sipmsg.ACK {
 		return // the ACK of a 200 we sent to the far side's re-INVITE
+	}
+	if req.Method == sipmsg.REFER {
+		l.s.handleRefer(&l.events, req, tx, l.notifyRefer)
+		return
 	}
 	l.inDialog(req, tx, l.d.ReadBye)
 }

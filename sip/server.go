@@ -155,6 +155,7 @@ func NewServer(cfg Config) (*Server, error) {
 	s.srv.OnAck(s.handle(s.onAck))
 	s.srv.OnBye(s.handle(s.onInDialog))
 	s.srv.OnInfo(s.handle(s.onInDialog))
+	s.srv.OnRefer(s.handle(s.onRefer))
 	s.srv.OnCancel(s.handle(s.onCancel))
 	s.srv.OnNoRoute(s.handle(s.onNoRoute))
 	return s, nil
@@ -314,7 +315,7 @@ func (s *Server) observeResponse(method string, code int) {
 }
 
 // allowed is the Allow header value: the methods we serve.
-const allowed = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO"
+const allowed = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, REFER"
 
 func (s *Server) onOptions(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	code := sipmsg.StatusOK
@@ -337,7 +338,7 @@ func (s *Server) onRegister(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 // header, and methods we do not know at all with 501 (RFC 3261 8.2.1).
 func (s *Server) onNoRoute(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	switch req.Method {
-	case sipmsg.SUBSCRIBE, sipmsg.NOTIFY, sipmsg.REFER, sipmsg.MESSAGE, sipmsg.PRACK,
+	case sipmsg.SUBSCRIBE, sipmsg.NOTIFY, sipmsg.MESSAGE, sipmsg.PRACK,
 		sipmsg.UPDATE, sipmsg.PUBLISH:
 		s.respond(req, tx, sipmsg.StatusMethodNotAllowed, "Method Not Allowed",
 			sipmsg.NewHeader("Allow", allowed))
@@ -345,6 +346,17 @@ func (s *Server) onNoRoute(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		s.respond(req, tx, sipmsg.StatusNotImplemented, "Not Implemented",
 			sipmsg.NewHeader("Allow", allowed))
 	}
+}
+
+// onRefer: a REFER within a dialog goes to its leg (a seat's transfer;
+// a caller's leg refuses it); outside a dialog it is refused (403): REFER
+// is the engine's to act on, never passed to a trunk.
+func (s *Server) onRefer(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+	if tag, _ := req.To().Params.Get("tag"); tag != "" {
+		s.onInDialog(req, tx)
+		return
+	}
+	s.respond(req, tx, sipmsg.StatusForbidden, "REFER Outside A Dialog")
 }
 
 // onCancel sees only CANCELs that matched no pending INVITE (the transaction

@@ -362,3 +362,58 @@ func TestSeatKeysConsult(t *testing.T) {
 		t.Errorf("the caller received the agent's digits %q", d)
 	}
 }
+
+// TestReferBlindTransfer: baresip's /transfer sends REFER to 12333: it is
+// taken (202, NOTIFYs), the agent's call closes and the caller is put
+// through to the department (its echo of the caller's 1 kHz comes back).
+// The record has the blind transfer.
+func TestReferBlindTransfer(t *testing.T) {
+	t.Parallel()
+	dept := testpeer.StartSipp(t, testpeer.SippOptions{
+		Scenario: testpeer.ScenarioPath(t, "uas_answer.xml"), Calls: 1, RTPEcho: true, Timeout: 2 * time.Minute,
+	})
+	e := transferCentre(t, dept.Addr, "15s")
+	seat := e.seat(t, 1001, testpeer.SeatOptions{})
+	caller, peer := e.caller(t, "12345", "0", 30*time.Second)
+	peer.SendTone(netip.AddrPort{}, 0, 1000, 30*time.Second)
+	waitUntil(t, "1001 on the call", 30*time.Second, func() bool { return agentOf(t, e, "1001").State == "on_call" })
+	if _, err := seat.Command("transfer", "12333"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := seat.WaitEvent("CALL_CLOSED", 15*time.Second); err != nil {
+		t.Fatalf("the agent's call did not close after the REFER: %v\n%s", err, seat.Log())
+	}
+	waitUntil(t, "the department answered", 20*time.Second, func() bool {
+		return metricValue(t, e, `hotline_transfers_total{entry="social-security",result="answered"}`) == 1
+	})
+	if got := toneShare(heardSince(t, peer, len(peer.Received())+4000), 1000); got < 0.5 {
+		t.Errorf("put through to the echoing department, the caller's 1 kHz share is %.2f", got)
+	}
+	if res := caller.Wait(); res.Successful != 1 {
+		t.Fatalf("caller: %s\n%s", res, e.log.tail(30))
+	}
+	r := e.waitRecords(1, 10*time.Second)[0]
+	if len(r.Transfers) != 1 || r.Transfers[0].Mode != "blind" || r.Transfers[0].Result != "answered" || r.Agent != "1001" {
+		t.Errorf("record: agent %q transfers %+v", r.Agent, r.Transfers)
+	}
+}
+
+// TestReferRefused: a REFER from the agent's phone to a number outside the
+// directory gets 403 (baresip says so, and then hangs up by itself, as it
+// does on a failed transfer); nothing is dialled and the record has no
+// transfer.
+func TestReferRefused(t *testing.T) {
+	t.Parallel()
+	e := transferCentre(t, "127.0.0.1:9", "15s")
+	seat := e.seat(t, 1001, testpeer.SeatOptions{})
+	caller, _ := e.caller(t, "12345", "0", 15*time.Second)
+	waitUntil(t, "1001 on the call", 30*time.Second, func() bool { return agentOf(t, e, "1001").State == "on_call" })
+	if _, err := seat.Command("transfer", "95598"); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "baresip told 403", 10*time.Second, func() bool { return strings.Contains(seat.Log(), "transfer failed: 403") })
+	caller.Wait()
+	if r := e.waitRecords(1, 10*time.Second)[0]; len(r.Transfers) != 0 || r.Agent != "1001" {
+		t.Errorf("record: agent %q transfers %+v", r.Agent, r.Transfers)
+	}
+}

@@ -320,11 +320,10 @@ func TestTransferConference110(t *testing.T) {
 	}
 }
 
-// TestSeatKeysConsult: a baresip seat keys *212333# (RFC 4733): the engine
-// consults social-security; the department answers; *2 completes, the
-// seat's call closes. No digit of the agent's reached the caller.
-func TestSeatKeysConsult(t *testing.T) {
-	t.Parallel()
+// baresipBridged: a centre whose social-security entry is a SIPp echoing
+// what it hears, a caller (1 kHz for 30 s) bridged to baresip seat 1001.
+func baresipBridged(t *testing.T) (*engine, *testpeer.Seat, *testpeer.SippProc, *testpeer.RTPPeer) {
+	t.Helper()
 	dept := testpeer.StartSipp(t, testpeer.SippOptions{
 		Scenario: testpeer.ScenarioPath(t, "uas_answer.xml"), Calls: 1, RTPEcho: true, Timeout: 2 * time.Minute,
 	})
@@ -333,6 +332,15 @@ func TestSeatKeysConsult(t *testing.T) {
 	caller, peer := e.caller(t, "12345", "0", 30*time.Second)
 	peer.SendTone(netip.AddrPort{}, 0, 1000, 30*time.Second)
 	waitUntil(t, "1001 on the call", 30*time.Second, func() bool { return agentOf(t, e, "1001").State == "on_call" })
+	return e, seat, caller, peer
+}
+
+// TestSeatKeysConsult: a baresip seat keys *212333# (RFC 4733): the engine
+// consults social-security; the department answers; *2 completes, the
+// seat's call closes. No digit of the agent's reached the caller.
+func TestSeatKeysConsult(t *testing.T) {
+	t.Parallel()
+	e, seat, caller, peer := baresipBridged(t)
 	var calls []struct{ ID string }
 	apiGet(t, e, "calls", &calls)
 	id := calls[0].ID
@@ -369,14 +377,7 @@ func TestSeatKeysConsult(t *testing.T) {
 // The record has the blind transfer.
 func TestReferBlindTransfer(t *testing.T) {
 	t.Parallel()
-	dept := testpeer.StartSipp(t, testpeer.SippOptions{
-		Scenario: testpeer.ScenarioPath(t, "uas_answer.xml"), Calls: 1, RTPEcho: true, Timeout: 2 * time.Minute,
-	})
-	e := transferCentre(t, dept.Addr, "15s")
-	seat := e.seat(t, 1001, testpeer.SeatOptions{})
-	caller, peer := e.caller(t, "12345", "0", 30*time.Second)
-	peer.SendTone(netip.AddrPort{}, 0, 1000, 30*time.Second)
-	waitUntil(t, "1001 on the call", 30*time.Second, func() bool { return agentOf(t, e, "1001").State == "on_call" })
+	e, seat, caller, peer := baresipBridged(t)
 	if _, err := seat.Command("transfer", "12333"); err != nil {
 		t.Fatal(err)
 	}

@@ -114,14 +114,16 @@ func (l *leg) hangupLater(log *slog.Logger) {
 
 // A phone that vanished must not hold a caller: silentAfter is how long a
 // dialled leg may stay without any response at all (every live user agent
-// sends 100 Trying at once, and by then the INVITE has gone out four times),
+// sends 100 Trying at once, and by then the INVITE has gone out five times),
 // and cancelGrace how long a phone that rang out may take to answer our
 // CANCEL. Either way the leg counts as unreachable (the seat is logged out)
 // and the outcome is posted at once; sipgo's transaction ends in its own time.
 // (Variables only so that the unit tests can shorten them.)
+// Both are generous: under a burst a loaded engine may read a live phone's
+// answers seconds late, and a live phone taken for gone is logged out.
 var (
-	silentAfter = 8 * time.Second
-	cancelGrace = 4 * time.Second
+	silentAfter = 12 * time.Second
+	cancelGrace = 8 * time.Second
 )
 
 // vanishing is silentAfter and cancelGrace as one dial read them.

@@ -13,10 +13,11 @@ import (
 // TestVanishingSeats: three seats whose phones vanish, one each way, and
 // one caller who is moved on each time and never hears silence for long:
 //   - 1001's phone is gone before the call (its contact port is closed):
-//     the INVITE gets no response at all; after 8 s it counts as
+//     the INVITE gets no response at all; at the ring timeout (5 s) and 8 s
+//     more (the grace a live phone has to answer our CANCEL) it counts as
 //     unreachable, not as a ring-out of 32 s (sipgo's Timer B);
 //   - 1002's phone rings (180) and is killed: the ring timeout's CANCEL
-//     gets no answer, so after 4 s more the seat is unreachable;
+//     gets no answer, so after 8 s more the seat is unreachable;
 //   - 1003 answers and is killed mid-call: its media stops, the call ends
 //     rtp_timeout.
 //

@@ -123,7 +123,7 @@ func (c *Call) admitSeatCall(from string) *reason {
 		return c.featureCode(from, cmd)
 	}
 	if _, ok := c.cfg.Seat(target); !ok || target == from {
-		return reasonPtr(endNoRoute)
+		return c.admitSeatOutside(from, target)
 	}
 	reg, ok := c.e.opts.Seats.Lookup(target)
 	if !ok {
@@ -138,6 +138,33 @@ func (c *Call) admitSeatCall(from string) *reason {
 		return r
 	}
 	return c.ring(seatOffer{ext: target, contact: reg.Contact})
+}
+
+// admitSeatOutside: a seat dials what is not another seat: a directory
+// entry (a desk phone's own consult or conference button reaching 12333 or
+// 110) is dialled and bridged like a seat-to-seat call; one of the centre's
+// own lines (an agent testing 12345) is taken as a call into that line;
+// anything else is refused (403).
+func (c *Call) admitSeatOutside(from, target string) *reason {
+	if target == from {
+		return reasonPtr(endForbidden)
+	}
+	if entry, err := c.cfg.Directory.Resolve(target); err == nil && entry.Number == target {
+		c.e.seats.reserve(from, c)
+		if r := c.setupCallerMedia(); r != nil {
+			return r
+		}
+		c.setState(stRinging)
+		c.log.Info("seat dials a directory entry", "entry", entry.Name)
+		return c.dialOut(legDirectory, entry.URI, entry.RingTimeout)
+	}
+	if _, ok := c.cfg.Line(target); ok {
+		c.e.seats.reserve(from, c)
+		c.log.Info("seat calls the centre's line", "line", target)
+		return c.admitTrunkCall("")
+	}
+	c.log.Info("seat dialled a number outside the directory, the seats and the lines")
+	return reasonPtr(endForbidden)
 }
 
 func trunkMayCall(cfg *config.Config, name, number string) bool {

@@ -273,7 +273,7 @@ func (c *Call) handle(ev any) *reason {
 	case evACD:
 		return c.onDecision(ev.d)
 	case evRinging:
-		if (c.toSeat != "" || (c.b != nil && c.b.kind == legDepartment)) && !c.a.Answered() {
+		if (c.toSeat != "" || (c.b != nil && (c.b.kind == legDepartment || c.b.kind == legDirectory))) && !c.a.Answered() {
 			_ = c.a.Ringing()
 		}
 	case evSeatAnswer:

@@ -59,9 +59,10 @@ const (
 	legDepartment                // a parallel-answering department or sub-centre, before the caller is answered
 	legTransfer                  // an external target an IVR transferred the caller to
 	legCaller                    // a citizen: the caller of a Call (no dialog here), or one a callback dials
+	legDirectory                 // a directory entry a seat dialled itself
 )
 
-var legNames = [...]string{"seat", "department", "transfer", "caller"}
+var legNames = [...]string{"seat", "department", "transfer", "caller", "directory"}
 
 func (k legKind) String() string { return legNames[k] }
 

@@ -85,7 +85,7 @@ func (c *Call) bridge() *reason {
 	media.Bridge(c.in.m, c.b.m)
 	c.setState(stBridged)
 	c.log.Info("bridged", "far_codec", c.b.sdp.codec.Name, "caller_codec", c.in.sdp.codec.Name)
-	if c.toSeat != "" || c.b.kind == legDepartment {
+	if c.toSeat != "" || c.b.kind == legDepartment || c.b.kind == legDirectory {
 		c.answerCaller()
 	}
 	return nil
@@ -95,8 +95,11 @@ func (c *Call) bridge() *reason {
 // target (leg b): the ring time and whether it answered.
 func (c *Call) noteTransfer(b *leg, answered bool) {
 	mode := "transfer"
-	if b.kind == legDepartment {
+	switch b.kind {
+	case legDepartment:
 		mode = c.line.Mode
+	case legDirectory:
+		mode = "dialled"
 	}
 	c.rec.Transfers = append(c.rec.Transfers, records.Transfer{
 		Target: b.target, Mode: mode, RingMs: c.e.opts.Now().Sub(b.rangAt).Milliseconds(), Answered: answered,
@@ -120,6 +123,13 @@ func (c *Call) outboundFailed(err error) *reason {
 	case legTransfer:
 		c.log.Info("transfer target did not answer: the caller is queued", "error", err)
 		return c.enqueue()
+	case legDirectory:
+		c.log.Info("the directory entry a seat dialled did not answer", "error", err)
+		var rej *sip.RejectError
+		if errors.As(err, &rej) {
+			return reasonPtr(seatRejected(rej.Code))
+		}
+		return reasonPtr(endUnavailable)
 	}
 	// a seat another seat called
 	c.log.Info("seat did not take the call", "seat", c.seat, "error", err)

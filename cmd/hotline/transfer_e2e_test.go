@@ -418,3 +418,47 @@ func TestReferRefused(t *testing.T) {
 		t.Errorf("record: agent %q transfers %+v", r.Agent, r.Transfers)
 	}
 }
+
+// TestSeatDialsDirectory: a seat dials a directory entry (12333: its own
+// consult or conference button reaches the department this way) and talks
+// to it; it dials 12345 and is answered like a citizen (an agent testing
+// the line); a number outside the directory, the seats and the lines is
+// refused (403). Each call has its record.
+func TestSeatDialsDirectory(t *testing.T) {
+	t.Parallel()
+	dept := testpeer.StartSipp(t, testpeer.SippOptions{
+		Scenario: testpeer.ScenarioPath(t, "uas_answer.xml"), Calls: 1, RTPEcho: true, Timeout: 2 * time.Minute,
+	})
+	e := transferCentre(t, dept.Addr, "15s")
+	seat := e.phone(t, 1001, testpeer.SeatOptions{})
+	call := func(number, want string) {
+		t.Helper()
+		if err := seat.Dial(fmt.Sprintf("sip:%s@%s", number, e.target())); err != nil {
+			t.Fatal(err)
+		}
+		if want == "CALL_ESTABLISHED" {
+			if _, err := seat.WaitEvent(want, 15*time.Second); err != nil {
+				t.Fatalf("%s: %v\n%s", number, err, seat.Log())
+			}
+			if err := seat.Hangup(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := seat.WaitEvent("CALL_CLOSED", 15*time.Second); err != nil {
+			t.Fatalf("%s: %v", number, err)
+		}
+	}
+	call("12333", "CALL_ESTABLISHED")
+	recs := e.waitRecords(1, 10*time.Second)
+	if r := recs[0]; r.LineMode != "internal" || len(r.Transfers) != 1 || !r.Transfers[0].Answered || r.EndReason != "answered" {
+		t.Errorf("seat to 12333: %+v", r)
+	}
+	call("99999", "CALL_CLOSED")
+	if r := e.waitRecords(2, 10*time.Second)[1]; r.EndReason != "forbidden" {
+		t.Errorf("seat to 99999: end_reason %q, want forbidden", r.EndReason)
+	}
+	call("12345", "CALL_ESTABLISHED")
+	if r := e.waitRecords(3, 10*time.Second)[2]; r.Dialled != "12345" || r.Caller != "1001" {
+		t.Errorf("seat to 12345: dialled %q caller %q", r.Dialled, r.Caller)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -48,4 +49,24 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestPlainText: what YAML would number differently from the file's lines
+// is refused at the right line: UTF-16, bytes that are not UTF-8, and the
+// Unicode line breaks (found by FuzzParse: a UTF-16 file of two U+2028).
+func TestPlainText(t *testing.T) {
+	for _, tc := range []struct {
+		name, text, want string
+	}{
+		{"utf-16", "\xff\xfe( ( 00", "fuzz.yaml:1: the file is UTF-16"},
+		{"latin-1", "centre: test\nsip:\n  user_agent: caf\xe9\n", "fuzz.yaml:3: byte 0xe9 is not UTF-8"},
+		{"line separator", "centre: test\rsip: x\u2028y\n", "fuzz.yaml:2: the character U+2028"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse("fuzz.yaml", []byte(tc.text), testFS())
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want %q", err, tc.want)
+			}
+		})
+	}
 }

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -61,6 +62,9 @@ var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
 // document parses the YAML text and returns its top-level node.
 func (p *parser) document(data []byte) (*yaml.Node, bool) {
+	if !p.plainText(data) {
+		return nil, false
+	}
 	var doc, next yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
@@ -85,6 +89,36 @@ func (p *parser) document(data []byte) (*yaml.Node, bool) {
 		return nil, false
 	}
 	return root, true
+}
+
+// plainText refuses what YAML would read with line numbers that do not
+// match the file's lines: UTF-16 or UTF-32 text (a byte-order mark), bytes
+// that are not UTF-8, and the Unicode line breaks NEL, LS and PS (YAML
+// counts them as new lines, editors and FILE:LINE do not).
+func (p *parser) plainText(data []byte) bool {
+	if bytes.HasPrefix(data, []byte{0xff, 0xfe}) || bytes.HasPrefix(data, []byte{0xfe, 0xff}) ||
+		bytes.HasPrefix(data, []byte{0, 0, 0xfe, 0xff}) {
+		p.problem(1, "", "the file is UTF-16 or UTF-32 text; save it as UTF-8")
+		return false
+	}
+	line := 1
+	for i := 0; i < len(data); {
+		r, size := utf8.DecodeRune(data[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			p.problem(line, "", "byte 0x%02x is not UTF-8 text; save the file as UTF-8", data[i])
+			return false
+		case r == '\u0085' || r == '\u2028' || r == '\u2029':
+			p.problem(line, "", "the character U+%04X breaks lines for YAML but not for editors; use a plain newline", r)
+			return false
+		case r == '\n':
+			line++
+		case r == '\r' && (i+1 >= len(data) || data[i+1] != '\n'):
+			line++ // a lone CR ends a line for YAML
+		}
+		i += size
+	}
+	return true
 }
 
 func (p *parser) yamlError(err error) {

@@ -87,6 +87,12 @@ func TestCorpus(t *testing.T) {
 
 // FuzzServer feeds arbitrary bytes to a real Server as UDP datagrams and
 // asserts it survives them: an OPTIONS sent after each still gets 200. The
+// probeWait is how long FuzzServer waits for the OPTIONS answer after each
+// input: long, since a fuzz campaign shares a loaded machine (a stall of
+// several seconds there is the machine, not the server); only a server
+// that no longer answers at all takes this long.
+const probeWait = 30 * time.Second
+
 // seeds are the files of testdata/sip.
 func FuzzServer(f *testing.F) {
 	for _, c := range loadCorpus(f) {
@@ -112,7 +118,7 @@ func FuzzServer(f *testing.F) {
 		if _, err := conn.Write(testpeer.OptionsProbe("udp", addr, conn.LocalAddr().String(), id)); err != nil {
 			t.Fatal(err)
 		}
-		_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		_ = conn.SetReadDeadline(time.Now().Add(probeWait))
 		for {
 			k, err := conn.Read(buf)
 			if err != nil {

@@ -21,9 +21,10 @@ import (
 // of these (or a sip.Event wrapped in evLeg) on its inbox.
 type (
 	evLeg struct {
-		b  bool // from the seat/outbound leg
-		x  bool // from a transfer's leg
-		ev sip.Event
+		b   bool // from the seat/outbound leg
+		x   bool // from a transfer's leg
+		mon bool // from a supervisor's leg
+		ev  sip.Event
 	}
 	evAnswered   struct{ err error }
 	evPromptDone struct{ gen int }
@@ -97,7 +98,8 @@ type Call struct {
 	xfer  *transfer   // an agent's transfer in progress (transfer.go)
 	keys  string      // the agent's keys so far (keys.go)
 	keyAt time.Time   // when the last came
-	room  *media.Room // the mixing room of a three-way call (nil: two parties relay)
+	room  *media.Room // the mixing room of a three-way or monitored call (nil: two parties relay)
+	mon   *monitor    // a supervisor's monitoring (monitor.go)
 	// ACD bookkeeping: the call waits in (or was offered by) the ACD; the
 	// seats ringing for it; the seat that answered through it (told when
 	// the call ends).
@@ -288,6 +290,14 @@ func (c *Call) handle(ev any) *reason {
 		return c.onDTMF(ev.digit, ev.via)
 	case evXferReq:
 		return c.onXferReq(ev)
+	case evMonReq:
+		return c.onMonReq(ev)
+	case evMonAnswer:
+		return c.onMonAnswer(ev.l, ev.err)
+	case evMonKey:
+		c.onMonKey(ev.d)
+	case evMonGone:
+		c.stopMonitor()
 	case evXferAnswer:
 		return c.onXferAnswer(ev.l, ev.err)
 	case evXferTimeout:
@@ -313,6 +323,9 @@ func (c *Call) handle(ev any) *reason {
 func (c *Call) onLeg(ev evLeg) *reason {
 	if ev.x {
 		return c.onXferLeg(ev.ev)
+	}
+	if ev.mon {
+		return c.onMonLeg(ev.ev)
 	}
 	switch e := ev.ev.(type) {
 	case sip.EventBye:

@@ -72,6 +72,9 @@ func (c *Call) finish(r reason) {
 	if c.xfer != nil {
 		parties = append(parties, c.xfer.l)
 	}
+	if c.mon != nil {
+		parties = append(parties, c.mon.l) // a monitor ends with the call
+	}
 	for _, l := range parties {
 		if l == nil {
 			continue
@@ -93,6 +96,10 @@ func (c *Call) finish(r reason) {
 	// The call ended now; what follows is bookkeeping (another node may
 	// already offer the seat a call once the ACD hears of this end).
 	endedAt := c.e.opts.Now()
+	if c.mon != nil {
+		c.mon.l.drop()
+	}
+	c.closeMonEntry() // a monitor (or a takeover) lasts until the end
 	c.closeRoom()
 	c.in.drop()
 	if c.b != nil {

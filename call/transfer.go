@@ -91,16 +91,18 @@ type (
 // target (a directory entry's name, number or key) in mode ("" the entry's
 // own). Any goroutine; waits for the call's answer.
 func (e *Engine) Transfer(callID, target, mode string) error {
-	return e.askCall(callID, evXferReq{op: "start", target: target, mode: mode})
+	return e.askCall(callID, func(r chan error) any { return evXferReq{op: "start", target: target, mode: mode, reply: r} })
 }
 
 // TransferOp applies op (complete, cancel, threeway, swap, leave) to the
 // call's transfer in progress.
 func (e *Engine) TransferOp(callID, op string) error {
-	return e.askCall(callID, evXferReq{op: op})
+	return e.askCall(callID, func(r chan error) any { return evXferReq{op: op, reply: r} })
 }
 
-func (e *Engine) askCall(callID string, req evXferReq) error {
+// askCall posts the request ask builds to the call callID and waits for
+// the call's answer on the reply channel it was given.
+func (e *Engine) askCall(callID string, ask func(reply chan error) any) error {
 	e.mu.Lock()
 	l, ok := e.calls[callID]
 	e.mu.Unlock()
@@ -108,12 +110,12 @@ func (e *Engine) askCall(callID string, req evXferReq) error {
 	if !ok || !isCall {
 		return fmt.Errorf("%w: %s", ErrNoSuchCall, callID)
 	}
-	req.reply = make(chan error, 1)
-	if !c.post(req) {
+	reply := make(chan error, 1)
+	if !c.post(ask(reply)) {
 		return fmt.Errorf("%w: %s (ended)", ErrNoSuchCall, callID)
 	}
 	select {
-	case err := <-req.reply:
+	case err := <-reply:
 		return err
 	case <-time.After(acdTimeout):
 		return fmt.Errorf("%w: %s did not answer", ErrTransferState, callID)
@@ -172,7 +174,7 @@ func (c *Call) xferOp(req evXferReq) error {
 // startTransfer dials the entry for target; the call must be bridged to a
 // seat with no transfer in progress.
 func (c *Call) startTransfer(target, mode string) error {
-	if c.st != stBridged || c.b == nil || c.b.kind != legSeat || c.answeredSeat == "" || c.xfer != nil {
+	if c.st != stBridged || c.b == nil || c.b.kind != legSeat || c.answeredSeat == "" || c.xfer != nil || c.mon != nil {
 		return fmt.Errorf("%w: a transfer needs a caller bridged to an agent (state %s)", ErrTransferState, c.st)
 	}
 	entry, err := c.cfg.Directory.Resolve(target)

@@ -173,6 +173,27 @@ type Emergency struct{ Number, Target string }
 type Seat struct {
 	Extension, Name, Password string
 	Skills                    []SkillLevel
+	// Role is RoleAgent or RoleSupervisor. A supervisor may monitor calls
+	// of MonitorQueues (empty: every queue) whose agent is Monitorable.
+	Role          string
+	MonitorQueues []string
+	// NotMonitorable: this agent's calls may not be monitored.
+	NotMonitorable bool
+}
+
+// Seat roles.
+const (
+	RoleAgent      = "agent"
+	RoleSupervisor = "supervisor"
+)
+
+// MayMonitor reports whether s may monitor a call of queue whose agent is
+// agent.
+func (s Seat) MayMonitor(queue string, agent Seat) bool {
+	if s.Role != RoleSupervisor || agent.NotMonitorable || s.Extension == agent.Extension {
+		return false
+	}
+	return len(s.MonitorQueues) == 0 || slices.Contains(s.MonitorQueues, queue)
 }
 
 // IsDemo reports whether the seat has a demo password.

@@ -185,8 +185,25 @@ func (p *parser) seats(path string, n *yaml.Node) {
 				s.Password = pw
 			},
 			"skills": func(path string, v *yaml.Node) { s.Skills = p.seatSkills(path, v) },
+			"role": func(path string, v *yaml.Node) {
+				if r, ok := p.str(path, v); ok && p.oneOf(path, v, r, "a role", []string{RoleAgent, RoleSupervisor}) {
+					s.Role = r
+				}
+			},
+			"monitor_queues": func(path string, v *yaml.Node) { s.MonitorQueues, _ = p.strList(path, v) },
+			"monitorable": func(path string, v *yaml.Node) {
+				if b, ok := p.boolean(path, v); ok {
+					s.NotMonitorable = !b
+				}
+			},
 		})
 		p.require(ip, v, seen, "extension", "password", "skills")
+		if s.Role == "" {
+			s.Role = RoleAgent
+		}
+		if len(s.MonitorQueues) > 0 && s.Role != RoleSupervisor {
+			p.problem(v.Line, ip+".monitor_queues", "only a seat with role: supervisor monitors queues")
+		}
 		p.c.Seats = append(p.c.Seats, s)
 	})
 }

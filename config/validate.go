@@ -22,6 +22,18 @@ func (p *parser) validate() {
 	p.validateIVR()
 	p.validateACD()
 	p.validateDirectory()
+	p.checkMonitorQueues()
+}
+
+// checkMonitorQueues: a supervisor's monitor_queues name queues.
+func (p *parser) checkMonitorQueues() {
+	for i, s := range p.c.Seats {
+		for j, q := range s.MonitorQueues {
+			if _, ok := p.c.Queue(q); !ok && !slices.Contains(p.c.Skills, q) {
+				p.problemAt(fmt.Sprintf("seats[%d].monitor_queues[%d]", i, j), "unknown queue %q", q)
+			}
+		}
+	}
 }
 
 func (p *parser) checkSkillRefs() {

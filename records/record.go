@@ -18,8 +18,17 @@ type Transfer struct {
 	StartedAt  *Time  `json:"started_at,omitempty"`
 	AnsweredAt *Time  `json:"answered_at,omitempty"`
 	Result     string `json:"result,omitempty"`
-	LeftAt     *Time  `json:"left_at,omitempty"` // the agent left the call to the target
+	LeftAt     *Time  `json:"left_at,omitempty"`  // the agent left the call to the target
 	Fallback   string `json:"fallback,omitempty"` // applied when not answered: agent, ticket, queue:NAME
+}
+
+// Monitor is one supervisor's monitoring of the call: the mode (listen,
+// whisper, barge, takeover; a change of mode starts a new entry) and when.
+type Monitor struct {
+	Supervisor string `json:"supervisor"`
+	Mode       string `json:"mode"`
+	From       Time   `json:"from"`
+	To         *Time  `json:"to"`
 }
 
 // Record is everything a ticket needs about one call. It is filled by the
@@ -46,6 +55,7 @@ type Record struct {
 	TalkMs      int64      `json:"talk_ms"`
 	Agent       string     `json:"agent"`
 	Transfers   []Transfer `json:"transfers"`
+	Monitors    []Monitor  `json:"monitors,omitempty"`
 	Recording   string     `json:"recording"`
 	SurveyScore *int       `json:"survey_score"`
 	EndReason   string     `json:"end_reason"`

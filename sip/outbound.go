@@ -19,6 +19,10 @@ type DialOptions struct {
 	FromUser    string // calling number presented to the far side
 	FromDisplay string
 	SDP         []byte // our offer
+	// AutoAnswer asks the phone to answer at once (Call-Info
+	// answer-after=0, as desk phones and softphones honour for intercom and
+	// a supervisor's monitoring).
+	AutoAnswer bool
 }
 
 // OutboundLeg is a dialog we open: a seat's phone ringing, a department
@@ -71,6 +75,9 @@ func (s *Server) Dial(ctx context.Context, o DialOptions) (*OutboundLeg, error) 
 	req.AppendHeader(&sipmsg.ToHeader{Address: sipmsg.Uri{Scheme: "sip", User: uri.User, Host: uri.Host, Port: uri.Port}})
 	req.AppendHeader(sipmsg.NewHeader("Content-Type", "application/sdp"))
 	req.AppendHeader(sipmsg.NewHeader("Allow", allowed))
+	if o.AutoAnswer {
+		req.AppendHeader(sipmsg.NewHeader("Call-Info", "<"+uri.String()+">;answer-after=0"))
+	}
 	req.SetBody(o.SDP)
 	if s.cfg.Observer != nil {
 		s.cfg.Observer.SIPRequest("INVITE_OUT")

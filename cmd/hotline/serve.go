@@ -155,6 +155,9 @@ func (c *centre) build(cfg *config.Config) error {
 	c.http.Handle("GET /api/v1/directory", http.HandlerFunc(c.directory), false)
 	c.http.Handle("POST /api/v1/calls/{id}/transfer", http.HandlerFunc(c.transferStart), true)
 	c.http.Handle("POST /api/v1/calls/{id}/transfer/{op}", http.HandlerFunc(c.transferOp), true)
+	c.http.Handle("POST /api/v1/calls/{id}/monitor", http.HandlerFunc(c.monitorStart), true)
+	c.http.Handle("PATCH /api/v1/calls/{id}/monitor", http.HandlerFunc(c.monitorMode), true)
+	c.http.Handle("DELETE /api/v1/calls/{id}/monitor", http.HandlerFunc(c.monitorStop), true)
 	return nil
 }
 

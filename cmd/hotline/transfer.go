@@ -43,3 +43,30 @@ func writeTransfer(w http.ResponseWriter, err error) {
 		writeJSON(w, http.StatusConflict, map[string]string{"error": err.Error()})
 	}
 }
+
+// monitorStart serves POST /api/v1/calls/{call_id}/monitor (admin token):
+// {"supervisor": "<ext>", "mode": "listen|whisper|barge|takeover"}; the
+// supervisor's phone is rung with an auto-answer hint.
+func (c *centre) monitorStart(w http.ResponseWriter, r *http.Request) {
+	var body struct{ Supervisor, Mode string }
+	if err := json.NewDecoder(io.LimitReader(r.Body, 4096)).Decode(&body); err != nil || body.Supervisor == "" {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": `body must be JSON with "supervisor" (and optionally "mode")`})
+		return
+	}
+	writeTransfer(w, c.engine.Monitor(r.PathValue("id"), body.Supervisor, body.Mode))
+}
+
+// monitorMode serves PATCH /api/v1/calls/{call_id}/monitor {"mode": ...}.
+func (c *centre) monitorMode(w http.ResponseWriter, r *http.Request) {
+	var body struct{ Mode string }
+	if err := json.NewDecoder(io.LimitReader(r.Body, 4096)).Decode(&body); err != nil || body.Mode == "" {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": `body must be JSON with "mode"`})
+		return
+	}
+	writeTransfer(w, c.engine.MonitorMode(r.PathValue("id"), body.Mode))
+}
+
+// monitorStop serves DELETE /api/v1/calls/{call_id}/monitor.
+func (c *centre) monitorStop(w http.ResponseWriter, r *http.Request) {
+	writeTransfer(w, c.engine.MonitorStop(r.PathValue("id")))
+}

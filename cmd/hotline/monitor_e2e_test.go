@@ -1,0 +1,127 @@
+package main
+
+import (
+	"fmt"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/hotline-cc/hotline/internal/testpeer"
+)
+
+// rtpParty is a phone whose SIP is a SIPp answering and whose media is a Go
+// RTP endpoint the test drives (its own tone) and reads (what it hears).
+func rtpParty(t *testing.T, calls int) (*testpeer.RTPPeer, *testpeer.SippProc) {
+	t.Helper()
+	peer := testpeer.NewRTPPeer(t)
+	sipp := testpeer.StartSipp(t, testpeer.SippOptions{
+		Scenario: testpeer.ScenarioPath(t, "bench_uas.xml"), Calls: calls,
+		Vars: map[string]string{"rtp_port": fmt.Sprint(peer.Port()), "codec": "0"}, Timeout: 2 * time.Minute,
+	})
+	return peer, sipp
+}
+
+// hears checks, on the next second of what peer receives, that each tone
+// of want is there and each of not is not.
+func hears(t *testing.T, who string, peer *testpeer.RTPPeer, want, not []float64) {
+	t.Helper()
+	heard := heardSince(t, peer, len(peer.Received())+4000)
+	for _, hz := range want {
+		if s := toneShare(heard, hz); s < 0.15 {
+			t.Errorf("%s does not hear %v Hz (share %.2f)", who, hz, s)
+		}
+	}
+	for _, hz := range not {
+		if s := toneShare(heard, hz); s > 0.05 {
+			t.Errorf("%s hears %v Hz (share %.2f)", who, hz, s)
+		}
+	}
+}
+
+// TestMonitorModes: supervisor 1002 monitors agent 1001's call through
+// the API. Caller 1 kHz, agent 600 Hz, supervisor 2 kHz. Listen: the
+// supervisor hears both, nobody hears it; whisper: only the agent hears
+// it; barge: all hear all; DELETE hangs the supervisor up. Then a takeover:
+// the agent is released and the supervisor talks with the caller. An
+// agent is refused (403). The record lists the four modes.
+func TestMonitorModes(t *testing.T) {
+	t.Parallel()
+	const hold = 45 * time.Second
+	agent, agentSIP := rtpParty(t, 1)
+	sup, supSIP := rtpParty(t, 1)
+	e := startEngine(t, centreOpts{Seats: 1, RTPTimeout: "10s",
+		Extra: `  - {extension: "1002", password: demo-1002, skills: [general], role: supervisor}
+`})
+	registerSeatRange(t, e, 1001, 1, agentSIP.Addr, 200, 50)
+	caller, peer := e.caller(t, "12345", "0", hold)
+	peer.SendTone(netip.AddrPort{}, 0, 1000, hold)
+	waitUntil(t, "1001 on the call", 30*time.Second, func() bool { return agentOf(t, e, "1001").State == "on_call" })
+	if err := agent.WaitPackets(5, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	agent.SendTone(netip.AddrPort{}, 0, 600, hold)
+	registerSeatRange(t, e, 1002, 1, supSIP.Addr, 200, 50)
+	var calls []struct{ ID string }
+	apiGet(t, e, "calls", &calls)
+	path := "/api/v1/calls/" + calls[0].ID + "/monitor"
+	if code := apiStatus(t, e, "POST", path, `{"supervisor": "1001"}`, testToken); code != 403 {
+		t.Errorf("an agent monitoring: %d, want 403", code)
+	}
+	if code := apiStatus(t, e, "POST", path, `{"supervisor": "1002", "mode": "listen"}`, testToken); code != 200 {
+		t.Fatalf("monitor: %d", code)
+	}
+	if err := sup.WaitPackets(5, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	sup.SendTone(netip.AddrPort{}, 0, 2000, hold)
+	hears(t, "listening supervisor", sup, []float64{1000, 600}, []float64{2000})
+	hears(t, "caller (listen)", peer, []float64{600}, []float64{2000, 1000})
+	hears(t, "agent (listen)", agent, []float64{1000}, []float64{2000, 600})
+	if code := apiStatus(t, e, "PATCH", path, `{"mode": "whisper"}`, testToken); code != 200 {
+		t.Fatalf("whisper: %d", code)
+	}
+	hears(t, "agent (whisper)", agent, []float64{1000, 2000}, []float64{600})
+	hears(t, "caller (whisper)", peer, []float64{600}, []float64{2000, 1000})
+	if code := apiStatus(t, e, "PATCH", path, `{"mode": "barge"}`, testToken); code != 200 {
+		t.Fatalf("barge: %d", code)
+	}
+	hears(t, "caller (barge)", peer, []float64{600, 2000}, []float64{1000})
+	if code := apiStatus(t, e, "DELETE", path, "", testToken); code != 200 {
+		t.Fatalf("stop: %d", code)
+	}
+	hears(t, "caller (after)", peer, []float64{600}, []float64{2000, 1000})
+	// Takeover (from the supervisor's other phone): the agent is released,
+	// the supervisor talks with the caller.
+	sup2, sup2SIP := rtpParty(t, 1)
+	registerSeatRange(t, e, 1002, 1, sup2SIP.Addr, 200, 50)
+	if code := apiStatus(t, e, "POST", path, `{"supervisor": "1002", "mode": "takeover"}`, testToken); code != 200 {
+		t.Fatalf("takeover: %d", code)
+	}
+	if res := agentSIP.Wait(); res.Successful != 1 {
+		t.Errorf("the agent's leg was not hung up at the takeover: %s", res)
+	}
+	if err := sup2.WaitPackets(5, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	sup2.SendTone(netip.AddrPort{}, 0, 2000, hold)
+	hears(t, "caller (takeover)", peer, []float64{2000}, []float64{600, 1000})
+	if res := caller.Wait(); res.Successful != 1 {
+		t.Fatalf("caller: %s\n%s", res, e.log.tail(30))
+	}
+	r := e.waitRecords(1, 10*time.Second)[0]
+	modes := []string{}
+	for _, m := range r.Monitors {
+		if m.Supervisor != "1002" || m.To == nil {
+			t.Errorf("monitor entry %+v", m)
+		}
+		modes = append(modes, m.Mode)
+	}
+	if fmt.Sprint(modes) != "[listen whisper barge takeover]" {
+		t.Errorf("record monitors %v, want listen whisper barge takeover", modes)
+	}
+	for _, s := range []*testpeer.SippProc{supSIP, sup2SIP} {
+		if res := s.Wait(); res.Successful != 1 {
+			t.Errorf("a supervisor's leg: %s", res)
+		}
+	}
+}

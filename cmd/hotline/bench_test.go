@@ -434,6 +434,11 @@ const (
 	surgeDrain      = time.Minute     // after the last caller, the bound on the engine's clean-up
 )
 
+// sippPatient keeps a long run's SIPp from quitting by itself when the
+// machine is busy: its watchdog ends the process after 120 scheduling
+// delays over 500 ms (an hour's surge met that with other work running).
+var sippPatient = []string{"-watchdog_minor_maxtriggers", "1000000", "-watchdog_major_maxtriggers", "1000000"}
+
 // surgeDuration is HOTLINE_BENCH_SURGE (a Go duration), default 10 minutes.
 func surgeDuration(t *testing.T) time.Duration {
 	v := os.Getenv("HOTLINE_BENCH_SURGE")
@@ -478,7 +483,7 @@ func benchSurge(t *testing.T, w *strings.Builder, d time.Duration) {
 	hard := d + surgePatience + 5*time.Minute
 	uas := testpeer.StartSipp(t, testpeer.SippOptions{
 		Scenario: testpeer.ScenarioPath(t, "uas_hangup.xml"), BufferSize: benchSocketBytes,
-		Vars: map[string]string{"hold_ms": strconv.Itoa(int(surgeTalk.Milliseconds())), "codec": "8"}, Timeout: hard,
+		Vars: map[string]string{"hold_ms": strconv.Itoa(int(surgeTalk.Milliseconds())), "codec": "8"}, Timeout: hard, Extra: sippPatient,
 	})
 	registerBenchSeats(t, e, surgeSeats, uas.Addr)
 	pid := e.cmd.Process.Pid
@@ -488,7 +493,7 @@ func benchSurge(t *testing.T, w *strings.Builder, d time.Duration) {
 		Scenario: testpeer.ScenarioPath(t, "bench_uac.xml"), Target: e.target(), Service: "12345",
 		Rate: surgeLaunchRate, Limit: surgeCallers(), BufferSize: benchSocketBytes,
 		Vars:    map[string]string{"rtp_port": strconv.Itoa(sink.port()), "hold_ms": strconv.Itoa(int(surgePatience.Milliseconds()))},
-		Timeout: hard,
+		Timeout: hard, Extra: sippPatient,
 	})
 	sippPID := childPID(t, "sipp", "\x00-p\x00"+strconv.Itoa(uac.Port)+"\x00")
 	if sippPID == 0 {

@@ -14,7 +14,7 @@ func TestDemoConfig(t *testing.T) {
 	if err != nil {
 		t.Fatalf("embedded demo refused:\n%v", err)
 	}
-	if cfg.Centre == "" || len(cfg.Seats) != 40 {
+	if cfg.Centre == "" || len(cfg.Seats) != 43 {
 		t.Fatalf("demo: centre %q, %d seats", cfg.Centre, len(cfg.Seats))
 	}
 	if _, err := call.NewEngine(call.Options{Config: cfg}); err != nil {

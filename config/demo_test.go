@@ -101,12 +101,19 @@ func checkDemoLines(t *testing.T, c *Config) {
 
 func checkDemoSeats(t *testing.T, c *Config) {
 	t.Helper()
-	if len(c.Seats) != 40 || !c.HasDemoPasswords() {
+	if len(c.Seats) != 43 || !c.HasDemoPasswords() {
 		t.Fatalf("%d seats, demo passwords %v", len(c.Seats), c.HasDemoPasswords())
 	}
 	perSkill := map[string]int{}
 	for i, s := range c.Seats {
 		ext := strconv.Itoa(1001 + i)
+		if i >= 40 {
+			if ext = strconv.Itoa(1901 + i - 40); s.Role != RoleSupervisor {
+				t.Errorf("seat %s is %q, want a supervisor", s.Extension, s.Role)
+			}
+		} else if s.Role != RoleAgent {
+			t.Errorf("seat %s is %q, want an agent", s.Extension, s.Role)
+		}
 		if s.Extension != ext || s.Password != "demo-"+ext {
 			t.Errorf("seat %d = %s/%s", i, s.Extension, s.Password)
 		}

@@ -248,12 +248,18 @@ func (c *Call) onXferAnswer(l *leg, err error) *reason {
 		c.log.Info("transfer not answered", "entry", x.to.Name, "result", result, "error", err)
 		c.metricTransfer(x, result, ring, false)
 		rec.Result, rec.Fallback = result, x.to.Fallback.String()
+		if x.to.Fallback.Kind == config.FallbackTicket {
+			c.rec.Dispatch = "ticket"
+		}
 		x.l.drop()
 		x.l.d = nil
 		if x.mode == ModeBlind {
 			c.xfer = nil
 			c.stopPrompts()
-			return c.enqueue() // the agent is gone: back to the queue
+			if x.to.Fallback.Kind == config.FallbackQueue {
+				c.rec.Queue = x.to.Fallback.Queue
+			}
+			return c.enqueue() // the agent is gone: back to a queue
 		}
 		c.xferBack(result)
 		return nil

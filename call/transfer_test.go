@@ -14,6 +14,7 @@ const transferYAML = centreHead + `lines:
   - {number: "12345", mode: main, skill: general}
 directory:
   - {name: social-security, number: "12333", kind: department, target: "sip:12333@127.0.0.1:5092", key: "*51"}
+  - {name: market, number: "12315", kind: department, target: "sip:12315@127.0.0.1:5092", fallback: ticket}
 `
 
 // bridgedCall is a caller bridged to seat 1001 through fakes; the test is
@@ -156,6 +157,15 @@ func TestTransferOutcomes(t *testing.T) {
 		c.handle(nextEvent(t, c))
 		if c.st != stBridged || c.xfer != nil || c.rec.Transfers[0].Result != "busy" {
 			t.Fatalf("state %s, transfers %+v", c.st, c.rec.Transfers)
+		}
+	})
+	t.Run("consult no answer, fallback ticket", func(t *testing.T) {
+		c, d := bridgedCall(t)
+		mustOp(t, c, "start", "12315", ModeConsult)
+		d.next(t).refuse(480, "Temporarily Unavailable")
+		c.handle(nextEvent(t, c))
+		if c.st != stBridged || c.rec.Dispatch != "ticket" || c.rec.Transfers[0].Fallback != "ticket" {
+			t.Fatalf("state %s, dispatch %q, transfers %+v", c.st, c.rec.Dispatch, c.rec.Transfers)
 		}
 	})
 	t.Run("three-way, the entry hangs up", func(t *testing.T) {

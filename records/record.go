@@ -38,30 +38,34 @@ type Monitor struct {
 // null); OfferedAt, AnsweredAt and SurveyScore are null when the call never
 // got there; DTMF is left out when empty.
 type Record struct {
-	CallID      string     `json:"call_id"`
-	Centre      string     `json:"centre"`
-	Caller      string     `json:"caller"`
-	Dialled     string     `json:"dialled"`
-	LineMode    string     `json:"line_mode"`
-	IVRPath     []string   `json:"ivr_path"`
-	Queue       string     `json:"queue"`
-	Skill       string     `json:"skill"`
-	StartedAt   Time       `json:"started_at"`
-	QueuedAt    *Time      `json:"queued_at,omitempty"` // entered the ACD queue
-	OfferedAt   *Time      `json:"offered_at"`
-	AnsweredAt  *Time      `json:"answered_at"`
-	EndedAt     Time       `json:"ended_at"`
-	WaitMs      int64      `json:"wait_ms"`
-	TalkMs      int64      `json:"talk_ms"`
-	Agent       string     `json:"agent"`
-	Transfers   []Transfer `json:"transfers"`
-	Monitors    []Monitor  `json:"monitors,omitempty"`
-	Recording   string     `json:"recording"`
-	SurveyScore *int       `json:"survey_score"`
-	EndReason   string     `json:"end_reason"`
-	HangupBy    string     `json:"hangup_by"` // caller|agent|system
-	Codec       string     `json:"codec"`
-	DTMF        []string   `json:"dtmf,omitempty"`
+	CallID     string     `json:"call_id"`
+	Centre     string     `json:"centre"`
+	Caller     string     `json:"caller"`
+	Dialled    string     `json:"dialled"`
+	LineMode   string     `json:"line_mode"`
+	IVRPath    []string   `json:"ivr_path"`
+	Queue      string     `json:"queue"`
+	Skill      string     `json:"skill"`
+	StartedAt  Time       `json:"started_at"`
+	QueuedAt   *Time      `json:"queued_at,omitempty"` // entered the ACD queue
+	OfferedAt  *Time      `json:"offered_at"`
+	AnsweredAt *Time      `json:"answered_at"`
+	EndedAt    Time       `json:"ended_at"`
+	WaitMs     int64      `json:"wait_ms"`
+	TalkMs     int64      `json:"talk_ms"`
+	Agent      string     `json:"agent"`
+	Transfers  []Transfer `json:"transfers"`
+	Monitors   []Monitor  `json:"monitors,omitempty"`
+	// Dispatch is "ticket" when a transfer whose entry falls back to a
+	// ticket was not answered: the ticket system dispatches the matter to
+	// the department (工单派转).
+	Dispatch    string   `json:"dispatch,omitempty"`
+	Recording   string   `json:"recording"`
+	SurveyScore *int     `json:"survey_score"`
+	EndReason   string   `json:"end_reason"`
+	HangupBy    string   `json:"hangup_by"` // caller|agent|system
+	Codec       string   `json:"codec"`
+	DTMF        []string `json:"dtmf,omitempty"`
 	// SeatsRung are the seats the call was offered to, SeatsMissed those
 	// that did not answer it; WithinServiceLevel says whether a seat
 	// answered within the queue's service level (15 s by default).

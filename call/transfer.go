@@ -359,6 +359,11 @@ func (c *Call) agentLeaves() {
 		c.rec.Transfers[x.i].LeftAt = &t
 	}
 	b := c.b
+	if b.d != nil {
+		// Its late BYE (racing ours) is not the call's business any more:
+		// c.b will be another party's leg.
+		b.d.SetEvents(func(sip.Event) {})
+	}
 	b.hangupLater(c.log)
 	b.drop()
 	c.b = nil
@@ -377,6 +382,9 @@ func (c *Call) agentLeaves() {
 // as desk phones do); a ringing one goes on as a blind transfer.
 func (c *Call) agentHungUpInTransfer() *reason {
 	x := c.xfer
+	if c.b == nil || c.b.kind != legSeat {
+		return nil // the agent has left already
+	}
 	c.b.d = nil // it hung up: nothing to BYE
 	if x.mode == ModeBlind {
 		return nil

@@ -91,6 +91,12 @@ func (l *InboundLeg) Answer(sdp []byte) error {
 	l.s.addDialog(l.key, l)
 	defer l.markFinal()
 	err := l.d.RespondSDP(sdp)
+	if err != nil && l.d.LoadState() == sipmsg.DialogStateEnded {
+		// The caller's BYE overtook its ACK (it hung up at once): the leg
+		// ends by that BYE (EventBye), not by a lost ACK.
+		l.s.observeResponse("INVITE", 200)
+		return nil
+	}
 	if err != nil {
 		if l.d.InviteResponse != nil && l.d.InviteResponse.StatusCode == 200 {
 			// 200 went out but no ACK came back in 64*T1.

@@ -50,7 +50,6 @@ const (
 var (
 	ErrNoSuchCall      = errors.New("call: no such call")
 	ErrTransferState   = errors.New("call: not possible in the call's state")
-	ErrTransferNotYet  = errors.New("call: three-way calls need the mixing room, which is not in yet")
 	ErrTransferRefused = errors.New("call: not in the directory")
 )
 

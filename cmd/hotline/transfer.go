@@ -28,7 +28,7 @@ func (c *centre) transferOp(w http.ResponseWriter, r *http.Request) {
 }
 
 // writeTransfer answers a transfer request: 200, 404 (no such call), 403
-// (not in the directory), 501 (three-way, not yet), 409 (not now).
+// (not in the directory), 409 (not now).
 func writeTransfer(w http.ResponseWriter, err error) {
 	switch {
 	case err == nil:
@@ -37,8 +37,6 @@ func writeTransfer(w http.ResponseWriter, err error) {
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": err.Error()})
 	case errors.Is(err, call.ErrTransferRefused):
 		writeJSON(w, http.StatusForbidden, map[string]string{"error": err.Error()})
-	case errors.Is(err, call.ErrTransferNotYet):
-		writeJSON(w, http.StatusNotImplemented, map[string]string{"error": err.Error()})
 	default:
 		writeJSON(w, http.StatusConflict, map[string]string{"error": err.Error()})
 	}

@@ -171,6 +171,14 @@ func TestTransferConsultCancelAndRefusals(t *testing.T) {
 	if code := transferPost(t, e, "no-such-call", "", `{"target": "12333"}`); code != 404 {
 		t.Errorf("unknown call: %d, want 404", code)
 	}
+	for _, path := range []string{"/transfer", "/transfer/complete", "/monitor"} {
+		if code := apiStatus(t, e, "POST", "/api/v1/calls/"+id+path, `{"target": "12333", "supervisor": "1001"}`, ""); code != 401 {
+			t.Errorf("%s without the token: %d, want 401", path, code)
+		}
+	}
+	if code := apiStatus(t, e, "POST", "/api/v1/calls/"+id+"/transfer", strings.Repeat("{", 1<<16), testToken); code != 400 {
+		t.Errorf("a flood of braces: %d, want 400", code)
+	}
 	// Rings out: back with the agent.
 	if code := transferPost(t, e, id, "", `{"target": "social-security", "mode": "consult"}`); code != 200 {
 		t.Fatalf("transfer: %d", code)
@@ -253,16 +261,8 @@ func TestTransferBlind(t *testing.T) {
 func TestTransferConference110(t *testing.T) {
 	t.Parallel()
 	const hold = 40 * time.Second
-	party := func(name string) (*testpeer.RTPPeer, *testpeer.SippProc) {
-		peer := testpeer.NewRTPPeer(t)
-		sipp := testpeer.StartSipp(t, testpeer.SippOptions{
-			Scenario: testpeer.ScenarioPath(t, "bench_uas.xml"), Calls: 1,
-			Vars: map[string]string{"rtp_port": fmt.Sprint(peer.Port()), "codec": "0"}, Timeout: 2 * time.Minute,
-		})
-		return peer, sipp
-	}
-	police, policeSIP := party("110")
-	agent, seat := party("seat")
+	police, policeSIP := rtpParty(t, 1)
+	agent, seat := rtpParty(t, 1)
 	e := startEngine(t, centreOpts{Seats: 1, RTPTimeout: "10s", Extra: fmt.Sprintf(`directory:
   - {name: police, number: "110", kind: emergency, target: "sip:110@%s"}
 `, policeSIP.Addr)})

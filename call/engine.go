@@ -78,6 +78,10 @@ type Options struct {
 // prompt folder has it.
 const confirmPrompt = "goodbye.wav"
 
+// xferFailedPrompt is the tone an agent hears when the department of a
+// consult or a conference did not answer (no answer, busy, an error).
+const xferFailedPrompt = "transfer-failed.wav"
+
 // ErrDraining: the engine takes no new calls.
 var ErrDraining = errors.New("call: engine is draining")
 
@@ -121,6 +125,9 @@ type promptSet struct {
 	plan    *ivr.Plan
 	hold    *media.Prompt
 	confirm *media.Prompt // played to a seat after a feature code (nil: none)
+	// xferFailed: the agent hears it when a transfer was not answered, was
+	// busy or failed (nil: none).
+	xferFailed *media.Prompt
 	// position announcement: "there are" + digits + "callers ahead of you"
 	// (nil when the prompt folder lacks them: no announcement).
 	ahead, waiting *media.Prompt
@@ -206,6 +213,7 @@ func loadPrompts(cfg *config.Config) (*promptSet, error) {
 		return p
 	}
 	ps.confirm = optional(confirmPrompt)
+	ps.xferFailed = optional(xferFailedPrompt)
 	ps.ahead, ps.waiting = optional("position-ahead.wav"), optional("position-waiting.wav")
 	ps.waitAbout, ps.minutes = optional("wait-about.wav"), optional("wait-minutes.wav")
 	for i := range ps.digits {

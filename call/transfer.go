@@ -261,6 +261,9 @@ func (c *Call) onXferAnswer(l *leg, err error) *reason {
 			return c.enqueue() // the agent is gone: back to a queue
 		}
 		c.xferBack(result)
+		if c.b != nil && c.ps.xferFailed != nil {
+			c.b.m.Play(c.ps.xferFailed, false, nil) // the agent is told; the caller is not
+		}
 		return nil
 	}
 	t := records.Time(now)

@@ -82,6 +82,15 @@ func toneShare(pcm []int16, hz float64) float64 {
 	return 2 * power / (float64(len(pcm)) * total)
 }
 
+// peakShare is the largest share of hz in any eighth of a second of pcm.
+func peakShare(pcm []int16, hz float64) float64 {
+	peak := 0.0
+	for i := 0; i+1000 <= len(pcm); i += 1000 {
+		peak = max(peak, toneShare(pcm[i:i+1000], hz))
+	}
+	return peak
+}
+
 // heardSince waits until the peer has 1 s more audio than from, and
 // returns that second.
 func heardSince(t *testing.T, peer *testpeer.RTPPeer, from int) []int16 {
@@ -189,6 +198,13 @@ func TestTransferConsultCancelAndRefusals(t *testing.T) {
 	waitUntil(t, "no answer recorded", 20*time.Second, func() bool {
 		return metricValue(t, e, `hotline_transfers_total{entry="social-security",result="no_answer"}`) == 1
 	})
+	// The agent is told with three 450 Hz beeps (the echoing agent sends
+	// them back to the caller, in place of the caller's own 1 kHz).
+	// (Each beep is a burst of its own: their phases do not line up over a
+	// second, so each eighth of a second is measured alone.)
+	if got := peakShare(heardSince(t, peer, len(peer.Received())), 450); got < 0.3 {
+		t.Errorf("the agent was not told the transfer failed: 450 Hz share %.2f", got)
+	}
 	waitUntil(t, "back with the agent", 10*time.Second, func() bool { return callState(t, e, id) == "bridged" })
 	if got := toneShare(heardSince(t, peer, len(peer.Received())+4000), 1000); got < 0.5 {
 		t.Errorf("back with the echoing agent, the caller's 1 kHz share is %.2f", got)

@@ -94,6 +94,12 @@ yue yue/no-input.wav 175 1.1 "你未有輸入，請重新選擇。"
 yue yue/please-hold.wav 175 1.1 "請稍等，而家幫你轉接人工服務。"
 yue yue/goodbye.wav 175 1.1 "多謝你嘅來電，再見。"
 
+# Transfer failed (the agent hears it when the department did not answer, was
+# busy or failed): three short beeps at 450 Hz, the frequency of China's call
+# progress tones (GB/T 15279), so that it reads as a tone, not as speech.
+sox -D -n -r 8000 -c 1 -b 16 -e signed-integer transfer-failed.wav \
+	synth 0.15 sine 450 pad 0 0.1 repeat 2 gain -6
+
 # Music on hold: four soft chords (C, Am, F, G; root doubled an octave down),
 # 2.5 s each, faded in and out so the 10 s loop joins without a click.
 # Pitches are semitones from A4 (sox's %N notation).

@@ -122,6 +122,9 @@ func (c *Call) admitSeatCall(from string) *reason {
 	if cmd, ok := c.e.acd.ParseFeatureCode(target); ok {
 		return c.featureCode(from, cmd)
 	}
+	if mode, agent, ok := monitorCode(target); ok {
+		return c.monitorByPhone(from, mode, agent)
+	}
 	if _, ok := c.cfg.Seat(target); !ok || target == from {
 		return c.admitSeatOutside(from, target)
 	}
@@ -268,7 +271,7 @@ func (c *Call) onAnswered(err error) *reason {
 		c.log.Warn("answering the caller failed", "error", err)
 		return reasonPtr(endError)
 	}
-	if c.toSeat != "" || c.st == stBridged {
+	if c.toSeat != "" || c.st == stBridged || c.watching != nil {
 		return nil
 	}
 	if c.feature {

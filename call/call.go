@@ -55,9 +55,10 @@ const (
 	stConsult      // an agent's consult transfer: the caller holds, the agent is with the entry (ringing or answered)
 	stTransferring // a blind transfer: the agent has left, the caller holds while the entry rings
 	stConference   // caller, agent and a directory entry in a three-way call
+	stMonitoring   // a supervisor's phone monitoring another call (*31<ext>)
 )
 
-var stateNames = [...]string{"admitting", "answering", "ivr", "waiting", "ringing", "bridged", "ended", "consult", "transferring", "conference"}
+var stateNames = [...]string{"admitting", "answering", "ivr", "waiting", "ringing", "bridged", "ended", "consult", "transferring", "conference", "monitoring"}
 
 func (s state) String() string { return stateNames[s] }
 
@@ -100,6 +101,9 @@ type Call struct {
 	keyAt time.Time   // when the last came
 	room  *media.Room // the mixing room of a three-way or monitored call (nil: two parties relay)
 	mon   *monitor    // a supervisor's monitoring (monitor.go)
+	// watching: this is a supervisor's call (*31<ext>) whose session is in
+	// that call's room (monitor.go, monitorByPhone)
+	watching *Call
 	// ACD bookkeeping: the call waits in (or was offered by) the ACD; the
 	// seats ringing for it; the seat that answered through it (told when
 	// the call ends).
@@ -298,6 +302,13 @@ func (c *Call) handle(ev any) *reason {
 		c.onMonKey(ev.d)
 	case evMonGone:
 		c.stopMonitor()
+	case evMonDetach:
+		c.onMonDetach(ev.s)
+	case evMonOver:
+		if c.watching != nil {
+			c.watching = nil
+			return reasonPtr(endAnswered) // the supervisor's phone is hung up
+		}
 	case evXferAnswer:
 		return c.onXferAnswer(ev.l, ev.err)
 	case evXferTimeout:
@@ -368,7 +379,7 @@ func (c *Call) onLeg(ev evLeg) *reason {
 // legGone: one side hung up. A bridged call ends normally; a caller who
 // leaves before a seat answered has abandoned.
 func (c *Call) legGone(seatSide bool) *reason {
-	if c.st == stBridged || c.st == stConsult || c.st == stTransferring || c.st == stConference {
+	if c.st == stBridged || c.st == stConsult || c.st == stTransferring || c.st == stConference || c.st == stMonitoring {
 		r := endAnswered
 		return &r
 	}
@@ -392,6 +403,10 @@ const maskedDigit = "x"
 // collect node marked sensitive takes it), and an IVR walk under way gets
 // it. Digits are logged at debug level only.
 func (c *Call) onDTMF(d rune, via string) *reason {
+	if c.watching != nil { // a supervisor's keys 4, 5, 6 switch the mode
+		c.watching.tryPost(evMonKey{d})
+		return nil
+	}
 	var r *reason
 	sensitive := false
 	if c.st == stIVR && c.ivr != nil {

@@ -72,8 +72,11 @@ func (c *Call) finish(r reason) {
 	if c.xfer != nil {
 		parties = append(parties, c.xfer.l)
 	}
-	if c.mon != nil {
+	if c.mon != nil && c.mon.peer == nil {
 		parties = append(parties, c.mon.l) // a monitor ends with the call
+	}
+	if c.watching != nil {
+		c.watching.tryPost(evMonDetach{s: c.in.m}) // our session leaves its room
 	}
 	for _, l := range parties {
 		if l == nil {
@@ -97,7 +100,7 @@ func (c *Call) finish(r reason) {
 	// already offer the seat a call once the ACD hears of this end).
 	endedAt := c.e.opts.Now()
 	if c.mon != nil {
-		c.mon.l.drop()
+		c.mon.release(c.log)
 	}
 	c.closeMonEntry() // a monitor (or a takeover) lasts until the end
 	c.closeRoom()

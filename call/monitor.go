@@ -1,9 +1,13 @@
 package call
 
 import (
+	"errors"
 	"fmt"
+	"log/slog"
 	"net/netip"
+	"time"
 
+	"github.com/hotline-cc/hotline/config"
 	"github.com/hotline-cc/hotline/media"
 	"github.com/hotline-cc/hotline/records"
 	"github.com/hotline-cc/hotline/sip"
@@ -36,6 +40,11 @@ type monitor struct {
 	ext, mode string
 	l         *leg
 	up        bool // answered and in the room
+	// peer: the supervisor's phone called in (*31<ext>): l.m is the
+	// session of that call (peer), which owns the SIP leg and the session;
+	// this call only puts the session in its room and tells peer when the
+	// monitoring is over. nil: the engine dialled the supervisor.
+	peer *Call
 }
 
 type (
@@ -43,6 +52,9 @@ type (
 	evMonReq struct {
 		op, sup, mode string
 		reply         chan error
+		// attach (a supervisor's phone called in): its session and call
+		sess *media.Session
+		peer *Call
 	}
 	evMonAnswer struct {
 		l   *leg
@@ -81,6 +93,9 @@ func (c *Call) monOp(req evMonReq) error {
 		if !validMonMode(req.mode) {
 			return fmt.Errorf("%w: mode %q (listen, whisper, barge or takeover)", ErrTransferState, req.mode)
 		}
+		if req.mode == MonTakeover && c.mon.peer != nil {
+			return fmt.Errorf("%w: takeover needs a monitoring the engine dialled (POST /monitor), not one the supervisor's phone started", ErrTransferState)
+		}
 		c.mon.mode = req.mode
 		if c.mon.up {
 			return c.applyMonMode()
@@ -92,6 +107,8 @@ func (c *Call) monOp(req evMonReq) error {
 		}
 		c.stopMonitor()
 		return nil
+	case "attach":
+		return c.attachMonitor(req.sup, req.mode, req.sess, req.peer)
 	}
 	return fmt.Errorf("%w: unknown op %q", ErrTransferState, req.op)
 }
@@ -100,28 +117,37 @@ func validMonMode(m string) bool {
 	return m == MonListen || m == MonWhisper || m == MonBarge || m == MonTakeover
 }
 
-// startMonitor rings the supervisor's phone for a call bridged to an agent.
-func (c *Call) startMonitor(sup, mode string) error {
+// mayMonitor: whether sup may start monitoring the call in mode (""
+// listen); the mode to use.
+func (c *Call) mayMonitor(sup, mode string) (string, error) {
 	if mode == "" {
 		mode = MonListen
 	}
 	if !validMonMode(mode) {
-		return fmt.Errorf("%w: mode %q (listen, whisper, barge or takeover)", ErrTransferState, mode)
-	}
-	if c.mon != nil || c.answeredSeat == "" || c.b == nil || c.b.kind != legSeat || (c.st != stBridged && c.st != stConference) {
-		return fmt.Errorf("%w: monitoring needs a call bridged to an agent, not monitored yet (state %s)", ErrTransferState, c.st)
+		return "", fmt.Errorf("%w: mode %q (listen, whisper, barge or takeover)", ErrTransferState, mode)
 	}
 	supSeat, ok := c.cfg.Seat(sup)
 	agent, _ := c.cfg.Seat(c.answeredSeat)
 	if !ok || !supSeat.MayMonitor(c.rec.Queue, agent) {
-		return fmt.Errorf("%w: %s may not monitor this call", ErrTransferRefused, sup)
+		return "", fmt.Errorf("%w: %s may not monitor this call", ErrTransferRefused, sup)
+	}
+	if c.mon != nil || c.answeredSeat == "" || c.b == nil || c.b.kind != legSeat || (c.st != stBridged && c.st != stConference) {
+		return "", fmt.Errorf("%w: monitoring needs a call bridged to an agent, not monitored yet (state %s)", ErrTransferState, c.st)
+	}
+	return mode, nil
+}
+
+// startMonitor rings the supervisor's phone for a call bridged to an agent.
+func (c *Call) startMonitor(sup, mode string) error {
+	mode, err := c.mayMonitor(sup, mode)
+	if err != nil {
+		return err
 	}
 	reg, ok := c.e.opts.Seats.Lookup(sup)
 	if !ok {
 		return fmt.Errorf("%w: supervisor %s is not registered", ErrTransferState, sup)
 	}
 	l := &leg{kind: legSeat, ext: sup, rangAt: c.e.opts.Now(), sdp: newLegSDP()}
-	var err error
 	l.m, err = c.e.openSession(c.cfg, c.log.With("leg", "supervisor"), netip.AddrPort{}, c.in.sdp.codec, offerDTMF,
 		func(d rune) { c.tryPost(evMonKey{d}) }, func() { c.tryPost(evMonGone{}) })
 	if err != nil {
@@ -140,10 +166,56 @@ func (c *Call) startMonitor(sup, mode string) error {
 	return nil
 }
 
+// attachMonitor: the supervisor's phone called in (*31<ext> and so on,
+// monitorByPhone) to monitor this call; its session s joins the room at
+// once (the phone is answered once this call took it).
+func (c *Call) attachMonitor(sup, mode string, s *media.Session, peer *Call) error {
+	if mode == MonTakeover {
+		return fmt.Errorf("%w: no takeover from the supervisor's phone", ErrTransferState)
+	}
+	mode, err := c.mayMonitor(sup, mode)
+	if err != nil {
+		return err
+	}
+	if err := c.ensureRoom(); err != nil {
+		return fmt.Errorf("%w: no room: %v", ErrTransferState, err)
+	}
+	if err := c.room.Add(s, media.Listen, nil); err != nil {
+		return fmt.Errorf("%w: %v", ErrTransferState, err)
+	}
+	c.mon = &monitor{ext: sup, mode: mode, l: &leg{kind: legSeat, ext: sup, m: s}, up: true, peer: peer}
+	c.log.Info("monitoring from the supervisor's phone", "supervisor", sup, "mode", mode)
+	return c.applyMonMode()
+}
+
 type (
-	evMonKey  struct{ d rune } // a digit from the supervisor's phone
-	evMonGone struct{}         // the supervisor's media stopped
+	evMonKey    struct{ d rune } // a digit from the supervisor's phone
+	evMonGone   struct{}         // the supervisor's media stopped
+	evMonDetach struct {         // the supervisor's call (phone-started) ended
+		s *media.Session
+	}
+	evMonOver struct{} // to the supervisor's call: the monitoring is over
 )
+
+// release lets go of the supervisor's leg: the engine's own dialled leg is
+// hung up and closed; a phone-started one is its call's, which is told.
+func (m *monitor) release(log *slog.Logger) {
+	if m.peer != nil {
+		m.peer.tryPost(evMonOver{})
+		return
+	}
+	m.l.hangupLater(log)
+	m.l.drop()
+}
+
+// onMonDetach: the supervisor's own call ended (it hung up): its session
+// leaves the room.
+func (c *Call) onMonDetach(s *media.Session) {
+	if c.mon != nil && c.mon.peer != nil && c.mon.l.m == s {
+		c.mon.peer = nil
+		c.stopMonitor()
+	}
+}
 
 // onMonAnswer: the supervisor's phone answered (into the room) or not.
 func (c *Call) onMonAnswer(l *leg, err error) *reason {
@@ -247,8 +319,7 @@ func (c *Call) stopMonitor() {
 	if c.room != nil && m.up {
 		_ = c.room.Remove(m.l.m)
 	}
-	m.l.hangupLater(c.log)
-	m.l.drop()
+	m.release(c.log)
 	if c.room != nil && c.room.Len() <= 2 && c.xfer == nil {
 		c.closeRoom()
 		media.Bridge(c.in.m, c.b.m)
@@ -274,5 +345,64 @@ func (c *Call) onMonLeg(ev sip.Event) *reason {
 		c.mon.l.d = nil
 		c.stopMonitor()
 	}
+	return nil
+}
+
+// monitorCodes are the codes a supervisor's phone dials, followed by the
+// agent's extension: *31 listen, *32 whisper, *33 barge.
+var monitorCodes = map[string]string{
+	config.MonitorCodes[0]: MonListen, config.MonitorCodes[1]: MonWhisper, config.MonitorCodes[2]: MonBarge,
+}
+
+// monitorCode reads *31<ext>, *32<ext> or *33<ext>.
+func monitorCode(dialled string) (mode, agent string, ok bool) {
+	if len(dialled) < 4 {
+		return "", "", false
+	}
+	mode, ok = monitorCodes[dialled[:3]]
+	return mode, dialled[3:], ok
+}
+
+// monitorByPhone: supervisor sup's phone dialled a monitoring code for
+// agent's call. This call's session joins that call's room (attach); then
+// the phone is answered. 403 when sup may not monitor it, 480 when the
+// agent is on no call of this node, 486 when the call cannot be monitored
+// now (already monitored, not bridged).
+func (c *Call) monitorByPhone(sup, mode, agent string) *reason {
+	c.rec.LineMode = "monitor"
+	target, ok := c.e.callOfAgent(agent)
+	if !ok || target == c {
+		c.log.Info("monitoring code: the agent is on no call here", "agent", agent)
+		return reasonPtr(endUnavailable)
+	}
+	if r := c.setupCallerMedia(); r != nil {
+		return r
+	}
+	c.e.seats.reserve(sup, c) // no queue call for the supervisor meanwhile
+	reply := make(chan error, 1)
+	var err error
+	if !target.post(evMonReq{op: "attach", sup: sup, mode: mode, sess: c.in.m, peer: c, reply: reply}) {
+		err = fmt.Errorf("%w: the call ended", ErrNoSuchCall)
+	} else {
+		select {
+		case err = <-reply:
+		case <-time.After(acdTimeout):
+			err = fmt.Errorf("%w: the call did not answer", ErrTransferState)
+			target.tryPost(evMonDetach{s: c.in.m}) // should it take it after all
+		}
+	}
+	switch {
+	case errors.Is(err, ErrTransferRefused):
+		c.log.Warn("monitoring code refused", "agent", agent, "error", err)
+		return reasonPtr(endForbidden)
+	case errors.Is(err, ErrNoSuchCall):
+		return reasonPtr(endUnavailable)
+	case err != nil:
+		c.log.Info("monitoring code: the call cannot be monitored now", "agent", agent, "error", err)
+		return reasonPtr(endBusy)
+	}
+	c.watching = target
+	c.setState(stMonitoring)
+	c.answerCaller()
 	return nil
 }

@@ -103,10 +103,10 @@ func (e *Engine) TransferOp(callID, op string) error {
 // the call's answer on the reply channel it was given.
 func (e *Engine) askCall(callID string, ask func(reply chan error) any) error {
 	e.mu.Lock()
-	l, ok := e.calls[callID]
+	l := e.calls[callID]
 	e.mu.Unlock()
 	c, isCall := l.(*Call)
-	if !ok || !isCall {
+	if !isCall {
 		return fmt.Errorf("%w: %s", ErrNoSuchCall, callID)
 	}
 	reply := make(chan error, 1)
@@ -119,6 +119,26 @@ func (e *Engine) askCall(callID string, ask func(reply chan error) any) error {
 	case <-time.After(acdTimeout):
 		return fmt.Errorf("%w: %s did not answer", ErrTransferState, callID)
 	}
+}
+
+// callOfAgent is the live call of this node that agent ext answered, as
+// the ACD knows it.
+func (e *Engine) callOfAgent(ext string) (*Call, bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), acdTimeout)
+	defer cancel()
+	agents, err := e.acd.Agents(ctx)
+	if err != nil {
+		return nil, false
+	}
+	for _, a := range agents {
+		if a.Ext == ext && a.CallID != "" {
+			e.mu.Lock()
+			c, ok := e.calls[a.CallID].(*Call)
+			e.mu.Unlock()
+			return c, ok
+		}
+	}
+	return nil, false
 }
 
 // onXferReq runs a transfer op on the call's goroutine.

@@ -171,6 +171,9 @@ func acdBadCases(t testing.TB) []badCase {
 		{"feature codes clash", editACD(t, `login: "*21"`, `login: "*14"`), []string{
 			`27: acd.feature_codes.login: login ("*14") is also ready ("*14")`,
 		}},
+		{"feature code clashes with a monitoring code", editACD(t, `login: "*21"`, `login: "*3"`), []string{
+			`27: acd.feature_codes.login: login ("*3") clashes with the supervisor's monitoring code "*31"<extension>`,
+		}},
 		{"feature code shadows a reason", editACD(t, `login: "*21"`, `login: "*131"`), []string{
 			`28: acd.feature_codes.reasons.1: not_ready then 1 ("*131") is also login ("*131")`,
 		}},

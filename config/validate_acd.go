@@ -67,7 +67,21 @@ func (p *parser) checkFeatureCodes() {
 	for _, d := range slices.Sorted(maps.Keys(f.Reasons)) {
 		claim("reasons."+d, f.NotReady+d)
 	}
+	codes := map[string]string{"login": f.Login, "logout": f.Logout, "not_ready": f.NotReady, "ready": f.Ready}
+	for _, key := range slices.Sorted(maps.Keys(codes)) {
+		for _, mc := range MonitorCodes {
+			if code := codes[key]; code != "" && (strings.HasPrefix(code, mc) || strings.HasPrefix(mc, code)) {
+				p.problemAt(at+key, "%s clashes with the supervisor's monitoring code %q<extension>", codeText(key, code), mc)
+				break
+			}
+		}
+	}
 }
+
+// MonitorCodes are what a supervisor's phone dials before an agent's
+// extension to monitor the agent's call: listen, whisper, barge. No
+// feature code may begin one or start with one.
+var MonitorCodes = [3]string{"*31", "*32", "*33"}
 
 // codeText names a feature code for messages: "login (*11)", or
 // "not_ready then 1 (*131)".

@@ -282,14 +282,7 @@ func TestTransferConference110(t *testing.T) {
 	e := startEngine(t, centreOpts{Seats: 1, RTPTimeout: "10s", Extra: fmt.Sprintf(`directory:
   - {name: police, number: "110", kind: emergency, target: "sip:110@%s"}
 `, policeSIP.Addr)})
-	registerSeatRange(t, e, 1001, 1, seat.Addr, 200, 50)
-	caller, peer := e.caller(t, "12345", "0", hold)
-	peer.SendTone(netip.AddrPort{}, 0, 1000, hold)
-	waitUntil(t, "1001 on the call", 30*time.Second, func() bool { return agentOf(t, e, "1001").State == "on_call" })
-	if err := agent.WaitPackets(5, 10*time.Second); err != nil {
-		t.Fatal(err)
-	}
-	agent.SendTone(netip.AddrPort{}, 0, 600, hold)
+	caller, peer := toneCall(t, e, hold, agent, seat)
 	var calls []struct{ ID string }
 	apiGet(t, e, "calls", &calls)
 	id := calls[0].ID

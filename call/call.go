@@ -133,6 +133,7 @@ type Call struct {
 // implements it (the unit tests, a fake).
 type callerLeg interface {
 	CallID() string
+	Tags() (from, to string)
 	Caller() string
 	CallerName() string
 	Dialled() string
@@ -302,6 +303,8 @@ func (c *Call) handle(ev any) *reason {
 		c.onMonKey(ev.d)
 	case evMonGone:
 		c.stopMonitor()
+	case evReplace:
+		return c.onReplace(ev)
 	case evMonDetach:
 		c.onMonDetach(ev.s)
 	case evMonOver:

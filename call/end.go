@@ -33,6 +33,10 @@ var (
 	endShutdown    = reason{"shutdown", 503, slog.LevelInfo}
 	endError       = reason{"error", 500, slog.LevelError}
 	endFeature     = reason{"feature_code", 200, slog.LevelInfo}
+	// endReplaced: the agent's own call to a directory entry was replaced
+	// by the agent's transfer (REFER with Replaces: replaces.go); its
+	// entry went on with the agent's caller.
+	endReplaced = reason{"replaced", 487, slog.LevelInfo}
 )
 
 // seatRejected: a seat-to-seat call whose callee answered with a final

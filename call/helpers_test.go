@@ -27,6 +27,7 @@ type fakeLeg struct {
 }
 
 func (l *fakeLeg) CallID() string                { return "fake-" + l.caller }
+func (l *fakeLeg) Tags() (string, string)        { return "from-" + l.caller, "to-" + l.caller }
 func (l *fakeLeg) Caller() string                { return l.caller }
 func (l *fakeLeg) CallerName() string            { return "" }
 func (l *fakeLeg) Dialled() string               { return l.dialled }

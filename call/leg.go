@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -80,6 +81,53 @@ type leg struct {
 	sdp    legSDP
 	stop   context.CancelFunc // cancels the ringing; nil when not ringing
 	rangAt time.Time
+	rt     *legRouting // where its dial's outcome goes (dial)
+}
+
+// legRoute is where a dialled leg's outcome goes: its call's post and the
+// events that call wants for its ringing and for the outcome.
+type legRoute struct {
+	post    func(any) bool
+	ringing any // nil: not posted
+	outcome func(error) any
+}
+
+// legRouting is a dialled leg's route, which changes when the leg is
+// handed to another call (REFER with Replaces: replaces.go), and its
+// outcome once known. The waiting goroutine and the owner share it.
+type legRouting struct {
+	mu   sync.Mutex
+	r    legRoute
+	done bool
+	err  error
+}
+
+// report posts the dial's outcome to the leg's owner of the moment.
+func (rt *legRouting) report(err error) {
+	rt.mu.Lock()
+	rt.done, rt.err = true, err
+	r := rt.r
+	rt.mu.Unlock()
+	r.post(r.outcome(err))
+}
+
+// ring posts the ringing event, if the owner wants one.
+func (rt *legRouting) ring() {
+	rt.mu.Lock()
+	r := rt.r
+	rt.mu.Unlock()
+	if r.ringing != nil {
+		r.post(r.ringing)
+	}
+}
+
+// rehome routes the outcome to r from now on; done and err say whether
+// it was reported already (to the old owner).
+func (rt *legRouting) rehome(r legRoute) (done bool, err error) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	rt.r = r
+	return rt.done, rt.err
 }
 
 // stopRinging cancels the leg's INVITE if it is still ringing.
@@ -153,11 +201,8 @@ func (l *leg) dial(d Dialer, first string, timeout time.Duration, o sip.DialOpti
 		return err
 	}
 	l.d, l.stop, l.target = dl, stop, o.Target
-	go waitLeg(ctx, silence, dl, vanishing{silentAfter, cancelGrace}, func(err error) { post(outcome(err)) }, func() {
-		if ringing != nil {
-			post(ringing)
-		}
-	})
+	l.rt = &legRouting{r: legRoute{post: post, ringing: ringing, outcome: outcome}}
+	go waitLeg(ctx, silence, dl, vanishing{silentAfter, cancelGrace}, l.rt.report, l.rt.ring)
 	return nil
 }
 

@@ -256,6 +256,7 @@ func (c *Call) onXferAnswer(l *leg, err error) *reason {
 		if err == nil {
 			l.hangupLater(c.log) // answered as it was given up
 		}
+		l.drop()
 		return nil
 	}
 	rec := &c.rec.Transfers[x.i]
@@ -506,10 +507,15 @@ func (c *Call) closeRoom() {
 // transfer to the Refer-To's number, taken over by the engine. It is
 // answered 202 and told 100 then 200 in NOTIFYs (the engine carries the
 // transfer from here; the record has its outcome) before the agent's leg
-// is hung up. A REFER from anyone but the agent of a bridged call, to a
-// number outside the directory, or with Replaces (not yet), gets 403.
+// is hung up. With Replaces it is the phone's attended or semi-attended
+// transfer (replaces.go). A REFER from anyone but the agent of a bridged
+// call, or to a number outside the directory, gets 403.
 func (c *Call) onRefer(fromB bool, e sip.EventRefer) {
-	ok := fromB && c.answeredSeat != "" && c.xfer == nil && c.st == stBridged && e.Replaces == ""
+	if e.Replaces != "" {
+		c.onReferReplaces(fromB, e)
+		return
+	}
+	ok := fromB && c.answeredSeat != "" && c.xfer == nil && c.st == stBridged
 	if ok {
 		_, err := c.cfg.Directory.Resolve(e.Target)
 		ok = err == nil

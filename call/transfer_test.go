@@ -249,3 +249,21 @@ func TestSeatKeys(t *testing.T) {
 		}
 	})
 }
+
+func TestParseReplaces(t *testing.T) {
+	for _, tc := range []struct {
+		in, id, to, from string
+		ok               bool
+	}{
+		{"abc@h;to-tag=T;from-tag=F", "abc@h", "T", "F", true},
+		{"d2///x; from-tag=F ;early-only;To-Tag=T", "d2///x", "T", "F", true},
+		{"abc@h;to-tag=T", "abc@h", "T", "", false}, // no from-tag
+		{";from-tag=F", "", "", "F", false},
+		{"", "", "", "", false},
+	} {
+		id, to, from, ok := parseReplaces(tc.in)
+		if id != tc.id || to != tc.to || from != tc.from || ok != tc.ok {
+			t.Errorf("parseReplaces(%q) = %q %q %q %v", tc.in, id, to, from, ok)
+		}
+	}
+}

@@ -94,8 +94,8 @@ func (s *Session) handlePacket(pkt *rtp.Packet, data []byte, src netip.AddrPort,
 		digit, report, pass := s.rx.observe(pkt.SSRC, pkt.Timestamp, pkt.Payload, now)
 		if report {
 			s.m.stats.dtmfEvents.Add(1)
-			if s.onDTMF != nil {
-				s.onDTMF(digit)
+			if f := s.handlers.Load().dtmf; f != nil {
+				f(digit)
 			}
 		}
 		if !pass {

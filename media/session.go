@@ -70,14 +70,13 @@ type SessionStats struct {
 // is never learnt, however early it sprays. Once learnt, packets from any
 // other address are dropped (DropSource), until Update gives a new Remote.
 type Session struct {
-	m         *Manager
-	conn      *net.UDPConn
-	port      int
-	log       *slog.Logger
-	timeout   time.Duration
-	onDTMF    func(rune)
-	onTimeout func()
-	slot      int // index in Manager.sessions, guarded by Manager.mu
+	m        *Manager
+	conn     *net.UDPConn
+	port     int
+	log      *slog.Logger
+	timeout  time.Duration
+	handlers atomic.Pointer[handlers] // OnDTMF and OnTimeout (SetHandlers)
+	slot     int                      // index in Manager.sessions, guarded by Manager.mu
 
 	params      atomic.Pointer[Params]
 	learned     atomic.Pointer[netip.AddrPort]
@@ -130,15 +129,14 @@ func (m *Manager) NewSession(cfg SessionConfig) (*Session, error) {
 		return nil, err
 	}
 	s := &Session{
-		m:         m,
-		conn:      conn,
-		port:      port,
-		log:       cfg.Logger,
-		timeout:   cfg.Timeout,
-		onDTMF:    cfg.OnDTMF,
-		onTimeout: cfg.OnTimeout,
-		slot:      -1,
+		m:       m,
+		conn:    conn,
+		port:    port,
+		log:     cfg.Logger,
+		timeout: cfg.Timeout,
+		slot:    -1,
 	}
+	s.SetHandlers(cfg.OnDTMF, cfg.OnTimeout)
 	if s.log == nil {
 		s.log = m.log
 	}
@@ -276,8 +274,27 @@ func (s *Session) fail(what string) {
 		return
 	}
 	s.log.Error("rtp session failed", "cause", what)
-	if s.timing.fired.CompareAndSwap(false, true) && s.onTimeout != nil {
-		s.onTimeout()
+	if s.timing.fired.CompareAndSwap(false, true) {
+		s.timedOut()
+	}
+}
+
+// handlers are a session's callbacks (SessionConfig.OnDTMF, OnTimeout).
+type handlers struct {
+	dtmf    func(rune)
+	timeout func()
+}
+
+// SetHandlers replaces the session's OnDTMF and OnTimeout (nil: none):
+// a leg handed from one call to another reports to its new owner from
+// the next event on. Safe from any goroutine.
+func (s *Session) SetHandlers(onDTMF func(rune), onTimeout func()) {
+	s.handlers.Store(&handlers{dtmf: onDTMF, timeout: onTimeout})
+}
+
+func (s *Session) timedOut() {
+	if f := s.handlers.Load().timeout; f != nil {
+		f()
 	}
 }
 

@@ -70,7 +70,5 @@ func (s *Session) fireTimeout() {
 	}
 	s.m.stats.timeouts.Add(1)
 	s.log.Info("rtp timeout", "timeout", s.timeout, "remote", s.dest())
-	if s.onTimeout != nil {
-		s.onTimeout()
-	}
+	s.timedOut()
 }

@@ -29,6 +29,18 @@ type InboundLeg struct {
 // CallID is the SIP Call-ID of the caller's dialog.
 func (l *InboundLeg) CallID() string { return l.req.CallID().Value() }
 
+// Tags are the dialog's tags: the caller's (From) and ours (To, chosen
+// when the INVITE arrived and sent in every response).
+func (l *InboundLeg) Tags() (from, to string) {
+	if h := l.req.From(); h != nil {
+		from, _ = h.Params.Get("tag")
+	}
+	if h := l.d.InviteRequest.To(); h != nil {
+		to, _ = h.Params.Get("tag")
+	}
+	return from, to
+}
+
 // Caller is the From user (the calling number).
 func (l *InboundLeg) Caller() string { return userOf(l.req.From().Address) }
 

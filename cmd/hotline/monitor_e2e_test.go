@@ -36,6 +36,22 @@ func toneCall(t *testing.T, e *engine, hold time.Duration, agent *testpeer.RTPPe
 	return caller, peer
 }
 
+// registerFrom registers ext (password demo-<ext>) from a free port of
+// its own, where the test's phone will then send from; it returns the
+// port and the extension's -inf row.
+func registerFrom(t *testing.T, e *engine, ext string) (int, []string) {
+	t.Helper()
+	port := testpeer.FreeUDPPort(t)
+	row := testpeer.RegistrationRow(ext, "demo-"+ext, fmt.Sprintf("127.0.0.1:%d", port))
+	if res := testpeer.RunSipp(t, testpeer.SippOptions{
+		Scenario: testpeer.ScenarioPath(t, "register_auth.xml"), Target: e.target(), LocalPort: port,
+		Calls: 1, InfFile: testpeer.WriteInf(t, [][]string{row}), Timeout: 10 * time.Second,
+	}); res.Successful != 1 {
+		t.Fatalf("registering %s: %s", ext, res)
+	}
+	return port, row
+}
+
 // hears checks, on the next second of what peer receives, that each tone
 // of want is there and each of not is not.
 func hears(t *testing.T, who string, peer *testpeer.RTPPeer, want, not []float64) {
@@ -149,14 +165,7 @@ func TestMonitorByPhone(t *testing.T) {
 `})
 	caller, peer := toneCall(t, e, hold, agent, agentSIP)
 
-	port := testpeer.FreeUDPPort(t)
-	row := testpeer.RegistrationRow("1002", "demo-1002", fmt.Sprintf("127.0.0.1:%d", port))
-	if res := testpeer.RunSipp(t, testpeer.SippOptions{
-		Scenario: testpeer.ScenarioPath(t, "register_auth.xml"), Target: e.target(), LocalPort: port,
-		Calls: 1, InfFile: testpeer.WriteInf(t, [][]string{row}), Timeout: 10 * time.Second,
-	}); res.Successful != 1 {
-		t.Fatalf("registering 1002: %s", res)
-	}
+	port, row := registerFrom(t, e, "1002")
 	sup := testpeer.NewRTPPeer(t)
 	dial := func(code string) testpeer.SippOptions {
 		return testpeer.SippOptions{

@@ -82,6 +82,18 @@ func toneShare(pcm []int16, hz float64) float64 {
 	return 2 * power / (float64(len(pcm)) * total)
 }
 
+// putThrough waits until social-security answered a transfer and checks
+// that the caller (peer, sending 1 kHz) now hears the department's echo.
+func putThrough(t *testing.T, e *engine, peer *testpeer.RTPPeer) {
+	t.Helper()
+	waitUntil(t, "the department answered", 20*time.Second, func() bool {
+		return metricValue(t, e, `hotline_transfers_total{entry="social-security",result="answered"}`) == 1
+	})
+	if got := toneShare(heardSince(t, peer, len(peer.Received())+4000), 1000); got < 0.5 {
+		t.Errorf("put through to the echoing department, the caller's 1 kHz share is %.2f", got)
+	}
+}
+
 // peakShare is the largest share of hz in any eighth of a second of pcm.
 func peakShare(pcm []int16, hz float64) float64 {
 	peak := 0.0
@@ -393,12 +405,7 @@ func TestReferBlindTransfer(t *testing.T) {
 	if _, err := seat.WaitEvent("CALL_CLOSED", 15*time.Second); err != nil {
 		t.Fatalf("the agent's call did not close after the REFER: %v\n%s", err, seat.Log())
 	}
-	waitUntil(t, "the department answered", 20*time.Second, func() bool {
-		return metricValue(t, e, `hotline_transfers_total{entry="social-security",result="answered"}`) == 1
-	})
-	if got := toneShare(heardSince(t, peer, len(peer.Received())+4000), 1000); got < 0.5 {
-		t.Errorf("put through to the echoing department, the caller's 1 kHz share is %.2f", got)
-	}
+	putThrough(t, e, peer)
 	if res := caller.Wait(); res.Successful != 1 {
 		t.Fatalf("caller: %s\n%s", res, e.log.tail(30))
 	}
@@ -469,5 +476,67 @@ func TestSeatDialsDirectory(t *testing.T) {
 	call("12345", "CALL_ESTABLISHED")
 	if r := e.waitRecords(3, 10*time.Second)[2]; r.Dialled != "12345" || r.Caller != "1001" {
 		t.Errorf("seat to 12345: dialled %q caller %q", r.Dialled, r.Caller)
+	}
+}
+
+// TestReferReplaces: an agent's desk phone (SIPp, as a Yealink does it)
+// answers a caller, dials 12333 itself and sends REFER with Replaces
+// naming that second dialog: once the department answered (attended), and
+// while it still rings (semi-attended, the department answers 3 s later).
+// The caller ends up talking to the department (its 1 kHz comes back from
+// the department's echo), nothing is dialled twice (the department's SIPp
+// takes one call), the phone's two dialogs end (BYE, or 487 while early),
+// and the records say so: the caller's with the transfer, the phone's own
+// call ended "replaced".
+func TestReferReplaces(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, early, ringMs, mode, result string
+	}{
+		{"confirmed", "", "0", "consult", "completed"},
+		{"early", "1", "3000", "blind", "answered"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dept := testpeer.StartSipp(t, testpeer.SippOptions{
+				Scenario: testpeer.ScenarioPath(t, "uas_answer.xml"), Calls: 1, RTPEcho: true, Timeout: 2 * time.Minute,
+				Vars: map[string]string{"ring_ms": tc.ringMs},
+			})
+			e := transferCentre(t, dept.Addr, "15s")
+			port, row := registerFrom(t, e, "1001")
+			phone := testpeer.StartSipp(t, testpeer.SippOptions{
+				Scenario: testpeer.ScenarioPath(t, "uas_refer_replaces.xml"), Target: e.target(), LocalPort: port,
+				Calls: 1, InfFile: testpeer.WriteInf(t, [][]string{row}), Vars: map[string]string{"early": tc.early},
+				Extra: []string{"-auth_uri", "12333@" + e.target()}, TraceMessages: true, Timeout: time.Minute,
+			})
+			caller, peer := e.caller(t, "12345", "0", 25*time.Second)
+			peer.SendTone(netip.AddrPort{}, 0, 1000, 25*time.Second)
+			if res := phone.Wait(); res.Successful != 1 {
+				t.Fatalf("the agent's phone: %s\n%s", res, e.log.tail(40))
+			}
+			putThrough(t, e, peer)
+			if res := caller.Wait(); res.Successful != 1 {
+				t.Fatalf("caller: %s\n%s", res, e.log.tail(30))
+			}
+			reasons := map[string]string{}
+			for _, r := range e.waitRecords(2, 10*time.Second) {
+				reasons[r.Dialled] = r.EndReason
+				if r.Dialled != "12345" {
+					continue
+				}
+				if len(r.Transfers) != 1 || r.Agent != "1001" {
+					t.Fatalf("record: agent %q transfers %+v", r.Agent, r.Transfers)
+				}
+				if x := r.Transfers[0]; x.Name != "social-security" || x.Mode != tc.mode || x.Result != tc.result || !x.Answered || x.LeftAt == nil {
+					t.Errorf("the transfer in the record: %+v", x)
+				}
+			}
+			if reasons["12345"] != "answered" || reasons["12333"] != "replaced" {
+				t.Errorf("records ended %v", reasons)
+			}
+			if res := dept.Wait(); res.Successful != 1 {
+				t.Errorf("the department: %s", res)
+			}
+		})
 	}
 }

@@ -36,6 +36,7 @@ type Config struct {
 // field on its own, not as one snapshot).
 type Stats struct {
 	ActiveSessions int
+	RoomsMixing    int                 // rooms of three or more legs (Room): calls mixed now
 	PacketsIn      uint64              // valid RTP packets received
 	PacketsOut     uint64              // RTP packets sent
 	PacketsRelayed uint64              // received packets sent on through a relay
@@ -126,10 +127,16 @@ func (m *Manager) now() time.Duration { return time.Since(m.epoch) }
 // Stats returns the manager's counters.
 func (m *Manager) Stats() Stats {
 	m.mu.Lock()
-	active := len(m.sessions)
+	active, mixing := len(m.sessions), 0
+	for _, r := range m.rooms {
+		if r.plan.Load() != nil {
+			mixing++
+		}
+	}
 	m.mu.Unlock()
 	st := Stats{
 		ActiveSessions: active,
+		RoomsMixing:    mixing,
 		PacketsIn:      m.stats.packetsIn.Load(),
 		PacketsOut:     m.stats.packetsOut.Load(),
 		PacketsRelayed: m.stats.packetsRelayed.Load(),

@@ -56,7 +56,7 @@ func TestMetricNamesLint(t *testing.T) {
 		"hotline_registrations": false, "hotline_register_failures_total": false,
 		"hotline_rtp_packets_received_total": false, "hotline_rtp_packets_sent_total": false,
 		"hotline_rtp_packets_relayed_total": false, "hotline_rtp_packets_dropped_total": false,
-		"hotline_rtp_sessions_active": false, "hotline_rtp_timeouts_total": false,
+		"hotline_rtp_sessions_active": false, "hotline_rtp_timeouts_total": false, "hotline_rtp_rooms_mixing": false,
 	}
 	for _, mf := range mfs {
 		name := mf.GetName()

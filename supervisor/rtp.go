@@ -12,6 +12,7 @@ type RTPStats struct {
 	Received, Sent, Relayed, Timeouts uint64
 	Dropped                           map[string]uint64 // by reason (the metric's label)
 	Sessions                          int
+	RoomsMixing                       int // calls mixed now (three or more parties, or monitored)
 }
 
 // RegisterRTPStats makes each scrape of /metrics call f for the RTP figures,
@@ -34,6 +35,7 @@ type rtpCollector struct {
 	dropped  *prometheus.Desc
 	timeouts *prometheus.Desc
 	sessions *prometheus.Desc
+	rooms    *prometheus.Desc
 }
 
 func newRTPCollector() *rtpCollector {
@@ -47,12 +49,13 @@ func newRTPCollector() *rtpCollector {
 		dropped:  desc("hotline_rtp_packets_dropped_total", "RTP packets dropped, by reason: malformed, payload_type, source (not the learnt peer), dtmf_limit, relay, output.", "reason"),
 		timeouts: desc("hotline_rtp_timeouts_total", "Media sessions ended because no RTP arrived in time."),
 		sessions: desc("hotline_rtp_sessions_active", "Media sessions open."),
+		rooms:    desc("hotline_rtp_rooms_mixing", "Calls whose media is mixed now: three or more parties, or a supervisor monitoring."),
 	}
 }
 
 // Describe implements prometheus.Collector.
 func (c *rtpCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.received, c.sent, c.relayed, c.dropped, c.timeouts, c.sessions} {
+	for _, d := range []*prometheus.Desc{c.received, c.sent, c.relayed, c.dropped, c.timeouts, c.sessions, c.rooms} {
 		ch <- d
 	}
 }
@@ -75,4 +78,5 @@ func (c *rtpCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	counter(c.timeouts, s.Timeouts)
 	ch <- prometheus.MustNewConstMetric(c.sessions, prometheus.GaugeValue, float64(s.Sessions))
+	ch <- prometheus.MustNewConstMetric(c.rooms, prometheus.GaugeValue, float64(s.RoomsMixing))
 }

@@ -87,6 +87,9 @@ func TestBench(t *testing.T) {
 		writeStoreComparison(report, byStore)
 	}
 	t.Run("Surge", func(t *testing.T) { benchSurge(t, report, surgeDuration(t)) })
+	t.Run("Conference", func(t *testing.T) {
+		benchConference(t, report, envInts(t, "HOTLINE_BENCH_CONFERENCE", []int{100})[0])
+	})
 	t.Run("Media", func(t *testing.T) {
 		benchMedia(t, report, envInts(t, "HOTLINE_BENCH_LEVELS", []int{200, 500, 1000, 2000}),
 			envInts(t, "HOTLINE_BENCH_PROFILE_LEVEL", []int{500})[0], filepath.Join(out, "media.cpu.pprof"))
@@ -357,8 +360,10 @@ func benchMedia(t *testing.T, w *strings.Builder, levels []int, profileLevel int
 	fmt.Fprintln(w)
 }
 
-func mediaRun(t *testing.T, prompts string, n int, profile string) mediaLevel {
-	e := startBenchEngine(t, benchEngineOpts{prompts: prompts, seats: n, profile: profile})
+// benchSeatMedia starts the generator playing n calls' media (PCMA) and
+// the SIPp answering for the seats with their SDP pointed at it.
+func benchSeatMedia(t *testing.T, n int) (*rtpload.Generator, *testpeer.SippProc) {
+	t.Helper()
 	g, err := rtpload.New(rtpload.Config{MaxStreams: n, PayloadType: 8})
 	if err != nil {
 		t.Fatal(err)
@@ -370,18 +375,31 @@ func mediaRun(t *testing.T, prompts string, n int, profile string) mediaLevel {
 		Vars:    map[string]string{"rtp_port": strconv.Itoa(int(g.SeatAddr().Port())), "codec": "8"},
 		Timeout: 10 * time.Minute,
 	})
-	registerBenchSeats(t, e, n, uas.Addr)
-	pid := e.cmd.Process.Pid
-	idle := sampleProc(t, pid)
-	ramp := time.Duration(n) * time.Second / benchLaunchRate
-	hold := ramp + benchBridgeWait + benchWindow + 6*time.Second
-	uac := testpeer.StartSipp(t, testpeer.SippOptions{
+	return g, uas
+}
+
+// benchCallers launches n carrier callers at benchLaunchRate whose media
+// the generator plays, each hanging up after hold.
+func benchCallers(t *testing.T, e *engine, g *rtpload.Generator, n int, hold time.Duration) *testpeer.SippProc {
+	t.Helper()
+	return testpeer.StartSipp(t, testpeer.SippOptions{
 		LocalIP:  carrierIP,
 		Scenario: testpeer.ScenarioPath(t, "bench_uac.xml"), Target: e.target(), Service: "12345",
 		Calls: n, Rate: benchLaunchRate, Limit: n, BufferSize: benchSocketBytes,
 		Vars:    map[string]string{"rtp_port": strconv.Itoa(int(g.CallerAddr().Port())), "codec": "8", "hold_ms": strconv.Itoa(int(hold.Milliseconds()))},
 		Timeout: 2*hold + time.Minute,
 	})
+}
+
+func mediaRun(t *testing.T, prompts string, n int, profile string) mediaLevel {
+	e := startBenchEngine(t, benchEngineOpts{prompts: prompts, seats: n, profile: profile})
+	g, uas := benchSeatMedia(t, n)
+	registerBenchSeats(t, e, n, uas.Addr)
+	pid := e.cmd.Process.Pid
+	idle := sampleProc(t, pid)
+	ramp := time.Duration(n) * time.Second / benchLaunchRate
+	hold := ramp + benchBridgeWait + benchWindow + 6*time.Second
+	uac := benchCallers(t, e, g, n, hold)
 	// Measure even if some calls never got bridged (an overloaded machine):
 	// the row then shows fewer bridged calls.
 	bridged := pollUntil(ramp+benchBridgeWait, func() bool {

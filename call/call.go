@@ -246,6 +246,7 @@ func (c *Call) run() {
 			c.end(*r)
 			return
 		}
+		c.journal(records.EventCallStarted)
 		c.loop()
 	})
 }

@@ -200,3 +200,13 @@ func (c *Call) metricStart(line string) {
 		c.e.opts.Metrics.CallStarted(line)
 	}
 }
+
+// journal journals the call's progress (typ) with its record so far, when
+// the records sink keeps a journal.
+func (c *Call) journal(typ string) {
+	if j, ok := c.e.opts.Records.(Journal); ok {
+		if err := j.Event(typ, &c.rec); err != nil {
+			c.log.Error("journal: the call's progress not journalled", "event", typ, "error", err)
+		}
+	}
+}

@@ -48,6 +48,14 @@ type Recorder interface {
 	Write(r *records.Record) error
 }
 
+// Journal is what a Recorder may do besides: journal a call's progress
+// (records.EventCallStarted, EventCallAnswered) before the call acts on
+// it, so that a node killed with calls live still gives each its record
+// (cmd's journaled sink does, over records.Journal).
+type Journal interface {
+	Event(typ string, r *records.Record) error
+}
+
 // Registrations tells where seats' phones are; sip.Registrar implements it.
 type Registrations interface {
 	Lookup(ext string) (sip.Registration, bool)

@@ -73,6 +73,7 @@ func (c *Call) bridge() *reason {
 		c.rec.AnsweredAt, c.rec.Agent = &t, c.seat
 		c.log = c.log.With("agent", c.seat)
 	}
+	defer c.journal(records.EventCallAnswered)
 	c.talkFrom = now
 	if !c.waitFrom.IsZero() {
 		c.rec.WaitMs = now.Sub(c.waitFrom).Milliseconds()

@@ -42,6 +42,10 @@ func badCases(t testing.TB) []badCase {
 		{"tcp idle timeout too short", baseYAML + "limits: {tcp_idle_timeout: 1s}\n", []string{
 			"25: limits.tcp_idle_timeout: must be at least 10s, not 1s",
 		}},
+		{"records fsync policy unknown", baseYAML + "records: {fsync: sometimes, fsync_interval: 0s}\n", []string{
+			`25: records.fsync: unknown fsync policy "sometimes"`,
+			"25: records.fsync_interval: must be at least 1ms, not 0s",
+		}},
 		{"duplicate key", edit(t, "centre: test\n", "centre: test\ncentre: again\n"), []string{
 			"2: centre: duplicate key (first at line 1)",
 		}},

@@ -70,6 +70,9 @@ type Config struct {
 	// Limits is admission control: calls, rates per trunk and per source.
 	Limits Limits
 
+	// Records: how the call records' journal is synced (records/journal.go).
+	Records Records
+
 	// CallbackNumbers are the numbers a queue callback may dial (the
 	// caller's number must match one); DefaultCallbackNumbers when the file
 	// gives none. A caller whose number matches none is not offered a
@@ -259,3 +262,18 @@ func (c *Config) TrunkFor(addr netip.Addr) (Trunk, bool) {
 	}
 	return Trunk{}, false
 }
+
+// Records configures the journal that makes call records crash-safe.
+// Fsync is one of the Fsync constants; FsyncInterval is how often the
+// interval policy syncs.
+type Records struct {
+	Fsync         string
+	FsyncInterval time.Duration
+}
+
+// Journal fsync policies (records.fsync).
+const (
+	FsyncAlways   = "always"
+	FsyncInterval = "interval"
+	FsyncNever    = "never"
+)

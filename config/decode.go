@@ -73,6 +73,7 @@ func (p *parser) root(n *yaml.Node) {
 		"store":            p.store,
 		"limits":           p.limits,
 		"callback_numbers": p.callbackNumbers,
+		"records":          p.records,
 	})
 	p.require("", n, seen, "centre", "sip", "rtp", "http", "skills")
 	if !seen["skills"] {
@@ -327,4 +328,17 @@ func (r *reader) boolean(path string, n *yaml.Node) (bool, bool) {
 		return false, false
 	}
 	return b, true
+}
+
+// records decodes the records section: the journal's sync policy.
+func (p *parser) records(path string, n *yaml.Node) {
+	r := &p.c.Records
+	p.mapping(path, n, fields{
+		"fsync": func(path string, v *yaml.Node) {
+			if s, ok := p.str(path, v); ok && p.oneOf(path, v, s, "fsync policy", []string{FsyncAlways, FsyncInterval, FsyncNever}) {
+				r.Fsync = s
+			}
+		},
+		"fsync_interval": func(path string, v *yaml.Node) { setDuration(&p.reader, &r.FsyncInterval, path, v, time.Millisecond) },
+	})
 }

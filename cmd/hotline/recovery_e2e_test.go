@@ -94,3 +94,59 @@ func TestRestartedNodeFreesItsSeat(t *testing.T) {
 	agentStateIs(t, again, "1001", "wrap_up")
 	agentStateIs(t, again, "1001", "ready")
 }
+
+// TestKilledNodeRecordsLostCalls: the engine is killed with SIGKILL while
+// three callers talk to seats and two wait in the queue; one call ended
+// before. Restarted on the same data, it writes a record for each of the
+// five with end_reason lost and what was known (the agent of the
+// answered ones), before it is ready; every call has exactly one record.
+// A second restart writes nothing more.
+func TestKilledNodeRecordsLostCalls(t *testing.T) {
+	t.Parallel()
+	seats := testpeer.StartSipp(t, testpeer.SippOptions{
+		Scenario: testpeer.ScenarioPath(t, "uas_answer.xml"), Calls: 3, RTPEcho: true, Timeout: 2 * time.Minute,
+	})
+	e := startEngine(t, centreOpts{Seats: 3, RTPTimeout: "30s"})
+	registerSeatRange(t, e, 1001, 3, seats.Addr, 200, 50)
+	early, _ := e.caller(t, "12345", "0", time.Second) // hangs up in the greeting
+	if res := early.Wait(); res.Successful != 1 {
+		t.Fatalf("the early caller: %s", res)
+	}
+	e.waitRecords(1, 10*time.Second)
+	for range 5 {
+		e.caller(t, "12345", "0", time.Minute)
+	}
+	waitUntil(t, "three talking, two waiting", 40*time.Second, func() bool {
+		var calls []struct{ State string }
+		apiGet(t, e, "calls", &calls)
+		n := map[string]int{}
+		for _, c := range calls {
+			n[c.State]++
+		}
+		return n["bridged"] == 3 && n["waiting"] == 2
+	})
+	e.kill()
+	again := launch(t, e.dir, e.cfg, "debug")
+	rs := again.records()
+	byID, lost, agents := map[string]int{}, 0, 0
+	for _, r := range rs {
+		byID[r.CallID]++
+		if r.EndReason == "lost" {
+			lost++
+			if r.Agent != "" && r.AnsweredAt != nil {
+				agents++
+			}
+			if r.Caller == "" || r.Dialled != "12345" || r.HangupBy != "system" {
+				t.Errorf("lost record: %+v", r)
+			}
+		}
+	}
+	if len(rs) != 6 || len(byID) != 6 || lost != 5 || agents != 3 {
+		t.Fatalf("%d records for %d calls, %d lost (%d answered), want 6, 6, 5 (3)\n%s", len(rs), len(byID), lost, agents, again.log.tail(20))
+	}
+	again.kill()
+	third := launch(t, e.dir, e.cfg, "info")
+	if n := len(third.records()); n != 6 {
+		t.Errorf("after a second restart: %d records, want 6", n)
+	}
+}

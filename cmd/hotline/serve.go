@@ -47,6 +47,7 @@ type centre struct {
 	sip     *sip.Server
 	http    *supervisor.Server
 	records *records.Writer
+	journal *records.Journal
 	// closeStore releases the shared store's client (Redis) after the drain.
 	closeStore func() error
 }
@@ -60,6 +61,7 @@ func serve(cfg *config.Config, path string, log *slog.Logger, now func() time.Ti
 		return err
 	}
 	defer c.records.Close()
+	defer c.journal.Close()
 	defer c.media.Close()
 	defer c.closeStore()
 
@@ -106,6 +108,10 @@ func (c *centre) build(cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
+	c.journal, err = openJournal(cfg, c.records, c.log.With("part", "journal"))
+	if err != nil {
+		return err
+	}
 	c.media, err = media.NewManager(media.Config{
 		Address: cfg.RTP.Address, PortMin: cfg.RTP.PortMin, PortMax: cfg.RTP.PortMax,
 		Logger: c.log.With("part", "media"),
@@ -125,7 +131,7 @@ func (c *centre) build(cfg *config.Config) error {
 	})
 	st, closeStore := openStore(cfg.Store)
 	c.engine, err = call.NewEngine(call.Options{
-		Config: cfg, Media: c.media, Seats: c.reg, Records: c.records, Metrics: c.metrics,
+		Config: cfg, Media: c.media, Seats: c.reg, Records: journaled{c.journal, c.records}, Metrics: c.metrics,
 		Logger: c.log, Now: c.now, Location: cfg.Location, Store: st,
 	})
 	if err != nil {

@@ -80,7 +80,15 @@ type Journal struct {
 	stop     chan struct{}
 	done     chan struct{}
 	syncErrs int
+	feed     *Feed
 }
+
+// feedSize is how many events the journal keeps for live readers.
+const feedSize = 8192
+
+// Feed is the journal's live view: its latest events, for the event
+// stream.
+func (j *Journal) Feed() *Feed { return j.feed }
 
 // OpenJournal opens (creating) DIR/journal.jsonl with the sync policy,
 // and returns the calls it shows begun and not ended as records with
@@ -99,7 +107,7 @@ func OpenJournal(dir, policy string, interval time.Duration, log *slog.Logger) (
 		return nil, nil, fmt.Errorf("records: journal: %w", err)
 	}
 	j := &Journal{path: filepath.Join(dir, "journal.jsonl"), policy: policy, log: log, now: time.Now,
-		open: map[string][]byte{}, next: 1}
+		open: map[string][]byte{}, next: 1, feed: NewFeed(feedSize)}
 	lost, err := j.recover()
 	if err != nil {
 		return nil, nil, err
@@ -200,6 +208,7 @@ func (j *Journal) Event(typ string, r *Record) error {
 	}
 	j.next++
 	j.size += int64(len(line))
+	j.feed.publish(FeedEvent{ID: ev.ID, Type: typ, CallID: r.CallID, JSON: line[:len(line)-1]})
 	if typ == EventCallEnded {
 		delete(j.open, r.CallID)
 	} else {
@@ -303,6 +312,7 @@ func (j *Journal) Close() error {
 		return nil
 	}
 	j.closed = true
+	j.feed.Close()
 	err := j.f.Sync()
 	if cerr := j.f.Close(); err == nil {
 		err = cerr

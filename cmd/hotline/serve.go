@@ -93,6 +93,7 @@ func serve(cfg *config.Config, path string, log *slog.Logger, now func() time.Ti
 	c.sip.Drain()
 	cut := c.engine.Drain(context.Background(), grace)
 	log.Info("drained", "calls_cut", cut)
+	c.journal.Feed().Close() // event streams end: the HTTP shutdown does not wait for them
 	shCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = c.http.Shutdown(shCtx)
@@ -159,6 +160,7 @@ func (c *centre) build(cfg *config.Config) error {
 	})
 	c.http.Handle("POST /api/v1/agents/{ext}/state", http.HandlerFunc(c.agentState), true)
 	c.http.Handle("GET /api/v1/directory", http.HandlerFunc(c.directory), false)
+	c.http.Handle("GET /api/v1/events", http.HandlerFunc(c.events), false)
 	c.http.Handle("POST /api/v1/calls/{id}/transfer", http.HandlerFunc(c.transferStart), true)
 	c.http.Handle("POST /api/v1/calls/{id}/transfer/{op}", http.HandlerFunc(c.transferOp), true)
 	c.http.Handle("POST /api/v1/calls/{id}/monitor", http.HandlerFunc(c.monitorStart), true)

@@ -32,6 +32,11 @@ type Options struct {
 	// call on this node): they are not offered calls meanwhile. Called
 	// under the dispatcher's lock; must not call back into it. nil: none.
 	Busy func(ext string) bool
+	// OnState hears of every change of a seat's state or reason that this
+	// node makes or reads (s is the new status). Called with the
+	// dispatcher's locks possibly held: it must be quick and must not call
+	// back into the dispatcher. nil: none.
+	OnState func(ext string, s store.Status)
 }
 
 // Dispatcher decides which waiting call goes to which seat, and when. It is
@@ -47,21 +52,23 @@ type Options struct {
 // the same seats, each seat claimed by compare-and-swap. A seat freed by
 // another node is seen by this node's calls on the next event or Tick.
 type Dispatcher struct {
-	mu     sync.Mutex
-	cfg    Config
-	st     store.Store
-	seats  store.Seats // st, when it offers the one-round-trip hot path; else nil
-	busy   func(ext string) bool
-	now    func() time.Time
-	loc    *time.Location
-	log    *slog.Logger
-	node   string
-	queues map[string]*queue.Queue
-	open   map[string]bool // queues that take new arrivals (in the config)
-	names  []string        // queue names, sorted
-	qs     []*queue.Queue  // the queues in names order
-	calls  map[string]*callState
-	rr     map[string]string // queue -> extension round robin offered last
+	mu    sync.Mutex
+	cfg   Config
+	st    store.Store
+	seats store.Seats // st, when it offers the one-round-trip hot path; else nil
+	busy  func(ext string) bool
+	// onState: Options.OnState
+	onState func(ext string, s store.Status)
+	now     func() time.Time
+	loc     *time.Location
+	log     *slog.Logger
+	node    string
+	queues  map[string]*queue.Queue
+	open    map[string]bool // queues that take new arrivals (in the config)
+	names   []string        // queue names, sorted
+	qs      []*queue.Queue  // the queues in names order
+	calls   map[string]*callState
+	rr      map[string]string // queue -> extension round robin offered last
 	// known is the last status this node read or wrote per seat (see
 	// swap), under knownMu: Answered and CallEnded swap outside mu.
 	knownMu sync.Mutex
@@ -134,7 +141,7 @@ func New(cfg Config, o Options) (*Dispatcher, error) {
 		o.Logger = slog.Default()
 	}
 	d := &Dispatcher{
-		st: o.Store, now: o.Now, loc: o.Location, log: o.Logger, node: o.Node, busy: o.Busy,
+		st: o.Store, now: o.Now, loc: o.Location, log: o.Logger, node: o.Node, busy: o.Busy, onState: o.OnState,
 		queues: map[string]*queue.Queue{}, calls: map[string]*callState{}, rr: map[string]string{},
 		nobody: map[needKey]bool{}, known: map[string]store.Status{}, claiming: map[string]bool{},
 	}
@@ -274,6 +281,7 @@ func (d *Dispatcher) swap(ctx context.Context, ext string, f func(store.Status) 
 		if err != nil {
 			return cur, fmt.Errorf("agent %s: %w", ext, err)
 		}
+		d.noteStatus(ext, cur) // what it was: the change below is told (OnState) against it
 		next, change, err := f(cur)
 		if err != nil || !change {
 			d.noteStatus(ext, cur)
@@ -304,10 +312,15 @@ func (d *Dispatcher) knownStatus(ext string) (store.Status, bool) {
 // concurrent swap of the same seat).
 func (d *Dispatcher) noteStatus(ext string, s store.Status) {
 	d.knownMu.Lock()
-	if cur, ok := d.known[ext]; !ok || cur.Version <= s.Version {
+	cur, ok := d.known[ext]
+	newer := !ok || cur.Version <= s.Version
+	if newer {
 		d.known[ext] = s
 	}
 	d.knownMu.Unlock()
+	if newer && ok && d.onState != nil && (cur.State != s.State || cur.Reason != s.Reason) {
+		d.onState(ext, s)
+	}
 }
 
 func (d *Dispatcher) forgetStatus(ext string) {

@@ -296,6 +296,7 @@ func (c *Call) enqueue() *reason {
 		return reasonPtr(endNoService)
 	}
 	c.inACD = true
+	c.journal(records.EventCallQueued)
 	if q, ok := c.cfg.Queue(c.queue); ok && q.AnnounceEvery == 0 && c.callbackOffered() {
 		// no announcements to carry the offer: it is made once, now
 		c.stopPrompts()

@@ -56,6 +56,12 @@ type Journal interface {
 	Event(typ string, r *records.Record) error
 }
 
+// Publisher is what a Recorder may do besides: put events that are not a
+// call's (records.EventAgentState) in the same log.
+type Publisher interface {
+	Publish(typ string, data any) error
+}
+
 // Registrations tells where seats' phones are; sip.Registrar implements it.
 type Registrations interface {
 	Lookup(ext string) (sip.Registration, bool)
@@ -177,7 +183,7 @@ func NewEngine(o Options) (*Engine, error) {
 	e.seats = newSeatPool()
 	d, err := acd.New(acdConfigFrom(o.Config), acd.Options{
 		Store: o.Store, Now: o.Now, Location: o.Location, Logger: o.Logger.With("part", "acd"), Node: o.Node,
-		Busy: e.seats.held, Holds: e.holds,
+		Busy: e.seats.held, Holds: e.holds, OnState: e.agentStateEvent(),
 	})
 	if err != nil {
 		return nil, err
@@ -413,3 +419,20 @@ func (e *Engine) Agents() any {
 
 // Queues is a snapshot of the ACD's queues.
 func (e *Engine) Queues() any { return e.acd.Queues() }
+
+// agentStateEvent publishes each change of a seat's state as an
+// agent.state event, when the records sink keeps an event log.
+func (e *Engine) agentStateEvent() func(string, store.Status) {
+	p, ok := e.opts.Records.(Publisher)
+	if !ok {
+		return nil
+	}
+	return func(ext string, s store.Status) {
+		err := p.Publish(records.EventAgentState, records.AgentState{
+			Agent: ext, State: s.State, Reason: s.Reason, Since: s.Since, CallID: s.CallID, Queue: s.Queue,
+		})
+		if err != nil {
+			e.log.Error("journal: an agent's state not published", "agent", ext, "error", err)
+		}
+	}
+}

@@ -275,6 +275,7 @@ func (c *Call) applyMonMode() error {
 	c.closeMonEntry()
 	now := records.Time(c.e.opts.Now())
 	c.rec.Monitors = append(c.rec.Monitors, records.Monitor{Supervisor: m.ext, Mode: m.mode, From: now})
+	c.journal(records.EventCallMonitor)
 	switch m.mode {
 	case MonListen:
 		return c.room.SetMode(m.l.m, media.Listen, nil)
@@ -316,6 +317,7 @@ func (c *Call) stopMonitor() {
 	}
 	c.mon = nil
 	c.closeMonEntry()
+	c.journal(records.EventCallMonitor)
 	if c.room != nil && m.up {
 		_ = c.room.Remove(m.l.m)
 	}

@@ -163,6 +163,7 @@ func (c *Call) adoptReplaced(r replaced) {
 		c.metricTransfer(x, "answered", r.answeredAt.Sub(r.l.rangAt), true)
 	}
 	c.log.Info("REFER with Replaces: the caller goes to the agent's consulted entry", "entry", entry.Name, "answered", r.answered)
+	c.journal(records.EventCallTransfer)
 }
 
 // onReplace (on c2, the agent's own call to a directory entry): hand the

@@ -143,7 +143,11 @@ func (e *Engine) callOfAgent(ext string) (*Call, bool) {
 
 // onXferReq runs a transfer op on the call's goroutine.
 func (c *Call) onXferReq(req evXferReq) *reason {
-	req.reply <- c.xferOp(req)
+	err := c.xferOp(req)
+	if err == nil && req.op != "start" { // start journals itself
+		c.journal(records.EventCallTransfer)
+	}
+	req.reply <- err
 	return nil
 }
 
@@ -232,6 +236,7 @@ func (c *Call) startTransfer(target, mode string) error {
 	})
 	c.xfer = &transfer{to: entry, mode: mode, l: l, i: len(c.rec.Transfers) - 1}
 	c.log.Info("transfer", "entry", entry.Name, "mode", mode)
+	c.journal(records.EventCallTransfer)
 	if mode == ModeConference {
 		c.setState(stConsult) // caller and agent talk on while it rings
 		return nil
@@ -259,6 +264,7 @@ func (c *Call) onXferAnswer(l *leg, err error) *reason {
 		l.drop()
 		return nil
 	}
+	defer c.journal(records.EventCallTransfer) // the record has the outcome
 	rec := &c.rec.Transfers[x.i]
 	now := c.e.opts.Now()
 	ring := now.Sub(x.l.rangAt)

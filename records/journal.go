@@ -18,8 +18,12 @@ import (
 // node killed with calls live still gives each of them its one record:
 //
 //	call.started   the call was admitted (the record as far as known)
+//	call.queued    it entered a queue
 //	call.answered  a seat answered it (agent, answered_at, wait)
+//	call.transfer  a transfer began or came to a result
+//	call.monitor   a supervisor's monitoring began, changed or ended
 //	call.ended     its record, complete
+//	agent.state    a seat's state changed (not a call's: Data)
 //
 // On start (OpenJournal) every call the journal shows begun and not ended
 // is returned as a lost record: what was known, end_reason "lost". The
@@ -44,7 +48,10 @@ const (
 // Journal event types.
 const (
 	EventCallStarted  = "call.started"
-	EventCallAnswered = "call.answered"
+	EventCallQueued   = "call.queued"   // it entered a queue of the ACD
+	EventCallAnswered = "call.answered" // a seat answered it
+	EventCallTransfer = "call.transfer" // a transfer began or came to a result (record.transfers)
+	EventCallMonitor  = "call.monitor"  // a supervisor's monitoring began, changed or ended (record.monitors)
 	EventCallEnded    = "call.ended"
 )
 
@@ -55,13 +62,28 @@ const EndLost = "lost"
 // with the open calls' latest events only.
 const journalMax = 32 << 20
 
-// Event is one journalled event.
+// EventAgentState: a seat's ACD state changed (Data is an AgentState).
+const EventAgentState = "agent.state"
+
+// Event is one journalled event: a call's (CallID and Record) or, with no
+// CallID, another part's (Data).
 type Event struct {
 	ID     uint64    `json:"id"`
 	Time   time.Time `json:"time"`
 	Type   string    `json:"type"`
-	CallID string    `json:"call_id"`
+	CallID string    `json:"call_id,omitempty"`
 	Record *Record   `json:"record,omitempty"`
+	Data   any       `json:"data,omitempty"`
+}
+
+// AgentState is the data of an agent.state event.
+type AgentState struct {
+	Agent  string    `json:"agent"`
+	State  string    `json:"state"`
+	Reason string    `json:"reason,omitempty"`
+	Since  time.Time `json:"since"`
+	CallID string    `json:"call_id,omitempty"`
+	Queue  string    `json:"queue,omitempty"`
 }
 
 // Journal is the node's event journal; safe for concurrent use.
@@ -149,11 +171,14 @@ func (j *Journal) recover() ([]Record, error) {
 		line, err := br.ReadBytes('\n')
 		if len(line) > 0 {
 			var ev Event
-			if jerr := json.Unmarshal(line, &ev); jerr != nil || ev.CallID == "" {
+			if jerr := json.Unmarshal(line, &ev); jerr != nil {
 				j.log.Warn("journal: a line not read (torn by a crash?)", "line", n, "error", jerr)
 			} else {
 				if ev.ID >= j.next {
 					j.next = ev.ID + 1
+				}
+				if ev.CallID == "" {
+					continue // not a call's
 				}
 				if _, seen := last[ev.CallID]; !seen {
 					order = append(order, ev.CallID)
@@ -191,7 +216,17 @@ func (j *Journal) recover() ([]Record, error) {
 // complete). It returns once the event is in the file (and synced, with
 // FsyncAlways).
 func (j *Journal) Event(typ string, r *Record) error {
-	ev := Event{Type: typ, CallID: r.CallID, Record: r}
+	return j.append(Event{Type: typ, CallID: r.CallID, Record: r})
+}
+
+// Publish journals an event that is not a call's (agent.state) with its
+// data.
+func (j *Journal) Publish(typ string, data any) error {
+	return j.append(Event{Type: typ, Data: data})
+}
+
+func (j *Journal) append(ev Event) error {
+	typ, r := ev.Type, ev.Record
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.closed {
@@ -208,10 +243,12 @@ func (j *Journal) Event(typ string, r *Record) error {
 	}
 	j.next++
 	j.size += int64(len(line))
-	j.feed.publish(FeedEvent{ID: ev.ID, Type: typ, CallID: r.CallID, JSON: line[:len(line)-1]})
-	if typ == EventCallEnded {
+	j.feed.publish(FeedEvent{ID: ev.ID, Type: typ, CallID: ev.CallID, JSON: line[:len(line)-1]})
+	switch {
+	case r == nil: // not a call's
+	case typ == EventCallEnded:
 		delete(j.open, r.CallID)
-	} else {
+	default:
 		j.open[r.CallID] = line
 	}
 	switch j.policy {

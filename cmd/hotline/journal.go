@@ -28,6 +28,9 @@ func (s journaled) Write(r *records.Record) error {
 // Event journals a call's progress (call.started, call.answered).
 func (s journaled) Event(typ string, r *records.Record) error { return s.j.Event(typ, r) }
 
+// Publish journals an event that is not a call's (agent.state).
+func (s journaled) Publish(typ string, data any) error { return s.j.Publish(typ, data) }
+
 // openJournal opens DATA/journal and gives every call the last run left
 // open its record (end_reason lost, what was known), unless the records
 // file has it already; then the journal starts afresh.

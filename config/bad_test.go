@@ -46,6 +46,10 @@ func badCases(t testing.TB) []badCase {
 			`25: records.fsync: unknown fsync policy "sometimes"`,
 			"25: records.fsync_interval: must be at least 1ms, not 0s",
 		}},
+		{"records stream without an address", baseYAML + "records:\n  redis_stream: {key: tickets, max_len: 0}\n", []string{
+			"26: records.redis_stream.max_len: must be an integer from 1 to 100000000, not 0",
+			`26: records.redis_stream: missing required key "address"`,
+		}},
 		{"duplicate key", edit(t, "centre: test\n", "centre: test\ncentre: again\n"), []string{
 			"2: centre: duplicate key (first at line 1)",
 		}},

@@ -269,6 +269,17 @@ func (c *Config) TrunkFor(addr netip.Addr) (Trunk, bool) {
 type Records struct {
 	Fsync         string
 	FsyncInterval time.Duration
+	// Stream: records also go to a Redis Stream (zero Address: not).
+	Stream RecordStream
+}
+
+// RecordStream is a Redis Stream the call records are added to (XADD,
+// trimmed to about MaxLen entries) for a ticket system to read.
+type RecordStream struct {
+	Address, Password string
+	DB                int
+	Key               string
+	MaxLen            int
 }
 
 // Journal fsync policies (records.fsync).

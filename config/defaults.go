@@ -99,7 +99,8 @@ func newConfig() *Config {
 		Queues:  []Queue{},
 		Store:   Store{Kind: StoreMemory, Redis: Redis{Prefix: defaultRedisPrefix}},
 		Limits:  defaultLimits(),
-		Records: Records{Fsync: FsyncInterval, FsyncInterval: 200 * time.Millisecond},
+		Records: Records{Fsync: FsyncInterval, FsyncInterval: 200 * time.Millisecond,
+			Stream: RecordStream{Key: "hotline:records", MaxLen: 100000}},
 	}
 }
 

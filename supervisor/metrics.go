@@ -31,6 +31,8 @@ type Metrics struct {
 	registrations    prometheus.Gauge
 	registerFailures *prometheus.CounterVec
 	callsRejected    *prometheus.CounterVec
+	sinkDelivered    *prometheus.CounterVec
+	sinkFailed       *prometheus.CounterVec
 	rtp              *rtpCollector
 	panics           panicCollector
 }
@@ -86,6 +88,14 @@ func NewMetrics() *Metrics {
 			Name: "hotline_calls_rejected_total",
 			Help: "New calls refused with 503 at the SIP edge, by limit (max_calls, trunk_rate, draining, ...).",
 		}, []string{"reason"}),
+		sinkDelivered: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hotline_records_delivered_total",
+			Help: "Call records delivered to a sink beside the records files, by sink (redis_stream).",
+		}, []string{"sink"}),
+		sinkFailed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hotline_records_delivery_failures_total",
+			Help: "Failed attempts to deliver a call record to a sink (each is retried), by sink.",
+		}, []string{"sink"}),
 		rtp: newRTPCollector(),
 	}
 	m.registry.MustRegister(
@@ -95,6 +105,7 @@ func NewMetrics() *Metrics {
 		m.callsStarted, m.callsEnded, m.callDuration, m.callsActive,
 		m.transfers, m.transferAnswer,
 		m.registrations, m.registerFailures, m.callsRejected,
+		m.sinkDelivered, m.sinkFailed,
 		m.rtp,
 	)
 	return m
@@ -157,6 +168,19 @@ func (m *Metrics) Transfer(entry, result string, ring time.Duration, answered bo
 	if answered {
 		m.transferAnswer.WithLabelValues(entry).Observe(ring.Seconds())
 	}
+}
+
+// RecordDelivered counts a record delivered to sink; failed counts a
+// failed attempt instead.
+func (m *Metrics) RecordDelivered(sink string, failed bool) {
+	if m == nil {
+		return
+	}
+	if failed {
+		m.sinkFailed.WithLabelValues(sink).Inc()
+		return
+	}
+	m.sinkDelivered.WithLabelValues(sink).Inc()
 }
 
 // SetActiveCalls sets the number of calls in progress.

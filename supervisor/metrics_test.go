@@ -18,6 +18,8 @@ func exercise(m *Metrics) {
 	m.SetActiveCalls(3)
 	m.SetRegistrations(40)
 	m.RegisterFailure("auth")
+	m.RecordDelivered("redis_stream", false)
+	m.RecordDelivered("redis_stream", true)
 	m.RegisterRTPStats(func() RTPStats {
 		return RTPStats{Received: 10, Sent: 20, Relayed: 30, Dropped: map[string]uint64{"source": 1}, Timeouts: 2, Sessions: 4}
 	})
@@ -57,6 +59,7 @@ func TestMetricNamesLint(t *testing.T) {
 		"hotline_rtp_packets_received_total": false, "hotline_rtp_packets_sent_total": false,
 		"hotline_rtp_packets_relayed_total": false, "hotline_rtp_packets_dropped_total": false,
 		"hotline_rtp_sessions_active": false, "hotline_rtp_timeouts_total": false, "hotline_rtp_rooms_mixing": false,
+		"hotline_records_delivered_total": false, "hotline_records_delivery_failures_total": false,
 	}
 	for _, mf := range mfs {
 		name := mf.GetName()

@@ -48,6 +48,8 @@ type centre struct {
 	http    *supervisor.Server
 	records *records.Writer
 	journal *records.Journal
+	// stopSinks delivers what the record sinks still hold, then stops them.
+	stopSinks func(wait time.Duration)
 	// closeStore releases the shared store's client (Redis) after the drain.
 	closeStore func() error
 }
@@ -94,6 +96,9 @@ func serve(cfg *config.Config, path string, log *slog.Logger, now func() time.Ti
 	cut := c.engine.Drain(context.Background(), grace)
 	log.Info("drained", "calls_cut", cut)
 	c.journal.Feed().Close() // event streams end: the HTTP shutdown does not wait for them
+	if c.stopSinks != nil {
+		c.stopSinks(5 * time.Second)
+	}
 	shCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = c.http.Shutdown(shCtx)
@@ -113,6 +118,7 @@ func (c *centre) build(cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
+	c.stopSinks = startStreamSink(cfg.Records.Stream, c.journal.Feed(), c.log.With("part", "records"), c.metrics)
 	c.media, err = media.NewManager(media.Config{
 		Address: cfg.RTP.Address, PortMin: cfg.RTP.PortMin, PortMax: cfg.RTP.PortMax,
 		Logger: c.log.With("part", "media"),

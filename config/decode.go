@@ -347,16 +347,9 @@ func (p *parser) records(path string, n *yaml.Node) {
 // recordStream decodes records.redis_stream.
 func (p *parser) recordStream(path string, n *yaml.Node) {
 	st := &p.c.Records.Stream
-	seen := p.mapping(path, n, fields{
-		"address": func(path string, v *yaml.Node) {
-			if s, ok := p.nonEmpty(path, v); ok && p.hostPort(path, v, s) {
-				st.Address = s
-			}
-		},
-		"password": func(path string, v *yaml.Node) { st.Password, _ = p.nonEmpty(path, v) },
-		"db":       func(path string, v *yaml.Node) { st.DB, _ = p.integer(path, v, 0, 65535) },
-		"key":      func(path string, v *yaml.Node) { st.Key, _ = p.nonEmpty(path, v) },
-		"max_len":  func(path string, v *yaml.Node) { st.MaxLen, _ = p.integer(path, v, 1, 100000000) },
-	})
+	seen := p.mapping(path, n, p.redisConn(&st.Address, &st.Password, &st.DB, fields{
+		"key":     func(path string, v *yaml.Node) { st.Key, _ = p.nonEmpty(path, v) },
+		"max_len": func(path string, v *yaml.Node) { st.MaxLen, _ = p.integer(path, v, 1, 100000000) },
+	}))
 	p.require(path, n, seen, "address")
 }

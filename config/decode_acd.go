@@ -251,16 +251,22 @@ func (p *parser) store(path string, n *yaml.Node) {
 	})
 }
 
+// redisConn are the keys of a Redis connection (store.redis,
+// records.redis_stream), decoded into address, password and db.
+func (p *parser) redisConn(address, password *string, db *int, more fields) fields {
+	more["address"] = func(path string, v *yaml.Node) {
+		if s, ok := p.nonEmpty(path, v); ok && p.hostPort(path, v, s) {
+			*address = s
+		}
+	}
+	more["password"] = func(path string, v *yaml.Node) { *password, _ = p.nonEmpty(path, v) }
+	more["db"] = func(path string, v *yaml.Node) { *db, _ = p.integer(path, v, 0, 65535) }
+	return more
+}
+
 func (p *parser) redis(path string, n *yaml.Node) {
 	r := &p.c.Store.Redis
-	seen := p.mapping(path, n, fields{
-		"address": func(path string, v *yaml.Node) {
-			if s, ok := p.nonEmpty(path, v); ok && p.hostPort(path, v, s) {
-				r.Address = s
-			}
-		},
-		"password": func(path string, v *yaml.Node) { r.Password, _ = p.nonEmpty(path, v) },
-		"db":       func(path string, v *yaml.Node) { r.DB, _ = p.integer(path, v, 0, 65535) },
+	seen := p.mapping(path, n, p.redisConn(&r.Address, &r.Password, &r.DB, fields{
 		"prefix": func(path string, v *yaml.Node) {
 			s, ok := p.nonEmpty(path, v)
 			if ok && strings.ContainsAny(s, " \t\r\n") {
@@ -271,7 +277,7 @@ func (p *parser) redis(path string, n *yaml.Node) {
 				r.Prefix = s
 			}
 		},
-	})
+	}))
 	p.require(path, n, seen, "address")
 }
 

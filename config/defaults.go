@@ -96,9 +96,9 @@ func newConfig() *Config {
 		ACD: ACD{Features: defaultFeatureCodes(), MaxMisses: defaultMaxMisses, RetryTried: defaultRetryTried,
 			StaleOffer: defaultStaleOffer, CallbackLead: defaultCallbackLead,
 			CallbackRing: defaultCallbackRing, AutoLogin: true},
-		Queues:  []Queue{},
-		Store:   Store{Kind: StoreMemory, Redis: Redis{Prefix: defaultRedisPrefix}},
-		Limits:  defaultLimits(),
+		Queues: []Queue{},
+		Store:  Store{Kind: StoreMemory, Redis: Redis{Prefix: defaultRedisPrefix}},
+		Limits: defaultLimits(),
 		Records: Records{Fsync: FsyncInterval, FsyncInterval: 200 * time.Millisecond,
 			Stream: RecordStream{Key: "hotline:records", MaxLen: 100000}},
 	}

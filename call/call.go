@@ -157,7 +157,7 @@ func newCall(e *Engine, inbound callerLeg) *Call {
 	}
 	c.log = e.log.With("call_id", c.id, "sip_call_id", inbound.CallID())
 	c.rec = records.Record{
-		CallID: c.id, Centre: c.cfg.Centre, Caller: inbound.Caller(), Dialled: inbound.Dialled(),
+		CallID: c.id, Version: 1, SIPCallID: inbound.CallID(), Centre: c.cfg.Centre, Caller: inbound.Caller(), Dialled: inbound.Dialled(),
 		IVRPath: []string{}, Transfers: []records.Transfer{},
 		StartedAt: records.Time(c.start),
 	}

@@ -113,7 +113,7 @@ func newCallback(e *Engine, p pendingCallback) *callback {
 	}
 	cb.log = e.log.With("call_id", cb.id, "callback_of", p.acdID)
 	cb.rec = records.Record{
-		CallID: cb.id, Centre: cb.cfg.Centre, Caller: p.caller, Dialled: p.line, LineMode: "callback",
+		CallID: cb.id, Version: 1, Centre: cb.cfg.Centre, Caller: p.caller, Dialled: p.line, LineMode: "callback",
 		IVRPath: []string{}, Transfers: []records.Transfer{}, StartedAt: records.Time(cb.start),
 		CallbackOf: p.acdID, Codec: p.codec,
 	}

@@ -73,6 +73,7 @@ func (c *Call) ivrOutcome(o ivr.Outcome) *reason {
 	switch o.Kind {
 	case ivr.KindQueue:
 		c.rec.Skill, c.rec.Queue, c.priority = o.Skill, o.Skill, o.Priority
+		c.rec.Priority = o.Priority
 		return c.enqueue()
 	case ivr.KindTransfer:
 		c.setState(stRinging)

@@ -38,7 +38,14 @@ type Monitor struct {
 // null); OfferedAt, AnsweredAt and SurveyScore are null when the call never
 // got there; DTMF is left out when empty.
 type Record struct {
-	CallID     string     `json:"call_id"`
+	CallID string `json:"call_id"`
+	// Version numbers the record's updates (1: the record a call ends
+	// with); a consumer keeps the highest of a call_id.
+	Version int `json:"version"`
+	// SIPCallID is the Call-ID of the caller's INVITE (the carrier's), to
+	// match the carrier's own records.
+	SIPCallID  string     `json:"sip_call_id,omitempty"`
+	Priority   int        `json:"priority"`
 	Centre     string     `json:"centre"`
 	Caller     string     `json:"caller"`
 	Dialled    string     `json:"dialled"`

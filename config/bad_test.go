@@ -50,6 +50,10 @@ func badCases(t testing.TB) []badCase {
 			"26: records.redis_stream.max_len: must be an integer from 1 to 100000000, not 0",
 			`26: records.redis_stream: missing required key "address"`,
 		}},
+		{"webhook not a URL, short secret", baseYAML + "records:\n  webhook: {url: \"ftp://x\", secret: short}\n", []string{
+			`26: records.webhook.url: "ftp://x" is not an http:// or https:// URL`,
+			"26: records.webhook.secret: the secret must be at least 16 characters",
+		}},
 		{"duplicate key", edit(t, "centre: test\n", "centre: test\ncentre: again\n"), []string{
 			"2: centre: duplicate key (first at line 1)",
 		}},

@@ -271,6 +271,16 @@ type Records struct {
 	FsyncInterval time.Duration
 	// Stream: records also go to a Redis Stream (zero Address: not).
 	Stream RecordStream
+	// Webhook: records are also POSTed to a URL ("" URL: not).
+	Webhook Webhook
+}
+
+// Webhook is an HTTP(S) endpoint every call record is POSTed to, signed
+// with Secret (HMAC-SHA256, the Standard Webhooks headers).
+type Webhook struct {
+	URL     string
+	Secret  string
+	Timeout time.Duration
 }
 
 // RecordStream is a Redis Stream the call records are added to (XADD,

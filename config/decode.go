@@ -2,6 +2,7 @@ package config
 
 import (
 	"net/netip"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -341,7 +342,39 @@ func (p *parser) records(path string, n *yaml.Node) {
 		},
 		"fsync_interval": func(path string, v *yaml.Node) { setDuration(&p.reader, &r.FsyncInterval, path, v, time.Millisecond) },
 		"redis_stream":   p.recordStream,
+		"webhook":        p.webhook,
 	})
+}
+
+// webhook decodes records.webhook: an http(s) URL, a secret of at least
+// 16 characters, a timeout.
+func (p *parser) webhook(path string, n *yaml.Node) {
+	wh := &p.c.Records.Webhook
+	seen := p.mapping(path, n, fields{
+		"url": func(path string, v *yaml.Node) {
+			s, ok := p.nonEmpty(path, v)
+			if !ok {
+				return
+			}
+			u, err := url.Parse(s)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				p.problem(v.Line, path, "%q is not an http:// or https:// URL", s)
+				return
+			}
+			wh.URL = s
+		},
+		"secret": func(path string, v *yaml.Node) {
+			if s, ok := p.nonEmpty(path, v); ok {
+				if len(s) < 16 {
+					p.problem(v.Line, path, "the secret must be at least 16 characters (the receiver checks signatures with it)")
+					return
+				}
+				wh.Secret = s
+			}
+		},
+		"timeout": func(path string, v *yaml.Node) { setDuration(&p.reader, &wh.Timeout, path, v, 100*time.Millisecond) },
+	})
+	p.require(path, n, seen, "url", "secret")
 }
 
 // recordStream decodes records.redis_stream.

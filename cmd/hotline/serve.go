@@ -49,7 +49,7 @@ type centre struct {
 	records *records.Writer
 	journal *records.Journal
 	// stopSinks delivers what the record sinks still hold, then stops them.
-	stopSinks func(wait time.Duration)
+	stopSinks, stopWebhook func(wait time.Duration)
 	// closeStore releases the shared store's client (Redis) after the drain.
 	closeStore func() error
 }
@@ -96,8 +96,10 @@ func serve(cfg *config.Config, path string, log *slog.Logger, now func() time.Ti
 	cut := c.engine.Drain(context.Background(), grace)
 	log.Info("drained", "calls_cut", cut)
 	c.journal.Feed().Close() // event streams end: the HTTP shutdown does not wait for them
-	if c.stopSinks != nil {
-		c.stopSinks(5 * time.Second)
+	for _, stop := range []func(time.Duration){c.stopSinks, c.stopWebhook} {
+		if stop != nil {
+			stop(5 * time.Second)
+		}
 	}
 	shCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -119,6 +121,10 @@ func (c *centre) build(cfg *config.Config) error {
 		return err
 	}
 	c.stopSinks = startStreamSink(cfg.Records.Stream, c.journal.Feed(), c.log.With("part", "records"), c.metrics)
+	c.stopWebhook, err = startWebhookSink(cfg.Records.Webhook, cfg.DataDir, c.journal.Feed(), c.log.With("part", "records"), c.metrics)
+	if err != nil {
+		return err
+	}
 	c.media, err = media.NewManager(media.Config{
 		Address: cfg.RTP.Address, PortMin: cfg.RTP.PortMin, PortMax: cfg.RTP.PortMax,
 		Logger: c.log.With("part", "media"),

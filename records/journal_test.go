@@ -78,3 +78,28 @@ func TestJournalRefusesUnknownPolicy(t *testing.T) {
 		t.Fatal("policy sometimes accepted")
 	}
 }
+
+// BenchmarkJournalCall journals one call's life (started, queued,
+// answered, ended) per op, under each fsync policy.
+func BenchmarkJournalCall(b *testing.B) {
+	for _, policy := range []string{FsyncNever, FsyncInterval, FsyncAlways} {
+		b.Run(policy, func(b *testing.B) {
+			j, _, err := OpenJournal(b.TempDir(), policy, 200*time.Millisecond, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer j.Close()
+			now := time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
+			r := &Record{CallID: "c", Caller: "13800138000", Dialled: "12345", StartedAt: Time(now), IVRPath: []string{"welcome", "queue"}}
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				r.CallID = "call-" + string(rune('a'+i%26))
+				for _, typ := range []string{EventCallStarted, EventCallQueued, EventCallAnswered, EventCallEnded} {
+					if err := j.Event(typ, r); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+		})
+	}
+}

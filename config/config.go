@@ -273,6 +273,8 @@ type Records struct {
 	Stream RecordStream
 	// Webhook: records are also POSTed to a URL ("" URL: not).
 	Webhook Webhook
+	// MissedWindow: how far back GET /api/v1/missed looks.
+	MissedWindow time.Duration
 }
 
 // Webhook is an HTTP(S) endpoint every call record is POSTed to, signed

@@ -343,6 +343,7 @@ func (p *parser) records(path string, n *yaml.Node) {
 		"fsync_interval": func(path string, v *yaml.Node) { setDuration(&p.reader, &r.FsyncInterval, path, v, time.Millisecond) },
 		"redis_stream":   p.recordStream,
 		"webhook":        p.webhook,
+		"missed_window":  func(path string, v *yaml.Node) { setDuration(&p.reader, &r.MissedWindow, path, v, time.Minute) },
 	})
 }
 

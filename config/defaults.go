@@ -100,7 +100,8 @@ func newConfig() *Config {
 		Store:  Store{Kind: StoreMemory, Redis: Redis{Prefix: defaultRedisPrefix}},
 		Limits: defaultLimits(),
 		Records: Records{Fsync: FsyncInterval, FsyncInterval: 200 * time.Millisecond,
-			Stream: RecordStream{Key: "hotline:records", MaxLen: 100000}, Webhook: Webhook{Timeout: 5 * time.Second}},
+			Stream: RecordStream{Key: "hotline:records", MaxLen: 100000}, Webhook: Webhook{Timeout: 5 * time.Second},
+			MissedWindow: 24 * time.Hour},
 	}
 }
 

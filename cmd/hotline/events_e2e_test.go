@@ -146,3 +146,39 @@ func TestEventStream(t *testing.T) {
 	for range again {
 	}
 }
+
+// TestMissedCallers: a caller who gives up waiting in the queue (no seat
+// is there) is listed by GET /api/v1/missed; after a restart the list is
+// read back from the records files; 401 without the token.
+func TestMissedCallers(t *testing.T) {
+	t.Parallel()
+	e := startEngine(t, centreOpts{Seats: 1})
+	gone, _ := e.caller(t, "12345", "0", 9*time.Second) // the greeting takes about 5 s, then the queue
+	gone.Wait()
+	if r := e.waitRecords(1, 10*time.Second)[0]; r.EndReason != "abandoned" || r.QueuedAt == nil {
+		t.Fatalf("record: %s queued %v", r.EndReason, r.QueuedAt)
+	}
+	check := func(e *engine) {
+		t.Helper()
+		var missed []struct {
+			Number     string
+			LastReason string `json:"last_reason"`
+			Calls      int
+		}
+		apiGet(t, e, "missed", &missed)
+		if len(missed) != 1 || missed[0].Number != "13800138000" || missed[0].Calls != 1 || missed[0].LastReason != "abandoned" {
+			t.Fatalf("missed %+v", missed)
+		}
+	}
+	waitUntil(t, "the missed caller listed", 5*time.Second, func() bool {
+		var missed []any
+		apiGet(t, e, "missed", &missed)
+		return len(missed) == 1
+	})
+	check(e)
+	if code := apiStatus(t, e, "GET", "/api/v1/missed", "", ""); code != 401 {
+		t.Errorf("missed without the token: %d, want 401", code)
+	}
+	e.kill()
+	check(launch(t, e.dir, e.cfg, "info"))
+}

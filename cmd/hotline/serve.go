@@ -50,6 +50,7 @@ type centre struct {
 	journal *records.Journal
 	// stopSinks delivers what the record sinks still hold, then stops them.
 	stopSinks, stopWebhook func(wait time.Duration)
+	missed                 *missedCalls
 	// closeStore releases the shared store's client (Redis) after the drain.
 	closeStore func() error
 }
@@ -120,6 +121,11 @@ func (c *centre) build(cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
+	// The records files seed the missed callers (the lost records of this
+	// start are in them already), the feed brings the rest.
+	c.missed = newMissedCalls(cfg.Records.MissedWindow, c.now)
+	c.missed.seed(c.records)
+	go c.missed.follow(c.journal.Feed(), c.journal.Feed().Last())
 	c.stopSinks = startStreamSink(cfg.Records.Stream, c.journal.Feed(), c.log.With("part", "records"), c.metrics)
 	c.stopWebhook, err = startWebhookSink(cfg.Records.Webhook, cfg.DataDir, c.journal.Feed(), c.log.With("part", "records"), c.metrics)
 	if err != nil {
@@ -173,6 +179,7 @@ func (c *centre) build(cfg *config.Config) error {
 	c.http.Handle("POST /api/v1/agents/{ext}/state", http.HandlerFunc(c.agentState), true)
 	c.http.Handle("GET /api/v1/directory", http.HandlerFunc(c.directory), false)
 	c.http.Handle("GET /api/v1/events", http.HandlerFunc(c.events), false)
+	c.http.Handle("GET /api/v1/missed", http.HandlerFunc(c.missed.serve), false)
 	c.http.Handle("POST /api/v1/calls/{id}/transfer", http.HandlerFunc(c.transferStart), true)
 	c.http.Handle("POST /api/v1/calls/{id}/transfer/{op}", http.HandlerFunc(c.transferOp), true)
 	c.http.Handle("POST /api/v1/calls/{id}/monitor", http.HandlerFunc(c.monitorStart), true)

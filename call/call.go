@@ -123,6 +123,9 @@ type Call struct {
 	moh      bool
 	waitFrom time.Time
 	rec      records.Record
+	// recorder: the call's recording, from recFrom (recording.go)
+	recorder *media.Recorder
+	recFrom  time.Time
 	start    time.Time
 	talkFrom time.Time
 
@@ -234,6 +237,7 @@ func (s *snapshot) show(state, agent string) {
 
 func (c *Call) setState(s state) {
 	c.st = s
+	c.tapRecording()
 	c.show(s.String(), c.seat)
 }
 
@@ -298,6 +302,8 @@ func (c *Call) handle(ev any) *reason {
 		return c.onXferReq(ev)
 	case evMonReq:
 		return c.onMonReq(ev)
+	case evRecReq:
+		c.onRecReq(ev)
 	case evMonAnswer:
 		return c.onMonAnswer(ev.l, ev.err)
 	case evMonKey:

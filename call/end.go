@@ -135,6 +135,7 @@ func (c *Call) finish(r reason) {
 	if n := c.mb.dropCount(); n > 0 || c.digitsOver > 0 {
 		c.log.Warn("digits not kept", "dropped_waiting", n, "beyond_record", c.digitsOver)
 	}
+	c.stopRecording(endedAt)
 	c.recorded = true
 	c.e.writeRecord(c.log, &c.rec, r, c.start, endedAt, c.talkFrom, c.waitFrom)
 }

@@ -13,6 +13,7 @@ import (
 //	##<number>#   blind transfer to it
 //	<key>         one-key transfer to the entry with that key, in its mode
 //	*1 *2 *3 *4   during a transfer: cancel, complete, three-way, swap
+//	*7 *9         pause and resume the call's recording
 //
 // The directory refuses keys that begin, or are the beginning of, these
 // codes, so the first complete match is the only one. Keys more than
@@ -42,7 +43,9 @@ func (c *Call) onSeatKey(d rune) {
 	}
 	c.keys = ""
 	var err error
-	if op != "" {
+	if op == RecPause || op == RecResume {
+		err = c.pauseRecording(op, "agent")
+	} else if op != "" {
 		err = c.xferOp(evXferReq{op: op})
 	} else {
 		err = c.startTransfer(target, mode)
@@ -55,6 +58,12 @@ func (c *Call) onSeatKey(d rune) {
 // seatCode reads a complete code from keys: a transfer to start (target,
 // mode) or an op on the one in progress.
 func (c *Call) seatCode(keys string) (target, mode, op string, done bool) {
+	switch keys {
+	case "*7":
+		return "", "", RecPause, true
+	case "*9":
+		return "", "", RecResume, true
+	}
 	if c.xfer != nil && len(keys) == 2 && keys[0] == '*' {
 		switch keys[1] {
 		case '1':
@@ -88,7 +97,7 @@ func (c *Call) codePrefix(keys string) bool {
 			return true
 		}
 	}
-	if c.xfer != nil && keys == "*" {
+	if keys == "*" {
 		return true
 	}
 	for _, e := range c.cfg.Directory.Entries {

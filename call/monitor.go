@@ -271,6 +271,7 @@ func (c *Call) ensureRoom() error {
 // applyMonMode sets the supervisor's place in the room for its mode, and
 // notes the mode in the record.
 func (c *Call) applyMonMode() error {
+	defer c.tapRecording()
 	m := c.mon
 	c.closeMonEntry()
 	now := records.Time(c.e.opts.Now())

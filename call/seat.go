@@ -85,6 +85,9 @@ func (c *Call) bridge() *reason {
 	}
 	media.Bridge(c.in.m, c.b.m)
 	c.setState(stBridged)
+	if q, ok := c.cfg.Queue(c.queue); ok && q.Record && c.answeredSeat != "" {
+		c.startRecording("queue " + q.Name)
+	}
 	c.log.Info("bridged", "far_codec", c.b.sdp.codec.Name, "caller_codec", c.in.sdp.codec.Name)
 	if c.toSeat != "" || c.b.kind == legDepartment || c.b.kind == legDirectory {
 		c.answerCaller()

@@ -296,6 +296,10 @@ func (c *Call) onXferAnswer(l *leg, err error) *reason {
 	t := records.Time(now)
 	rec.Answered, rec.AnsweredAt, rec.Result = true, &t, "answered"
 	c.metricTransfer(x, "answered", ring, true)
+	if x.to.Record {
+		c.startRecording("entry " + x.to.Name)
+	}
+	defer c.tapRecording()
 	if x.mode == ModeBlind {
 		c.handOver()
 		return nil

@@ -88,6 +88,12 @@ type Queue struct {
 	CallbackExpiry time.Duration
 	DefaultHandle  time.Duration // handle time assumed before any call is measured
 	Implied        bool          // not in the file: the default queue of a skill
+	// Record: the queue's calls are recorded from the agent's answer
+	// (stereo WAV, caller left, centre right).
+	Record bool
+	// Survey: when the agent hangs up first, the caller is asked to rate
+	// the call 1-5 (the national five grades of 好差评).
+	Survey bool
 }
 
 // Step widens the seats a call may go to once it has waited After: MinLevel

@@ -2,6 +2,7 @@ package config
 
 import (
 	"testing"
+	"time"
 )
 
 const seat1001 = `  - {extension: "1001", password: demo-1001, skills: [general, market:7]}`
@@ -41,6 +42,13 @@ func badCases(t testing.TB) []badCase {
 		}},
 		{"tcp idle timeout too short", baseYAML + "limits: {tcp_idle_timeout: 1s}\n", []string{
 			"25: limits.tcp_idle_timeout: must be at least 10s, not 1s",
+		}},
+		{"recordings kept too briefly or for nonsense", baseYAML + "recordings: {keep: 12h}\nqueues:\n  - {name: general, record: yes-please}\n", []string{
+			"25: recordings.keep: must be at least 24h0m0s, not 12h",
+			`27: queues[0].record: must be true or false, not the string "yes-please"`,
+		}},
+		{"recordings keep in days", baseYAML + "recordings: {keep: -3d}\n", []string{
+			`25: recordings.keep: "-3d" is not a duration (use a number with a unit: 500ms, 30s, 5m, 1h, 90d)`,
 		}},
 		{"records fsync policy unknown", baseYAML + "records: {fsync: sometimes, fsync_interval: 0s}\n", []string{
 			`25: records.fsync: unknown fsync policy "sometimes"`,
@@ -271,5 +279,19 @@ func TestErrorsFormat(t *testing.T) {
 		`test.yaml:15: lines[0].mode: unknown mode "nope" (known: main, merge, forward, parallel, subcentre)`
 	if s := (&Errors{got}).Error(); s != want {
 		t.Errorf("Error() =\n%s\nwant\n%s", s, want)
+	}
+}
+
+// TestRecordingsKeepDays: keep takes days; queues and entries take record.
+func TestRecordingsKeepDays(t *testing.T) {
+	ps, c := problems(t, baseYAML+"recordings: {keep: 90d}\nqueues:\n  - {name: general, record: true, survey: true}\n")
+	if len(ps) != 0 {
+		t.Fatalf("problems: %v", ps)
+	}
+	if c.Recordings.Keep != 90*24*time.Hour {
+		t.Errorf("keep %v, want 2160h", c.Recordings.Keep)
+	}
+	if q, _ := c.Queue("general"); !q.Record || !q.Survey {
+		t.Errorf("queue %+v: want record and survey", q)
 	}
 }

@@ -72,6 +72,8 @@ type Config struct {
 
 	// Records: how the call records' journal is synced (records/journal.go).
 	Records Records
+	// Recordings: their retention.
+	Recordings Recordings
 
 	// CallbackNumbers are the numbers a queue callback may dial (the
 	// caller's number must match one); DefaultCallbackNumbers when the file
@@ -261,6 +263,12 @@ func (c *Config) TrunkFor(addr netip.Addr) (Trunk, bool) {
 		}
 	}
 	return Trunk{}, false
+}
+
+// Recordings: how long call recordings (DATA/recordings/YYYY-MM-DD/) are
+// kept; 0 keeps them for ever.
+type Recordings struct {
+	Keep time.Duration
 }
 
 // Records configures the journal that makes call records crash-safe.

@@ -75,6 +75,11 @@ func (p *parser) root(n *yaml.Node) {
 		"limits":           p.limits,
 		"callback_numbers": p.callbackNumbers,
 		"records":          p.records,
+		"recordings": func(path string, v *yaml.Node) {
+			p.mapping(path, v, fields{
+				"keep": func(path string, v *yaml.Node) { setDuration(&p.reader, &c.Recordings.Keep, path, v, 24*time.Hour) },
+			})
+		},
 	})
 	p.require("", n, seen, "centre", "sip", "rtp", "http", "skills")
 	if !seen["skills"] {

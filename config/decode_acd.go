@@ -156,6 +156,8 @@ func (p *parser) queueFields(q *Queue) fields {
 		"callback_retry_after": dur(&q.CallbackRetry, time.Second),
 		"callback_expiry":      dur(&q.CallbackExpiry, time.Second),
 		"default_handle":       dur(&q.DefaultHandle, time.Second),
+		"record":               p.setBool(&q.Record),
+		"survey":               p.setBool(&q.Survey),
 	}
 }
 

@@ -37,6 +37,7 @@ func (p *parser) directory(path string, n *yaml.Node) {
 			"key":          func(path string, v *yaml.Node) { e.Key, _ = p.dtmfCode(path, v) },
 			"caller_id":    choose(&e.CallerID, "caller_id", callerIDs),
 			"fallback":     func(path string, v *yaml.Node) { e.Fallback = p.fallback(path, v) },
+			"record":       p.setBool(&e.Record),
 		})
 		p.require(ip, v, seen, "name", "number")
 		p.c.Directory.Entries = append(p.c.Directory.Entries, e)

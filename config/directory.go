@@ -68,6 +68,7 @@ type Entry struct {
 	CallerID           string   // one of the CallerID constants
 	Fallback           Fallback // when the target does not answer in RingTimeout
 	Derived            bool     // not in the file's directory: from lines or emergency
+	Record             bool     // a call put through to the entry is recorded (from then, if it was not)
 }
 
 // Fallback is an entry's fallback: Kind is one of the Fallback constants;

@@ -46,7 +46,7 @@ func dirBadCases(t testing.TB) []badCase {
 			`66: directory[2]: missing required key "number"`,
 		}},
 		{"unknown key", editDir(t, "fallback: ticket}", "fallback: ticket, extension: 1001}"), []string{
-			`66: directory[2]: unknown key "extension" (known: caller_id, fallback, hours, key, kind, mode, name, number, ring_timeout, target, trunk)`,
+			`66: directory[2]: unknown key "extension" (known: caller_id, fallback, hours, key, kind, mode, name, number, record, ring_timeout, target, trunk)`,
 		}},
 		{"name not starting with a letter", editDir(t, "name: police", "name: 7up"), []string{
 			`55: directory[0].name: "7up" must be a name starting with a-z, made of a-z, 0-9, - and _ (so it never looks like a number)`,

@@ -68,7 +68,7 @@ func testFS() fstest.MapFS {
 		"prompts/yue/menu.wav":   {Data: good},
 		"prompts/yue/dual.wav":   {Data: wavHeader(8000, 2, 16)},
 	}
-	for _, name := range CallbackPrompts {
+	for _, name := range append(CallbackPrompts, SurveyPrompts...) {
 		fs["prompts/"+name] = &fstest.MapFile{Data: good}
 	}
 	return fs

@@ -218,8 +218,16 @@ func (r *reader) duration(path string, n *yaml.Node, lo time.Duration) (time.Dur
 		return 0, false
 	}
 	d, err := time.ParseDuration(s)
+	if days, isDays := strings.CutSuffix(s, "d"); isDays {
+		var k int
+		k, err = strconv.Atoi(days)
+		d = time.Duration(k) * 24 * time.Hour
+		if k < 0 || k > 36500 {
+			err = strconv.ErrRange
+		}
+	}
 	if err != nil {
-		r.problem(n.Line, path, "%q is not a duration (use a number with a unit: 500ms, 30s, 5m, 1h)", s)
+		r.problem(n.Line, path, "%q is not a duration (use a number with a unit: 500ms, 30s, 5m, 1h, 90d)", s)
 		return 0, false
 	}
 	if d < lo {

@@ -111,6 +111,7 @@ func (p *parser) checkQueue(ip string, q Queue) {
 	}
 	p.checkEscalation(ip, q)
 	p.checkCallback(ip, q)
+	p.checkSurvey(ip, q)
 	p.checkDestination(ip+".on_max_wait", q, q.OnMaxWait)
 	p.checkDestination(ip+".on_full", q, q.OnFull)
 	_, hasMaxWait := p.at[ip+".max_wait"]
@@ -165,6 +166,20 @@ func (p *parser) checkEscalation(ip string, q Queue) {
 // folder: the offer (naming the key), the confirmation before hanging up,
 // the greeting of the call back, and the whisper the seat hears.
 var CallbackPrompts = []string{"callback-offer.wav", "callback-confirm.wav", "callback-hello.wav", "callback-whisper.wav"}
+
+// SurveyPrompts are the prompts a queue with survey needs: the question
+// (the five grades and their keys) and the thanks before hanging up.
+var SurveyPrompts = []string{"survey.wav", "survey-thanks.wav"}
+
+// checkSurvey: a queue with survey needs the survey prompts.
+func (p *parser) checkSurvey(ip string, q Queue) {
+	if !q.Survey || p.c.FS == nil {
+		return
+	}
+	for _, name := range SurveyPrompts {
+		p.checkPrompt(ip+".survey", name)
+	}
+}
 
 // checkCallback: a queue that offers callbacks needs a trunk to call back
 // through and the callback prompts.

@@ -37,6 +37,7 @@ type Config struct {
 type Stats struct {
 	ActiveSessions int
 	RoomsMixing    int                 // rooms of three or more legs (Room): calls mixed now
+	Recordings     int                 // recordings being written (Recorder)
 	PacketsIn      uint64              // valid RTP packets received
 	PacketsOut     uint64              // RTP packets sent
 	PacketsRelayed uint64              // received packets sent on through a relay
@@ -91,7 +92,7 @@ type Manager struct {
 
 	mu       sync.Mutex // guards sessions, rooms, closed and ports
 	sessions []*Session // index kept in Session.slot
-	rooms    []*Room    // index kept in Room.slot
+	rooms    []paced    // mixing rooms and recordings, index kept in their slot
 	closed   bool
 }
 
@@ -128,15 +129,22 @@ func (m *Manager) now() time.Duration { return time.Since(m.epoch) }
 func (m *Manager) Stats() Stats {
 	m.mu.Lock()
 	active, mixing := len(m.sessions), 0
-	for _, r := range m.rooms {
-		if r.plan.Load() != nil {
-			mixing++
+	recording := 0
+	for _, p := range m.rooms {
+		switch p := p.(type) {
+		case *Room:
+			if p.plan.Load() != nil {
+				mixing++
+			}
+		case *Recorder:
+			recording++
 		}
 	}
 	m.mu.Unlock()
 	st := Stats{
 		ActiveSessions: active,
 		RoomsMixing:    mixing,
+		Recordings:     recording,
 		PacketsIn:      m.stats.packetsIn.Load(),
 		PacketsOut:     m.stats.packetsOut.Load(),
 		PacketsRelayed: m.stats.packetsRelayed.Load(),
@@ -226,7 +234,7 @@ func (m *Manager) pace() {
 	defer ticker.Stop()
 	var (
 		batch []*Session
-		rooms []*Room
+		rooms []paced
 	)
 	for {
 		select {
@@ -250,8 +258,36 @@ func (m *Manager) pace() {
 	}
 }
 
-// mixFrom ticks rooms[i:] like tickFrom: a panic fails that room only.
-func (m *Manager) mixFrom(rooms []*Room, i int, now time.Duration) (next int) {
+// paced is what the pacer ticks after the sessions: mixing rooms and
+// recordings, each failed alone by a panic in its tick.
+type paced interface {
+	tick(now time.Duration)
+	fail()
+	slotPtr() *int
+}
+
+// registerPaced adds p to what the pacer ticks; it fails once the
+// manager closed.
+func (m *Manager) registerPaced(p paced) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return ErrClosed
+	}
+	appendSlotted(&m.rooms, p, p.slotPtr())
+	return nil
+}
+
+// unregisterPaced removes p from what the pacer ticks.
+func (m *Manager) unregisterPaced(p paced) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	removeSlotted(&m.rooms, p, p.slotPtr(), paced.slotPtr)
+}
+
+// mixFrom ticks rooms[i:] like tickFrom: a panic fails that room (or
+// recording) only.
+func (m *Manager) mixFrom(rooms []paced, i int, now time.Duration) (next int) {
 	defer guard.Recover(m.log, "media_mixer", func(any) {
 		rooms[next].fail()
 		next++

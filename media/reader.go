@@ -104,6 +104,9 @@ func (s *Session) handlePacket(pkt *rtp.Packet, data []byte, src netip.AddrPort,
 			return
 		}
 	}
+	if t := s.rec.Load(); t != nil && !isDTMF {
+		t.put(pkt.Payload, p.Codec)
+	}
 	s.relayPacket(&pkt.Header, pkt.Payload, isDTMF, p, now)
 }
 

@@ -98,7 +98,7 @@ type hearPair struct{ listener, talker *Session }
 // releases it.
 func (m *Manager) NewRoom(log *slog.Logger) (*Room, error) {
 	r := newRoom(m, log)
-	if err := m.registerRoom(r); err != nil {
+	if err := m.registerPaced(r); err != nil {
 		return nil, err
 	}
 	return r, nil
@@ -214,7 +214,7 @@ func (r *Room) Close() error {
 		r.detach(mb)
 	}
 	r.mu.Unlock()
-	r.m.unregisterRoom(r)
+	r.m.unregisterPaced(r)
 	return nil
 }
 
@@ -330,21 +330,4 @@ func (r *Room) fail() {
 	}
 }
 
-// registerRoom adds r to the rooms the pacer ticks; it fails once the
-// manager closed.
-func (m *Manager) registerRoom(r *Room) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.closed {
-		return ErrClosed
-	}
-	appendSlotted(&m.rooms, r, &r.slot)
-	return nil
-}
-
-// unregisterRoom removes r from the pacer's rooms.
-func (m *Manager) unregisterRoom(r *Room) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	removeSlotted(&m.rooms, r, &r.slot, func(r *Room) *int { return &r.slot })
-}
+func (r *Room) slotPtr() *int { return &r.slot }

@@ -90,6 +90,7 @@ type Session struct {
 	keepDTMF    atomic.Bool             // RFC 4733 events are detected (OnDTMF) but never relayed
 	mixIn       atomic.Pointer[roomLeg] // set while a mixing room takes the inbound audio
 	room        atomic.Pointer[Room]    // the room the session is in, if any
+	rec         atomic.Pointer[recTap]  // set while a recording takes the inbound audio
 	player      atomic.Pointer[player]
 	send, recv  atomic.Bool
 	closed      atomic.Bool

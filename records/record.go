@@ -22,6 +22,14 @@ type Transfer struct {
 	Fallback   string `json:"fallback,omitempty"` // applied when not answered: agent, ticket, queue:NAME
 }
 
+// RecordingPause is a paused stretch of a recording: from AtMs into the
+// recording, Ms long, by the agent's keys (*7, *9) or the API.
+type RecordingPause struct {
+	AtMs int64  `json:"at_ms"`
+	Ms   int64  `json:"ms"`
+	By   string `json:"by"`
+}
+
 // Monitor is one supervisor's monitoring of the call: the mode (listen,
 // whisper, barge, takeover; a change of mode starts a new entry) and when.
 type Monitor struct {
@@ -66,9 +74,21 @@ type Record struct {
 	// Dispatch is "ticket" when a transfer whose entry falls back to a
 	// ticket was not answered: the ticket system dispatches the matter to
 	// the department (工单派转).
-	Dispatch    string   `json:"dispatch,omitempty"`
-	Recording   string   `json:"recording"`
+	Dispatch string `json:"dispatch,omitempty"`
+	// Recording is the call's stereo WAV (caller left, centre right),
+	// relative to the data directory ("" not recorded); RecordingStatus
+	// is complete, or failed when the disk stopped it (the file holds what
+	// was written); RecordingPauses the stretches paused (silence in the
+	// file), at an offset into it.
+	Recording       string           `json:"recording"`
+	RecordingMs     int64            `json:"recording_ms,omitempty"`
+	RecordingSHA256 string           `json:"recording_sha256,omitempty"`
+	RecordingStatus string           `json:"recording_status,omitempty"`
+	RecordingPauses []RecordingPause `json:"recording_pauses,omitempty"`
+	// SurveyScore is the caller's grade (1 非常满意 … 5 非常不满意) and
+	// SurveyAt when it was keyed; null when not asked or not answered.
 	SurveyScore *int     `json:"survey_score"`
+	SurveyAt    *Time    `json:"survey_at,omitempty"`
 	EndReason   string   `json:"end_reason"`
 	HangupBy    string   `json:"hangup_by"` // caller|agent|system
 	Codec       string   `json:"codec"`

@@ -25,6 +25,15 @@ func rtpParty(t *testing.T, calls int) (*testpeer.RTPPeer, *testpeer.SippProc) {
 // caller bridged to it: the caller sends 1 kHz, the agent 600 Hz, for hold.
 func toneCall(t *testing.T, e *engine, hold time.Duration, agent *testpeer.RTPPeer, agentSIP *testpeer.SippProc) (*testpeer.SippProc, *testpeer.RTPPeer) {
 	t.Helper()
+	caller, peer := callerTalking(t, e, hold, agent, agentSIP)
+	agent.SendTone(netip.AddrPort{}, 0, 600, hold)
+	return caller, peer
+}
+
+// callerTalking is toneCall but for the agent's tone: the agent's phone
+// (an rtpParty) says nothing until the test makes it.
+func callerTalking(t *testing.T, e *engine, hold time.Duration, agent *testpeer.RTPPeer, agentSIP *testpeer.SippProc) (*testpeer.SippProc, *testpeer.RTPPeer) {
+	t.Helper()
 	registerSeatRange(t, e, 1001, 1, agentSIP.Addr, 200, 50)
 	caller, peer := e.caller(t, "12345", "0", hold)
 	peer.SendTone(netip.AddrPort{}, 0, 1000, hold)
@@ -32,7 +41,6 @@ func toneCall(t *testing.T, e *engine, hold time.Duration, agent *testpeer.RTPPe
 	if err := agent.WaitPackets(5, 10*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	agent.SendTone(netip.AddrPort{}, 0, 600, hold)
 	return caller, peer
 }
 

@@ -51,6 +51,8 @@ type centre struct {
 	// stopSinks delivers what the record sinks still hold, then stops them.
 	stopSinks, stopWebhook func(wait time.Duration)
 	missed                 *missedCalls
+	// stopRetention ends the recordings' retention sweep.
+	stopRetention chan struct{}
 	// closeStore releases the shared store's client (Redis) after the drain.
 	closeStore func() error
 }
@@ -97,6 +99,7 @@ func serve(cfg *config.Config, path string, log *slog.Logger, now func() time.Ti
 	cut := c.engine.Drain(context.Background(), grace)
 	log.Info("drained", "calls_cut", cut)
 	c.journal.Feed().Close() // event streams end: the HTTP shutdown does not wait for them
+	close(c.stopRetention)
 	for _, stop := range []func(time.Duration){c.stopSinks, c.stopWebhook} {
 		if stop != nil {
 			stop(5 * time.Second)
@@ -131,6 +134,8 @@ func (c *centre) build(cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
+	c.stopRetention = make(chan struct{})
+	go keepRecordings(filepath.Join(cfg.DataDir, "recordings"), cfg.Recordings.Keep, cfg.Location, c.now, c.log.With("part", "recordings"), c.stopRetention)
 	c.media, err = media.NewManager(media.Config{
 		Address: cfg.RTP.Address, PortMin: cfg.RTP.PortMin, PortMax: cfg.RTP.PortMax,
 		Logger: c.log.With("part", "media"),
@@ -185,6 +190,7 @@ func (c *centre) build(cfg *config.Config) error {
 	c.http.Handle("POST /api/v1/calls/{id}/monitor", http.HandlerFunc(c.monitorStart), true)
 	c.http.Handle("PATCH /api/v1/calls/{id}/monitor", http.HandlerFunc(c.monitorMode), true)
 	c.http.Handle("DELETE /api/v1/calls/{id}/monitor", http.HandlerFunc(c.monitorStop), true)
+	c.http.Handle("POST /api/v1/calls/{id}/recording", http.HandlerFunc(c.recordingOp), true)
 	return nil
 }
 

@@ -94,6 +94,13 @@ yue yue/no-input.wav 175 1.1 "你未有輸入，請重新選擇。"
 yue yue/please-hold.wav 175 1.1 "請稍等，而家幫你轉接人工服務。"
 yue yue/goodbye.wav 175 1.1 "多謝你嘅來電，再見。"
 
+# 请对本次服务作出评价：非常满意请按一，满意请按二，基本满意请按三，不满意请按四，非常不满意请按五。
+zh survey.wav 230 1.35 \
+	"qing3 dui4 ben3 ci4 fu2 wu4 zuo4 chu1 ping2 jia4: fei1 chang2 man3 yi4 qing3 an4 yi1, man3 yi4 qing3 an4 er4, ji1 ben3 man3 yi4 qing3 an4 san1, bu4 man3 yi4 qing3 an4 si4, fei1 chang2 bu4 man3 yi4 qing3 an4 wu3."
+
+# 感谢您的评价，再见。
+zh survey-thanks.wav 175 1.1 "gan3 xie4 nin2 de5 ping2 jia4, zai4 jian4."
+
 # Transfer failed (the agent hears it when the department did not answer, was
 # busy or failed): three short beeps at 450 Hz, the frequency of China's call
 # progress tones (GB/T 15279), so that it reads as a tone, not as speech.

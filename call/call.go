@@ -56,9 +56,10 @@ const (
 	stTransferring // a blind transfer: the agent has left, the caller holds while the entry rings
 	stConference   // caller, agent and a directory entry in a three-way call
 	stMonitoring   // a supervisor's phone monitoring another call (*31<ext>)
+	stSurvey       // the agent hung up; the caller is asked for a grade (survey.go)
 )
 
-var stateNames = [...]string{"admitting", "answering", "ivr", "waiting", "ringing", "bridged", "ended", "consult", "transferring", "conference", "monitoring"}
+var stateNames = [...]string{"admitting", "answering", "ivr", "waiting", "ringing", "bridged", "ended", "consult", "transferring", "conference", "monitoring", "survey"}
 
 func (s state) String() string { return stateNames[s] }
 
@@ -279,6 +280,10 @@ func (c *Call) handle(ev any) *reason {
 			return c.onPromptDone()
 		}
 	case evIVRTimeout:
+		if ev.gen == c.timerGen && c.st == stSurvey {
+			c.log.Info("survey: no grade keyed")
+			return reasonPtr(endAnswered)
+		}
 		if ev.gen == c.timerGen && c.ivr != nil {
 			return c.act(c.ivr.Timeout())
 		}
@@ -357,8 +362,13 @@ func (c *Call) onLeg(ev evLeg) *reason {
 			c.rec.HangupBy = "agent"
 			if c.b != nil && c.b.kind != legSeat {
 				c.rec.HangupBy = "department"
+			} else if c.surveyAsked() {
+				return c.startSurvey()
 			}
 			return c.legGone(true)
+		}
+		if c.st == stSurvey {
+			return reasonPtr(endAnswered) // the agent hung up first
 		}
 		c.rec.HangupBy = "caller"
 		return c.legGone(false)
@@ -416,6 +426,9 @@ func (c *Call) onDTMF(d rune, via string) *reason {
 	if c.watching != nil { // a supervisor's keys 4, 5, 6 switch the mode
 		c.watching.tryPost(evMonKey{d})
 		return nil
+	}
+	if c.st == stSurvey {
+		return c.onSurveyKey(d)
 	}
 	var r *reason
 	sensitive := false

@@ -142,6 +142,9 @@ type promptSet struct {
 	// xferFailed: the agent hears it when a transfer was not answered, was
 	// busy or failed (nil: none).
 	xferFailed *media.Prompt
+	// survey, surveyThanks: the survey's question and thanks (nil when no
+	// queue asks for one)
+	survey, surveyThanks *media.Prompt
 	// position announcement: "there are" + digits + "callers ahead of you"
 	// (nil when the prompt folder lacks them: no announcement).
 	ahead, waiting *media.Prompt
@@ -228,6 +231,9 @@ func loadPrompts(cfg *config.Config) (*promptSet, error) {
 	}
 	ps.confirm = optional(confirmPrompt)
 	ps.xferFailed = optional(xferFailedPrompt)
+	if slices.ContainsFunc(cfg.Queues, func(q config.Queue) bool { return q.Survey }) {
+		ps.survey, ps.surveyThanks = optional(config.SurveyPrompts[0]), optional(config.SurveyPrompts[1])
+	}
 	ps.ahead, ps.waiting = optional("position-ahead.wav"), optional("position-waiting.wav")
 	ps.waitAbout, ps.minutes = optional("wait-about.wav"), optional("wait-minutes.wav")
 	for i := range ps.digits {

@@ -120,6 +120,10 @@ func (c *Call) onPromptDone() *reason {
 	if c.closing != nil {
 		return c.closing
 	}
+	if c.st == stSurvey {
+		c.surveyPromptDone()
+		return nil
+	}
 	if c.st == stIVR && c.ivr != nil {
 		return c.act(c.ivr.PromptsDone())
 	}

@@ -53,6 +53,7 @@ const (
 	EventCallTransfer = "call.transfer" // a transfer began or came to a result (record.transfers)
 	EventCallMonitor  = "call.monitor"  // a supervisor's monitoring began, changed or ended (record.monitors)
 	EventCallEnded    = "call.ended"
+	EventSurveyResult = "survey.result" // the caller keyed a grade (record.survey_score)
 )
 
 // EndLost is the end_reason of a call the node was killed during.

@@ -202,6 +202,7 @@ func (cb *callback) onDecision(d acd.Decision) *reason {
 // seat reserved meanwhile.
 func (cb *callback) dialCaller(contact string) *reason {
 	cb.setState(cbDialling)
+	cb.e.journal(cb.log, records.EventCallbackDialled, &cb.rec)
 	codec := sip.Format{Name: cb.p.codec}
 	sess, err := cb.openSession(false, codec)
 	if err != nil {
@@ -594,6 +595,7 @@ func (c *Call) callbackKept() *reason {
 		return reasonPtr(endOverflow)
 	}
 	c.log.Info("queue callback: the caller's place is kept", "queue", c.queue)
+	defer c.journal(records.EventCallbackKept)
 	c.inACD = false
 	c.kept = true
 	if !c.waitFrom.IsZero() {

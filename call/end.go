@@ -204,10 +204,14 @@ func (c *Call) metricStart(line string) {
 
 // journal journals the call's progress (typ) with its record so far, when
 // the records sink keeps a journal.
-func (c *Call) journal(typ string) {
-	if j, ok := c.e.opts.Records.(Journal); ok {
-		if err := j.Event(typ, &c.rec); err != nil {
-			c.log.Error("journal: the call's progress not journalled", "event", typ, "error", err)
+func (c *Call) journal(typ string) { c.e.journal(c.log, typ, &c.rec) }
+
+// journal journals a call's (or callback's) event with its record as it
+// stands.
+func (e *Engine) journal(log *slog.Logger, typ string, rec *records.Record) {
+	if j, ok := e.opts.Records.(Journal); ok {
+		if err := j.Event(typ, rec); err != nil {
+			log.Error("journal: the call's progress not journalled", "event", typ, "error", err)
 		}
 	}
 }

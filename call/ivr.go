@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/hotline-cc/hotline/ivr"
+	"github.com/hotline-cc/hotline/records"
 )
 
 // endIVRHangup: the caller's IVR walk ended in a hang-up node.
@@ -70,6 +71,7 @@ func (c *Call) act(a ivr.Action) *reason {
 // ivrOutcome: the walk is over.
 func (c *Call) ivrOutcome(o ivr.Outcome) *reason {
 	c.log.Info("ivr done", "outcome", o.Kind, "skill", o.Skill, "priority", o.Priority, "path", c.rec.IVRPath)
+	defer c.journal(records.EventCallIVR)
 	switch o.Kind {
 	case ivr.KindQueue:
 		c.rec.Skill, c.rec.Queue, c.priority = o.Skill, o.Skill, o.Priority

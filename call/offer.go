@@ -54,6 +54,7 @@ func (c *Call) offerSeat(o seatOffer) *reason {
 	}
 	c.offers = append(c.offers, of)
 	c.log.Info("ringing seat", "seat", o.ext)
+	c.journal(records.EventCallOffered)
 	return nil
 }
 

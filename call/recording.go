@@ -146,4 +146,5 @@ func (c *Call) stopRecording(now time.Time) {
 		c.rec.RecordingStatus = "failed"
 		c.log.Error("recording incomplete", "error", res.Err)
 	}
+	c.journal(records.EventRecordingReady)
 }

@@ -25,6 +25,7 @@ func (c *Call) ring(o seatOffer) *reason {
 	t := records.Time(c.e.opts.Now())
 	c.rec.OfferedAt = &t
 	c.log.Info("ringing seat", "seat", o.ext)
+	c.journal(records.EventCallOffered)
 	return c.dialOut(legSeat, o.contact, c.cfg.SIP.SeatRingTimeout)
 }
 

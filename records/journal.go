@@ -54,6 +54,17 @@ const (
 	EventCallMonitor  = "call.monitor"  // a supervisor's monitoring began, changed or ended (record.monitors)
 	EventCallEnded    = "call.ended"
 	EventSurveyResult = "survey.result" // the caller keyed a grade (record.survey_score)
+	EventCallIVR      = "call.ivr"      // the IVR came to an outcome (record.ivr_path)
+	EventCallOffered  = "call.offered"  // a seat rings for it
+	// EventCallbackKept: the caller's place is kept for a callback (the
+	// asking call, which then ends "callback"); EventCallbackDialled: a
+	// callback dials the caller (the callback's own record, line_mode
+	// callback: a node killed during it recovers it as lost).
+	EventCallbackKept    = "callback.kept"
+	EventCallbackDialled = "callback.dialled"
+	// EventRecordingReady: the call's recording is complete on disk
+	// (record.recording, recording_sha256), just before call.ended.
+	EventRecordingReady = "recording.ready"
 )
 
 // EndLost is the end_reason of a call the node was killed during.

@@ -55,7 +55,8 @@ func zeroRun(x []int16) int {
 // TestRecording: a queue with record: true records its call in stereo,
 // the caller's 1 kHz on the left and the agent's 600 Hz on the right. The
 // agent pauses with *7 on the phone and the API resumes: the stretch is
-// silence on both sides and an entry in the record. The record names the
+// silence on both sides and an entry in the record. The event stream
+// has the call's IVR outcome, offer, answer, recording and end. The record names the
 // file, its length (the talk time) and its hash; pausing a call that is
 // not recorded, or twice, is refused.
 func TestRecording(t *testing.T) {
@@ -63,6 +64,7 @@ func TestRecording(t *testing.T) {
 	const hold = 25 * time.Second // the caller's BYE ends the call
 	agent, agentSIP := rtpParty(t, 1)
 	e := startEngine(t, centreOpts{Seats: 1, RTPTimeout: "60s", Extra: "queues:\n  - name: general\n    record: true\n"})
+	evs, _ := eventStream(t, e, "?types=call.ivr,call.offered,call.answered,recording.ready,call.ended", "")
 	caller, _ := callerTalking(t, e, hold, agent, agentSIP)
 	var calls []struct{ ID string }
 	apiGet(t, e, "calls", &calls)
@@ -100,6 +102,11 @@ func TestRecording(t *testing.T) {
 		t.Fatalf("caller: %s", res)
 	}
 	rec := e.waitRecords(1, 90*time.Second)[0]
+	for _, want := range []string{"call.ivr", "call.offered", "call.answered", "recording.ready", "call.ended"} {
+		if ev := nextSSE(t, evs); ev.typ != want {
+			t.Fatalf("event %s, want %s: %s", ev.typ, want, ev.data)
+		}
+	}
 	if rec.Recording == "" || rec.RecordingStatus != "complete" || len(rec.RecordingSHA256) != 64 {
 		t.Fatalf("record: recording %q, status %q, sha256 %q", rec.Recording, rec.RecordingStatus, rec.RecordingSHA256)
 	}

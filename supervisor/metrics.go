@@ -34,6 +34,7 @@ type Metrics struct {
 	sinkDelivered    *prometheus.CounterVec
 	sinkFailed       *prometheus.CounterVec
 	rtp              *rtpCollector
+	sinks            *sinkCollector
 	panics           panicCollector
 }
 
@@ -96,7 +97,8 @@ func NewMetrics() *Metrics {
 			Name: "hotline_records_delivery_failures_total",
 			Help: "Failed attempts to deliver a call record to a sink (each is retried), by sink.",
 		}, []string{"sink"}),
-		rtp: newRTPCollector(),
+		rtp:   newRTPCollector(),
+		sinks: newSinkCollector(),
 	}
 	m.registry.MustRegister(
 		collectors.NewGoCollector(),
@@ -107,6 +109,7 @@ func NewMetrics() *Metrics {
 		m.registrations, m.registerFailures, m.callsRejected,
 		m.sinkDelivered, m.sinkFailed,
 		m.rtp,
+		m.sinks,
 	)
 	return m
 }

@@ -17,6 +17,7 @@ func exercise(m *Metrics) {
 	m.CallEnded("caller_hangup", 90*time.Second)
 	m.SetActiveCalls(3)
 	m.SetRegistrations(40)
+	m.RegisterSinkBacklog("webhook", func() SinkBacklog { return SinkBacklog{Records: 2, SpooledBytes: 900, OldestSeconds: 3.5} })
 	m.RegisterFailure("auth")
 	m.RecordDelivered("redis_stream", false)
 	m.RecordDelivered("redis_stream", true)
@@ -59,7 +60,9 @@ func TestMetricNamesLint(t *testing.T) {
 		"hotline_rtp_packets_received_total": false, "hotline_rtp_packets_sent_total": false,
 		"hotline_rtp_packets_relayed_total": false, "hotline_rtp_packets_dropped_total": false,
 		"hotline_rtp_sessions_active": false, "hotline_rtp_timeouts_total": false, "hotline_rtp_rooms_mixing": false,
-		"hotline_records_delivered_total": false, "hotline_records_delivery_failures_total": false,
+		"hotline_recordings_active": false, "hotline_records_backlog": false, "hotline_records_spooled_bytes": false,
+		"hotline_records_oldest_undelivered_seconds": false,
+		"hotline_records_delivered_total":            false, "hotline_records_delivery_failures_total": false,
 	}
 	for _, mf := range mfs {
 		name := mf.GetName()

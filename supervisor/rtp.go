@@ -13,6 +13,7 @@ type RTPStats struct {
 	Dropped                           map[string]uint64 // by reason (the metric's label)
 	Sessions                          int
 	RoomsMixing                       int // calls mixed now (three or more parties, or monitored)
+	Recordings                        int // calls being recorded now
 }
 
 // RegisterRTPStats makes each scrape of /metrics call f for the RTP figures,
@@ -36,6 +37,7 @@ type rtpCollector struct {
 	timeouts *prometheus.Desc
 	sessions *prometheus.Desc
 	rooms    *prometheus.Desc
+	recs     *prometheus.Desc
 }
 
 func newRTPCollector() *rtpCollector {
@@ -50,12 +52,13 @@ func newRTPCollector() *rtpCollector {
 		timeouts: desc("hotline_rtp_timeouts_total", "Media sessions ended because no RTP arrived in time."),
 		sessions: desc("hotline_rtp_sessions_active", "Media sessions open."),
 		rooms:    desc("hotline_rtp_rooms_mixing", "Calls whose media is mixed now: three or more parties, or a supervisor monitoring."),
+		recs:     desc("hotline_recordings_active", "Calls being recorded now."),
 	}
 }
 
 // Describe implements prometheus.Collector.
 func (c *rtpCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.received, c.sent, c.relayed, c.dropped, c.timeouts, c.sessions, c.rooms} {
+	for _, d := range []*prometheus.Desc{c.received, c.sent, c.relayed, c.dropped, c.timeouts, c.sessions, c.rooms, c.recs} {
 		ch <- d
 	}
 }
@@ -79,4 +82,5 @@ func (c *rtpCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.timeouts, s.Timeouts)
 	ch <- prometheus.MustNewConstMetric(c.sessions, prometheus.GaugeValue, float64(s.Sessions))
 	ch <- prometheus.MustNewConstMetric(c.rooms, prometheus.GaugeValue, float64(s.RoomsMixing))
+	ch <- prometheus.MustNewConstMetric(c.recs, prometheus.GaugeValue, float64(s.Recordings))
 }

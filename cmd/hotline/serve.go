@@ -235,6 +235,7 @@ func (c *centre) rtpStats() supervisor.RTPStats {
 	return supervisor.RTPStats{
 		Received: s.PacketsIn, Sent: s.PacketsOut, Relayed: s.PacketsRelayed, Dropped: dropped,
 		Timeouts: s.Timeouts, Sessions: int(s.ActiveSessions), RoomsMixing: s.RoomsMixing,
+		Recordings: s.Recordings,
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -31,6 +32,10 @@ type streamSink struct {
 	metrics *supervisor.Metrics
 	stop    chan struct{}
 	done    chan struct{}
+	// waiting: records taken from the feed (256 events at a time) and not
+	// yet in Redis; oldest: the journal time (Unix ns) of the first of
+	// them, 0 when none
+	waiting, oldest atomic.Int64
 }
 
 const streamSinkName = "redis_stream"
@@ -45,6 +50,7 @@ func startStreamSink(cfg config.RecordStream, feed *records.Feed, log *slog.Logg
 		c:   redis.NewClient(&redis.Options{Addr: cfg.Address, Password: cfg.Password, DB: cfg.DB}),
 		cfg: cfg, feed: feed, log: log, metrics: m, stop: make(chan struct{}), done: make(chan struct{}),
 	}
+	m.RegisterSinkBacklog(streamSinkName, s.backlog)
 	go s.run()
 	return func(wait time.Duration) {
 		t := time.NewTimer(wait)
@@ -69,6 +75,11 @@ func (s *streamSink) run() {
 			s.log.Error("redis stream: records went out of the feed before Redis took them", "after_event", cursor)
 		}
 		for _, ev := range evs {
+			if ev.Type == records.EventCallEnded {
+				s.waiting.Add(1)
+			}
+		}
+		for _, ev := range evs {
 			if ev.Type == records.EventCallEnded && !s.deliver(ev) {
 				return // stopped
 			}
@@ -88,6 +99,15 @@ func (s *streamSink) run() {
 	}
 }
 
+// backlog is the records taken from the feed and not yet in Redis.
+func (s *streamSink) backlog() supervisor.SinkBacklog {
+	b := supervisor.SinkBacklog{Records: int(max(0, s.waiting.Load()))}
+	if t := s.oldest.Load(); t != 0 {
+		b.OldestSeconds = max(0, time.Since(time.Unix(0, t)).Seconds())
+	}
+	return b
+}
+
 // deliver XADDs one record until Redis takes it; false when stopped first.
 func (s *streamSink) deliver(ev records.FeedEvent) bool {
 	var e struct {
@@ -98,6 +118,12 @@ func (s *streamSink) deliver(ev records.FeedEvent) bool {
 		EndReason string `json:"end_reason"`
 	}
 	_ = json.Unmarshal(e.Record, &end)
+	var at struct {
+		Time time.Time `json:"time"`
+	}
+	if json.Unmarshal(ev.JSON, &at) == nil {
+		s.oldest.CompareAndSwap(0, at.Time.UnixNano())
+	}
 	args := &redis.XAddArgs{
 		Stream: s.cfg.Key, MaxLen: int64(s.cfg.MaxLen), Approx: true,
 		Values: []any{"call_id", ev.CallID, "event_id", strconv.FormatUint(ev.ID, 10), "end_reason", end.EndReason, "record", string(e.Record)},
@@ -108,6 +134,8 @@ func (s *streamSink) deliver(ev records.FeedEvent) bool {
 		err := s.c.XAdd(ctx, args).Err()
 		cancel()
 		if err == nil {
+			s.waiting.Add(-1)
+			s.oldest.Store(0)
 			s.metrics.RecordDelivered(streamSinkName, false)
 			if failures > 0 {
 				s.log.Info("redis stream: delivering again", "failed_attempts", failures)

@@ -63,6 +63,7 @@ func startWebhookSink(cfg config.Webhook, dataDir string, feed *records.Feed, lo
 		cfg: cfg, dir: dir, feed: feed, client: &http.Client{Timeout: cfg.Timeout}, log: log, metrics: m,
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), spooled: make(chan struct{}), sent: make(chan struct{}),
 	}
+	m.RegisterSinkBacklog(webhookSinkName, s.backlog)
 	go s.spool()
 	go s.send()
 	return func(wait time.Duration) {
@@ -125,6 +126,25 @@ func (s *webhookSink) write(ev records.FeedEvent) error {
 		return err
 	}
 	return os.Rename(name+".tmp", name)
+}
+
+// backlog is the spool as it stands: the records waiting, their bytes,
+// the age of the oldest (its file's time).
+func (s *webhookSink) backlog() supervisor.SinkBacklog {
+	var b supervisor.SinkBacklog
+	names, _ := s.pending()
+	for i, name := range names {
+		fi, err := os.Stat(name)
+		if err != nil {
+			continue // delivered meanwhile
+		}
+		b.Records++
+		b.SpooledBytes += fi.Size()
+		if i == 0 {
+			b.OldestSeconds = max(0, time.Since(fi.ModTime()).Seconds())
+		}
+	}
+	return b
 }
 
 // send delivers the spool's records in order until stopped.

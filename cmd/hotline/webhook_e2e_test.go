@@ -78,12 +78,18 @@ func TestRecordsWebhook(t *testing.T) {
 	waitUntil(t, "the second record tried", 20*time.Second, func() bool {
 		return metricValue(t, e, `hotline_records_delivery_failures_total{sink="webhook"}`) >= 3
 	})
+	if n, b := metricValue(t, e, `hotline_records_backlog{sink="webhook"}`), metricValue(t, e, `hotline_records_spooled_bytes{sink="webhook"}`); n != 1 || b < 100 {
+		t.Errorf("while the receiver is down: backlog %v records, %v bytes; want the one record", n, b)
+	}
 	e.kill()
 	hook.mu.Lock()
 	hook.down = false
 	hook.mu.Unlock()
-	launch(t, e.dir, e.cfg, "info")
+	e = launch(t, e.dir, e.cfg, "info")
 	waitUntil(t, "the spooled record delivered after the restart", 20*time.Second, func() bool { return hook.count(r2.CallID+".1") == 1 })
+	waitUntil(t, "an empty backlog", 10*time.Second, func() bool {
+		return metricValue(t, e, `hotline_records_backlog{sink="webhook"}`) == 0 && metricValue(t, e, `hotline_records_oldest_undelivered_seconds{sink="webhook"}`) == 0
+	})
 	hook.mu.Lock()
 	defer hook.mu.Unlock()
 	if len(hook.bad) > 0 || hook.got[r1.CallID+".1"] != 1 {

@@ -71,6 +71,7 @@ func (c *Call) act(a ivr.Action) *reason {
 // ivrOutcome: the walk is over.
 func (c *Call) ivrOutcome(o ivr.Outcome) *reason {
 	c.log.Info("ivr done", "outcome", o.Kind, "skill", o.Skill, "priority", o.Priority, "path", c.rec.IVRPath)
+	c.rec.Category = strings.Join(c.ivr.Tags(), ",")
 	defer c.journal(records.EventCallIVR)
 	switch o.Kind {
 	case ivr.KindQueue:

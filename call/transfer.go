@@ -275,7 +275,7 @@ func (c *Call) onXferAnswer(l *leg, err error) *reason {
 		c.metricTransfer(x, result, ring, false)
 		rec.Result, rec.Fallback = result, x.to.Fallback.String()
 		if x.to.Fallback.Kind == config.FallbackTicket {
-			c.rec.Dispatch = "ticket"
+			c.rec.Dispatch, c.rec.DispatchTo = "ticket", x.to.Name
 		}
 		x.l.drop()
 		x.l.d = nil

@@ -194,6 +194,10 @@ func (s *Session) Done() bool { return s.phase == phDone }
 // starts with PathAnnouncement when the announcement played. A copy.
 func (s *Session) Path() []string { return slices.Clone(s.path) }
 
+// Tags returns the tags set so far, in order (the record's category). A
+// copy.
+func (s *Session) Tags() []string { return slices.Clone(s.tags) }
+
 // Vars returns the variables set and collected, plus "language" (the prompt
 // set in use) and, when any, "tags" (comma-separated, in order). A copy.
 func (s *Session) Vars() map[string]string {

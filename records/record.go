@@ -75,6 +75,11 @@ type Record struct {
 	// ticket was not answered: the ticket system dispatches the matter to
 	// the department (工单派转).
 	Dispatch string `json:"dispatch,omitempty"`
+	// DispatchTo names the directory entry the ticket goes to.
+	DispatchTo string `json:"dispatch_to,omitempty"`
+	// Category is what the caller chose in the IVR (its tags, in order,
+	// comma-separated: consult, complaint, help, ...): the ticket's kind.
+	Category string `json:"category,omitempty"`
 	// Recording is the call's stereo WAV (caller left, centre right),
 	// relative to the data directory ("" not recorded); RecordingStatus
 	// is complete, or failed when the disk stopped it (the file holds what

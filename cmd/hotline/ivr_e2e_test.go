@@ -48,21 +48,23 @@ func recordWith(t *testing.T, recs []records.Record, pathElem string) records.Re
 
 // TestFrontDoor: 12345 greets and queues; keys pressed during the greeting
 // are shortcuts (2 complaint, with a higher priority; 9 the supervision
-// line), no key is the general queue.
+// line), no key is the general queue. The shortcut is the record's
+// category (the IVR's tag).
 func TestFrontDoor(t *testing.T) {
 	t.Parallel()
 	e := startDemo(t, demoOpts{})
 	e.seat(t, 1001, testpeer.SeatOptions{}) // general, social_security
 	e.seat(t, 1029, testpeer.SeatOptions{}) // general, supervision
 	for i, tc := range []struct {
-		digit rune
-		node  string
-		skill string
-		seats []string
+		digit    rune
+		node     string
+		skill    string
+		seats    []string
+		category string
 	}{
-		{'2', "complaint", "general", []string{"1001", "1029"}},
-		{'9', "supervision", "supervision", []string{"1029"}},
-		{0, "intake", "general", []string{"1001", "1029"}},
+		{'2', "complaint", "general", []string{"1001", "1029"}, "complaint"},
+		{'9', "supervision", "supervision", []string{"1029"}, ""},
+		{0, "intake", "general", []string{"1001", "1029"}, ""},
 	} {
 		p, peer := e.caller(t, "12345", "0", 12*time.Second)
 		if tc.digit != 0 {
@@ -72,8 +74,8 @@ func TestFrontDoor(t *testing.T) {
 			t.Fatalf("sipp: %s", res)
 		}
 		r := recordWith(t, e.waitRecords(i+1, 10*time.Second), tc.node)
-		if r.Skill != tc.skill || r.EndReason != "answered" || r.LineMode != "main" || !slices.Contains(tc.seats, r.Agent) {
-			t.Errorf("%s: skill %q end %q mode %q agent %q", tc.node, r.Skill, r.EndReason, r.LineMode, r.Agent)
+		if r.Skill != tc.skill || r.EndReason != "answered" || r.LineMode != "main" || !slices.Contains(tc.seats, r.Agent) || (tc.category != "" && r.Category != tc.category) {
+			t.Errorf("%s: skill %q end %q mode %q agent %q category %q", tc.node, r.Skill, r.EndReason, r.LineMode, r.Agent, r.Category)
 		}
 	}
 }

@@ -426,6 +426,12 @@ func (e *Engine) Agents() any {
 // Queues is a snapshot of the ACD's queues.
 func (e *Engine) Queues() any { return e.acd.Queues() }
 
+// QueueInfo is this node's queues with their waiting calls.
+func (e *Engine) QueueInfo() []acd.QueueInfo { return e.acd.Queues() }
+
+// AgentInfo is every seat as the store has it.
+func (e *Engine) AgentInfo(ctx context.Context) ([]acd.AgentInfo, error) { return e.acd.Agents(ctx) }
+
 // agentStateEvent publishes each change of a seat's state as an
 // agent.state event, when the records sink keeps an event log.
 func (e *Engine) agentStateEvent() func(string, store.Status) {

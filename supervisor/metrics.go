@@ -35,6 +35,7 @@ type Metrics struct {
 	sinkFailed       *prometheus.CounterVec
 	rtp              *rtpCollector
 	sinks            *sinkCollector
+	queues           *queueMetrics
 	panics           panicCollector
 }
 
@@ -97,8 +98,9 @@ func NewMetrics() *Metrics {
 			Name: "hotline_records_delivery_failures_total",
 			Help: "Failed attempts to deliver a call record to a sink (each is retried), by sink.",
 		}, []string{"sink"}),
-		rtp:   newRTPCollector(),
-		sinks: newSinkCollector(),
+		rtp:    newRTPCollector(),
+		sinks:  newSinkCollector(),
+		queues: newQueueMetrics(),
 	}
 	m.registry.MustRegister(
 		collectors.NewGoCollector(),
@@ -111,6 +113,7 @@ func NewMetrics() *Metrics {
 		m.rtp,
 		m.sinks,
 	)
+	m.registry.MustRegister(m.queues.collectors()...)
 	return m
 }
 

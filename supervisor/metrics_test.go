@@ -7,6 +7,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
+
+	"github.com/hotline-cc/hotline/records"
 )
 
 // exercise touches every method so that every family has a sample.
@@ -17,6 +19,14 @@ func exercise(m *Metrics) {
 	m.CallEnded("caller_hangup", 90*time.Second)
 	m.SetActiveCalls(3)
 	m.SetRegistrations(40)
+	at := records.Time(time.Unix(1764720000, 0))
+	score := 2
+	m.ObserveRecord(&records.Record{Queue: "general", QueuedAt: &at, AnsweredAt: &at, Agent: "1001", WaitMs: 12000, TalkMs: 95000, SurveyScore: &score}, 10*time.Second)
+	m.ObserveRecord(&records.Record{Queue: "general", QueuedAt: &at, EndReason: "abandoned", WaitMs: 4000}, 0)
+	m.RegisterQueueSource(func() ([]QueueState, []AgentCount) {
+		return []QueueState{{Name: "general", Waiting: 3, LongestWait: 42 * time.Second, CallbacksKept: 1}},
+			[]AgentCount{{Queue: "general", State: "ready", N: 5}}
+	})
 	m.RegisterSinkBacklog("webhook", func() SinkBacklog { return SinkBacklog{Records: 2, SpooledBytes: 900, OldestSeconds: 3.5} })
 	m.RegisterFailure("auth")
 	m.RecordDelivered("redis_stream", false)
@@ -62,6 +72,9 @@ func TestMetricNamesLint(t *testing.T) {
 		"hotline_rtp_sessions_active": false, "hotline_rtp_timeouts_total": false, "hotline_rtp_rooms_mixing": false,
 		"hotline_recordings_active": false, "hotline_records_backlog": false, "hotline_records_spooled_bytes": false,
 		"hotline_records_oldest_undelivered_seconds": false,
+		"hotline_queue_calls_total": false, "hotline_queue_wait_seconds": false, "hotline_agent_handle_seconds": false,
+		"hotline_survey_results_total": false, "hotline_queue_waiting": false, "hotline_queue_longest_wait_seconds": false,
+		"hotline_queue_callbacks_kept": false, "hotline_agents": false,
 		"hotline_records_delivered_total":            false, "hotline_records_delivery_failures_total": false,
 	}
 	for _, mf := range mfs {

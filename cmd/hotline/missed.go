@@ -109,7 +109,12 @@ func (m *missedCalls) seed(w *records.Writer) {
 }
 
 // follow notes each call.ended record of the feed from event id after on.
-func (m *missedCalls) follow(feed *records.Feed, after uint64) {
+func (m *missedCalls) follow(feed *records.Feed, after uint64) { followRecords(feed, after, m.note) }
+
+// followRecords calls note with the record of each call.ended event of
+// the feed after the event after, until the feed closes. A panic in note
+// ends the following (logged), never the process.
+func followRecords(feed *records.Feed, after uint64, note func(*records.Record)) {
 	defer guard.Recover(nil, "records", nil)
 	for {
 		evs, _, more, closed := feed.Since(after, 256)
@@ -120,7 +125,7 @@ func (m *missedCalls) follow(feed *records.Feed, after uint64) {
 			}
 			var e records.Event
 			if json.Unmarshal(ev.JSON, &e) == nil && e.Record != nil {
-				m.note(e.Record)
+				note(e.Record)
 			}
 		}
 		if len(evs) > 0 {

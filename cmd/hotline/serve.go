@@ -177,6 +177,7 @@ func (c *centre) build(cfg *config.Config) error {
 		return err
 	}
 	c.engine.Start(call.SIPDialer(c.sip))
+	c.startQueueMetrics()
 	c.http = supervisor.NewServer(supervisor.ServerConfig{
 		Address: cfg.HTTP.Address.String(), Token: cfg.HTTP.Token, ReadToken: cfg.HTTP.ReadToken, Logger: c.log.With("part", "http"),
 		Metrics: c.metrics, State: c.engine, Healthy: func() bool { return !c.engine.Draining() },

@@ -146,7 +146,7 @@ func seconds(ms int64, n int) *float64 {
 // days after the range (for the 24-hour answer rate). It does not modify
 // recs.
 func Compute(recs []records.Record, opts Options) ([]Row, error) {
-	if err := opts.check(); err != nil {
+	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
 	loc := opts.location()
@@ -198,7 +198,8 @@ func compareStrings(a, b string) int {
 	return 0
 }
 
-func (o *Options) check() error {
+// Validate checks the grouping and the range (ErrBadOptions).
+func (o *Options) Validate() error {
 	switch o.By {
 	case ByDay, ByHour, ByQueue, ByAgent, ByEntry:
 	default:

@@ -21,6 +21,15 @@ const (
 	Markdown Format = "md"   // a table, rates as percentages
 )
 
+// ParseFormat is the format named s (ErrBadOptions when none is).
+func ParseFormat(s string) (Format, error) {
+	switch f := Format(s); f {
+	case CSV, JSON, Markdown:
+		return f, nil
+	}
+	return "", fmt.Errorf("%w: unknown format %q (csv, json, md)", ErrBadOptions, s)
+}
+
 // valueKind says how a column's values are written.
 type valueKind int
 
@@ -105,7 +114,8 @@ func Write(w io.Writer, f Format, by By, rows []Row) error {
 	case Markdown:
 		return writeMarkdown(w, cols, rows)
 	}
-	return fmt.Errorf("%w: unknown format %q (csv, json, md)", ErrBadOptions, f)
+	_, err := ParseFormat(string(f))
+	return err
 }
 
 // plain is a value as CSV writes it: rates as fractions to 4 places,

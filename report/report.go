@@ -9,6 +9,7 @@
 package report
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"slices"
@@ -184,18 +185,8 @@ func Compute(recs []records.Record, opts Options) ([]Row, error) {
 	for _, g := range groups {
 		rows = append(rows, *g)
 	}
-	slices.SortFunc(rows, func(a, b Row) int { return compareStrings(a.Group, b.Group) })
+	slices.SortFunc(rows, func(a, b Row) int { return cmp.Compare(a.Group, b.Group) })
 	return append(rows, *total), nil
-}
-
-func compareStrings(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // Validate checks the grouping and the range (ErrBadOptions).

@@ -310,14 +310,14 @@ func TestReportLoadRange(t *testing.T) {
 	}
 }
 
-// TestReportFormats compares each grouping in CSV and Markdown with the
+// TestReportFormats compares each grouping in each format with the
 // golden files (go test -update rewrites them; read them before
 // committing) and checks the JSON's numbers and nulls.
 func TestReportFormats(t *testing.T) {
 	recs := loadFixtures(t)
 	for _, by := range []By{ByDay, ByHour, ByQueue, ByAgent, ByEntry} {
 		rows := compute(t, recs, options(t, by))
-		for _, f := range []Format{CSV, Markdown} {
+		for _, f := range []Format{CSV, JSON, Markdown} {
 			var b bytes.Buffer
 			if err := Write(&b, f, by, rows); err != nil {
 				t.Fatal(err)

@@ -4,6 +4,7 @@
 //	hotline                       the embedded demo centre
 //	hotline -config FILE          a centre from a YAML file
 //	hotline check-config FILE     validate a file: FILE:LINE: message, exit 1 on any problem
+//	hotline report -from DAY …    the KPI report of the call records (docs/REPORTS.md)
 package main
 
 import (
@@ -26,6 +27,9 @@ func main() {
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "check-config" {
 		return checkConfig(args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "report" {
+		return reportCmd(args[1:], stdout, stderr)
 	}
 	fl := flag.NewFlagSet("hotline", flag.ContinueOnError)
 	fl.SetOutput(stderr)

@@ -51,6 +51,9 @@ type ACD struct {
 	CallbackRing time.Duration
 	// AutoLogin: a logged-out seat is logged in when its phone registers.
 	AutoLogin bool
+	// ShortAbandon: a caller who abandons within this of reaching the
+	// queue is a short abandon (the live figures, the reports' default).
+	ShortAbandon time.Duration
 }
 
 // FeatureCodes are what an agent dials from the seat phone. Reasons maps

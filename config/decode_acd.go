@@ -36,6 +36,7 @@ func (p *parser) acd(path string, n *yaml.Node) {
 		"callback_lead":         dur(&a.CallbackLead),
 		"callback_ring_timeout": dur(&a.CallbackRing),
 		"auto_login":            p.setBool(&a.AutoLogin),
+		"short_abandon":         dur(&a.ShortAbandon),
 	})
 }
 

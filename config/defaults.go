@@ -95,7 +95,7 @@ func newConfig() *Config {
 		Hours:         map[string]Hours{},
 		ACD: ACD{Features: defaultFeatureCodes(), MaxMisses: defaultMaxMisses, RetryTried: defaultRetryTried,
 			StaleOffer: defaultStaleOffer, CallbackLead: defaultCallbackLead,
-			CallbackRing: defaultCallbackRing, AutoLogin: true},
+			CallbackRing: defaultCallbackRing, AutoLogin: true, ShortAbandon: 5 * time.Second},
 		Queues: []Queue{},
 		Store:  Store{Kind: StoreMemory, Redis: Redis{Prefix: defaultRedisPrefix}},
 		Limits: defaultLimits(),

@@ -101,6 +101,11 @@ func answeredWithin(ts []time.Time, t0 time.Time) bool {
 	return i < len(ts) && !ts[i].After(t0.Add(AnswerWindow))
 }
 
+// Add counts one call record into the row as Compute does, except the
+// 24-hour answer rate, which needs the caller's later calls: here only
+// the call itself counts towards it. For live figures.
+func (g *Row) Add(r *records.Record, o Options) { g.add(r, o.facts(r, nil), o) }
+
 // add counts call record r (with its facts f) into row g.
 func (g *Row) add(r *records.Record, f facts, o Options) {
 	if f.offered {

@@ -149,7 +149,7 @@ func (m *Metrics) ObserveRecord(r *records.Record, wrapUp time.Duration) {
 		if answered {
 			q.calls.WithLabelValues(r.Queue, OutcomeCallbackReached).Inc()
 		}
-	} else if r.QueuedAt != nil {
+	} else if r.QueuedAt != nil || r.OfferedAt != nil { // as report counts offered
 		q.calls.WithLabelValues(r.Queue, OutcomeOffered).Inc()
 		outcome := QueueOutcome(r)
 		q.calls.WithLabelValues(r.Queue, outcome).Inc()

@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -25,11 +26,11 @@ func TestQueueMetrics(t *testing.T) {
 	first, _ := e.caller(t, "12345", "0", 8*time.Second)
 	first.Wait()
 	e.waitRecords(1, 20*time.Second)
-	second, _ := e.caller(t, "12345", "0", 10*time.Second) // the greeting, then waiting
+	second, _ := e.caller(t, "12345", "0", 14*time.Second) // the greeting (5 s), then 9 s waiting
 	waitUntil(t, "a caller waiting", 20*time.Second, func() bool {
 		return metricValue(t, e, `hotline_queue_waiting{queue="general"}`) == 1
 	})
-	if w := metricValue(t, e, `hotline_queue_longest_wait_seconds{queue="general"}`); w <= 0 || w > 10 {
+	if w := metricValue(t, e, `hotline_queue_longest_wait_seconds{queue="general"}`); w <= 0 || w > 15 {
 		t.Errorf("longest wait %v s", w)
 	}
 	if n := metricValue(t, e, `hotline_agents{queue="general",state="wrap_up"}`); n != 1 {
@@ -60,6 +61,55 @@ func TestQueueMetrics(t *testing.T) {
 		t.Errorf("the abandoned wait is not within 15 s: %v", got)
 	}
 	promtoolCheck(t, httpGet(t, "http://"+e.HTTP+"/metrics"))
+
+	// The JSON API: today's figures, in seconds.
+	type day struct {
+		Offered        int      `json:"offered"`
+		Answered       int      `json:"answered"`
+		Abandoned      int      `json:"abandoned"`
+		ShortAbandoned int      `json:"short_abandoned"`
+		AnswerRate     *float64 `json:"answer_rate"`
+		ServiceLevel   *float64 `json:"service_level"`
+		ASA            *float64 `json:"average_speed_of_answer_s"`
+		AHT            *float64 `json:"average_handle_s"`
+	}
+	type queueView struct {
+		Name          string         `json:"name"`
+		Waiting       int            `json:"waiting"`
+		ServiceLevelS float64        `json:"service_level_s"`
+		Agents        map[string]int `json:"agents"`
+		Today         day            `json:"today"`
+	}
+	var qs []queueView
+	apiGet(t, e, "queues", &qs)
+	i := slices.IndexFunc(qs, func(q queueView) bool { return q.Name == "general" })
+	if i < 0 || qs[i].ServiceLevelS != 15 || qs[i].Agents["wrap_up"] != 1 {
+		t.Fatalf("queues: %+v", qs)
+	}
+	d := qs[i].Today
+	if d.Offered != 2 || d.Answered != 1 || d.Abandoned != 1 || d.ShortAbandoned != 0 || d.AnswerRate == nil || *d.AnswerRate != 0.5 ||
+		d.ASA == nil || *d.ASA != float64(recs[0].WaitMs)/1000 || d.AHT == nil || *d.AHT != talk || d.ServiceLevel == nil {
+		t.Errorf("today in general: %+v", d)
+	}
+	var centre struct {
+		Day    string         `json:"day"`
+		Today  day            `json:"today"`
+		Agents map[string]int `json:"agents"`
+	}
+	apiGet(t, e, "centre", &centre)
+	if centre.Today.Offered != 2 || centre.Agents["wrap_up"] != 1 || centre.Day != time.Now().Format(time.DateOnly) {
+		t.Errorf("centre: %+v", centre)
+	}
+	var agents []struct {
+		Ext    string     `json:"extension"`
+		Since  *time.Time `json:"since"`
+		StateS float64    `json:"seconds_in_state"`
+		TalkS  float64    `json:"talk_today_s"`
+	}
+	apiGet(t, e, "agents", &agents)
+	if len(agents) != 1 || agents[0].Since == nil || agents[0].StateS <= 0 || agents[0].TalkS != talk {
+		t.Errorf("agents: %+v (talk %v s)", agents, talk)
+	}
 }
 
 // promtoolCheck runs promtool check metrics on an exposition (promtool

@@ -26,6 +26,7 @@ import (
 	"github.com/hotline-cc/hotline/internal/guard"
 	"github.com/hotline-cc/hotline/media"
 	"github.com/hotline-cc/hotline/records"
+	"github.com/hotline-cc/hotline/report"
 	"github.com/hotline-cc/hotline/sip"
 	"github.com/hotline-cc/hotline/store"
 	"github.com/hotline-cc/hotline/supervisor"
@@ -51,6 +52,7 @@ type centre struct {
 	// stopSinks delivers what the record sinks still hold, then stops them.
 	stopSinks, stopWebhook func(wait time.Duration)
 	missed                 *missedCalls
+	today                  *todayFigures
 	// stopRetention ends the recordings' retention sweep.
 	stopRetention chan struct{}
 	// closeStore releases the shared store's client (Redis) after the drain.
@@ -129,6 +131,11 @@ func (c *centre) build(cfg *config.Config) error {
 	c.missed = newMissedCalls(cfg.Records.MissedWindow, c.now)
 	c.missed.seed(c.records)
 	go c.missed.follow(c.journal.Feed(), c.journal.Feed().Last())
+	c.today = newTodayFigures(cfg.Location, c.now, func() report.Options {
+		return report.Options{Loc: cfg.Location, ShortAbandon: c.cfg.Load().ACD.ShortAbandon}
+	})
+	c.today.seed(c.records)
+	go followRecords(c.journal.Feed(), c.journal.Feed().Last(), c.today.note)
 	c.stopSinks = startStreamSink(cfg.Records.Stream, c.journal.Feed(), c.log.With("part", "records"), c.metrics)
 	c.stopWebhook, err = startWebhookSink(cfg.Records.Webhook, cfg.DataDir, c.journal.Feed(), c.log.With("part", "records"), c.metrics)
 	if err != nil {
@@ -180,12 +187,13 @@ func (c *centre) build(cfg *config.Config) error {
 	c.startQueueMetrics()
 	c.http = supervisor.NewServer(supervisor.ServerConfig{
 		Address: cfg.HTTP.Address.String(), Token: cfg.HTTP.Token, ReadToken: cfg.HTTP.ReadToken, Logger: c.log.With("part", "http"),
-		Metrics: c.metrics, State: c.engine, Healthy: func() bool { return !c.engine.Draining() },
+		Metrics: c.metrics, State: liveState{c}, Healthy: func() bool { return !c.engine.Draining() },
 	})
 	c.http.Handle("POST /api/v1/agents/{ext}/state", http.HandlerFunc(c.agentState), true)
 	c.http.Handle("GET /api/v1/directory", http.HandlerFunc(c.directory), false)
 	c.http.Handle("GET /api/v1/events", http.HandlerFunc(c.events), false)
 	c.http.Handle("GET /api/v1/missed", http.HandlerFunc(c.missed.serve), false)
+	c.http.Handle("GET /api/v1/centre", http.HandlerFunc(c.centreNow), false)
 	c.http.Handle("POST /api/v1/calls/{id}/transfer", http.HandlerFunc(c.transferStart), true)
 	c.http.Handle("POST /api/v1/calls/{id}/transfer/{op}", http.HandlerFunc(c.transferOp), true)
 	c.http.Handle("POST /api/v1/calls/{id}/monitor", http.HandlerFunc(c.monitorStart), true)

@@ -5,12 +5,10 @@ import (
 	"errors"
 	"log/slog"
 	"net/netip"
-	"sync"
 	"time"
 
 	"github.com/hotline-cc/hotline/acd"
 	"github.com/hotline-cc/hotline/config"
-	"github.com/hotline-cc/hotline/internal/guard"
 	"github.com/hotline-cc/hotline/media"
 	"github.com/hotline-cc/hotline/records"
 	"github.com/hotline-cc/hotline/sip"
@@ -406,26 +404,9 @@ func (cb *callback) end(r reason) {
 	if cb.st == cbEnded {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), endTimeout)
-	defer cancel()
-	var wg sync.WaitGroup
-	for _, l := range []*leg{cb.caller, cb.seat} {
-		if l == nil {
-			continue
-		}
-		l.stopRinging()
-		if l.d != nil {
-			wg.Add(1)
-			go func() { defer wg.Done(); defer guard.Recover(cb.log, "call", nil); _ = l.d.Hangup(ctx) }()
-		}
-	}
-	wg.Wait()
+	hangupLegs(cb.log, cb.caller, cb.seat)
 	endedAt := cb.e.opts.Now()
-	for _, l := range []*leg{cb.caller, cb.seat} {
-		if l != nil {
-			l.drop()
-		}
-	}
+	dropLegs(cb.caller, cb.seat)
 	actx, acancel := context.WithTimeout(context.Background(), acdTimeout)
 	var ds []acd.Decision
 	var err error
@@ -507,21 +488,28 @@ func (c *Call) callbackPlace() (pendingCallback, bool) {
 // ever dialled back (no international prefix, no "anonymous": toll
 // fraud); any other caller is never offered a callback.
 func (c *Call) notePlace() {
-	trunk := c.a.Origin().Trunk
-	var out config.Trunk
-	for _, t := range c.cfg.Trunks {
-		if t.Outbound != "" && (out.Outbound == "" || t.Name == trunk) {
-			out = t
-		}
-	}
+	out, ok := outboundTrunk(c.cfg, c.a.Origin().Trunk)
 	p := pendingCallback{acdID: c.id, caller: c.rec.Caller, line: c.rec.Dialled, codec: c.in.sdp.codec.Name}
-	if out.Outbound != "" && c.cfg.CallbackNumber(c.rec.Caller) {
+	if ok && c.cfg.CallbackNumber(c.rec.Caller) {
 		p.target = out.OutboundURI(c.rec.Caller)
 	}
 	c.callable = p.target != ""
 	c.snapMu.Lock()
 	c.place = p
 	c.snapMu.Unlock()
+}
+
+// outboundTrunk is the trunk to dial a citizen through: the trunk named
+// (the caller's own) when it has an outbound address, else the first that
+// has one; false when none has.
+func outboundTrunk(cfg *config.Config, name string) (config.Trunk, bool) {
+	var out config.Trunk
+	for _, t := range cfg.Trunks {
+		if t.Outbound != "" && (out.Outbound == "" || t.Name == name) {
+			out = t
+		}
+	}
+	return out, out.Outbound != ""
 }
 
 // callbackOffered: the caller waits in a queue that offers callbacks, and

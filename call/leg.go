@@ -161,6 +161,35 @@ func (l *leg) hangupLater(log *slog.Logger) {
 	}()
 }
 
+// hangupLegs stops the legs ringing and hangs up those answered, in
+// parallel, within endTimeout; it returns once every BYE is answered or
+// given up. nil legs are skipped.
+func hangupLegs(log *slog.Logger, legs ...*leg) {
+	ctx, cancel := context.WithTimeout(context.Background(), endTimeout)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, l := range legs {
+		if l == nil {
+			continue
+		}
+		l.stopRinging()
+		if l.d != nil {
+			wg.Add(1)
+			go func() { defer wg.Done(); defer guard.Recover(log, "call", nil); _ = l.d.Hangup(ctx) }()
+		}
+	}
+	wg.Wait()
+}
+
+// dropLegs drops each leg that is not nil.
+func dropLegs(legs ...*leg) {
+	for _, l := range legs {
+		if l != nil {
+			l.drop()
+		}
+	}
+}
+
 // A phone that vanished must not hold a caller: silentAfter is how long a
 // dialled leg may stay without any response at all (every live user agent
 // sends 100 Trying at once, and by then the INVITE has gone out five times),

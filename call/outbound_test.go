@@ -1,10 +1,12 @@
 package call
 
 import (
+	"context"
 	"errors"
 	"testing"
 	"time"
 
+	"github.com/hotline-cc/hotline/acd"
 	"github.com/hotline-cc/hotline/sip"
 )
 
@@ -97,5 +99,89 @@ func TestCitizenMissed(t *testing.T) {
 		if got := citizenMissed(tc.err).name; got != tc.want {
 			t.Errorf("%v: %s, want %s", tc.err, got, tc.want)
 		}
+	}
+}
+
+// outboundEngine is a test engine on outboundYAML (no calling hours) with
+// seat 1001 registered and ready and a fake dialer; the whisper is 20 ms.
+func outboundEngine(t *testing.T) (*Engine, *fakeDialer, *recorder) {
+	t.Helper()
+	yaml := outboundYAML[:len(outboundYAML)-len("calling_hours: office\n")] + "queues:\n  - {name: general, wrap_up: 1h}\n"
+	e, rec := promptedEngine(t, yaml, "welcome.wav", "hold.wav", "callback-whisper.wav")
+	if err := e.configureACD(e.config()); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := e.acd.Register(ctx, "1001", "sip:1001@127.0.0.1:5070", time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.acd.Command(ctx, "1001", acd.Command{Kind: acd.CmdLogin}); err != nil {
+		t.Fatal(err)
+	}
+	dialer := newFakeDialer()
+	e.Start(dialer)
+	return e, dialer, rec
+}
+
+// seatState is seat 1001's ACD state.
+func seatState(t *testing.T, e *Engine) acd.State {
+	t.Helper()
+	agents, err := e.acd.Agents(context.Background())
+	if err != nil || len(agents) != 1 {
+		t.Fatalf("agents %+v, %v", agents, err)
+	}
+	return agents[0].State
+}
+
+// TestOutboundEnds: how an outbound call that does not reach the citizen
+// ends: its record's end_reason and the seat's state after it (released
+// when it never answered; wrap-up when it did). The seat is always dialled
+// before the citizen.
+func TestOutboundEnds(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		run    func(t *testing.T, seat *fakeDialog, dialer *fakeDialer)
+		reason string
+		by     string
+		after  acd.State
+	}{
+		{"the seat refuses", func(t *testing.T, seat *fakeDialog, _ *fakeDialer) {
+			seat.refuse(486, "Busy Here")
+		}, "seat_no_answer", "system", acd.Ready},
+		{"the citizen is busy", func(t *testing.T, seat *fakeDialog, dialer *fakeDialer) {
+			seat.answerWith(answerSDP())
+			dialer.next(t).refuse(486, "Busy Here")
+		}, "busy", "system", acd.WrapUp},
+		{"the citizen does not answer", func(t *testing.T, seat *fakeDialog, dialer *fakeDialer) {
+			seat.answerWith(answerSDP())
+			dialer.next(t).outcome <- errNoAnswer
+		}, "no_answer", "system", acd.WrapUp},
+		{"the agent hangs up while the citizen rings", func(t *testing.T, seat *fakeDialog, dialer *fakeDialer) {
+			seat.answerWith(answerSDP())
+			citizen := dialer.next(t)
+			citizen.ring(180)
+			seat.emit(sip.EventBye{})
+		}, "cancelled", "agent", acd.WrapUp},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e, dialer, rec := outboundEngine(t)
+			id, err := e.Outbound(OutboundRequest{Number: "13800138000", Agent: "1001", Purpose: PurposeFollowUp})
+			if err != nil {
+				t.Fatal(err)
+			}
+			seat := dialer.next(t)
+			if seat.target != "sip:1001@127.0.0.1:5070" {
+				t.Fatalf("dialled %s first, not the seat", seat.target)
+			}
+			tc.run(t, seat, dialer)
+			r := rec.wait(t)
+			if r.CallID != id || r.EndReason != tc.reason || r.HangupBy != tc.by || r.AnsweredAt != nil ||
+				r.LineMode != "outbound" || r.Purpose != PurposeFollowUp || r.Agent != "1001" || r.Queue != "general" {
+				t.Fatalf("record %+v", r)
+			}
+			if s := seatState(t, e); s != tc.after {
+				t.Fatalf("seat %s after the call, want %s", s, tc.after)
+			}
+		})
 	}
 }

@@ -103,7 +103,8 @@ func TestCitizenMissed(t *testing.T) {
 }
 
 // outboundEngine is a test engine on outboundYAML (no calling hours) with
-// seat 1001 registered and ready and a fake dialer; the whisper is 20 ms.
+// seat 1001 registered and ready and a fake dialer; the whisper is 20 ms
+// (callback-whisper.wav: the prompt folder has no outbound-*.wav).
 func outboundEngine(t *testing.T) (*Engine, *fakeDialer, *recorder) {
 	t.Helper()
 	yaml := outboundYAML[:len(outboundYAML)-len("calling_hours: office\n")] + "queues:\n  - {name: general, wrap_up: 1h}\n"

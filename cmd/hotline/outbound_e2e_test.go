@@ -112,8 +112,8 @@ func TestOutboundFollowUp(t *testing.T) {
 	if answered < 0 || dialled < answered {
 		t.Errorf("the citizen was dialled before the seat answered:\n%s", e.log.tail(30))
 	}
-	if c := testpeer.BestCorrelation(seatPeer.Received(), loadPCM(t, "callback-whisper.wav")); c < 0.6 {
-		t.Errorf("the seat did not hear the whisper: correlation %.2f", c)
+	if c := testpeer.BestCorrelation(seatPeer.Received(), loadPCM(t, "outbound-followup.wav")); c < 0.6 {
+		t.Errorf("the seat did not hear the follow-up whisper: correlation %.2f", c)
 	}
 	// The seat talks first: the citizen's peer learns where to send from it.
 	seatPeer.SendTone(netip.AddrPort{}, 0, 600, 6*time.Second)
@@ -145,7 +145,7 @@ func TestOutboundFollowUp(t *testing.T) {
 // (wrap-up, then ready) and the number is not listed as missed.
 func TestOutboundNoAnswer(t *testing.T) {
 	t.Parallel()
-	_, seatSIP := rtpParty(t, 1)
+	seatPeer, seatSIP := rtpParty(t, 1)
 	citizen := testpeer.StartSipp(t, testpeer.SippOptions{
 		Scenario: testpeer.ScenarioPath(t, "uas_noanswer.xml"), Calls: 1, Timeout: 60 * time.Second,
 	})
@@ -170,6 +170,9 @@ func TestOutboundNoAnswer(t *testing.T) {
 	if r.LineMode != "outbound" || r.Purpose != "missed" || r.EndReason != "no_answer" || r.AnsweredAt != nil ||
 		r.Agent != "1001" || r.HangupBy != "system" || r.Caller != "13800138000" {
 		t.Fatalf("record: %+v", r)
+	}
+	if c := testpeer.BestCorrelation(seatPeer.Received(), loadPCM(t, "outbound-missed.wav")); c < 0.6 {
+		t.Errorf("the seat did not hear the missed-call whisper: correlation %.2f", c)
 	}
 	agentStateIs(t, e, "1001", "ready")
 	var missed []struct{ Number string }

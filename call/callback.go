@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"net/netip"
 	"time"
 
 	"github.com/hotline-cc/hotline/acd"
@@ -348,21 +347,7 @@ func (cb *callback) onLeg(ev evLeg) *reason {
 			_ = cb.seat.m.SendDTMF(e.Digit, 100*time.Millisecond)
 		}
 	case sip.EventReinvite:
-		l, other := cb.caller, (*media.Session)(nil)
-		if cb.seat != nil {
-			other = cb.seat.m
-		}
-		if ev.b {
-			l, other = cb.seat, cb.caller.m
-		}
-		if l == nil {
-			e.Reply(nil, 500)
-			return nil
-		}
-		hold, codec, ok := l.reinvite(e, other, cb.st == cbBridged, cb.ps.hold)
-		if ok {
-			cb.log.Info("re-INVITE", "leg", legName(ev.b), "hold", hold, "codec", codec)
-		}
+		reinviteOf(cb.log, e, ev.b, cb.caller, cb.seat, cb.st == cbBridged, cb.ps.hold)
 	}
 	return nil
 }
@@ -379,22 +364,18 @@ func (cb *callback) playCaller(p *media.Prompt, loop bool) {
 }
 
 func (cb *callback) openSession(b bool, codec sip.Format) (*media.Session, error) {
-	onDTMF := func(rune) {}
-	onTimeout := func() { cb.tryPost(evRTPTimeout{b: b}) }
-	return cb.e.openSession(cb.cfg, cb.log.With("leg", legName(b)), netip.AddrPort{}, codec, offerDTMF, onDTMF, onTimeout)
+	return cb.e.dialledSession(cb.cfg, cb.log, b, codec, cb.tryPost)
 }
 
 // takeOwn applies the decisions about this callback and routes the rest.
 func (cb *callback) takeOwn(ds []acd.Decision) {
-	var others []acd.Decision
-	for _, d := range ds {
+	cb.e.takeOwn(ds, func(d acd.Decision) bool {
 		if d.CallID == cb.p.acdID && d.Kind == acd.Finished {
 			cb.onDecision(d)
-			continue
+			return true
 		}
-		others = append(others, d)
-	}
-	cb.e.route(others)
+		return false
+	})
 }
 
 // end is the one way out of a callback: stop ringing, hang up both legs,

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/netip"
 	"time"
 
 	"github.com/hotline-cc/hotline/acd"
@@ -368,15 +367,13 @@ func (ob *outbound) onDecision(d acd.Decision) *reason {
 
 // takeOwn applies the decisions about this call and routes the rest.
 func (ob *outbound) takeOwn(ds []acd.Decision) {
-	var others []acd.Decision
-	for _, d := range ds {
+	ob.e.takeOwn(ds, func(d acd.Decision) bool {
 		if d.CallID == ob.id {
 			ob.onDecision(d)
-			continue
+			return true
 		}
-		others = append(others, d)
-	}
-	ob.e.route(others)
+		return false
+	})
 }
 
 func (ob *outbound) onLeg(ev evLeg) *reason {
@@ -402,25 +399,13 @@ func (ob *outbound) onLeg(ev evLeg) *reason {
 			_ = ob.seat.m.SendDTMF(e.Digit, 100*time.Millisecond)
 		}
 	case sip.EventReinvite:
-		l, other := ob.citizen, ob.seat
-		if ev.b {
-			l, other = ob.seat, ob.citizen
-		}
-		if l == nil || other == nil {
-			e.Reply(nil, 500)
-			return nil
-		}
-		hold, codec, ok := l.reinvite(e, other.m, ob.st == obBridged, ob.ps.hold)
-		if ok {
-			ob.log.Info("re-INVITE", "leg", legName(ev.b), "hold", hold, "codec", codec)
-		}
+		reinviteOf(ob.log, e, ev.b, ob.citizen, ob.seat, ob.st == obBridged, ob.ps.hold)
 	}
 	return nil
 }
 
 func (ob *outbound) openSession(b bool, codec sip.Format) (*media.Session, error) {
-	onTimeout := func() { ob.tryPost(evRTPTimeout{b: b}) }
-	return ob.e.openSession(ob.cfg, ob.log.With("leg", legName(b)), netip.AddrPort{}, codec, offerDTMF, func(rune) {}, onTimeout)
+	return ob.e.dialledSession(ob.cfg, ob.log, b, codec, ob.tryPost)
 }
 
 // end is the one way out of an outbound call: stop ringing, hang up both

@@ -2,8 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"io"
-	"net/http"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -30,22 +28,12 @@ func outboundCentre(t *testing.T, citizen, seatSIP *testpeer.SippProc, extra str
 // the JSON answer (call_id, or error).
 func postOutbound(t *testing.T, e *engine, body string) (int, map[string]string) {
 	t.Helper()
-	req, err := http.NewRequest("POST", "http://"+e.HTTP+"/api/v1/outbound", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+testToken)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
+	code, data := apiDo(t, e, "POST", "/api/v1/outbound", body, testToken)
 	var out map[string]string
-	data, _ := io.ReadAll(res.Body)
 	if err := json.Unmarshal(data, &out); err != nil {
-		t.Fatalf("POST /api/v1/outbound: %d %q: %v", res.StatusCode, data, err)
+		t.Fatalf("POST /api/v1/outbound: %d %q: %v", code, data, err)
 	}
-	return res.StatusCode, out
+	return code, out
 }
 
 // outboundRecord waits for the one record of the outbound call id.

@@ -118,6 +118,7 @@ func (e *Engine) Outbound(req OutboundRequest) (string, error) {
 		return "", ErrOutboundNoTrunk
 	}
 	ob := newOutbound(e, cfg, ps, req, trunk.OutboundURI(req.Number))
+	e.wg.Add(1) // before the table has it: Drain waits for every call it saw
 	e.mu.Lock()
 	e.calls[ob.id] = ob // before the seat is held: the ACD's recovery asks (holds)
 	e.mu.Unlock()
@@ -126,9 +127,9 @@ func (e *Engine) Outbound(req OutboundRequest) (string, error) {
 	cancel()
 	if err != nil {
 		e.remove(ob.id, "")
+		e.wg.Done()
 		return "", outboundRefusal(err)
 	}
-	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
 		ob.run(d)

@@ -103,6 +103,7 @@ func TestOutboundFollowUp(t *testing.T) {
 	if c := testpeer.BestCorrelation(seatPeer.Received(), loadPCM(t, "outbound-followup.wav")); c < 0.6 {
 		t.Errorf("the seat did not hear the follow-up whisper: correlation %.2f", c)
 	}
+	agentStateIs(t, e, "1001", "on_call")
 	// The seat talks first: the citizen's peer learns where to send from it.
 	seatPeer.SendTone(netip.AddrPort{}, 0, 600, 6*time.Second)
 	if err := citizenPeer.WaitPackets(5, 10*time.Second); err != nil {

@@ -81,6 +81,18 @@ func (e *Engine) route(ds []acd.Decision) {
 	}
 }
 
+// takeOwn routes the decisions that mine does not take (it applies those
+// it returns true for: its call's own). The owning call's goroutine.
+func (e *Engine) takeOwn(ds []acd.Decision, mine func(acd.Decision) bool) {
+	var others []acd.Decision
+	for _, d := range ds {
+		if !mine(d) {
+			others = append(others, d)
+		}
+	}
+	e.route(others)
+}
+
 // recipient finds (or, for a kept place's first Callback, starts) the call
 // a decision is for. An Overflow to callback keeps the caller's place: it is
 // noted as pending before the caller hears of it, so that a Callback right

@@ -4,13 +4,10 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"net/netip"
-	"sync"
 	"time"
 
 	"github.com/hotline-cc/hotline/acd"
 	"github.com/hotline-cc/hotline/config"
-	"github.com/hotline-cc/hotline/internal/guard"
 	"github.com/hotline-cc/hotline/media"
 	"github.com/hotline-cc/hotline/records"
 	"github.com/hotline-cc/hotline/sip"
@@ -350,21 +347,7 @@ func (cb *callback) onLeg(ev evLeg) *reason {
 			_ = cb.seat.m.SendDTMF(e.Digit, 100*time.Millisecond)
 		}
 	case sip.EventReinvite:
-		l, other := cb.caller, (*media.Session)(nil)
-		if cb.seat != nil {
-			other = cb.seat.m
-		}
-		if ev.b {
-			l, other = cb.seat, cb.caller.m
-		}
-		if l == nil {
-			e.Reply(nil, 500)
-			return nil
-		}
-		hold, codec, ok := l.reinvite(e, other, cb.st == cbBridged, cb.ps.hold)
-		if ok {
-			cb.log.Info("re-INVITE", "leg", legName(ev.b), "hold", hold, "codec", codec)
-		}
+		reinviteOf(cb.log, e, ev.b, cb.caller, cb.seat, cb.st == cbBridged, cb.ps.hold)
 	}
 	return nil
 }
@@ -381,22 +364,18 @@ func (cb *callback) playCaller(p *media.Prompt, loop bool) {
 }
 
 func (cb *callback) openSession(b bool, codec sip.Format) (*media.Session, error) {
-	onDTMF := func(rune) {}
-	onTimeout := func() { cb.tryPost(evRTPTimeout{b: b}) }
-	return cb.e.openSession(cb.cfg, cb.log.With("leg", legName(b)), netip.AddrPort{}, codec, offerDTMF, onDTMF, onTimeout)
+	return cb.e.dialledSession(cb.cfg, cb.log, b, codec, cb.tryPost)
 }
 
 // takeOwn applies the decisions about this callback and routes the rest.
 func (cb *callback) takeOwn(ds []acd.Decision) {
-	var others []acd.Decision
-	for _, d := range ds {
+	cb.e.takeOwn(ds, func(d acd.Decision) bool {
 		if d.CallID == cb.p.acdID && d.Kind == acd.Finished {
 			cb.onDecision(d)
-			continue
+			return true
 		}
-		others = append(others, d)
-	}
-	cb.e.route(others)
+		return false
+	})
 }
 
 // end is the one way out of a callback: stop ringing, hang up both legs,
@@ -406,26 +385,9 @@ func (cb *callback) end(r reason) {
 	if cb.st == cbEnded {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), endTimeout)
-	defer cancel()
-	var wg sync.WaitGroup
-	for _, l := range []*leg{cb.caller, cb.seat} {
-		if l == nil {
-			continue
-		}
-		l.stopRinging()
-		if l.d != nil {
-			wg.Add(1)
-			go func() { defer wg.Done(); defer guard.Recover(cb.log, "call", nil); _ = l.d.Hangup(ctx) }()
-		}
-	}
-	wg.Wait()
+	hangupLegs(cb.log, cb.caller, cb.seat)
 	endedAt := cb.e.opts.Now()
-	for _, l := range []*leg{cb.caller, cb.seat} {
-		if l != nil {
-			l.drop()
-		}
-	}
+	dropLegs(cb.caller, cb.seat)
 	actx, acancel := context.WithTimeout(context.Background(), acdTimeout)
 	var ds []acd.Decision
 	var err error
@@ -507,21 +469,28 @@ func (c *Call) callbackPlace() (pendingCallback, bool) {
 // ever dialled back (no international prefix, no "anonymous": toll
 // fraud); any other caller is never offered a callback.
 func (c *Call) notePlace() {
-	trunk := c.a.Origin().Trunk
-	var out config.Trunk
-	for _, t := range c.cfg.Trunks {
-		if t.Outbound != "" && (out.Outbound == "" || t.Name == trunk) {
-			out = t
-		}
-	}
+	out, ok := outboundTrunk(c.cfg, c.a.Origin().Trunk)
 	p := pendingCallback{acdID: c.id, caller: c.rec.Caller, line: c.rec.Dialled, codec: c.in.sdp.codec.Name}
-	if out.Outbound != "" && c.cfg.CallbackNumber(c.rec.Caller) {
+	if ok && c.cfg.CallbackNumber(c.rec.Caller) {
 		p.target = out.OutboundURI(c.rec.Caller)
 	}
 	c.callable = p.target != ""
 	c.snapMu.Lock()
 	c.place = p
 	c.snapMu.Unlock()
+}
+
+// outboundTrunk is the trunk to dial a citizen through: the trunk named
+// (the caller's own) when it has an outbound address, else the first that
+// has one; false when none has.
+func outboundTrunk(cfg *config.Config, name string) (config.Trunk, bool) {
+	var out config.Trunk
+	for _, t := range cfg.Trunks {
+		if t.Outbound != "" && (out.Outbound == "" || t.Name == name) {
+			out = t
+		}
+	}
+	return out, out.Outbound != ""
 }
 
 // callbackOffered: the caller waits in a queue that offers callbacks, and

@@ -153,6 +153,9 @@ type promptSet struct {
 	waitAbout, minutes *media.Prompt
 	callback           *callbackPrompts // nil when no queue offers callbacks
 	byPath             map[string]*media.Prompt
+
+	// outbound: the whispers of outbound calls by purpose (outbound.go)
+	outbound map[string]*media.Prompt
 }
 
 // NewEngine loads the prompts of cfg and returns an engine ready for Start.
@@ -230,6 +233,7 @@ func loadPrompts(cfg *config.Config) (*promptSet, error) {
 		return p
 	}
 	ps.confirm = optional(confirmPrompt)
+	ps.outbound = outboundPrompts(cfg)
 	ps.xferFailed = optional(xferFailedPrompt)
 	if slices.ContainsFunc(cfg.Queues, func(q config.Queue) bool { return q.Survey }) {
 		ps.survey, ps.surveyThanks = optional(config.SurveyPrompts[0]), optional(config.SurveyPrompts[1])

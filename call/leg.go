@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/hotline-cc/hotline/config"
 	"github.com/hotline-cc/hotline/internal/guard"
 	"github.com/hotline-cc/hotline/media"
 	"github.com/hotline-cc/hotline/sip"
@@ -161,6 +163,35 @@ func (l *leg) hangupLater(log *slog.Logger) {
 	}()
 }
 
+// hangupLegs stops the legs ringing and hangs up those answered, in
+// parallel, within endTimeout; it returns once every BYE is answered or
+// given up. nil legs are skipped.
+func hangupLegs(log *slog.Logger, legs ...*leg) {
+	ctx, cancel := context.WithTimeout(context.Background(), endTimeout)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, l := range legs {
+		if l == nil {
+			continue
+		}
+		l.stopRinging()
+		if l.d != nil {
+			wg.Add(1)
+			go func() { defer wg.Done(); defer guard.Recover(log, "call", nil); _ = l.d.Hangup(ctx) }()
+		}
+	}
+	wg.Wait()
+}
+
+// dropLegs drops each leg that is not nil.
+func dropLegs(legs ...*leg) {
+	for _, l := range legs {
+		if l != nil {
+			l.drop()
+		}
+	}
+}
+
 // A phone that vanished must not hold a caller: silentAfter is how long a
 // dialled leg may stay without any response at all (every live user agent
 // sends 100 Trying at once, and by then the INVITE has gone out five times),
@@ -310,4 +341,33 @@ func (l *leg) reinvite(e sip.EventReinvite, other *media.Session, bridged bool, 
 	l.sdp.codec, l.sdp.dtmf = format, dtmf
 	e.Reply(l.sdp.build(sess.LocalAddr(), dir), 200)
 	return hold, format.Name, true
+}
+
+// dialledSession opens the media session of a leg a callback or an
+// outbound call dials (b: the seat's): no DTMF acted on, its RTP timeout
+// posted through tryPost.
+func (e *Engine) dialledSession(cfg *config.Config, log *slog.Logger, b bool, codec sip.Format, tryPost func(any) bool) (*media.Session, error) {
+	onTimeout := func() { tryPost(evRTPTimeout{b: b}) }
+	return e.openSession(cfg, log.With("leg", legName(b)), netip.AddrPort{}, codec, offerDTMF, func(rune) {}, onTimeout)
+}
+
+// reinviteOf answers a re-INVITE on the seat's leg (b) or the citizen's
+// of a two-party call (a callback, an outbound call); music is what the
+// other party hears while a bridged one holds.
+func reinviteOf(log *slog.Logger, e sip.EventReinvite, b bool, citizen, seat *leg, bridged bool, music *media.Prompt) {
+	l, other := citizen, seat
+	if b {
+		l, other = seat, citizen
+	}
+	if l == nil {
+		e.Reply(nil, 500)
+		return
+	}
+	var om *media.Session
+	if other != nil {
+		om = other.m
+	}
+	if hold, codec, ok := l.reinvite(e, om, bridged, music); ok {
+		log.Info("re-INVITE", "leg", legName(b), "hold", hold, "codec", codec)
+	}
 }

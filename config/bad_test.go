@@ -17,7 +17,7 @@ func badCases(t testing.TB) []badCase {
 			`3: sip: missing required key "address"`,
 		}},
 		{"unknown top-level key", baseYAML + "colour: blue\n", []string{
-			`25: unknown key "colour" (known: acd, calendar, callback_numbers, centre, `,
+			`25: unknown key "colour" (known: acd, calendar, callback_numbers, calling_hours, centre, `,
 		}},
 		{"wrong type list for string", edit(t, "token: test-token", "token: [a, b]"), []string{
 			"8: http.token: must be a string, not a list",

@@ -80,6 +80,9 @@ type Config struct {
 	// gives none. A caller whose number matches none is not offered a
 	// callback.
 	CallbackNumbers []NumberPattern
+	// CallingHours names the hours set within which outbound calls
+	// (POST /api/v1/outbound) may be placed; "" means at any time.
+	CallingHours string
 }
 
 // SIP is the sip section. Register* are the REGISTER expiry bounds.

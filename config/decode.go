@@ -74,6 +74,7 @@ func (p *parser) root(n *yaml.Node) {
 		"store":            p.store,
 		"limits":           p.limits,
 		"callback_numbers": p.callbackNumbers,
+		"calling_hours":    func(path string, v *yaml.Node) { c.CallingHours, _ = p.nonEmpty(path, v) },
 		"records":          p.records,
 		"recordings": func(path string, v *yaml.Node) {
 			p.mapping(path, v, fields{

@@ -100,6 +100,9 @@ func dirBadCases(t testing.TB) []badCase {
 		{"unknown hours", editDir(t, "hours: office\n    mode", "hours: night\n    mode"), []string{
 			`61: directory[1].hours: unknown hours "night" (hours: office)`,
 		}},
+		{"unknown calling_hours", dirYAML + "calling_hours: night\n", []string{
+			`67: calling_hours: unknown hours "night" (hours: office)`,
+		}},
 		{"unknown mode", editDir(t, "mode: conference", "mode: transfer"), []string{
 			`62: directory[1].mode: unknown mode "transfer" (known: blind, consult, conference)`,
 		}},

@@ -23,6 +23,9 @@ func (p *parser) validate() {
 	p.validateACD()
 	p.validateDirectory()
 	p.checkMonitorQueues()
+	if p.c.CallingHours != "" {
+		p.knownHours("calling_hours", p.c.CallingHours)
+	}
 }
 
 // checkMonitorQueues: a supervisor's monitor_queues name queues.

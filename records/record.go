@@ -108,6 +108,11 @@ type Record struct {
 	// (line_mode "callback"); the asking call ended with end_reason
 	// "callback".
 	CallbackOf string `json:"callback_of,omitempty"`
+	// Purpose is why an outbound call (line_mode "outbound", placed by
+	// POST /api/v1/outbound) called the citizen: followup (回访) or missed
+	// (漏接回拨); OutboundOf the earlier call it follows up, when given.
+	Purpose    string `json:"purpose,omitempty"`
+	OutboundOf string `json:"outbound_of,omitempty"`
 }
 
 // recordJSON has Record's fields and tags but not its methods, so that

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strconv"
@@ -24,6 +25,13 @@ func agentState(t *testing.T, e *engine, ext, body, token string) int {
 // unless it is empty, and returns the status.
 func apiStatus(t *testing.T, e *engine, method, path, body, token string) int {
 	t.Helper()
+	code, _ := apiDo(t, e, method, path, body, token)
+	return code
+}
+
+// apiDo is apiStatus that also returns the answer's body.
+func apiDo(t *testing.T, e *engine, method, path, body, token string) (int, []byte) {
+	t.Helper()
 	req, err := http.NewRequest(method, "http://"+e.HTTP+path, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
@@ -38,8 +46,9 @@ func apiStatus(t *testing.T, e *engine, method, path, body, token string) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res.Body.Close()
-	return res.StatusCode
+	defer res.Body.Close()
+	data, _ := io.ReadAll(res.Body)
+	return res.StatusCode, data
 }
 
 // agentStateIs waits until the agents snapshot shows ext in state.

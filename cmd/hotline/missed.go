@@ -15,8 +15,10 @@ import (
 // reached since, for GET /api/v1/missed: a caller whose call entered a
 // queue and ended unanswered (abandoned, overflowed, lost, a callback that
 // failed or expired; not one whose place is kept for a callback) is
-// missed until a later call of the same number is answered, inbound or
-// called back. It reads the journal's feed on a goroutine of its own, and
+// missed until a later call of the same number is answered, inbound,
+// called back or an outbound call (POST /api/v1/outbound) that the
+// citizen answered. An outbound call that did not reach them is not a
+// missed call (it never queued). It reads the journal's feed on a goroutine of its own, and
 // is seeded at start from the records files of the window.
 type missedCalls struct {
 	window time.Duration

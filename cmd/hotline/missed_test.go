@@ -38,3 +38,26 @@ func TestMissedCalls(t *testing.T) {
 		t.Fatalf("missed %+v", got)
 	}
 }
+
+// TestMissedReachedByOutbound: a missed caller reached by an answered
+// outbound call (follow-up or missed-call) is no longer missed; an
+// outbound call that did not reach them changes nothing, and is never a
+// missed call itself.
+func TestMissedReachedByOutbound(t *testing.T) {
+	now := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
+	m := newMissedCalls(24*time.Hour, func() time.Time { return now })
+	at := func(min int) *records.Time { return records.At(now.Add(time.Duration(min) * time.Minute)) }
+	for _, r := range []*records.Record{
+		{CallID: "a1", Caller: "13800138000", EndReason: "abandoned", QueuedAt: at(-31), EndedAt: *at(-30), LineMode: "main"},
+		{CallID: "b1", Caller: "13900139000", EndReason: "abandoned", QueuedAt: at(-31), EndedAt: *at(-30), LineMode: "main"},
+		{CallID: "o1", Caller: "13800138000", EndReason: "answered", AnsweredAt: at(-6), EndedAt: *at(-5), LineMode: "outbound", Purpose: "missed"},
+		{CallID: "o2", Caller: "13900139000", EndReason: "no_answer", EndedAt: *at(-5), LineMode: "outbound", Purpose: "missed"},
+		{CallID: "o3", Caller: "13700137000", EndReason: "busy", EndedAt: *at(-5), LineMode: "outbound", Purpose: "followup"},
+	} {
+		m.note(r)
+	}
+	got := m.list()
+	if len(got) != 1 || got[0].Number != "13900139000" || got[0].Calls != 1 || got[0].LastCallID != "b1" {
+		t.Fatalf("missed %+v", got)
+	}
+}

@@ -200,6 +200,7 @@ func (c *centre) build(cfg *config.Config) error {
 	c.http.Handle("PATCH /api/v1/calls/{id}/monitor", http.HandlerFunc(c.monitorMode), true)
 	c.http.Handle("DELETE /api/v1/calls/{id}/monitor", http.HandlerFunc(c.monitorStop), true)
 	c.http.Handle("POST /api/v1/calls/{id}/recording", http.HandlerFunc(c.recordingOp), true)
+	c.http.Handle("POST /api/v1/outbound", http.HandlerFunc(c.outboundStart), true)
 	return nil
 }
 

@@ -86,6 +86,12 @@ zh callback-hello.wav 200 1.2 \
 # 排队回电 (the whisper the seat hears before the caller is connected)
 zh callback-whisper.wav 175 1.1 "pai2 dui4 hui2 dian4."
 
+# Outbound calls (POST /api/v1/outbound): the whisper the seat hears before
+# the citizen is dialled, by purpose. 回访 (a follow-up call):
+zh outbound-followup.wav 175 1.1 "hui2 fang3."
+# 漏接回拨 (calling back a missed caller):
+zh outbound-missed.wav 175 1.1 "lou4 jie1 hui2 bo1."
+
 yue yue/closed-12333.wav 175 1.2 "您好，一二三三三社保熱線，而家係非辦公時間。"
 yue yue/menu-12333.wav 200 1.3 "養老保險按一，醫療保險按二，就業按三，人工按零，重聽按九。"
 yue yue/menu-12333-pension.wav 200 1.25 "養老金查詢按一，轉移接續按二，返回按星號。"

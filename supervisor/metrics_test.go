@@ -72,10 +72,10 @@ func TestMetricNamesLint(t *testing.T) {
 		"hotline_rtp_sessions_active": false, "hotline_rtp_timeouts_total": false, "hotline_rtp_rooms_mixing": false,
 		"hotline_recordings_active": false, "hotline_records_backlog": false, "hotline_records_spooled_bytes": false,
 		"hotline_records_oldest_undelivered_seconds": false,
-		"hotline_queue_calls_total": false, "hotline_queue_wait_seconds": false, "hotline_agent_handle_seconds": false,
+		"hotline_queue_calls_total":                  false, "hotline_queue_wait_seconds": false, "hotline_agent_handle_seconds": false,
 		"hotline_survey_results_total": false, "hotline_queue_waiting": false, "hotline_queue_longest_wait_seconds": false,
 		"hotline_queue_callbacks_kept": false, "hotline_agents": false,
-		"hotline_records_delivered_total":            false, "hotline_records_delivery_failures_total": false,
+		"hotline_records_delivered_total": false, "hotline_records_delivery_failures_total": false,
 	}
 	for _, mf := range mfs {
 		name := mf.GetName()

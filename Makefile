@@ -2,8 +2,8 @@
 GO       ?= go
 BIN      := bin/hotline
 # Debian packages the tests talk to (real peers, not mocks).
-PEERS    := sip-tester baresip-core sox espeak-ng redis-server kamailio sipvicious prometheus
-PEER_BIN := sipp baresip sox espeak-ng redis-server kamailio svwar svcrack promtool
+PEERS    := sip-tester baresip-core sox espeak-ng redis-server kamailio sipvicious prometheus chromium
+PEER_BIN := sipp baresip sox espeak-ng redis-server kamailio svwar svcrack promtool chromium
 
 .PHONY: all build run test unit e2e bench fuzz peers vet fmt clean
 

@@ -74,6 +74,8 @@ type Config struct {
 	Records Records
 	// Recordings: their retention.
 	Recordings Recordings
+	// Wallboard: the hall screen's title and warning lights.
+	Wallboard Wallboard
 
 	// CallbackNumbers are the numbers a queue callback may dial (the
 	// caller's number must match one); DefaultCallbackNumbers when the file
@@ -266,6 +268,16 @@ func (c *Config) TrunkFor(addr netip.Addr) (Trunk, bool) {
 		}
 	}
 	return Trunk{}, false
+}
+
+// Wallboard is the hall screen (/wallboard): a queue's light is yellow
+// when its service level today is under ServiceLevelYellow percent or
+// its longest wait over LongestWaitYellow, red under ServiceLevelRed or
+// over LongestWaitRed.
+type Wallboard struct {
+	Title                               string
+	ServiceLevelYellow, ServiceLevelRed int
+	LongestWaitYellow, LongestWaitRed   time.Duration
 }
 
 // Recordings: how long call recordings (DATA/recordings/YYYY-MM-DD/) are

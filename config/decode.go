@@ -76,6 +76,7 @@ func (p *parser) root(n *yaml.Node) {
 		"callback_numbers": p.callbackNumbers,
 		"calling_hours":    func(path string, v *yaml.Node) { c.CallingHours, _ = p.nonEmpty(path, v) },
 		"records":          p.records,
+		"wallboard":        p.wallboard,
 		"recordings": func(path string, v *yaml.Node) {
 			p.mapping(path, v, fields{
 				"keep": func(path string, v *yaml.Node) { setDuration(&p.reader, &c.Recordings.Keep, path, v, 24*time.Hour) },
@@ -351,6 +352,32 @@ func (p *parser) records(path string, n *yaml.Node) {
 		"webhook":        p.webhook,
 		"missed_window":  func(path string, v *yaml.Node) { setDuration(&p.reader, &r.MissedWindow, path, v, time.Minute) },
 	})
+}
+
+// wallboard decodes the wallboard section: its title and the thresholds
+// of its warning lights.
+func (p *parser) wallboard(path string, n *yaml.Node) {
+	w := &p.c.Wallboard
+	pct := func(dst *int) func(string, *yaml.Node) {
+		return func(path string, v *yaml.Node) {
+			if i, ok := p.integer(path, v, 1, 100); ok {
+				*dst = i
+			}
+		}
+	}
+	p.mapping(path, n, fields{
+		"title":                func(path string, v *yaml.Node) { w.Title, _ = p.nonEmpty(path, v) },
+		"service_level_yellow": pct(&w.ServiceLevelYellow),
+		"service_level_red":    pct(&w.ServiceLevelRed),
+		"longest_wait_yellow":  func(path string, v *yaml.Node) { setDuration(&p.reader, &w.LongestWaitYellow, path, v, time.Second) },
+		"longest_wait_red":     func(path string, v *yaml.Node) { setDuration(&p.reader, &w.LongestWaitRed, path, v, time.Second) },
+	})
+	if w.ServiceLevelRed > w.ServiceLevelYellow {
+		p.problem(n.Line, path, "service_level_red (%d%%) must not be above service_level_yellow (%d%%)", w.ServiceLevelRed, w.ServiceLevelYellow)
+	}
+	if w.LongestWaitRed < w.LongestWaitYellow {
+		p.problem(n.Line, path, "longest_wait_red (%v) must not be below longest_wait_yellow (%v)", w.LongestWaitRed, w.LongestWaitYellow)
+	}
 }
 
 // webhook decodes records.webhook: an http(s) URL, a secret of at least

@@ -102,6 +102,8 @@ func newConfig() *Config {
 		Records: Records{Fsync: FsyncInterval, FsyncInterval: 200 * time.Millisecond,
 			Stream: RecordStream{Key: "hotline:records", MaxLen: 100000}, Webhook: Webhook{Timeout: 5 * time.Second},
 			MissedWindow: 24 * time.Hour},
+		Wallboard: Wallboard{Title: "12345 政务服务便民热线", ServiceLevelYellow: 80, ServiceLevelRed: 60,
+			LongestWaitYellow: 30 * time.Second, LongestWaitRed: 60 * time.Second},
 	}
 }
 

@@ -144,6 +144,10 @@ func (g *Row) addTransfer(t *records.Transfer, o Options) {
 	g.TransfersInLevel += b2i(t.Answered && time.Duration(t.RingMs)*time.Millisecond <= level)
 }
 
+// AddTransfer counts one transfer into the row (its 15 s rate), as the
+// entry grouping does.
+func (g *Row) AddTransfer(t *records.Transfer, o Options) { g.addTransfer(t, o) }
+
 // addTransfers counts r's transfers into the groups of their entries
 // (ByEntry): the entry's name, or the target called when it has none (a
 // parallel line's department leg).

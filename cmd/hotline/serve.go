@@ -194,6 +194,8 @@ func (c *centre) build(cfg *config.Config) error {
 	c.http.Handle("GET /api/v1/events", http.HandlerFunc(c.events), false)
 	c.http.Handle("GET /api/v1/missed", http.HandlerFunc(c.missed.serve), false)
 	c.http.Handle("GET /api/v1/centre", http.HandlerFunc(c.centreNow), false)
+	c.http.Handle("GET /api/v1/wallboard", http.HandlerFunc(c.wallboardData), false)
+	c.http.Handle("GET /wallboard", http.HandlerFunc(c.serveWallboard), false)
 	c.http.Handle("POST /api/v1/calls/{id}/transfer", http.HandlerFunc(c.transferStart), true)
 	c.http.Handle("POST /api/v1/calls/{id}/transfer/{op}", http.HandlerFunc(c.transferOp), true)
 	c.http.Handle("POST /api/v1/calls/{id}/monitor", http.HandlerFunc(c.monitorStart), true)

@@ -29,6 +29,8 @@ type todayFigures struct {
 	queues map[string]*report.Row
 	centre report.Row
 	agents map[string]*agentDay
+	// entries: today's transfers by directory entry (or target)
+	entries map[string]*report.Row
 }
 
 // agentDay is an agent's answered calls and talk time today.
@@ -48,6 +50,7 @@ func newTodayFigures(loc *time.Location, now func() time.Time, opts func() repor
 
 func (t *todayFigures) resetLocked(day string) {
 	t.day, t.queues, t.centre, t.agents = day, map[string]*report.Row{}, report.Row{}, map[string]*agentDay{}
+	t.entries = map[string]*report.Row{}
 }
 
 // rollLocked starts a new day at midnight.
@@ -83,6 +86,19 @@ func (t *todayFigures) note(r *records.Record) {
 		q.Add(r, o)
 	}
 	t.centre.Add(r, o)
+	for i := range r.Transfers {
+		x := &r.Transfers[i]
+		name := x.Name
+		if name == "" {
+			name = x.Target
+		}
+		e := t.entries[name]
+		if e == nil {
+			e = &report.Row{Group: name, Kind: x.Kind}
+			t.entries[name] = e
+		}
+		e.AddTransfer(x, o)
+	}
 	if r.Agent != "" && r.AnsweredAt != nil {
 		a := t.agents[r.Agent]
 		if a == nil {

@@ -87,7 +87,7 @@ func newQueueMetrics() *queueMetrics {
 			Help: "Satisfaction survey grades keyed by callers (1 very satisfied .. 5 very dissatisfied), by queue.",
 		}, []string{"queue", "score"}),
 		waiting: prometheus.NewDesc("hotline_queue_waiting", "Callers waiting in a queue now (this node), kept callback places included.", []string{"queue"}, nil),
-		longest: prometheus.NewDesc("hotline_queue_longest_wait_seconds", "The longest wait of a caller in a queue now (this node); 0 when none waits.", []string{"queue"}, nil),
+		longest: prometheus.NewDesc("hotline_queue_longest_wait_seconds", "The longest wait of a caller on the line in a queue now (this node; kept callback places not counted); 0 when none waits.", []string{"queue"}, nil),
 		kept:    prometheus.NewDesc("hotline_queue_callbacks_kept", "Callback places kept in a queue now (this node).", []string{"queue"}, nil),
 		agents:  prometheus.NewDesc("hotline_agents", "Agents of a queue's skill by ACD state (an agent counts in every queue of its skills).", []string{"queue", "state"}, nil),
 	}

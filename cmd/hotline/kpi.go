@@ -32,10 +32,11 @@ func (c *centre) queueGauges() ([]supervisor.QueueState, []supervisor.AgentCount
 	for _, q := range c.engine.QueueInfo() {
 		s := supervisor.QueueState{Name: q.Name, Waiting: q.Waiting}
 		for _, w := range q.Calls {
-			s.LongestWait = max(s.LongestWait, w.Wait)
-			if w.Callback {
+			if w.Callback { // a kept place: nobody is on the line
 				s.CallbacksKept++
+				continue
 			}
+			s.LongestWait = max(s.LongestWait, w.Wait)
 		}
 		qs = append(qs, s)
 	}

@@ -202,8 +202,11 @@ func (s liveState) Queues() any {
 		row := apiQueue{Name: q.Name, Waiting: q.Waiting, Ringing: q.Offered, AvgHandleS: q.AvgHandle.Seconds(),
 			Agents: map[string]int{}, Calls: make([]apiWaiting, 0, len(q.Calls))}
 		for _, w := range q.Calls {
-			row.LongestWaitS = max(row.LongestWaitS, w.Wait.Seconds())
-			row.CallbacksKept += b2i(w.Callback)
+			if w.Callback {
+				row.CallbacksKept++ // a kept place: nobody is on the line
+			} else {
+				row.LongestWaitS = max(row.LongestWaitS, w.Wait.Seconds())
+			}
 			row.Calls = append(row.Calls, apiWaiting{CallID: w.CallID, Caller: w.Caller, Priority: w.Priority,
 				Position: w.Position, WaitS: w.Wait.Seconds(), Callback: w.Callback})
 		}
@@ -291,11 +294,4 @@ func (c *centre) centreNow(w http.ResponseWriter, _ *http.Request) {
 	out.Today, out.Day = figures(&t.centre), t.day
 	t.mu.Unlock()
 	writeJSON(w, http.StatusOK, out)
-}
-
-func b2i(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }

@@ -86,6 +86,21 @@ func TestBench(t *testing.T) {
 	if len(byStore) > 1 {
 		writeStoreComparison(report, byStore)
 	}
+	// The cost of the event fan-out and of recording every call, beside
+	// the memory store's run: HOTLINE_BENCH_VARIANT_RATES (default 300).
+	var variants []callRateResult
+	for _, v := range []callRateStore{
+		{name: "memory, no event client"},
+		{name: "memory, 20 event-stream clients", sse: 20},
+		{name: "memory, every call recorded", recording: true, yaml: "queues:\n  - {name: general, record: true}\n"},
+	} {
+		t.Run("Variant", func(t *testing.T) {
+			variants = append(variants, benchCallRate(t, report, envInts(t, "HOTLINE_BENCH_VARIANT_RATES", []int{300}), "", v))
+		})
+	}
+	if len(variants) > 1 {
+		writeStoreComparison(report, variants)
+	}
 	t.Run("Surge", func(t *testing.T) { benchSurge(t, report, surgeDuration(t)) })
 	t.Run("Conference", func(t *testing.T) {
 		benchConference(t, report, envInts(t, "HOTLINE_BENCH_CONFERENCE", []int{100})[0])
@@ -163,6 +178,8 @@ type callRateStore struct {
 	name      string
 	yaml      string
 	serverPID int
+	sse       int  // event-stream clients connected throughout
+	recording bool // every call recorded: disk per call is reported
 }
 
 // callRateResult is what a calls/s run found: the highest rate with no
@@ -187,6 +204,14 @@ func benchCallRate(t *testing.T, w *strings.Builder, rates []int, profile string
 		Vars: map[string]string{"rtp_port": strconv.Itoa(sink.port())}, Timeout: 30 * time.Minute,
 	})
 	registerBenchSeats(t, e, seats, uas.Addr)
+	for range st.sse {
+		ch, stop := eventStream(t, e, "", "")
+		t.Cleanup(stop)
+		go func() {
+			for range ch { // the clients only have to keep up
+			}
+		}()
+	}
 	fmt.Fprintf(w, "## (a) calls/s, %s store, %d seats: answer -> 2 s greeting -> queue -> seat answers -> bridged, caller hangs up %d ms after the answer, %v per step\n\n", st.name, seats, benchHoldMs, benchStep)
 	fmt.Fprintln(w, "| offered calls/s | calls | successful | failed | bridged (records with a seat) | achieved calls/s | engine CPU per call | = % of a core per call/s | store server CPU per call | machine busy (of 2 cores) | longest wait for a seat |")
 	fmt.Fprintln(w, "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
@@ -223,6 +248,10 @@ func benchCallRate(t *testing.T, w *strings.Builder, rates []int, profile string
 		achieved := launchRate(res, n, benchHoldMs*time.Millisecond)
 		fmt.Fprintf(w, "| %d | %d | %d | %d | %d | %.0f | %v | %.2f%% | %s | %.2f cores | %d ms |\n", rate, n, res.Successful, res.Failed,
 			bridged, achieved, perCall.Round(time.Microsecond), 100*perCall.Seconds(), srv, machineCores(before, after), longest)
+		if st.recording {
+			bytes, files := dirBytes(filepath.Join(e.dir, "data", "recordings"))
+			fmt.Fprintf(w, "\nRecordings so far: %d files, %.1f MiB, %.0f KiB per recorded call\n\n", files, float64(bytes)/(1<<20), float64(bytes)/1024/float64(max(files, 1)))
+		}
 		if res.ExitCode != 0 || res.Failed != 0 || res.Successful != n || bridged != n || achieved < 0.95*float64(rate) {
 			t.Logf("call rate %d (%s store): %s\n%s", rate, st.name, res, e.log.tail(20))
 			break
@@ -230,8 +259,25 @@ func benchCallRate(t *testing.T, w *strings.Builder, rates []int, profile string
 		got.best, got.perCall, got.serverPerCall = rate, perCall, srvPerCall
 	}
 	fmt.Fprintf(w, "\nHighest rate with 0 failed calls (%s store): **%d calls/s**\n\n", st.name, got.best)
+	if st.sse > 0 {
+		fmt.Fprintf(w, "%d event-stream clients connected throughout\n\n", st.sse)
+	}
 	stopForProfile(t, e)
 	return got
+}
+
+// dirBytes is the size and number of the files under dir.
+func dirBytes(dir string) (bytes int64, files int) {
+	_ = filepath.WalkDir(dir, func(_ string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if fi, err := d.Info(); err == nil {
+				bytes += fi.Size()
+				files++
+			}
+		}
+		return nil
+	})
+	return bytes, files
 }
 
 // serverCPU is a store server's CPU time so far (0 for none).

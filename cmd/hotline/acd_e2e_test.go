@@ -97,9 +97,7 @@ func TestAgentFeatureCodes(t *testing.T) {
 	dial("*13")
 	agentStateIs(t, e, "1001", "not_ready")
 	p, _ := e.caller(t, "12345", "0", 12*time.Second)
-	if _, err := e.log.wait(`msg="ivr done" .*outcome=queue`, 15*time.Second); err != nil {
-		t.Fatal(err)
-	}
+	waitEvents(t, e, "call.ivr", 1, 15*time.Second)
 	dial("*14")
 	if _, err := seat.WaitEvent("CALL_ESTABLISHED", 10*time.Second); err != nil {
 		t.Fatalf("the ready seat was not offered the waiting call: %v\n%s", err, e.log.tail(30))
@@ -184,9 +182,7 @@ func TestQueueFullAndAbandoned(t *testing.T) {
 	e := startEngine(t, centreOpts{Seats: 1, RTPTimeout: "60s",
 		Extra: "queues:\n  - name: general\n    max_length: 1\n    on_full: message goodbye.wav\n"})
 	first, _ := e.caller(t, "12345", "0", 12*time.Second)
-	if _, err := e.log.wait(`msg="ivr done" .*outcome=queue`, 15*time.Second); err != nil {
-		t.Fatal(err)
-	}
+	waitEvents(t, e, "call.ivr", 1, 15*time.Second)
 	second, peer := e.caller(t, "12345", "0", 20*time.Second)
 	for _, p := range []*testpeer.SippProc{first, second} {
 		if res := p.Wait(); res.ExitCode != 0 {
@@ -229,9 +225,7 @@ func TestRedisOutage(t *testing.T) {
 	if _, err := seat.WaitEvent("CALL_ESTABLISHED", 15*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.log.wait(`msg=bridged`, 10*time.Second); err != nil {
-		t.Fatal(err)
-	}
+	waitEvents(t, e, "call.answered", 1, 10*time.Second)
 	rds.Stop()
 	p2, _ := e.caller(t, "12345", "0", 15*time.Second)
 	for _, p := range []*testpeer.SippProc{p1, p2} {

@@ -49,9 +49,7 @@ func waitCallers(t *testing.T, e *engine, name string, p *testpeer.SippProc, cal
 // waitQueued waits until n callers in all have finished the IVR into a queue.
 func waitQueued(t *testing.T, e *engine, n int) {
 	t.Helper()
-	if _, err := e.log.waitCount(`msg="ivr done" .*outcome=queue`, n, 60*time.Second); err != nil {
-		t.Fatalf("%d callers queued: %v\n%s", n, err, e.log.tail(40))
-	}
+	waitEvents(t, e, "call.ivr", n, 60*time.Second)
 }
 
 // checkAnswered fails unless r was answered by a seat, with its queue,

@@ -89,9 +89,7 @@ func TestQueueCallback(t *testing.T) {
 	})
 	e, seat := callbackCentre(t, phone, "")
 	caller, peer := e.caller(t, "12345", "0", 60*time.Second)
-	if _, err := e.log.wait(`msg="ivr done" .*outcome=queue`, 15*time.Second); err != nil {
-		t.Fatal(err)
-	}
+	waitEvents(t, e, "call.ivr", 1, 15*time.Second)
 	// The offer plays once as the caller joins the queue (no announcements
 	// here); the key is pressed once that much audio has arrived.
 	offer := loadPCM(t, "callback-offer.wav")
@@ -189,9 +187,7 @@ func TestCallbackOverflowNotReached(t *testing.T) {
 // then presses 1 on peer (RFC 4733).
 func pressAfterOffer(t *testing.T, e *engine, peer *testpeer.RTPPeer, n int) {
 	t.Helper()
-	if _, err := e.log.waitCount(`msg="ivr done" .*outcome=queue`, n, 20*time.Second); err != nil {
-		t.Fatalf("%v\n%s", err, e.log.tail(30))
-	}
+	waitEvents(t, e, "call.ivr", n, 20*time.Second)
 	offer := loadPCM(t, "callback-offer.wav")
 	if err := peer.WaitPackets(len(peer.Packets())+len(offer)/160, 15*time.Second); err != nil {
 		t.Fatal(err)
@@ -268,9 +264,7 @@ func TestCallbackOnePerNumber(t *testing.T) {
 		t.Fatalf("second ask's record: %+v", dup)
 	}
 	e.callerFrom(t, "", "13800138001", "12345", "0", 40*time.Second) // waits; hangs up as the test ends
-	if _, err := e.log.waitCount(`msg="ivr done" .*outcome=queue`, 3, 20*time.Second); err != nil {
-		t.Fatal(err)
-	}
+	waitEvents(t, e, "call.ivr", 3, 20*time.Second)
 	type queued struct {
 		Name  string `json:"name"`
 		Calls []struct {

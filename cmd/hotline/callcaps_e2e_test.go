@@ -37,9 +37,7 @@ func TestSensitiveAndBoundedDigits(t *testing.T) {
 	for _, d := range id {
 		peer.SendDTMF(netip.AddrPort{}, 101, d)
 	}
-	if _, err := e.log.wait(`msg="ivr done" .*outcome=queue`, 20*time.Second); err != nil {
-		t.Fatalf("ID number not collected: %v\n%s", err, e.log.tail(30))
-	}
+	waitEvents(t, e, "call.ivr", 1, 20*time.Second)
 	for range later {
 		peer.SendDTMF(netip.AddrPort{}, 101, '7')
 	}

@@ -182,3 +182,29 @@ func TestMissedCallers(t *testing.T) {
 	e.kill()
 	check(launch(t, e.dir, e.cfg, "info"))
 }
+
+// waitEvents waits until the node's event log holds n events of type typ
+// since it started (read from the stream's beginning, so an event that
+// came before the call is not missed) and returns them. The e2e tests
+// wait on these, not on log lines.
+func waitEvents(t *testing.T, e *engine, typ string, n int, limit time.Duration) []sseEvent {
+	t.Helper()
+	ch, stop := eventStream(t, e, "?types="+typ, "0")
+	defer stop()
+	var got []sseEvent
+	deadline := time.After(limit)
+	for len(got) < n {
+		select {
+		case ev, ok := <-ch:
+			if !ok {
+				t.Fatalf("the event stream ended with %d %s events, want %d", len(got), typ, n)
+			}
+			if ev.typ == typ {
+				got = append(got, ev)
+			}
+		case <-deadline:
+			t.Fatalf("%d %s events after %v, want %d\n%s", len(got), typ, limit, n, e.log.tail(30))
+		}
+	}
+	return got
+}

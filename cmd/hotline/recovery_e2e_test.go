@@ -30,9 +30,7 @@ func bridgeSeat(t *testing.T, e *engine) {
 	if _, err := seat.WaitEvent("CALL_ESTABLISHED", 15*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.log.wait(`msg=bridged`, 10*time.Second); err != nil {
-		t.Fatal(err)
-	}
+	waitEvents(t, e, "call.answered", 1, 10*time.Second)
 }
 
 // TestSeatFreedAfterNodeKilled: two nodes share one Redis; node A bridges

@@ -199,9 +199,7 @@ func TestInternalCallKeepsSeatsBusy(t *testing.T) {
 		}
 	}
 	caller, peer := e.caller(t, "12345", "0", 60*time.Second)
-	if _, err := e.log.wait(`msg="ivr done" .*outcome=queue`, 15*time.Second); err != nil {
-		t.Fatal(err)
-	}
+	waitEvents(t, e, "call.ivr", 1, 15*time.Second)
 	// The caller waits a second (50 packets of music) before the seats
 	// hang up: a seat offered meanwhile would have cut the wait short.
 	if err := peer.WaitPackets(len(peer.Packets())+50, 10*time.Second); err != nil {

@@ -564,7 +564,11 @@ func benchSurge(t *testing.T, w *strings.Builder, d time.Duration) {
 		t.Fatal("the callers' SIPp process was not found among the test's children")
 	}
 	start := sampleProc(t, pid)
-	seen := watchSurge(t, e, pid, d, uac.Done())
+	// The seats' phones refresh their registrations (3,600 s) as real
+	// phones do, at half the interval: without it every seat lapses, and
+	// is rightly logged out, an hour in.
+	reregister := func() { registerBenchSeats(t, e, surgeSeats, uas.Addr) }
+	seen := watchSurge(t, e, pid, d, uac.Done(), reregister)
 	end := sampleProc(t, pid)
 	// SIPp's graceful quit: no new caller, the connected ones finish. (It
 	// may have ended by itself: watchSurge said so; its result says why.)
@@ -598,9 +602,10 @@ func benchSurge(t *testing.T, w *strings.Builder, d time.Duration) {
 
 // watchSurge samples the queue length and the engine's RSS every
 // surgeSample for d, or until the callers' SIPp exits early.
-func watchSurge(t *testing.T, e *engine, pid int, d time.Duration, callersDone <-chan struct{}) surgeWatch {
+func watchSurge(t *testing.T, e *engine, pid int, d time.Duration, callersDone <-chan struct{}, reregister func()) surgeWatch {
 	s := surgeWatch{minWaiting: surgeWaiting * 10}
 	began := time.Now()
+	registered := began
 	stop := time.NewTimer(d)
 	defer stop.Stop()
 	tick := time.NewTicker(surgeSample)
@@ -613,6 +618,10 @@ func watchSurge(t *testing.T, e *engine, pid int, d time.Duration, callersDone <
 			t.Errorf("the callers' SIPp ended before the surge did")
 			return s
 		case <-tick.C:
+		}
+		if time.Since(registered) >= surgeReregister {
+			reregister()
+			registered = time.Now()
 		}
 		s.samples++
 		rss := sampleProc(t, pid).rssKiB
@@ -629,6 +638,10 @@ func watchSurge(t *testing.T, e *engine, pid int, d time.Duration, callersDone <
 		}
 	}
 }
+
+// surgeReregister is how often the surge's seats register again (half
+// their 3,600 s registration).
+const surgeReregister = 30 * time.Minute
 
 // surgeMaxGrowth bounds the RSS growth of a surge of 30 minutes or more.
 const surgeMaxGrowth = 0.05

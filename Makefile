@@ -41,7 +41,7 @@ peers:
 		echo "installing test peers (missing:$$missing)"; \
 		export DEBIAN_FRONTEND=noninteractive; \
 		apt-get update -qq && apt-get install -y -qq --no-install-recommends $(PEERS) >/dev/null; \
-		for s in redis-server kamailio; do (service $$s stop >/dev/null 2>&1 || true); done; \
+		for s in redis-server kamailio prometheus; do (service $$s stop >/dev/null 2>&1 || true); done; \
 	fi
 
 vet:

@@ -47,6 +47,10 @@ func badCases(t testing.TB) []badCase {
 			"25: recordings.keep: must be at least 24h0m0s, not 12h",
 			`27: queues[0].record: must be true or false, not the string "yes-please"`,
 		}},
+		{"wallboard lights the wrong way round", baseYAML + "wallboard: {service_level_yellow: 50, service_level_red: 70, longest_wait_yellow: 60s, longest_wait_red: 30s, title: x}\n", []string{
+			"25: wallboard: service_level_red (70%) must not be above service_level_yellow (50%)",
+			"25: wallboard: longest_wait_red (30s) must not be below longest_wait_yellow (1m0s)",
+		}},
 		{"recordings keep in days", baseYAML + "recordings: {keep: -3d}\n", []string{
 			`25: recordings.keep: "-3d" is not a duration (use a number with a unit: 500ms, 30s, 5m, 1h, 90d)`,
 		}},

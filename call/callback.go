@@ -469,7 +469,7 @@ func (c *Call) callbackPlace() (pendingCallback, bool) {
 // ever dialled back (no international prefix, no "anonymous": toll
 // fraud); any other caller is never offered a callback.
 func (c *Call) notePlace() {
-	out, ok := outboundTrunk(c.cfg, c.a.Origin().Trunk)
+	out, ok := outboundTrunk(c.cfg, c.a.Origin().Trunk, c.e.opts.TrunkUp)
 	p := pendingCallback{acdID: c.id, caller: c.rec.Caller, line: c.rec.Dialled, codec: c.in.sdp.codec.Name}
 	if ok && c.cfg.CallbackNumber(c.rec.Caller) {
 		p.target = out.OutboundURI(c.rec.Caller)
@@ -480,17 +480,30 @@ func (c *Call) notePlace() {
 	c.snapMu.Unlock()
 }
 
-// outboundTrunk is the trunk to dial a citizen through: the trunk named
-// (the caller's own) when it has an outbound address, else the first that
-// has one; false when none has.
-func outboundTrunk(cfg *config.Config, name string) (config.Trunk, bool) {
+// outboundTrunk is the trunk to dial a citizen through, among those with
+// an outbound address: the trunk named (the caller's own) when it is up,
+// else the first that is up, else (all down: their pings may be wrong)
+// the named one or the first; false when none has an address. up nil:
+// every trunk is up.
+func outboundTrunk(cfg *config.Config, name string, up func(string) bool) (config.Trunk, bool) {
 	var out config.Trunk
+	score := -1
 	for _, t := range cfg.Trunks {
-		if t.Outbound != "" && (out.Outbound == "" || t.Name == name) {
-			out = t
+		if t.Outbound == "" {
+			continue
+		}
+		s := 0
+		if up == nil || up(t.Name) {
+			s += 2
+		}
+		if t.Name == name {
+			s++
+		}
+		if s > score {
+			out, score = t, s
 		}
 	}
-	return out, out.Outbound != ""
+	return out, score >= 0
 }
 
 // callbackOffered: the caller waits in a queue that offers callbacks, and

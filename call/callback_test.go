@@ -93,3 +93,35 @@ func TestCallbackOffer(t *testing.T) {
 		}
 	})
 }
+
+// TestOutboundTrunkPrefersUp: the caller's own trunk when it is up, else
+// the first that is up, else the caller's own; none without an address.
+func TestOutboundTrunkPrefersUp(t *testing.T) {
+	cfg := &config.Config{Trunks: []config.Trunk{
+		{Name: "in-only"}, {Name: "a", Outbound: "sip:10.0.0.1"}, {Name: "b", Outbound: "sip:10.0.0.2"},
+	}}
+	down := map[string]bool{}
+	up := func(n string) bool { return !down[n] }
+	for _, c := range []struct {
+		name, want string
+		down       []string
+	}{
+		{"b", "b", nil},
+		{"in-only", "a", nil},
+		{"b", "a", []string{"b"}},
+		{"a", "b", []string{"a"}},
+		{"a", "a", []string{"a", "b"}},
+		{"in-only", "a", []string{"a", "b"}},
+	} {
+		clear(down)
+		for _, d := range c.down {
+			down[d] = true
+		}
+		if got, ok := outboundTrunk(cfg, c.name, up); !ok || got.Name != c.want {
+			t.Errorf("caller's trunk %s, down %v: %s, want %s", c.name, c.down, got.Name, c.want)
+		}
+	}
+	if _, ok := outboundTrunk(&config.Config{Trunks: []config.Trunk{{Name: "x"}}}, "x", nil); ok {
+		t.Error("a trunk without an outbound address was chosen")
+	}
+}

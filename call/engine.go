@@ -86,6 +86,10 @@ type Options struct {
 	// Node names this engine node in the shared store (default: the
 	// config's store.node).
 	Node string
+	// TrunkUp reports whether a trunk answers its OPTIONS pings; callbacks
+	// and outbound calls go through a trunk that is up when one is. nil:
+	// every trunk is up.
+	TrunkUp func(trunk string) bool
 }
 
 // confirmPrompt is the prompt a seat hears after a feature code, when the

@@ -113,7 +113,7 @@ func (e *Engine) Outbound(req OutboundRequest) (string, error) {
 	if err := checkOutbound(cfg, ps.plan.Open, req, e.opts.Now().In(e.opts.Location)); err != nil {
 		return "", err
 	}
-	trunk, ok := outboundTrunk(cfg, "")
+	trunk, ok := outboundTrunk(cfg, "", e.opts.TrunkUp)
 	if !ok {
 		return "", ErrOutboundNoTrunk
 	}

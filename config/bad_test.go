@@ -51,6 +51,9 @@ func badCases(t testing.TB) []badCase {
 			"25: wallboard: service_level_red (70%) must not be above service_level_yellow (50%)",
 			"25: wallboard: longest_wait_red (30s) must not be below longest_wait_yellow (1m0s)",
 		}},
+		{"trunk pinged too often", edit(t, "    acl: [127.0.0.1/32]", "    acl: [127.0.0.1/32]\n    ping: 500ms"), []string{
+			"13: trunks[0].ping: must be at least 1s, not 500ms",
+		}},
 		{"recordings keep in days", baseYAML + "recordings: {keep: -3d}\n", []string{
 			`25: recordings.keep: "-3d" is not a duration (use a number with a unit: 500ms, 30s, 5m, 1h, 90d)`,
 		}},

@@ -139,7 +139,15 @@ type Trunk struct {
 	// the trunk (queue callbacks): sip:host[:port], no user part; "" when
 	// the trunk only brings calls in.
 	Outbound string
+	// Ping is how often the engine sends OPTIONS to Outbound to know the
+	// trunk is up (0, the default: never; it then counts as up).
+	Ping time.Duration
 }
+
+// defaultTrunkPing is a trunk's OPTIONS interval unless ping says: none
+// (a carrier that does not answer OPTIONS would be taken for down; turn
+// it on per trunk, e.g. ping: 30s).
+const defaultTrunkPing = 0
 
 // OutboundURI is the Request-URI that calls number through the trunk.
 func (t Trunk) OutboundURI(number string) string {

@@ -16,8 +16,15 @@ import (
 
 func (p *parser) trunks(path string, n *yaml.Node) {
 	p.list(path, n, func(_ int, ip string, v *yaml.Node) {
-		var t Trunk
+		t := Trunk{Ping: defaultTrunkPing}
 		seen := p.mapping(ip, v, fields{
+			"ping": func(path string, v *yaml.Node) {
+				if v.Value == "0" || v.Value == "0s" {
+					t.Ping = 0
+					return
+				}
+				setDuration(&p.reader, &t.Ping, path, v, time.Second)
+			},
 			"name": func(path string, v *yaml.Node) {
 				if s, ok := p.str(path, v); ok && p.checkName(path, v, s, trunkChars, "made of a-z, 0-9, - and _") {
 					t.Name = s

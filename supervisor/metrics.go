@@ -35,6 +35,7 @@ type Metrics struct {
 	sinkFailed       *prometheus.CounterVec
 	rtp              *rtpCollector
 	sinks            *sinkCollector
+	trunkUp          *prometheus.GaugeVec
 	queues           *queueMetrics
 	panics           panicCollector
 }
@@ -69,6 +70,10 @@ func NewMetrics() *Metrics {
 			Name: "hotline_transfers_total",
 			Help: "Agents' transfers to directory entries, by entry and result (answered, no_answer, busy, failed, cancelled).",
 		}, []string{"entry", "result"}),
+		trunkUp: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "hotline_trunk_up",
+			Help: "Whether a trunk answers the engine's OPTIONS pings (1 up, 0 down after 3 failures in a row), by trunk.",
+		}, []string{"trunk"}),
 		transferAnswer: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "hotline_transfer_answer_seconds",
 			Help:    "Time from a transfer's INVITE to the target's answer, by directory entry (the 15 s bucket is the departments' target).",
@@ -107,7 +112,7 @@ func NewMetrics() *Metrics {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.sipRequests, m.sipResponses,
 		m.callsStarted, m.callsEnded, m.callDuration, m.callsActive,
-		m.transfers, m.transferAnswer,
+		m.transfers, m.transferAnswer, m.trunkUp,
 		m.registrations, m.registerFailures, m.callsRejected,
 		m.sinkDelivered, m.sinkFailed,
 		m.rtp,
@@ -174,6 +179,18 @@ func (m *Metrics) Transfer(entry, result string, ring time.Duration, answered bo
 	if answered {
 		m.transferAnswer.WithLabelValues(entry).Observe(ring.Seconds())
 	}
+}
+
+// SetTrunkUp sets whether trunk answers its OPTIONS pings.
+func (m *Metrics) SetTrunkUp(trunk string, up bool) {
+	if m == nil {
+		return
+	}
+	v := 0.0
+	if up {
+		v = 1
+	}
+	m.trunkUp.WithLabelValues(trunk).Set(v)
 }
 
 // RecordDelivered counts a record delivered to sink; failed counts a

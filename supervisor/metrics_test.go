@@ -27,6 +27,7 @@ func exercise(m *Metrics) {
 		return []QueueState{{Name: "general", Waiting: 3, LongestWait: 42 * time.Second, CallbacksKept: 1}},
 			[]AgentCount{{Queue: "general", State: "ready", N: 5}}
 	})
+	m.SetTrunkUp("carrier", true)
 	m.RegisterSinkBacklog("webhook", func() SinkBacklog { return SinkBacklog{Records: 2, SpooledBytes: 900, OldestSeconds: 3.5} })
 	m.RegisterFailure("auth")
 	m.RecordDelivered("redis_stream", false)
@@ -74,7 +75,7 @@ func TestMetricNamesLint(t *testing.T) {
 		"hotline_records_oldest_undelivered_seconds": false,
 		"hotline_queue_calls_total":                  false, "hotline_queue_wait_seconds": false, "hotline_agent_handle_seconds": false,
 		"hotline_survey_results_total": false, "hotline_queue_waiting": false, "hotline_queue_longest_wait_seconds": false,
-		"hotline_queue_callbacks_kept": false, "hotline_agents": false,
+		"hotline_queue_callbacks_kept": false, "hotline_agents": false, "hotline_trunk_up": false,
 		"hotline_records_delivered_total": false, "hotline_records_delivery_failures_total": false,
 	}
 	for _, mf := range mfs {

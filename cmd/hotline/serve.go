@@ -53,6 +53,7 @@ type centre struct {
 	stopSinks, stopWebhook func(wait time.Duration)
 	missed                 *missedCalls
 	today                  *todayFigures
+	trunks                 *trunkHealth // set before the engine starts
 	// stopRetention ends the recordings' retention sweep.
 	stopRetention chan struct{}
 	// closeStore releases the shared store's client (Redis) after the drain.
@@ -164,6 +165,7 @@ func (c *centre) build(cfg *config.Config) error {
 	c.engine, err = call.NewEngine(call.Options{
 		Config: cfg, Media: c.media, Seats: c.reg, Records: journaled{c.journal, c.records}, Metrics: c.metrics,
 		Logger: c.log, Now: c.now, Location: cfg.Location, Store: st,
+		TrunkUp: func(name string) bool { return c.trunks == nil || c.trunks.up(name) },
 	})
 	if err != nil {
 		_ = closeStore()
@@ -183,6 +185,7 @@ func (c *centre) build(cfg *config.Config) error {
 	if err := c.sip.Listen(); err != nil {
 		return err
 	}
+	c.trunks = startTrunkHealth(cfg, c.sip, c.now, c.log.With("part", "trunks"), c.metrics.SetTrunkUp, c.stopRetention)
 	c.engine.Start(call.SIPDialer(c.sip))
 	c.startQueueMetrics()
 	c.http = supervisor.NewServer(supervisor.ServerConfig{
@@ -194,6 +197,7 @@ func (c *centre) build(cfg *config.Config) error {
 	c.http.Handle("GET /api/v1/events", http.HandlerFunc(c.events), false)
 	c.http.Handle("GET /api/v1/missed", http.HandlerFunc(c.missed.serve), false)
 	c.http.Handle("GET /api/v1/centre", http.HandlerFunc(c.centreNow), false)
+	c.http.Handle("GET /api/v1/trunks", http.HandlerFunc(c.trunks.serve), false)
 	c.http.Handle("GET /api/v1/wallboard", http.HandlerFunc(c.wallboardData), false)
 	c.http.Handle("GET /wallboard", http.HandlerFunc(c.serveWallboard), false)
 	c.http.Handle("POST /api/v1/calls/{id}/transfer", http.HandlerFunc(c.transferStart), true)

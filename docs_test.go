@@ -217,6 +217,7 @@ func exposedFamilies(t *testing.T) map[string][]string {
 		return []supervisor.QueueState{{Name: "general", Waiting: 1}}, []supervisor.AgentCount{{Queue: "general", State: "ready", N: 1}}
 	})
 	m.RegisterSinkBacklog("webhook", func() supervisor.SinkBacklog { return supervisor.SinkBacklog{} })
+	m.SetTrunkUp("carrier", true)
 	m.RegisterRTPStats(func() supervisor.RTPStats {
 		return supervisor.RTPStats{Dropped: map[string]uint64{"source": 1}}
 	})

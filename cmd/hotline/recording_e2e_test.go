@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -156,5 +157,41 @@ func TestRecording(t *testing.T) {
 		if s := toneShare(c.x, c.not); s > 0.05 {
 			t.Errorf("%s: %v Hz share %.2f, want none", c.side, c.not, s)
 		}
+	}
+}
+
+// TestRecordingDiskFull: the recordings' disk fills up (a 64 KiB tmpfs,
+// about 2 s of stereo audio) in the middle of a recorded call. The
+// recording ends there, the call does not: the caller and the agent talk
+// on until the caller hangs up, and the record says the recording failed.
+func TestRecordingDiskFull(t *testing.T) {
+	t.Parallel()
+	const hold = 12 * time.Second
+	agent, agentSIP := rtpParty(t, 1)
+	e := startEngine(t, centreOpts{Seats: 1, RTPTimeout: "60s", Extra: "queues:\n  - name: general\n    record: true\n"})
+	dir := filepath.Join(e.dir, "data", "recordings")
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", dir).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a small tmpfs here (needs root): %v %s", err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("umount", "-l", dir).Run() })
+	caller, peer := callerTalking(t, e, hold, agent, agentSIP)
+	agent.SendTone(netip.AddrPort{}, 0, 600, hold)
+	if res := caller.Wait(); res.Successful != 1 {
+		t.Fatalf("caller: %s", res)
+	}
+	rec := e.waitRecords(1, 30*time.Second)[0]
+	if rec.EndReason != "answered" || rec.HangupBy != "caller" || rec.RecordingStatus != "failed" || rec.Recording == "" {
+		t.Fatalf("record: end %q by %q, recording %q status %q; want answered by the caller, the recording failed",
+			rec.EndReason, rec.HangupBy, rec.Recording, rec.RecordingStatus)
+	}
+	if rec.TalkMs < 5000 {
+		t.Errorf("talk %d ms: the call should have gone on past the full disk", rec.TalkMs)
+	}
+	// The caller heard the agent after the disk was full.
+	if s := toneShare(peer.Received()[len(peer.Received())-16000:len(peer.Received())-8000], 600); s < 0.5 {
+		t.Errorf("near the end the caller hears 600 Hz at share %.2f", s)
 	}
 }

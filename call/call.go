@@ -119,16 +119,14 @@ type Call struct {
 	answeredSeat string
 	seatLost     bool // the answered seat's media stopped: its phone is gone (acd.SeatLost)
 
-	st       state
-	playGen  int
-	moh      bool
-	waitFrom time.Time
-	rec      records.Record
-	// recorder: the call's recording, from recFrom (recording.go)
-	recorder *media.Recorder
-	recFrom  time.Time
-	start    time.Time
-	talkFrom time.Time
+	st        state
+	playGen   int
+	moh       bool
+	waitFrom  time.Time
+	rec       records.Record
+	recording recording // the call's recording (recording.go)
+	start     time.Time
+	talkFrom  time.Time
 
 	snapshot
 }

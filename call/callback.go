@@ -95,9 +95,10 @@ type callback struct {
 	seatLost   bool   // the seat's media stopped: its phone is gone (acd.SeatLost)
 	inACD      bool   // the ACD has not finished with the callback
 
-	rec      records.Record
-	start    time.Time
-	talkFrom time.Time
+	rec       records.Record
+	recording recording
+	start     time.Time
+	talkFrom  time.Time
 
 	snapshot
 }
@@ -318,6 +319,7 @@ func (cb *callback) connect() *reason {
 	cb.callerGen++ // the music's end is stale
 	cb.caller.m.StopPlayback()
 	media.Bridge(cb.caller.m, cb.seat.m)
+	cb.recording.startTwo(cb.e, cb.cfg, cb.id, &cb.rec, cb.log, cb.caller.m, cb.seat.m)
 	cb.setState(cbBridged)
 	cb.log.Info("callback bridged", "agent", cb.ext)
 	return nil
@@ -413,6 +415,7 @@ func (cb *callback) end(r reason) {
 	}
 	cb.takeOwn(ds)
 	cb.setState(cbEnded)
+	cb.recording.finish(cb.e, endedAt, &cb.rec, cb.log)
 	cb.e.writeRecord(cb.log, &cb.rec, r, cb.start, endedAt, cb.talkFrom, time.Time{})
 }
 

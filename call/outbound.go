@@ -93,9 +93,10 @@ type outbound struct {
 	seatLost   bool
 	citizen    *leg
 
-	rec      records.Record
-	start    time.Time
-	talkFrom time.Time
+	rec       records.Record
+	recording recording
+	start     time.Time
+	talkFrom  time.Time
 
 	snapshot
 }
@@ -330,6 +331,7 @@ func (ob *outbound) onCitizenAnswer(err error) *reason {
 	ob.rec.Codec = ob.citizen.sdp.codec.Name
 	ob.seat.m.StopPlayback()
 	media.Bridge(ob.citizen.m, ob.seat.m)
+	ob.recording.startTwo(ob.e, ob.cfg, ob.id, &ob.rec, ob.log, ob.citizen.m, ob.seat.m)
 	ob.setState(obBridged)
 	ob.journal(records.EventCallAnswered)
 	ob.log.Info("outbound: bridged")
@@ -435,6 +437,7 @@ func (ob *outbound) end(r reason) {
 	}
 	ob.takeOwn(ds)
 	ob.setState(obEnded)
+	ob.recording.finish(ob.e, endedAt, &ob.rec, ob.log)
 	ob.e.writeRecord(ob.log, &ob.rec, r, ob.start, endedAt, ob.talkFrom, time.Time{})
 }
 

@@ -2,9 +2,11 @@ package call
 
 import (
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"time"
 
+	"github.com/hotline-cc/hotline/config"
 	"github.com/hotline-cc/hotline/media"
 	"github.com/hotline-cc/hotline/records"
 )
@@ -42,28 +44,43 @@ func (c *Call) onRecReq(req evRecReq) {
 	req.reply <- c.pauseRecording(req.action, "api")
 }
 
-// startRecording starts the call's recording (why: the queue or the entry
-// that asks for it), unless it is recorded already, and taps its legs.
-func (c *Call) startRecording(why string) {
-	if c.recorder != nil || c.rec.Recording != "" || c.e.opts.Media == nil {
-		return
+// recording is a call's (or a callback's) recording, owned by its
+// goroutine: the recorder and when it started.
+type recording struct {
+	r    *media.Recorder
+	from time.Time
+}
+
+// start starts recording the call id (why: the queue or the entry that
+// asks for it) into DATA/recordings/<date>/<id>.wav, unless it records
+// already, noting the file in rec; false when it does not record.
+func (g *recording) start(e *Engine, dataDir, id string, rec *records.Record, log *slog.Logger, why string) bool {
+	if g.r != nil || rec.Recording != "" || e.opts.Media == nil {
+		return false
 	}
-	now := c.e.opts.Now()
-	loc := c.e.opts.Location
+	now := e.opts.Now()
+	loc := e.opts.Location
 	if loc == nil {
 		loc = time.Local
 	}
-	rel := filepath.Join("recordings", now.In(loc).Format(time.DateOnly), c.id+".wav")
-	c.rec.Recording = rel
-	r, err := c.e.opts.Media.StartRecording(filepath.Join(c.cfg.DataDir, rel), c.log.With("part", "recording"))
+	rel := filepath.Join("recordings", now.In(loc).Format(time.DateOnly), id+".wav")
+	rec.Recording = rel
+	r, err := e.opts.Media.StartRecording(filepath.Join(dataDir, rel), log.With("part", "recording"))
 	if err != nil {
-		c.rec.RecordingStatus = "failed"
-		c.log.Error("recording not started: the call goes on without it", "for", why, "error", err)
-		return
+		rec.RecordingStatus = "failed"
+		log.Error("recording not started: the call goes on without it", "for", why, "error", err)
+		return false
 	}
-	c.recorder, c.recFrom = r, now
-	c.log.Info("recording", "for", why, "path", rel)
-	c.tapRecording()
+	g.r, g.from = r, now
+	log.Info("recording", "for", why, "path", rel)
+	return true
+}
+
+// startRecording starts the call's recording and taps its legs.
+func (c *Call) startRecording(why string) {
+	if c.recording.start(c.e, c.cfg.DataDir, c.id, &c.rec, c.log, why) {
+		c.tapRecording()
+	}
 }
 
 // tapRecording points the recording at the call's legs as they are now:
@@ -71,7 +88,7 @@ func (c *Call) startRecording(why string) {
 // and a supervisor who whispers or barges right. Called after every
 // change of the call's legs or a monitor's mode.
 func (c *Call) tapRecording() {
-	r := c.recorder
+	r := c.recording.r
 	if r == nil {
 		return
 	}
@@ -95,56 +112,85 @@ func (c *Call) tapRecording() {
 
 // pauseRecording applies RecPause or RecResume, by the agent or the api.
 func (c *Call) pauseRecording(action, by string) error {
-	if c.recorder == nil {
-		return fmt.Errorf("%w: the call is not being recorded", ErrTransferState)
-	}
-	now := c.e.opts.Now()
-	switch action {
-	case RecPause:
-		if c.recorder.Paused() {
-			return fmt.Errorf("%w: the recording is paused already", ErrTransferState)
-		}
-		c.recorder.Pause(true)
-		c.rec.RecordingPauses = append(c.rec.RecordingPauses, records.RecordingPause{AtMs: now.Sub(c.recFrom).Milliseconds(), By: by})
-	case RecResume:
-		if !c.recorder.Paused() {
-			return fmt.Errorf("%w: the recording is not paused", ErrTransferState)
-		}
-		c.recorder.Pause(false)
-		c.closePause(now)
-	default:
-		return fmt.Errorf("%w: recording action %q (pause or resume)", ErrTransferState, action)
+	if err := c.recording.pause(action, by, c.e.opts.Now(), &c.rec); err != nil {
+		return err
 	}
 	c.log.Info("recording "+action+"d", "by", by)
 	return nil
 }
 
+// pause applies RecPause or RecResume at now, noting it in rec.
+func (g *recording) pause(action, by string, now time.Time, rec *records.Record) error {
+	if g.r == nil {
+		return fmt.Errorf("%w: the call is not being recorded", ErrTransferState)
+	}
+	switch action {
+	case RecPause:
+		if g.r.Paused() {
+			return fmt.Errorf("%w: the recording is paused already", ErrTransferState)
+		}
+		g.r.Pause(true)
+		rec.RecordingPauses = append(rec.RecordingPauses, records.RecordingPause{AtMs: now.Sub(g.from).Milliseconds(), By: by})
+	case RecResume:
+		if !g.r.Paused() {
+			return fmt.Errorf("%w: the recording is not paused", ErrTransferState)
+		}
+		g.r.Pause(false)
+		g.closePause(now, rec)
+	default:
+		return fmt.Errorf("%w: recording action %q (pause or resume)", ErrTransferState, action)
+	}
+	return nil
+}
+
 // closePause ends the open pause entry at now.
-func (c *Call) closePause(now time.Time) {
-	if n := len(c.rec.RecordingPauses); n > 0 {
-		p := &c.rec.RecordingPauses[n-1]
-		p.Ms = now.Sub(c.recFrom).Milliseconds() - p.AtMs
+func (g *recording) closePause(now time.Time, rec *records.Record) {
+	if n := len(rec.RecordingPauses); n > 0 {
+		p := &rec.RecordingPauses[n-1]
+		p.Ms = now.Sub(g.from).Milliseconds() - p.AtMs
 	}
 }
 
-// stopRecording ends the recording at the end of the call and notes its
-// length, hash and status in the record.
-func (c *Call) stopRecording(now time.Time) {
-	r := c.recorder
+// stop ends the recording at now and notes its length, hash and status
+// in rec; false when there was none.
+func (g *recording) stop(now time.Time, rec *records.Record, log *slog.Logger) bool {
+	r := g.r
 	if r == nil {
-		return
+		return false
 	}
-	c.recorder = nil
+	g.r = nil
 	if r.Paused() {
-		c.closePause(now)
+		g.closePause(now, rec)
 	}
 	res := r.Stop()
-	c.rec.RecordingMs = res.Duration.Milliseconds()
-	c.rec.RecordingSHA256 = res.SHA256
-	c.rec.RecordingStatus = "complete"
+	rec.RecordingMs = res.Duration.Milliseconds()
+	rec.RecordingSHA256 = res.SHA256
+	rec.RecordingStatus = "complete"
 	if res.Err != nil {
-		c.rec.RecordingStatus = "failed"
-		c.log.Error("recording incomplete", "error", res.Err)
+		rec.RecordingStatus = "failed"
+		log.Error("recording incomplete", "error", res.Err)
 	}
-	c.journal(records.EventRecordingReady)
+	return true
+}
+
+// stopRecording ends the call's recording (recording.ready).
+func (c *Call) stopRecording(now time.Time) { c.recording.finish(c.e, now, &c.rec, c.log) }
+
+// finish stops the recording and journals recording.ready.
+func (g *recording) finish(e *Engine, now time.Time, rec *records.Record, log *slog.Logger) {
+	if g.stop(now, rec, log) {
+		e.journal(log, records.EventRecordingReady, rec)
+	}
+}
+
+// startTwo records a two-party call of the centre's (a queue callback, a
+// follow-up call) when its queue records: the citizen left, the seat
+// right.
+func (g *recording) startTwo(e *Engine, cfg *config.Config, id string, rec *records.Record, log *slog.Logger, citizen, seat *media.Session) {
+	q, ok := cfg.Queue(rec.Queue)
+	if !ok || !q.Record || !g.start(e, cfg.DataDir, id, rec, log, "queue "+q.Name) {
+		return
+	}
+	g.r.Tap(citizen, media.Left)
+	g.r.Tap(seat, media.Right)
 }

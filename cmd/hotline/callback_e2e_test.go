@@ -79,6 +79,7 @@ func placeRecord(e *engine, asked records.Record) records.Record {
 // endpoint): they hear the callback greeting, the baresip seat rings and
 // hears the whisper before the caller is connected, and the two talk. The
 // callback's record names the call that asked; the seat is ready after.
+// The queue records: the callback's conversation is recorded.
 func TestQueueCallback(t *testing.T) {
 	t.Parallel()
 	phonePeer := testpeer.NewRTPPeer(t)
@@ -87,7 +88,7 @@ func TestQueueCallback(t *testing.T) {
 		Vars:          map[string]string{"media_port": strconv.Itoa(phonePeer.Port()), "hold_ms": "9000"},
 		TraceMessages: true, Timeout: 90 * time.Second,
 	})
-	e, seat := callbackCentre(t, phone, "")
+	e, seat := callbackCentre(t, phone, "    record: true\n")
 	caller, peer := e.caller(t, "12345", "0", 60*time.Second)
 	waitEvents(t, e, "call.ivr", 1, 15*time.Second)
 	// The offer plays once as the caller joins the queue (no announcements
@@ -119,6 +120,10 @@ func TestQueueCallback(t *testing.T) {
 	if cb.LineMode != "callback" || cb.CallbackOf != asked.CallID || cb.EndReason != "answered" || cb.Agent != "1001" ||
 		cb.HangupBy != "caller" || cb.Caller != asked.Caller || cb.Queue != "general" || cb.AnsweredAt == nil || cb.TalkMs <= 0 {
 		t.Fatalf("callback record: %+v", cb)
+	}
+	if cb.Recording == "" || cb.RecordingStatus != "complete" || cb.RecordingMs <= 0 || asked.Recording != "" {
+		t.Errorf("recordings: the callback's %q (%s, %d ms), the asking call's %q; want the callback's only",
+			cb.Recording, cb.RecordingStatus, cb.RecordingMs, asked.Recording)
 	}
 	if c := testpeer.BestCorrelation(phonePeer.Received(), loadPCM(t, "callback-hello.wav")); c < 0.8 {
 		t.Errorf("the caller did not hear the callback greeting: correlation %.2f over %d packets", c, len(phonePeer.Packets()))

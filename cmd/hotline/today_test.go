@@ -24,7 +24,7 @@ func TestTodayFigures(t *testing.T) {
 		}
 		return r
 	}
-	tf.note(call(now.Add(-time.Hour), true, 8000))     // today
+	tf.note(call(now.Add(-time.Hour), true, 8000))      // today
 	tf.note(call(now.Add(-2*time.Minute), false, 3000)) // today, a short abandon
 	tf.note(call(now.Add(-24*time.Hour), true, 1000))   // yesterday's call ending now: not today's
 	q := tf.queues["general"]

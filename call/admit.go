@@ -159,7 +159,7 @@ func (c *Call) admitSeatOutside(from, target string) *reason {
 		}
 		c.setState(stRinging)
 		c.log.Info("seat dials a directory entry", "entry", entry.Name)
-		return c.dialOut(legDirectory, entry.URI, entry.RingTimeout)
+		return c.dialOut(legDirectory, c.e.entryURI(c.cfg, entry), entry.RingTimeout)
 	}
 	if _, ok := c.cfg.Line(target); ok {
 		c.e.seats.reserve(from, c)

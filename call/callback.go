@@ -509,6 +509,19 @@ func outboundTrunk(cfg *config.Config, name string, up func(string) bool) (confi
 	return out, score >= 0
 }
 
+// entryURI is where a directory entry is dialled: its URI, or, when its
+// number goes through a trunk that is down, the same number through
+// another trunk that is up (trunk failover).
+func (e *Engine) entryURI(cfg *config.Config, entry config.Entry) string {
+	if entry.Trunk == "" || e.opts.TrunkUp == nil || e.opts.TrunkUp(entry.Trunk) {
+		return entry.URI
+	}
+	if t, ok := outboundTrunk(cfg, entry.Trunk, e.opts.TrunkUp); ok && t.Name != entry.Trunk {
+		return t.OutboundURI(entry.Number)
+	}
+	return entry.URI
+}
+
 // callbackOffered: the caller waits in a queue that offers callbacks, and
 // may be called back.
 func (c *Call) callbackOffered() bool {

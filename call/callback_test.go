@@ -125,3 +125,27 @@ func TestOutboundTrunkPrefersUp(t *testing.T) {
 		t.Error("a trunk without an outbound address was chosen")
 	}
 }
+
+// TestEntryURIFailsOver: an entry dialled through a trunk that is down
+// goes through another trunk that is up; a SIP-URI entry never moves.
+func TestEntryURIFailsOver(t *testing.T) {
+	cfg := &config.Config{Trunks: []config.Trunk{{Name: "a", Outbound: "sip:10.0.0.1:5060"}, {Name: "b", Outbound: "sip:10.0.0.2:5060"}}}
+	down := map[string]bool{}
+	e := &Engine{opts: Options{TrunkUp: func(n string) bool { return !down[n] }}}
+	viaA := config.Entry{Number: "95598", Trunk: "a", URI: "sip:95598@10.0.0.1:5060"}
+	uri := config.Entry{Number: "12333", Target: "sip:12333@10.9.9.9", URI: "sip:12333@10.9.9.9"}
+	if got := e.entryURI(cfg, viaA); got != viaA.URI {
+		t.Errorf("trunk up: %s", got)
+	}
+	down["a"] = true
+	if got := e.entryURI(cfg, viaA); got != "sip:95598@10.0.0.2:5060" {
+		t.Errorf("trunk a down: %s, want through b", got)
+	}
+	if got := e.entryURI(cfg, uri); got != uri.URI {
+		t.Errorf("a SIP URI entry moved: %s", got)
+	}
+	down["b"] = true
+	if got := e.entryURI(cfg, viaA); got != viaA.URI {
+		t.Errorf("all down: %s, want its own", got)
+	}
+}

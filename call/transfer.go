@@ -213,6 +213,7 @@ func (c *Call) startTransfer(target, mode string) error {
 		return fmt.Errorf("%w: mode %q (blind, consult or conference)", ErrTransferState, mode)
 	}
 	now := c.e.opts.Now()
+	entry.URI = c.e.entryURI(c.cfg, entry)
 	l := &leg{kind: legDepartment, target: entry.URI, rangAt: now, sdp: newLegSDP()}
 	onTimeout := func() { c.tryPost(evXferTimeout{}) }
 	l.m, err = c.e.openSession(c.cfg, c.log.With("leg", "transfer"), netip.AddrPort{}, c.in.sdp.codec, offerDTMF, func(rune) {}, onTimeout)

@@ -55,12 +55,13 @@ type pinger interface {
 func startTrunkHealth(cfg *config.Config, p pinger, now func() time.Time, log *slog.Logger, setUp func(string, bool), stop <-chan struct{}) *trunkHealth {
 	h := &trunkHealth{trunks: map[string]*trunkState{}}
 	for _, t := range cfg.Trunks {
-		if t.Outbound == "" {
-			continue
+		if t.Outbound != "" {
+			h.trunks[t.Name] = &trunkState{Name: t.Name, Outbound: t.Outbound, Up: true, Since: now(), PingS: t.Ping.Seconds()}
+			setUp(t.Name, true)
 		}
-		h.trunks[t.Name] = &trunkState{Name: t.Name, Outbound: t.Outbound, Up: true, Since: now(), PingS: t.Ping.Seconds()}
-		setUp(t.Name, true)
-		if t.Ping > 0 {
+	}
+	for _, t := range cfg.Trunks { // the table is complete before a watcher reads it
+		if t.Outbound != "" && t.Ping > 0 {
 			go h.watch(t, p, now, log, setUp, stop)
 		}
 	}

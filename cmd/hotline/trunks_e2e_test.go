@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+	"strconv"
 	"testing"
 	"time"
 
@@ -42,4 +44,37 @@ func TestTrunkHealth(t *testing.T) {
 	}
 	testpeer.StartSipp(t, testpeer.SippOptions{Scenario: testpeer.ScenarioPath(t, "uas_options.xml"), LocalPort: port, Timeout: 2 * time.Minute})
 	waitUntil(t, "the trunk up again", 20*time.Second, func() bool { return up() == 1 })
+}
+
+// TestTrunkFailover: the first trunk's outbound address answers nothing
+// (its pings fail: down within about 3 s); a follow-up call then goes out
+// through the second trunk, which reaches the citizen.
+func TestTrunkFailover(t *testing.T) {
+	t.Parallel()
+	_, seatSIP := rtpParty(t, 1)
+	citizenPeer := testpeer.NewRTPPeer(t)
+	citizen := testpeer.StartSipp(t, testpeer.SippOptions{
+		Scenario: testpeer.ScenarioPath(t, "uas_callee.xml"), Calls: 1,
+		Vars:    map[string]string{"media_port": strconv.Itoa(citizenPeer.Port()), "hold_ms": "3000"},
+		Timeout: 90 * time.Second,
+	})
+	dead := testpeer.FreeUDPPort(t)
+	e := startEngine(t, centreOpts{Seats: 1, RTPTimeout: "30s",
+		Outbound: fmt.Sprintf("sip:127.0.0.1:%d\n    ping: 1s\n  - name: backup\n    acl: [127.0.0.30/32]\n    outbound: sip:%s", dead, citizen.Addr),
+		Extra:    "queues:\n  - {name: general, wrap_up: 1s}\n"})
+	registerSeatRange(t, e, 1001, 1, seatSIP.Addr, 200, 50)
+	agentStateIs(t, e, "1001", "ready")
+	waitUntil(t, "the first trunk down", 20*time.Second, func() bool {
+		return metricValue(t, e, `hotline_trunk_up{trunk="carrier"}`) == 0
+	})
+	code, out := postOutbound(t, e, `{"number": "13800138000", "agent": "1001", "purpose": "followup"}`)
+	if code != 202 {
+		t.Fatalf("outbound: %d %v", code, out)
+	}
+	if res := citizen.Wait(); res.Successful != 1 {
+		t.Fatalf("the citizen through the backup trunk: %s\n%s", res, e.log.tail(30))
+	}
+	if r := outboundRecord(t, e, out["call_id"]); r.AnsweredAt == nil {
+		t.Errorf("outbound record: %+v\n%s", r, e.log.tail(40))
+	}
 }

@@ -24,6 +24,20 @@ func outboundCentre(t *testing.T, citizen, seatSIP *testpeer.SippProc, extra str
 	return e
 }
 
+// startCitizen is a citizen's phone the engine calls out to (SIPp
+// answering one call, media at a Go RTP peer), hanging up hold after it
+// answered.
+func startCitizen(t *testing.T, hold time.Duration) (*testpeer.SippProc, *testpeer.RTPPeer) {
+	t.Helper()
+	peer := testpeer.NewRTPPeer(t)
+	p := testpeer.StartSipp(t, testpeer.SippOptions{
+		Scenario: testpeer.ScenarioPath(t, "uas_callee.xml"), Calls: 1,
+		Vars:    map[string]string{"media_port": strconv.Itoa(peer.Port()), "hold_ms": strconv.Itoa(int(hold.Milliseconds()))},
+		Timeout: 90 * time.Second,
+	})
+	return p, peer
+}
+
 // postOutbound posts body to /api/v1/outbound and returns the status and
 // the JSON answer (call_id, or error).
 func postOutbound(t *testing.T, e *engine, body string) (int, map[string]string) {
@@ -60,12 +74,7 @@ func outboundRecord(t *testing.T, e *engine, id string) records.Record {
 func TestOutboundFollowUp(t *testing.T) {
 	t.Parallel()
 	seatPeer, seatSIP := rtpParty(t, 1)
-	citizenPeer := testpeer.NewRTPPeer(t)
-	citizen := testpeer.StartSipp(t, testpeer.SippOptions{
-		Scenario: testpeer.ScenarioPath(t, "uas_callee.xml"), Calls: 1,
-		Vars:    map[string]string{"media_port": strconv.Itoa(citizenPeer.Port()), "hold_ms": "8000"},
-		Timeout: 90 * time.Second,
-	})
+	citizen, citizenPeer := startCitizen(t, 8*time.Second)
 	e := outboundCentre(t, citizen, seatSIP, "")
 	for _, tc := range []struct {
 		body string

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"strconv"
 	"testing"
 	"time"
 
@@ -52,12 +51,7 @@ func TestTrunkHealth(t *testing.T) {
 func TestTrunkFailover(t *testing.T) {
 	t.Parallel()
 	_, seatSIP := rtpParty(t, 1)
-	citizenPeer := testpeer.NewRTPPeer(t)
-	citizen := testpeer.StartSipp(t, testpeer.SippOptions{
-		Scenario: testpeer.ScenarioPath(t, "uas_callee.xml"), Calls: 1,
-		Vars:    map[string]string{"media_port": strconv.Itoa(citizenPeer.Port()), "hold_ms": "3000"},
-		Timeout: 90 * time.Second,
-	})
+	citizen, _ := startCitizen(t, 3*time.Second)
 	dead := testpeer.FreeUDPPort(t)
 	e := startEngine(t, centreOpts{Seats: 1, RTPTimeout: "30s",
 		Outbound: fmt.Sprintf("sip:127.0.0.1:%d\n    ping: 1s\n  - name: backup\n    acl: [127.0.0.30/32]\n    outbound: sip:%s", dead, citizen.Addr),

@@ -21,12 +21,18 @@ const offerDTMF = 101
 
 // legSDP is our side of one leg's offer/answer: the session id and version
 // (incremented for each new description, RFC 3264 8), the codec and DTMF
-// payload type in force.
+// payload type in force, and the m= lines of the peer's last offer (kept in
+// every description we send: RFC 3264 §6, §8).
 type legSDP struct {
 	id, version uint64
 	codec       sip.Format
 	dtmf        uint8
+	lines       []sip.MediaLine
+	index       int
 }
+
+// answering keeps the m= lines of an offer the leg answers.
+func (l *legSDP) answering(offer sip.MediaDesc) { l.lines, l.index = offer.Lines, offer.Index }
 
 func newLegSDP() legSDP { return legSDP{id: rand.Uint64() >> 1} }
 
@@ -37,6 +43,7 @@ func (l *legSDP) build(addr netip.AddrPort, dir string) []byte {
 	return sip.BuildSDP(sip.SDPParams{
 		SessionID: l.id, Version: l.version, Addr: addr,
 		Formats: []sip.Format{l.codec}, DTMF: l.dtmf, Direction: dir, Username: "hotline",
+		Lines: l.lines, Index: l.index,
 	})
 }
 
@@ -203,6 +210,7 @@ func (c *Call) setupCallerMedia() *reason {
 	sess.SetSignal(c.a.Source().Addr()) // a caller behind NAT is learnt there only
 	c.in.m, c.in.sdp = sess, newLegSDP()
 	c.in.sdp.codec, c.in.sdp.dtmf = codec, dtmf
+	c.in.sdp.answering(offer)
 	c.aOfferDir = offer.Direction
 	c.rec.Codec = codec.Name
 	return nil

@@ -339,6 +339,7 @@ func (l *leg) reinvite(e sip.EventReinvite, other *media.Session, bridged bool, 
 		}
 	}
 	l.sdp.codec, l.sdp.dtmf = format, dtmf
+	l.sdp.answering(e.Offer)
 	e.Reply(l.sdp.build(sess.LocalAddr(), dir), 200)
 	return hold, format.Name, true
 }

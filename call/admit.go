@@ -47,12 +47,18 @@ func (l *legSDP) build(addr netip.AddrPort, dir string) []byte {
 	})
 }
 
-// offer returns the offer we send on a new outbound leg: every codec we
-// support, the one the caller uses first so that no transcoding is needed
-// when the far side agrees.
+// offer returns the offer we send on a new outbound leg, or in the 200 to
+// a late-offer INVITE or re-INVITE: every codec we support, first the one
+// the caller uses (so that no transcoding is needed when the far side
+// agrees), telephone-event at the PT in force (else offerDTMF), and the
+// m= lines of the peer's last offer, if any.
 func (l *legSDP) offer(addr netip.AddrPort, first string) []byte {
 	l.version++
-	formats := sip.DefaultFormats(offerDTMF)
+	dtmf := l.dtmf
+	if dtmf == 0 {
+		dtmf = offerDTMF
+	}
+	formats := sip.DefaultFormats(dtmf)
 	slices.SortStableFunc(formats, func(a, b sip.Format) int {
 		switch {
 		case a.Name == first && b.Name != first:
@@ -64,7 +70,7 @@ func (l *legSDP) offer(addr netip.AddrPort, first string) []byte {
 	})
 	return sip.BuildSDP(sip.SDPParams{
 		SessionID: l.id, Version: l.version, Addr: addr, Formats: formats,
-		DTMF: offerDTMF, Direction: sip.DirSendRecv, Username: "hotline",
+		DTMF: dtmf, Direction: sip.DirSendRecv, Username: "hotline", Lines: l.lines, Index: l.index,
 	})
 }
 
@@ -190,8 +196,7 @@ func trunkMayCall(cfg *config.Config, name, number string) bool {
 // session: 488 when no codec is common, 503 when no RTP port is free.
 func (c *Call) setupCallerMedia() *reason {
 	if !c.a.HasOffer() {
-		c.log.Info("INVITE without SDP offer refused (late offer not supported)")
-		return reasonPtr(endNoCodec)
+		return c.setupLateOffer()
 	}
 	offer, err := c.a.Offer()
 	if err != nil {
@@ -212,6 +217,45 @@ func (c *Call) setupCallerMedia() *reason {
 	c.in.sdp.codec, c.in.sdp.dtmf = codec, dtmf
 	c.in.sdp.answering(offer)
 	c.aOfferDir = offer.Direction
+	c.rec.Codec = codec.Name
+	return nil
+}
+
+// lateOfferCodec is what a late-offer caller's session starts with until
+// the ACK's answer settles it: A-law, the G.711 law of China's networks.
+var lateOfferCodec = sip.Format{PT: 8, Name: sip.CodecPCMA, Rate: 8000}
+
+// setupLateOffer opens the caller's RTP session for an INVITE without SDP
+// (RFC 3261 13.2.1): our 200 will carry the offer (answerCaller) and the
+// ACK the answer (onAnswered, lateAnswer).
+func (c *Call) setupLateOffer() *reason {
+	sess, err := c.newSession(false, netip.AddrPort{}, lateOfferCodec, offerDTMF)
+	if err != nil {
+		c.log.Error("no RTP session for the caller", "error", err)
+		return reasonPtr(endNoMedia)
+	}
+	sess.SetSignal(c.a.Source().Addr())
+	c.in.m, c.in.sdp = sess, newLegSDP()
+	c.in.sdp.codec = lateOfferCodec
+	c.lateOffer = true
+	c.log.Info("INVITE without SDP: our offer goes in the 200, the answer comes in the ACK")
+	return nil
+}
+
+// lateAnswer applies the answer the caller's ACK carried to our offer; an
+// ACK without a usable one ends the call (BYE).
+func (c *Call) lateAnswer() *reason {
+	c.lateOffer = false
+	ans, perr := sip.ParseSDP(c.a.AckSDP())
+	codec, dtmf, nerr := sip.Negotiate(ans, supportedCodecs)
+	if perr != nil || nerr != nil {
+		c.log.Warn("the ACK carried no usable answer to our offer", "error", errors.Join(perr, nerr))
+		return reasonPtr(endNoSDPAnswer)
+	}
+	mc, _ := media.CodecByName(codec.Name)
+	c.in.m.Update(media.Params{Remote: ans.Addr, Codec: mc, DTMF: dtmf})
+	c.in.sdp.codec, c.in.sdp.dtmf = codec, dtmf
+	c.aOfferDir = sip.AnswerDirection(ans.Direction) // what our side of it is
 	c.rec.Codec = codec.Name
 	return nil
 }
@@ -262,7 +306,12 @@ func legName(b bool) string {
 // answerCaller sends the 200 from a helper goroutine (it blocks until the
 // ACK); the outcome comes back as evAnswered.
 func (c *Call) answerCaller() {
-	sdp := c.in.sdp.build(c.in.m.LocalAddr(), sip.AnswerDirection(c.aOfferDir))
+	var sdp []byte
+	if c.lateOffer {
+		sdp = c.in.sdp.offer(c.in.m.LocalAddr(), lateOfferCodec.Name)
+	} else {
+		sdp = c.in.sdp.build(c.in.m.LocalAddr(), sip.AnswerDirection(c.aOfferDir))
+	}
 	if c.st != stBridged {
 		c.setState(stAnswering)
 	}
@@ -278,6 +327,11 @@ func (c *Call) onAnswered(err error) *reason {
 		}
 		c.log.Warn("answering the caller failed", "error", err)
 		return reasonPtr(endError)
+	}
+	if c.lateOffer {
+		if r := c.lateAnswer(); r != nil {
+			return r
+		}
 	}
 	if c.toSeat != "" || c.st == stBridged || c.watching != nil {
 		return nil

@@ -30,6 +30,9 @@ var (
 	endUnavailable = reason{"unavailable", 480, slog.LevelInfo}
 	endRTPTimeout  = reason{"rtp_timeout", 408, slog.LevelWarn}
 	endAckLost     = reason{"ack_timeout", 408, slog.LevelWarn}
+	// endNoSDPAnswer: our 200 carried the offer (late offer) and the ACK
+	// no usable answer (RFC 3264 §5: the answerer must answer).
+	endNoSDPAnswer = reason{"no_sdp_answer", 488, slog.LevelWarn}
 	endShutdown    = reason{"shutdown", 503, slog.LevelInfo}
 	endError       = reason{"error", 500, slog.LevelError}
 	endFeature     = reason{"feature_code", 200, slog.LevelInfo}

@@ -212,6 +212,12 @@ func (c *Call) setupCallerMedia() *reason {
 		c.log.Error("no RTP session for the caller", "error", err)
 		return reasonPtr(endNoMedia)
 	}
+	if !reachable(sess.LocalAddr().Addr(), offer.Addr.Addr()) {
+		c.log.Info("SDP offer's media address is of another IP family than our RTP address",
+			"offer", offer.Addr, "rtp", sess.LocalAddr())
+		_ = sess.Close()
+		return reasonPtr(endAddrFamily)
+	}
 	sess.SetSignal(c.a.Source().Addr()) // a caller behind NAT is learnt there only
 	c.in.m, c.in.sdp = sess, newLegSDP()
 	c.in.sdp.codec, c.in.sdp.dtmf = codec, dtmf
@@ -248,6 +254,9 @@ func (c *Call) lateAnswer() *reason {
 	c.lateOffer = false
 	ans, perr := sip.ParseSDP(c.a.AckSDP())
 	codec, dtmf, nerr := sip.Negotiate(ans, supportedCodecs)
+	if perr == nil && !reachable(c.in.m.LocalAddr().Addr(), ans.Addr.Addr()) {
+		perr = errAddrFamily
+	}
 	if perr != nil || nerr != nil {
 		c.log.Warn("the ACK carried no usable answer to our offer", "error", errors.Join(perr, nerr))
 		return reasonPtr(endNoSDPAnswer)
@@ -258,6 +267,17 @@ func (c *Call) lateAnswer() *reason {
 	c.aOfferDir = sip.AnswerDirection(ans.Direction) // what our side of it is
 	c.rec.Codec = codec.Name
 	return nil
+}
+
+// reachable: our RTP socket on local can send to remote. A socket on a
+// specific or unspecified IPv4 address reaches IPv4 only, one on a specific
+// IPv6 address IPv6 only; one on "::" both (dual stack). An unspecified
+// remote (c=0.0.0.0, RFC 2543 hold) receives nothing anyway.
+func reachable(local, remote netip.Addr) bool {
+	if (local.Is6() && local.IsUnspecified()) || remote.IsUnspecified() {
+		return true
+	}
+	return local.Unmap().Is4() == remote.Unmap().Is4()
 }
 
 // newSession opens an RTP session for one leg. The caller's leg (not b),

@@ -281,6 +281,10 @@ func waitLeg(ctx context.Context, silence context.CancelCauseFunc, d Dialog, v v
 	}
 }
 
+// errAddrFamily: an SDP's media address is of the other IP family than
+// our RTP address (reachable).
+var errAddrFamily = errors.New("call: SDP media address of another IP family than our RTP address")
+
 // settle takes the outcome of dialling the leg (err from WaitAnswer) and,
 // when it answered, applies its SDP answer to the leg's session. A leg
 // that answered with SDP we cannot use is hung up and counts as refused
@@ -292,6 +296,9 @@ func (l *leg) settle(log *slog.Logger, err error) error {
 	}
 	ans, perr := sip.ParseSDP(l.d.AnswerSDP())
 	codec, dtmf, nerr := sip.Negotiate(ans, supportedCodecs)
+	if perr == nil && !reachable(l.m.LocalAddr().Addr(), ans.Addr.Addr()) {
+		perr = errAddrFamily
+	}
 	if perr != nil || nerr != nil {
 		log.Warn("far side answered with unusable SDP", "error", errors.Join(perr, nerr))
 		l.hangupLater(log)
@@ -321,7 +328,7 @@ func (l *leg) reinvite(e sip.EventReinvite, other *media.Session, bridged bool, 
 		return false, l.sdp.codec.Name, true
 	}
 	format, dtmf, err := sip.Negotiate(e.Offer, supportedCodecs)
-	if err != nil {
+	if err != nil || !reachable(sess.LocalAddr().Addr(), e.Offer.Addr.Addr()) {
 		e.Reply(nil, 488)
 		return false, "", false
 	}

@@ -135,3 +135,29 @@ func TestOfferDTMFPayloadType(t *testing.T) {
 		}
 	}
 }
+
+// TestOfferIPv6Media: an offer whose media is on IPv6 (c=IN IP6) to an
+// engine whose RTP address is IPv4 is refused 488 before any answer, with
+// end_reason media_address_family in the record; the engine takes the
+// next call.
+func TestOfferIPv6Media(t *testing.T) {
+	t.Parallel()
+	e := startEngine(t, centreOpts{Seats: 1})
+	res := testpeer.RunSipp(t, testpeer.SippOptions{
+		LocalIP: carrierIP, Scenario: testpeer.ScenarioPath(t, "uac_offer_ip6.xml"), Target: e.target(),
+		Service: "12345", Calls: 1, TraceMessages: true, Timeout: 15 * time.Second,
+	})
+	if codes := res.FinalCodes(); len(codes) != 1 || codes[0] != 488 {
+		t.Fatalf("want 488, got %v\n%s", codes, res)
+	}
+	if r := e.waitRecords(1, 10*time.Second)[0]; r.EndReason != "media_address_family" {
+		t.Errorf("record: %+v", r)
+	}
+	p, peer := e.offerCaller(t, "12345", 101, 20, 3*time.Second)
+	if err := peer.WaitPackets(25, 10*time.Second); err != nil {
+		t.Errorf("the next caller got no RTP: %v", err)
+	}
+	if res := p.Wait(); res.ExitCode != 0 {
+		t.Fatalf("sipp: %s", res)
+	}
+}

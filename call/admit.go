@@ -264,7 +264,7 @@ func (c *Call) lateAnswer() *reason {
 	mc, _ := media.CodecByName(codec.Name)
 	c.in.m.Update(media.Params{Remote: ans.Addr, Codec: mc, DTMF: dtmf})
 	c.in.sdp.codec, c.in.sdp.dtmf = codec, dtmf
-	c.aOfferDir = sip.AnswerDirection(ans.Direction) // what our side of it is
+	c.aOfferDir = ans.Direction // an answer's direction maps to ours as an offer's does
 	c.rec.Codec = codec.Name
 	return nil
 }

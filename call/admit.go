@@ -21,12 +21,18 @@ const offerDTMF = 101
 
 // legSDP is our side of one leg's offer/answer: the session id and version
 // (incremented for each new description, RFC 3264 8), the codec and DTMF
-// payload type in force.
+// payload type in force, and the m= lines of the peer's last offer (kept in
+// every description we send: RFC 3264 §6, §8).
 type legSDP struct {
 	id, version uint64
 	codec       sip.Format
 	dtmf        uint8
+	lines       []sip.MediaLine
+	index       int
 }
+
+// answering keeps the m= lines of an offer the leg answers.
+func (l *legSDP) answering(offer sip.MediaDesc) { l.lines, l.index = offer.Lines, offer.Index }
 
 func newLegSDP() legSDP { return legSDP{id: rand.Uint64() >> 1} }
 
@@ -37,15 +43,22 @@ func (l *legSDP) build(addr netip.AddrPort, dir string) []byte {
 	return sip.BuildSDP(sip.SDPParams{
 		SessionID: l.id, Version: l.version, Addr: addr,
 		Formats: []sip.Format{l.codec}, DTMF: l.dtmf, Direction: dir, Username: "hotline",
+		Lines: l.lines, Index: l.index,
 	})
 }
 
-// offer returns the offer we send on a new outbound leg: every codec we
-// support, the one the caller uses first so that no transcoding is needed
-// when the far side agrees.
+// offer returns the offer we send on a new outbound leg, or in the 200 to
+// a late-offer INVITE or re-INVITE: every codec we support, first the one
+// the caller uses (so that no transcoding is needed when the far side
+// agrees), telephone-event at the PT in force (else offerDTMF), and the
+// m= lines of the peer's last offer, if any.
 func (l *legSDP) offer(addr netip.AddrPort, first string) []byte {
 	l.version++
-	formats := sip.DefaultFormats(offerDTMF)
+	dtmf := l.dtmf
+	if dtmf == 0 {
+		dtmf = offerDTMF
+	}
+	formats := sip.DefaultFormats(dtmf)
 	slices.SortStableFunc(formats, func(a, b sip.Format) int {
 		switch {
 		case a.Name == first && b.Name != first:
@@ -57,7 +70,7 @@ func (l *legSDP) offer(addr netip.AddrPort, first string) []byte {
 	})
 	return sip.BuildSDP(sip.SDPParams{
 		SessionID: l.id, Version: l.version, Addr: addr, Formats: formats,
-		DTMF: offerDTMF, Direction: sip.DirSendRecv, Username: "hotline",
+		DTMF: dtmf, Direction: sip.DirSendRecv, Username: "hotline", Lines: l.lines, Index: l.index,
 	})
 }
 
@@ -183,8 +196,7 @@ func trunkMayCall(cfg *config.Config, name, number string) bool {
 // session: 488 when no codec is common, 503 when no RTP port is free.
 func (c *Call) setupCallerMedia() *reason {
 	if !c.a.HasOffer() {
-		c.log.Info("INVITE without SDP offer refused (late offer not supported)")
-		return reasonPtr(endNoCodec)
+		return c.setupLateOffer()
 	}
 	offer, err := c.a.Offer()
 	if err != nil {
@@ -200,12 +212,72 @@ func (c *Call) setupCallerMedia() *reason {
 		c.log.Error("no RTP session for the caller", "error", err)
 		return reasonPtr(endNoMedia)
 	}
+	if !reachable(sess.LocalAddr().Addr(), offer.Addr.Addr()) {
+		c.log.Info("SDP offer's media address is of another IP family than our RTP address",
+			"offer", offer.Addr, "rtp", sess.LocalAddr())
+		_ = sess.Close()
+		return reasonPtr(endAddrFamily)
+	}
 	sess.SetSignal(c.a.Source().Addr()) // a caller behind NAT is learnt there only
 	c.in.m, c.in.sdp = sess, newLegSDP()
 	c.in.sdp.codec, c.in.sdp.dtmf = codec, dtmf
+	c.in.sdp.answering(offer)
 	c.aOfferDir = offer.Direction
 	c.rec.Codec = codec.Name
 	return nil
+}
+
+// lateOfferCodec is what a late-offer caller's session starts with until
+// the ACK's answer settles it: A-law, the G.711 law of China's networks.
+var lateOfferCodec = sip.Format{PT: 8, Name: sip.CodecPCMA, Rate: 8000}
+
+// setupLateOffer opens the caller's RTP session for an INVITE without SDP
+// (RFC 3261 13.2.1): our 200 will carry the offer (answerCaller) and the
+// ACK the answer (onAnswered, lateAnswer).
+func (c *Call) setupLateOffer() *reason {
+	sess, err := c.newSession(false, netip.AddrPort{}, lateOfferCodec, offerDTMF)
+	if err != nil {
+		c.log.Error("no RTP session for the caller", "error", err)
+		return reasonPtr(endNoMedia)
+	}
+	sess.SetSignal(c.a.Source().Addr())
+	c.in.m, c.in.sdp = sess, newLegSDP()
+	c.in.sdp.codec = lateOfferCodec
+	c.lateOffer = true
+	c.log.Info("INVITE without SDP: our offer goes in the 200, the answer comes in the ACK")
+	return nil
+}
+
+// lateAnswer applies the answer the caller's ACK carried to our offer; an
+// ACK without a usable one ends the call (BYE).
+func (c *Call) lateAnswer() *reason {
+	c.lateOffer = false
+	ans, perr := sip.ParseSDP(c.a.AckSDP())
+	codec, dtmf, nerr := sip.Negotiate(ans, supportedCodecs)
+	if perr == nil && !reachable(c.in.m.LocalAddr().Addr(), ans.Addr.Addr()) {
+		perr = errAddrFamily
+	}
+	if perr != nil || nerr != nil {
+		c.log.Warn("the ACK carried no usable answer to our offer", "error", errors.Join(perr, nerr))
+		return reasonPtr(endNoSDPAnswer)
+	}
+	mc, _ := media.CodecByName(codec.Name)
+	c.in.m.Update(media.Params{Remote: ans.Addr, Codec: mc, DTMF: dtmf})
+	c.in.sdp.codec, c.in.sdp.dtmf = codec, dtmf
+	c.aOfferDir = ans.Direction // an answer's direction maps to ours as an offer's does
+	c.rec.Codec = codec.Name
+	return nil
+}
+
+// reachable: our RTP socket on local can send to remote. A socket on a
+// specific or unspecified IPv4 address reaches IPv4 only, one on a specific
+// IPv6 address IPv6 only; one on "::" both (dual stack). An unspecified
+// remote (c=0.0.0.0, RFC 2543 hold) receives nothing anyway.
+func reachable(local, remote netip.Addr) bool {
+	if (local.Is6() && local.IsUnspecified()) || remote.IsUnspecified() {
+		return true
+	}
+	return local.Unmap().Is4() == remote.Unmap().Is4()
 }
 
 // newSession opens an RTP session for one leg. The caller's leg (not b),
@@ -254,7 +326,12 @@ func legName(b bool) string {
 // answerCaller sends the 200 from a helper goroutine (it blocks until the
 // ACK); the outcome comes back as evAnswered.
 func (c *Call) answerCaller() {
-	sdp := c.in.sdp.build(c.in.m.LocalAddr(), sip.AnswerDirection(c.aOfferDir))
+	var sdp []byte
+	if c.lateOffer {
+		sdp = c.in.sdp.offer(c.in.m.LocalAddr(), lateOfferCodec.Name)
+	} else {
+		sdp = c.in.sdp.build(c.in.m.LocalAddr(), sip.AnswerDirection(c.aOfferDir))
+	}
 	if c.st != stBridged {
 		c.setState(stAnswering)
 	}
@@ -270,6 +347,11 @@ func (c *Call) onAnswered(err error) *reason {
 		}
 		c.log.Warn("answering the caller failed", "error", err)
 		return reasonPtr(endError)
+	}
+	if c.lateOffer {
+		if r := c.lateAnswer(); r != nil {
+			return r
+		}
 	}
 	if c.toSeat != "" || c.st == stBridged || c.watching != nil {
 		return nil

@@ -84,6 +84,9 @@ type Call struct {
 	a         callerLeg // the caller's SIP; in is their party (media, SDP)
 	in        leg
 	aOfferDir string
+	// lateOffer: the caller's INVITE had no SDP; our 200 carries the
+	// offer until its ACK brings the answer.
+	lateOffer bool
 	line      config.Line
 	ivr       *ivr.Session
 	fallback  bool            // the department did not answer: straight to the queue
@@ -145,6 +148,7 @@ type callerLeg interface {
 	HasOffer() bool
 	Offer() (sip.MediaDesc, error)
 	Answer(sdp []byte) error
+	AckSDP() []byte // the answer in the ACK, after a late offer
 	Answered() bool
 	Ringing() error
 	Context() context.Context
@@ -375,6 +379,9 @@ func (c *Call) onLeg(ev evLeg) *reason {
 		r := endAbandoned
 		return &r
 	case sip.EventAckLost:
+		if e.NoAnswer {
+			return reasonPtr(endNoSDPAnswer)
+		}
 		r := endAckLost
 		return &r
 	case sip.EventDTMF:

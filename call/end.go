@@ -37,6 +37,13 @@ var (
 	// by the agent's transfer (REFER with Replaces: replaces.go); its
 	// entry went on with the agent's caller.
 	endReplaced = reason{"replaced", 487, slog.LevelInfo}
+
+	// endNoSDPAnswer: our 200 carried the offer (late offer) and the ACK
+	// no usable answer (RFC 3264 §5: the answerer must answer).
+	endNoSDPAnswer = reason{"no_sdp_answer", 488, slog.LevelWarn}
+	// endAddrFamily: the offer's media address is IPv6 and our RTP
+	// address IPv4 (or the other way round): no RTP could flow.
+	endAddrFamily = reason{"media_address_family", 488, slog.LevelInfo}
 )
 
 // seatRejected: a seat-to-seat call whose callee answered with a final

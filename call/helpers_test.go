@@ -37,6 +37,7 @@ func (l *fakeLeg) SetEvents(func(sip.Event))     {}
 func (l *fakeLeg) HasOffer() bool                { return false }
 func (l *fakeLeg) Offer() (sip.MediaDesc, error) { return sip.MediaDesc{}, nil }
 func (l *fakeLeg) Answer([]byte) error           { return nil }
+func (l *fakeLeg) AckSDP() []byte                { return nil }
 func (l *fakeLeg) Answered() bool                { return true }
 func (l *fakeLeg) Ringing() error                { return nil }
 func (l *fakeLeg) Context() context.Context      { return context.Background() }

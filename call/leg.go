@@ -281,6 +281,10 @@ func waitLeg(ctx context.Context, silence context.CancelCauseFunc, d Dialog, v v
 	}
 }
 
+// errAddrFamily: an SDP's media address is of the other IP family than
+// our RTP address (reachable).
+var errAddrFamily = errors.New("call: SDP media address of another IP family than our RTP address")
+
 // settle takes the outcome of dialling the leg (err from WaitAnswer) and,
 // when it answered, applies its SDP answer to the leg's session. A leg
 // that answered with SDP we cannot use is hung up and counts as refused
@@ -292,6 +296,9 @@ func (l *leg) settle(log *slog.Logger, err error) error {
 	}
 	ans, perr := sip.ParseSDP(l.d.AnswerSDP())
 	codec, dtmf, nerr := sip.Negotiate(ans, supportedCodecs)
+	if perr == nil && !reachable(l.m.LocalAddr().Addr(), ans.Addr.Addr()) {
+		perr = errAddrFamily
+	}
 	if perr != nil || nerr != nil {
 		log.Warn("far side answered with unusable SDP", "error", errors.Join(perr, nerr))
 		l.hangupLater(log)
@@ -307,15 +314,21 @@ func (l *leg) settle(log *slog.Logger, err error) error {
 // reinvite answers a re-INVITE on the leg: hold (sendonly or inactive, or
 // c=0.0.0.0) stops our sending to it and, when bridged, plays music to the
 // other party; unhold undoes both; a codec change is applied. ok is false
-// when the offer was refused (no session: 500; no codec: 488).
+// when the offer was refused (no session: 500; no codec: 488). A late
+// offer (no SDP) is answered with our offer; the answer in its ACK
+// (FromAck) is applied the same way as an offer, and answered with nothing.
 func (l *leg) reinvite(e sip.EventReinvite, other *media.Session, bridged bool, music *media.Prompt) (hold bool, codec string, ok bool) {
 	sess := l.m
 	if sess == nil {
 		e.Reply(nil, 500)
 		return false, "", false
 	}
+	if e.Late {
+		e.Reply(l.sdp.offer(sess.LocalAddr(), l.sdp.codec.Name), 200)
+		return false, l.sdp.codec.Name, true
+	}
 	format, dtmf, err := sip.Negotiate(e.Offer, supportedCodecs)
-	if err != nil {
+	if err != nil || !reachable(sess.LocalAddr().Addr(), e.Offer.Addr.Addr()) {
 		e.Reply(nil, 488)
 		return false, "", false
 	}
@@ -339,6 +352,10 @@ func (l *leg) reinvite(e sip.EventReinvite, other *media.Session, bridged bool, 
 		}
 	}
 	l.sdp.codec, l.sdp.dtmf = format, dtmf
+	if e.FromAck {
+		return hold, format.Name, true
+	}
+	l.sdp.answering(e.Offer)
 	e.Reply(l.sdp.build(sess.LocalAddr(), dir), 200)
 	return hold, format.Name, true
 }

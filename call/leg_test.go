@@ -261,3 +261,25 @@ func TestWaitLegVanished(t *testing.T) {
 	default:
 	}
 }
+
+func TestReachable(t *testing.T) {
+	a := netip.MustParseAddr
+	for _, tc := range []struct {
+		local, remote string
+		want          bool
+	}{
+		{"127.0.0.1", "10.0.0.1", true},
+		{"127.0.0.1", "::1", false},
+		{"0.0.0.0", "2001:db8::1", false},
+		{"2001:db8::7", "192.0.2.1", false},
+		{"2001:db8::7", "::1", true},
+		{"::", "192.0.2.1", true},
+		{"::", "::1", true},
+		{"2001:db8::7", "0.0.0.0", true}, // RFC 2543 hold
+		{"127.0.0.1", "::ffff:10.0.0.1", true},
+	} {
+		if got := reachable(a(tc.local), a(tc.remote)); got != tc.want {
+			t.Errorf("reachable(%s, %s) = %v, want %v", tc.local, tc.remote, got, tc.want)
+		}
+	}
+}

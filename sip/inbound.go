@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"bytes"
 	"context"
 	"net/netip"
 	"sync"
@@ -24,6 +25,7 @@ type InboundLeg struct {
 	final    chan struct{} // closed once a final response has been sent
 	finalOne sync.Once
 	answered atomic.Bool
+	ackSDP   atomic.Pointer[[]byte] // the body of the ACK of our 200 (a late offer's answer)
 }
 
 // CallID is the SIP Call-ID of the caller's dialog.
@@ -62,8 +64,20 @@ func (l *InboundLeg) Transport() string { return l.req.Transport() }
 // Offer parses the INVITE's SDP offer.
 func (l *InboundLeg) Offer() (MediaDesc, error) { return ParseSDP(l.req.Body()) }
 
-// HasOffer reports whether the INVITE carried a body at all.
-func (l *InboundLeg) HasOffer() bool { return len(l.req.Body()) > 0 }
+// HasOffer reports whether the INVITE carried a body at all. Without one
+// (a late offer, RFC 3261 13.2.1) the 200 carries our offer and the ACK
+// the answer: see AckSDP.
+func (l *InboundLeg) HasOffer() bool { return len(bytes.TrimSpace(l.req.Body())) > 0 }
+
+// AckSDP is the body of the ACK of our 200, nil when it had none: the
+// answer to the offer a late-offer INVITE's 200 carried. Valid once Answer
+// returned nil.
+func (l *InboundLeg) AckSDP() []byte {
+	if b := l.ackSDP.Load(); b != nil {
+		return *b
+	}
+	return nil
+}
 
 // Context ends when the dialog ends (CANCEL, BYE, transaction failure).
 func (l *InboundLeg) Context() context.Context { return l.d.Context() }
@@ -146,6 +160,12 @@ func (l *InboundLeg) markFinal() { l.finalOne.Do(func() { close(l.final) }) }
 // handleInDialog serves requests within this leg's dialog.
 func (l *InboundLeg) handleInDialog(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	if req.Method == sipmsg.ACK {
+		if l.takeLateAck(req) {
+			return
+		}
+		if body := req.Body(); len(body) > 0 && req.CSeq().SeqNo == l.req.CSeq().SeqNo {
+			l.ackSDP.Store(&body) // before ReadAck wakes Answer
+		}
 		_ = l.d.ReadAck(req, tx)
 		return
 	}

@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"sync/atomic"
@@ -24,9 +25,18 @@ type EventCancel struct{}
 // EventReinvite: the peer sent a re-INVITE (hold, unhold, codec change).
 // The owner must call Reply exactly once, with an SDP answer and 200, or with
 // nil and an error code (488 when the offer is unacceptable).
+//
+// A re-INVITE without SDP (a late offer, RFC 3261 14.2) comes with Late
+// set and no Offer: Reply carries our offer. The answer, from the ACK,
+// follows as a second EventReinvite with FromAck set and the answer in
+// Offer, applied like an offer; its Reply sends nothing, and an error code
+// given to it means the answer is unusable. An ACK without a usable answer
+// (or none in time) is EventAckLost{NoAnswer: true}.
 type EventReinvite struct {
-	Offer MediaDesc
-	Reply func(answer []byte, code int)
+	Offer   MediaDesc
+	Late    bool
+	FromAck bool
+	Reply   func(answer []byte, code int)
 }
 
 // EventDTMF: a digit arrived in a SIP INFO (application/dtmf-relay or
@@ -40,9 +50,10 @@ func (EventDTMF) legEvent()      {}
 func (EventAckLost) legEvent()   {}
 func (EventTransport) legEvent() {}
 
-// EventAckLost: our 200 was never acknowledged (RFC 3261 13.3.1.4); the
+// EventAckLost: our 200 was never acknowledged (RFC 3261 13.3.1.4), or
+// (NoAnswer) the 200 carried our offer and the ACK no usable answer; the
 // dialog should be hung up.
-type EventAckLost struct{}
+type EventAckLost struct{ NoAnswer bool }
 
 // EventTransport: a request on the dialog failed at the transport or timed out.
 type EventTransport struct{ Err error }
@@ -50,9 +61,35 @@ type EventTransport struct{ Err error }
 // reinviteReplyTimeout bounds how long a re-INVITE waits for its owner.
 const reinviteReplyTimeout = 5 * time.Second
 
-// events is the shared event plumbing of both leg kinds.
+// events is the shared event plumbing of both leg kinds, with the 200 to a
+// late-offer re-INVITE awaiting its ACK (the answer), if any.
 type events struct {
-	f atomic.Pointer[func(Event)]
+	f    atomic.Pointer[func(Event)]
+	late atomic.Pointer[lateAck]
+}
+
+// lateAck is a late-offer re-INVITE's 200 (CSeq cseq) waiting for its ACK.
+type lateAck struct {
+	cseq uint32
+	body chan []byte // 1 buffered: the ACK's body
+}
+
+// expectAck registers the 200 to re-INVITE cseq as waiting for its ACK.
+func (e *events) expectAck(cseq uint32) *lateAck {
+	a := &lateAck{cseq: cseq, body: make(chan []byte, 1)}
+	e.late.Store(a)
+	return a
+}
+
+// takeLateAck hands an ACK's body to the late-offer re-INVITE waiting for
+// it; it reports whether the ACK was that one.
+func (e *events) takeLateAck(req *sipmsg.Request) bool {
+	a := e.late.Load()
+	if a == nil || req.CSeq() == nil || req.CSeq().SeqNo != a.cseq || !e.late.CompareAndSwap(a, nil) {
+		return false
+	}
+	a.body <- req.Body()
+	return true
 }
 
 // SetEvents sets the function that receives the leg's events. Call it before
@@ -139,11 +176,17 @@ func (s *Server) handleCommon(e *events, req *sipmsg.Request, tx sipmsg.ServerTr
 
 // handleReinvite asks the owner for an answer and sends it. The 200 carries
 // our Contact; its ACK arrives through onAck and is absorbed by the leg.
+// Without SDP (a late offer) our offer goes in the 200 and the answer is
+// awaited from the ACK (awaitAnswer).
 func (s *Server) handleReinvite(e *events, req *sipmsg.Request, tx sipmsg.ServerTransaction, contact *sipmsg.ContactHeader) {
-	offer, err := ParseSDP(req.Body())
-	if err != nil {
-		s.respond(req, tx, sipmsg.StatusNotAcceptableHere, "Not Acceptable Here")
-		return
+	late := len(bytes.TrimSpace(req.Body())) == 0
+	var offer MediaDesc
+	if !late {
+		var err error
+		if offer, err = ParseSDP(req.Body()); err != nil {
+			s.respond(req, tx, sipmsg.StatusNotAcceptableHere, "Not Acceptable Here")
+			return
+		}
 	}
 	type reply struct {
 		sdp  []byte
@@ -151,7 +194,7 @@ func (s *Server) handleReinvite(e *events, req *sipmsg.Request, tx sipmsg.Server
 	}
 	ch := make(chan reply, 1)
 	var once atomic.Bool
-	ok := e.emit(EventReinvite{Offer: offer, Reply: func(answer []byte, code int) {
+	ok := e.emit(EventReinvite{Offer: offer, Late: late, Reply: func(answer []byte, code int) {
 		if once.CompareAndSwap(false, true) {
 			ch <- reply{answer, code}
 		}
@@ -168,15 +211,45 @@ func (s *Server) handleReinvite(e *events, req *sipmsg.Request, tx sipmsg.Server
 			s.respond(req, tx, r.code, "")
 			return
 		}
+		var acked *lateAck
+		if late {
+			acked = e.expectAck(req.CSeq().SeqNo) // before the 200 leaves
+		}
 		res := sipmsg.NewSDPResponseFromRequest(req, r.sdp)
 		res.AppendHeader(contact)
 		if err := tx.Respond(res); err == nil {
 			s.observeResponse("INVITE", 200)
 		}
+		if late {
+			awaitAnswer(e, acked)
+		}
 	case <-timer.C:
 		s.respond(req, tx, sipmsg.StatusInternalServerError, "Owner Timeout")
 	case <-tx.Done():
 	}
+}
+
+// awaitAnswer waits (64*T1, RFC 3261 13.3.1.4) for the ACK of the 200 that
+// carried our offer to a late-offer re-INVITE, and hands its answer to the
+// owner (EventReinvite with FromAck), or EventAckLost{NoAnswer} when it
+// carries none that can be used or never comes.
+func awaitAnswer(e *events, a *lateAck) {
+	timer := time.NewTimer(64 * sipmsg.T1)
+	defer timer.Stop()
+	select {
+	case body := <-a.body:
+		if answer, err := ParseSDP(body); err == nil {
+			e.emit(EventReinvite{Offer: answer, FromAck: true, Reply: func(_ []byte, code int) {
+				if code != sipmsg.StatusOK { // the owner cannot use the answer
+					go e.emit(EventAckLost{NoAnswer: true})
+				}
+			}})
+			return
+		}
+	case <-timer.C:
+		e.late.CompareAndSwap(a, nil)
+	}
+	e.emit(EventAckLost{NoAnswer: true})
 }
 
 // RejectError is a final non-2xx answer to an INVITE we sent.

@@ -155,7 +155,8 @@ func (l *OutboundLeg) Hangup(ctx context.Context) error {
 
 func (l *OutboundLeg) handleInDialog(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	if req.Method == sipmsg.ACK {
-		return // the ACK of a 200 we sent to the far side's re-INVITE
+		l.takeLateAck(req) // the ACK of a 200 we sent to the far side's re-INVITE
+		return
 	}
 	if req.Method == sipmsg.REFER {
 		l.s.handleRefer(&l.events, req, tx, l.notifyRefer)

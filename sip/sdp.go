@@ -46,7 +46,20 @@ type MediaDesc struct {
 	Formats   []Format       // audio formats in offer order (static 0/8 implied without rtpmap)
 	DTMF      uint8          // telephone-event PT (8000 Hz), 0 if none
 	Direction string         // sendrecv|sendonly|recvonly|inactive (media level overrides session level; default sendrecv)
-	Ptime     int
+	Ptime     int            // a=ptime asked for, 0 if none; we send 20 ms frames whatever it says
+	// Lines are all the m= lines of the description in order, and Index
+	// the one this stream is: an answer keeps one m= line per offered one
+	// (RFC 3264 §6), rejecting all but the audio stream we use.
+	Lines []MediaLine
+	Index int
+}
+
+// MediaLine is an m= line as an answer that rejects it repeats it: media,
+// transport and format list (the port becomes 0).
+type MediaLine struct {
+	Media   string
+	Protos  []string
+	Formats []string
 }
 
 // Hold reports whether the description puts the stream on hold: the
@@ -79,11 +92,19 @@ func ParseSDP(body []byte) (MediaDesc, error) {
 	if err := sd.UnmarshalString(string(body)); err != nil {
 		return MediaDesc{}, fmt.Errorf("%w: %w", ErrBadSDP, err)
 	}
-	for _, m := range sd.MediaDescriptions {
+	for i, m := range sd.MediaDescriptions {
 		if m.MediaName.Media != "audio" || m.MediaName.Port.Value == 0 || !isRTPProfile(m.MediaName.Protos) {
 			continue
 		}
-		return audioDesc(&sd, m)
+		md, err := audioDesc(&sd, m)
+		if err != nil {
+			return MediaDesc{}, err
+		}
+		md.Index = i
+		for _, o := range sd.MediaDescriptions {
+			md.Lines = append(md.Lines, MediaLine{Media: o.MediaName.Media, Protos: o.MediaName.Protos, Formats: o.MediaName.Formats})
+		}
+		return md, nil
 	}
 	return MediaDesc{}, ErrNoAudio
 }
@@ -260,11 +281,17 @@ type SDPParams struct {
 	DTMF               uint8 // telephone-event PT to add (if not already in Formats), 0 for none
 	Direction          string
 	Username           string // o= username; "-" when empty
+	// Lines and Index are the m= lines of the offer answered (MediaDesc):
+	// the audio stream takes Index's place, every other line is rejected
+	// with port 0 and its offered formats (RFC 3264 §6). Nil: one m= line.
+	Lines []MediaLine
+	Index int
 }
 
 // BuildSDP marshals p as a session description with one audio stream:
 // v=, o=, s=, c=, t=0 0, m=audio, an a=rtpmap per format (telephone-event
-// with a=fmtp:PT 0-16), a=ptime:20 and the direction (sendrecv when empty).
+// with a=fmtp:PT 0-16), a=ptime:20 and the direction (sendrecv when empty);
+// with p.Lines, the other offered m= lines around it, rejected.
 func BuildSDP(p SDPParams) []byte {
 	addrType := "IP4"
 	if p.Addr.Addr().Is6() && !p.Addr.Addr().Is4In6() {
@@ -285,13 +312,30 @@ func BuildSDP(p SDPParams) []byte {
 			NetworkType: "IN", AddressType: addrType, Address: &sdp.Address{Address: host},
 		},
 		TimeDescriptions:  []sdp.TimeDescription{{}},
-		MediaDescriptions: []*sdp.MediaDescription{audioSection(p)},
+		MediaDescriptions: mediaSections(p),
 	}
 	body, err := sd.Marshal()
 	if err != nil { // pion's Marshal has no failing path; keep the contract explicit
 		return nil
 	}
 	return body
+}
+
+// mediaSections are the m= sections of BuildSDP: the audio one at p.Index
+// of p.Lines, the others rejected (port 0, no attributes).
+func mediaSections(p SDPParams) []*sdp.MediaDescription {
+	if p.Index < 0 || p.Index >= len(p.Lines) {
+		return []*sdp.MediaDescription{audioSection(p)}
+	}
+	out := make([]*sdp.MediaDescription, len(p.Lines))
+	for i, l := range p.Lines {
+		if i == p.Index {
+			out[i] = audioSection(p)
+			continue
+		}
+		out[i] = &sdp.MediaDescription{MediaName: sdp.MediaName{Media: l.Media, Port: sdp.RangedPort{Value: 0}, Protos: l.Protos, Formats: l.Formats}}
+	}
+	return out
 }
 
 // audioSection builds the m=audio section of BuildSDP.

@@ -167,6 +167,7 @@ func TestParseSDP(t *testing.T) {
 			if !errors.Is(err, tc.err) {
 				t.Fatalf("err %v, want %v", err, tc.err)
 			}
+			got.Lines, got.Index = nil, 0 // TestParseSDPLines
 			if err == nil && !reflect.DeepEqual(got, tc.want) {
 				t.Fatalf("got  %+v\nwant %+v", got, tc.want)
 			}
@@ -257,6 +258,7 @@ func TestBuildSDPRoundTrip(t *testing.T) {
 				want.DTMF = f.PT
 			}
 		}
+		md.Lines = nil
 		if !reflect.DeepEqual(md, want) {
 			t.Fatalf("round trip\n got %+v\nwant %+v\n%s", md, want, body)
 		}
@@ -296,13 +298,52 @@ func FuzzParseSDP(f *testing.F) {
 		if !md.Addr.IsValid() || md.Addr.Port() == 0 {
 			t.Fatalf("accepted without address: %+v", md)
 		}
-		again, err := ParseSDP(BuildSDP(SDPParams{Addr: md.Addr, Formats: md.Formats, DTMF: md.DTMF, Direction: md.Direction}))
+		again, err := ParseSDP(BuildSDP(SDPParams{Addr: md.Addr, Formats: md.Formats, DTMF: md.DTMF, Direction: md.Direction, Lines: md.Lines, Index: md.Index}))
 		if err != nil {
 			t.Fatalf("rebuilt SDP refused: %v (from %+v)", err, md)
 		}
 		again.Ptime = md.Ptime
+		if again.Index == md.Index && again.Index < len(again.Lines) {
+			again.Lines[again.Index] = md.Lines[md.Index] // rebuilt from Formats
+		}
 		if !reflect.DeepEqual(again, md) {
 			t.Fatalf("round trip\n got %+v\nwant %+v", again, md)
 		}
 	})
+}
+
+// TestParseSDPLines: an offer of several m= lines (video first, a second
+// audio) is read from its first usable audio line, and the answer built
+// from it keeps every line in order, the others rejected with port 0 and
+// their offered formats (RFC 3264 §6).
+func TestParseSDPLines(t *testing.T) {
+	offer := sdpText("v=0", "o=- 1 1 IN IP4 127.0.0.1", "s=-", "c=IN IP4 127.0.0.1", "t=0 0",
+		"m=video 5002 RTP/AVP 96 97", "a=rtpmap:96 H264/90000", "a=rtpmap:97 VP8/90000",
+		"m=audio 5000 RTP/AVP 8 0 96", "a=rtpmap:96 telephone-event/8000", "a=ptime:30", "a=maxptime:60",
+		"m=audio 5004 RTP/AVP 0", "m=application 5006 UDP/BFCP *")
+	md, err := ParseSDP([]byte(offer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if md.Index != 1 || len(md.Lines) != 4 || md.Addr != ap("127.0.0.1:5000") || md.DTMF != 96 || md.Ptime != 30 {
+		t.Fatalf("%+v", md)
+	}
+	answer := string(BuildSDP(SDPParams{Addr: ap("127.0.0.1:4000"), Formats: []Format{fmtPCMA}, DTMF: md.DTMF, Lines: md.Lines, Index: md.Index}))
+	var mlines []string
+	for _, l := range strings.Split(answer, "\r\n") {
+		if strings.HasPrefix(l, "m=") {
+			mlines = append(mlines, l)
+		}
+	}
+	want := []string{"m=video 0 RTP/AVP 96 97", "m=audio 4000 RTP/AVP 8 96", "m=audio 0 RTP/AVP 0", "m=application 0 UDP/BFCP *"}
+	if !reflect.DeepEqual(mlines, want) {
+		t.Fatalf("m= lines %q, want %q\n%s", mlines, want, answer)
+	}
+	if !strings.Contains(answer, "a=rtpmap:96 telephone-event/8000") || !strings.Contains(answer, "a=ptime:20") {
+		t.Errorf("answer: %s", answer)
+	}
+	back, err := ParseSDP([]byte(answer))
+	if err != nil || back.Index != 1 || back.Addr != ap("127.0.0.1:4000") {
+		t.Fatalf("answer reads back as %+v, %v", back, err)
+	}
 }

@@ -73,7 +73,7 @@ func (l *InboundLeg) Answered() bool { return l.answered.Load() }
 
 // Ringing sends 180 Ringing.
 func (l *InboundLeg) Ringing() error {
-	err := l.d.Respond(sipmsg.StatusRinging, "Ringing", nil)
+	err := l.d.Respond(sipmsg.StatusRinging, "Ringing", nil, supportedHeader())
 	if err == nil {
 		l.s.observeResponse("INVITE", 180)
 	}
@@ -102,7 +102,9 @@ func (l *InboundLeg) Answer(sdp []byte) error {
 	}
 	l.s.addDialog(l.key, l)
 	defer l.markFinal()
-	err := l.d.RespondSDP(sdp)
+	res := sipmsg.NewSDPResponseFromRequest(l.d.InviteRequest, sdp)
+	res.AppendHeader(supportedHeader())
+	err := l.d.WriteResponse(res)
 	if err != nil && l.d.LoadState() == sipmsg.DialogStateEnded {
 		// The caller's BYE overtook its ACK (it hung up at once): the leg
 		// ends by that BYE (EventBye), not by a lost ACK.

@@ -104,6 +104,7 @@ func (l *InboundLeg) Answer(sdp []byte) error {
 	defer l.markFinal()
 	res := sipmsg.NewSDPResponseFromRequest(l.d.InviteRequest, sdp)
 	res.AppendHeader(supportedHeader())
+	res.AppendHeader(sipmsg.NewHeader("Allow", allowed))
 	err := l.d.WriteResponse(res)
 	if err != nil && l.d.LoadState() == sipmsg.DialogStateEnded {
 		// The caller's BYE overtook its ACK (it hung up at once): the leg

@@ -93,7 +93,7 @@ func (c *legCore) end() bool {
 
 // inDialog serves a request within the leg's dialog other than ACK: BYE
 // (read with readBye, the dialog kind's own) ends the leg; INFO and
-// re-INVITE go to handleCommon; anything else gets 405.
+// re-INVITE and UPDATE go to handleCommon; anything else gets 405.
 func (c *legCore) inDialog(req *sipmsg.Request, tx sipmsg.ServerTransaction,
 	readBye func(*sipmsg.Request, sipmsg.ServerTransaction) error) {
 	if req.Method == sipmsg.BYE {
@@ -115,7 +115,7 @@ func (c *legCore) inDialog(req *sipmsg.Request, tx sipmsg.ServerTransaction,
 }
 
 // handleCommon serves the in-dialog requests both leg kinds treat alike:
-// INFO (DTMF) and re-INVITE. It reports whether it handled req.
+// INFO (DTMF), re-INVITE and UPDATE. It reports whether it handled req.
 func (s *Server) handleCommon(e *events, req *sipmsg.Request, tx sipmsg.ServerTransaction, contact *sipmsg.ContactHeader) bool {
 	switch req.Method {
 	case sipmsg.INFO:
@@ -133,12 +133,23 @@ func (s *Server) handleCommon(e *events, req *sipmsg.Request, tx sipmsg.ServerTr
 	case sipmsg.INVITE:
 		s.handleReinvite(e, req, tx, contact)
 		return true
+	case sipmsg.UPDATE:
+		// RFC 3311: without a body it only refreshes the session (and its
+		// timer, see InboundLeg); with SDP it is an offer, answered like a
+		// re-INVITE's in the 200 (no ACK follows).
+		if len(req.Body()) == 0 {
+			s.respond(req, tx, sipmsg.StatusOK, "OK", contact)
+			return true
+		}
+		s.handleReinvite(e, req, tx, contact)
+		return true
 	}
 	return false
 }
 
-// handleReinvite asks the owner for an answer and sends it. The 200 carries
-// our Contact; its ACK arrives through onAck and is absorbed by the leg.
+// handleReinvite asks the owner for an answer to the offer of a re-INVITE
+// or an UPDATE and sends it. The 200 carries our Contact; a re-INVITE's ACK
+// arrives through onAck and is absorbed by the leg.
 func (s *Server) handleReinvite(e *events, req *sipmsg.Request, tx sipmsg.ServerTransaction, contact *sipmsg.ContactHeader) {
 	offer, err := ParseSDP(req.Body())
 	if err != nil {
@@ -171,7 +182,7 @@ func (s *Server) handleReinvite(e *events, req *sipmsg.Request, tx sipmsg.Server
 		res := sipmsg.NewSDPResponseFromRequest(req, r.sdp)
 		res.AppendHeader(contact)
 		if err := tx.Respond(res); err == nil {
-			s.observeResponse("INVITE", 200)
+			s.observeResponse(req.Method.String(), 200)
 		}
 	case <-timer.C:
 		s.respond(req, tx, sipmsg.StatusInternalServerError, "Owner Timeout")

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -36,5 +37,28 @@ func TestRequire420(t *testing.T) {
 	}
 	if rs := e.records(); len(rs) != 0 {
 		t.Fatalf("a refused INVITE made %d call records", len(rs))
+	}
+}
+
+// TestUpdateInDialog: UPDATE (RFC 3311) outside a dialog gets 481; within
+// the caller's dialog, one without a body gets 200, and one with SDP is an
+// offer answered in its 200 like a re-INVITE's (hold, then resume). The
+// caller then hangs up and the call ends normally.
+func TestUpdateInDialog(t *testing.T) {
+	t.Parallel()
+	e := startEngine(t, centreOpts{Seats: 1, RTPTimeout: "0s"})
+	peer := testpeer.NewRTPPeer(t)
+	res := testpeer.RunSipp(t, testpeer.SippOptions{
+		LocalIP:  carrierIP,
+		Scenario: testpeer.ScenarioPath(t, "uac_update.xml"), Target: e.target(),
+		Service: "12345", Calls: 1, TraceMessages: true, Timeout: 20 * time.Second,
+		Vars: map[string]string{"media_port": strconv.Itoa(peer.Port()), "talk_ms": "300"},
+	})
+	if res.ExitCode != 0 || res.Successful != 1 {
+		t.Fatalf("UPDATE flow failed\n%s", res)
+	}
+	rs := e.waitRecords(1, 10*time.Second)
+	if r := rs[0]; r.EndReason != "abandoned" && r.EndReason != "answered" || r.HangupBy != "caller" {
+		t.Fatalf("record: end_reason %q hangup_by %q", r.EndReason, r.HangupBy)
 	}
 }

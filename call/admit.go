@@ -271,6 +271,7 @@ func (c *Call) onAnswered(err error) *reason {
 		c.log.Warn("answering the caller failed", "error", err)
 		return reasonPtr(endError)
 	}
+	c.armSessionTimer()
 	if c.toSeat != "" || c.st == stBridged || c.watching != nil {
 		return nil
 	}

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	sipmsg "github.com/emiago/sipgo/sip"
 	"github.com/emiago/sipgo/siptest"
@@ -45,6 +46,49 @@ func TestRequireGuard(t *testing.T) {
 			}
 			if got := res[0].GetHeader("Unsupported"); got == nil || got.Value() != tc.unsupported {
 				t.Fatalf("Unsupported %v, want %q", got, tc.unsupported)
+			}
+		})
+	}
+}
+
+// TestSessionInterval: an INVITE's Session-Expires runs a session timer
+// only when the caller supports timer; below the minimum it gets 422 with
+// Min-SE, malformed 400.
+func TestSessionInterval(t *testing.T) {
+	s := &Server{log: slog.New(slog.DiscardHandler), cfg: Config{MinSessionExpires: 90 * time.Second}}
+	for _, tc := range []struct {
+		name, hdrs string
+		want       time.Duration
+		code       int    // 0: the INVITE goes on
+		minSE      string // Min-SE of the 422
+	}{
+		{"none asked", "Supported: timer\n", 0, 0, ""},
+		{"asked, refresher uac", "Supported: timer\nSession-Expires: 1800;refresher=uac\n", 30 * time.Minute, 0, ""},
+		{"compact forms, refresher uas", "k: timer\nx: 120;refresher=uas\n", 2 * time.Minute, 0, ""},
+		{"required timer", "Require: timer\nSession-Expires: 90\n", 90 * time.Second, 0, ""},
+		{"no timer support: ignored", "Session-Expires: 30\n", 0, 0, ""},
+		{"too small", "Supported: timer\nSession-Expires: 30\nMin-SE: 30\n", 0, 422, "90"},
+		{"malformed", "Supported: timer\nSession-Expires: soon\n", 0, 400, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			raw := strings.Replace(strings.ReplaceAll(guardReq, "%s", "INVITE"), "Max-Forwards: 70\n", "Max-Forwards: 70\n"+tc.hdrs, 1)
+			req := parseReq(t, raw)
+			tx := siptest.NewServerTxRecorder(req)
+			se, ok := s.sessionInterval(req, tx)
+			res := tx.Result()
+			if tc.code == 0 {
+				if !ok || se != tc.want || len(res) != 0 {
+					t.Fatalf("got %v ok=%v responses %v, want %v", se, ok, res, tc.want)
+				}
+				return
+			}
+			if ok || len(res) != 1 || res[0].StatusCode != tc.code {
+				t.Fatalf("ok=%v responses %v, want one %d", ok, res, tc.code)
+			}
+			if tc.minSE != "" {
+				if h := res[0].GetHeader("Min-SE"); h == nil || h.Value() != tc.minSE {
+					t.Fatalf("Min-SE %v, want %s", h, tc.minSE)
+				}
 			}
 		})
 	}

@@ -33,6 +33,11 @@ type EventReinvite struct {
 // application/dtmf).
 type EventDTMF struct{ Digit rune }
 
+// EventRefresh: the caller refreshed the session (a re-INVITE or UPDATE
+// answered 2xx) on a leg that runs a session timer (InboundLeg.SessionExpires).
+type EventRefresh struct{}
+
+func (EventRefresh) legEvent()   {}
 func (EventBye) legEvent()       {}
 func (EventCancel) legEvent()    {}
 func (EventReinvite) legEvent()  {}

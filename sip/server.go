@@ -71,6 +71,9 @@ type Config struct {
 	Limits    Limits
 	Admission Admission
 	Now       func() time.Time // nil = time.Now
+	// MinSessionExpires is the shortest session interval (RFC 4028) a
+	// caller may ask for; 0 = 90 s.
+	MinSessionExpires time.Duration
 }
 
 // Server owns the sipgo user agent, its listeners and the dialog table that
@@ -117,6 +120,9 @@ func NewServer(cfg Config) (*Server, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.MinSessionExpires <= 0 {
+		cfg.MinSessionExpires = defaultMinSessionExpires
 	}
 	s := &Server{
 		cfg:     cfg,

@@ -93,3 +93,32 @@ func TestSessionInterval(t *testing.T) {
 		})
 	}
 }
+
+// TestRefreshTx: on a leg running a session timer, a 2xx to a re-INVITE or
+// UPDATE carries the session headers and tells the owner of the refresh; a
+// failure does neither.
+func TestRefreshTx(t *testing.T) {
+	for _, code := range []int{200, 488} {
+		req := parseReq(t, strings.ReplaceAll(guardReq, "%s", "UPDATE"))
+		rec := siptest.NewServerTxRecorder(req)
+		l := &InboundLeg{se: 30 * time.Second}
+		refreshed := 0
+		l.SetEvents(func(ev Event) {
+			if _, ok := ev.(EventRefresh); ok {
+				refreshed++
+			}
+		})
+		tx := &refreshTx{ServerTransaction: rec, l: l}
+		if err := tx.Respond(sipmsg.NewResponseFromRequest(req, code, "", nil)); err != nil {
+			t.Fatal(err)
+		}
+		res := rec.Result()[0]
+		se, ok := res.GetHeader("Session-Expires"), code == 200
+		if ok != (se != nil) || ok != (refreshed == 1) {
+			t.Fatalf("%d: Session-Expires %v, refreshes %d", code, se, refreshed)
+		}
+		if ok && (se.Value() != "30;refresher=uac" || res.GetHeader("Require").Value() != "timer") {
+			t.Fatalf("%d: Session-Expires %q Require %v", code, se.Value(), res.GetHeader("Require"))
+		}
+	}
+}

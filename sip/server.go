@@ -330,7 +330,7 @@ func (s *Server) onOptions(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		code = sipmsg.StatusServiceUnavailable
 	}
 	s.respond(req, tx, code, "", sipmsg.NewHeader("Allow", allowed),
-		sipmsg.NewHeader("Accept", "application/sdp"))
+		sipmsg.NewHeader("Accept", "application/sdp"), supportedHeader())
 }
 
 func (s *Server) onRegister(req *sipmsg.Request, tx sipmsg.ServerTransaction) {

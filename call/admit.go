@@ -353,6 +353,7 @@ func (c *Call) onAnswered(err error) *reason {
 			return r
 		}
 	}
+	c.armSessionTimer()
 	if c.toSeat != "" || c.st == stBridged || c.watching != nil {
 		return nil
 	}

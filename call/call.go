@@ -93,6 +93,7 @@ type Call struct {
 	feature   bool            // a seat dialled a feature code: confirm and hang up
 	list      []*media.Prompt // prompts still to play after the current one
 	ivrTimer  *time.Timer
+	se        sessionTimer // the caller's session timer (sessiontimer.go)
 	timerGen  int
 	priority  int
 	toSeat    string // seat-to-seat: the extension called
@@ -153,6 +154,7 @@ type callerLeg interface {
 	Ringing() error
 	Context() context.Context
 	Hangup(ctx context.Context, code int) error
+	SessionExpires() time.Duration // RFC 4028 session interval; 0: none
 }
 
 func newCall(e *Engine, inbound callerLeg) *Call {
@@ -334,6 +336,8 @@ func (c *Call) handle(ev any) *reason {
 			return nil
 		}
 		return reasonPtr(endRTPTimeout) // handed over: the entry's media is the call's
+	case evSessionExpired:
+		return c.onSessionExpired(ev.gen)
 	case evRTPTimeout:
 		c.seatLost = ev.b && c.answeredSeat != ""
 		r := endRTPTimeout
@@ -395,6 +399,10 @@ func (c *Call) onLeg(ev evLeg) *reason {
 		return c.onDTMF(e.Digit, "info")
 	case sip.EventReinvite:
 		c.onReinvite(ev.b, e)
+	case sip.EventRefresh:
+		if !ev.b {
+			c.armSessionTimer()
+		}
 	case sip.EventRefer:
 		c.onRefer(ev.b, e)
 	}

@@ -74,6 +74,7 @@ func (c *Call) end(r reason) {
 // finish is end's work, after its compare-and-swap.
 func (c *Call) finish(r reason) {
 	c.stopIVRTimer()
+	c.stopSessionTimer()
 	ctx, cancel := context.WithTimeout(context.Background(), endTimeout)
 	defer cancel()
 	var wg sync.WaitGroup

@@ -21,6 +21,7 @@ import (
 type fakeLeg struct {
 	caller, dialled string
 	origin          sip.Origin
+	se              time.Duration
 
 	mu     sync.Mutex
 	hungUp int // the final code, 0 until Hangup
@@ -41,6 +42,7 @@ func (l *fakeLeg) AckSDP() []byte                { return nil }
 func (l *fakeLeg) Answered() bool                { return true }
 func (l *fakeLeg) Ringing() error                { return nil }
 func (l *fakeLeg) Context() context.Context      { return context.Background() }
+func (l *fakeLeg) SessionExpires() time.Duration { return l.se }
 func (l *fakeLeg) Hangup(_ context.Context, code int) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()

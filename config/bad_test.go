@@ -51,6 +51,12 @@ func badCases(t testing.TB) []badCase {
 			"25: wallboard: service_level_red (70%) must not be above service_level_yellow (50%)",
 			"25: wallboard: longest_wait_red (30s) must not be below longest_wait_yellow (1m0s)",
 		}},
+		{"session interval not whole seconds, or too short", edit(t, "sip:\n", "sip:\n  min_session_expires: 1500ms\n"), []string{
+			"3: sip.min_session_expires: must be whole seconds from 1s to 24h (Session-Expires counts seconds), not 1.5s",
+		}},
+		{"session interval below a second", edit(t, "sip:\n", "sip:\n  min_session_expires: 500ms\n"), []string{
+			"3: sip.min_session_expires: must be at least 1s, not 500ms",
+		}},
 		{"trunk pinged too often", edit(t, "    acl: [127.0.0.1/32]", "    acl: [127.0.0.1/32]\n    ping: 500ms"), []string{
 			"13: trunks[0].ping: must be at least 1s, not 500ms",
 		}},

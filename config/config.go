@@ -97,6 +97,9 @@ type SIP struct {
 	MaxAuthFailures                           int
 	AuthLockout                               time.Duration // the first lock-out; each further one doubles, up to 24 h
 	SeatRingTimeout                           time.Duration
+	// MinSessionExpires is the shortest session interval (RFC 4028) a
+	// caller may ask for; shorter gets 422 with Min-SE. Whole seconds.
+	MinSessionExpires time.Duration
 	// SeatNetworks are where seats may register from and be dialled at.
 	SeatNetworks []netip.Prefix
 }

@@ -108,6 +108,10 @@ func (p *parser) addrPort(path string, v *yaml.Node, dst *netip.AddrPort) {
 	*dst = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 }
 
+// maxSessionExpires bounds sip.min_session_expires: a day without a
+// refresh is no session timer at all.
+const maxSessionExpires = 24 * time.Hour
+
 func (p *parser) sip(path string, n *yaml.Node) {
 	s := &p.c.SIP
 	seen := p.mapping(path, n, fields{
@@ -132,6 +136,16 @@ func (p *parser) sip(path string, n *yaml.Node) {
 		},
 		"seat_ring_timeout": func(path string, v *yaml.Node) {
 			setDuration(&p.reader, &s.SeatRingTimeout, path, v, time.Second)
+		},
+		"min_session_expires": func(path string, v *yaml.Node) {
+			d, ok := p.duration(path, v, time.Second)
+			switch {
+			case !ok:
+			case d%time.Second != 0 || d > maxSessionExpires:
+				p.problem(v.Line, path, "must be whole seconds from 1s to 24h (Session-Expires counts seconds), not %s", d)
+			default:
+				s.MinSessionExpires = d
+			}
 		},
 		"auth_lockout":  func(path string, v *yaml.Node) { setDuration(&p.reader, &s.AuthLockout, path, v, time.Second) },
 		"seat_networks": func(path string, v *yaml.Node) { s.SeatNetworks = p.acl(path, v) },

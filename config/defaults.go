@@ -79,6 +79,8 @@ func newConfig() *Config {
 			AuthLockout:     15 * time.Minute,
 			SeatNetworks:    DefaultSeatNetworks(),
 			SeatRingTimeout: 30 * time.Second,
+			// RFC 4028 section 4's recommended Min-SE.
+			MinSessionExpires: 90 * time.Second,
 		},
 		RTP:           RTP{PortMin: 20000, PortMax: 29999, Timeout: 30 * time.Second},
 		DataDir:       "./data",

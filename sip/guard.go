@@ -123,7 +123,8 @@ func checkURIs(req *sipmsg.Request) *rejection {
 }
 
 // handle wraps every request handler: it counts the request, runs the
-// header guard (answering 400/483/414/416 with the reason, an ACK never) and
+// header guard (answering 400/483/414/416 with the reason, an ACK never),
+// answers 420 naming the Require tags we do not implement, and
 // recovers a panic in the handler, answering 500 when no final response was
 // sent. A panic ends that request (and with it a leg whose INVITE handler it
 // was) and nothing else.
@@ -148,6 +149,13 @@ func (s *Server) handle(h sipgo.RequestHandler) sipgo.RequestHandler {
 			if req.Method != sipmsg.ACK {
 				s.respond(req, tx, bad.code, bad.reason)
 			}
+			return
+		}
+		if tags := unsupportedRequired(req); len(tags) > 0 {
+			s.log.Info("sip: request requires extensions we lack", "method", req.Method,
+				"source", req.Source(), "unsupported", tags)
+			s.respond(req, tx, statusBadExtension, "Bad Extension",
+				sipmsg.NewHeader("Unsupported", strings.Join(tags, ", ")), supportedHeader())
 			return
 		}
 		h(req, answered)

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/emiago/sipgo"
 	sipmsg "github.com/emiago/sipgo/sip"
@@ -21,6 +22,7 @@ type InboundLeg struct {
 	d      *sipgo.DialogServerSession
 	origin Origin
 	source netip.AddrPort
+	se     time.Duration // session interval (RFC 4028); 0: no session timer
 
 	final    chan struct{} // closed once a final response has been sent
 	finalOne sync.Once
@@ -87,7 +89,7 @@ func (l *InboundLeg) Answered() bool { return l.answered.Load() }
 
 // Ringing sends 180 Ringing.
 func (l *InboundLeg) Ringing() error {
-	err := l.d.Respond(sipmsg.StatusRinging, "Ringing", nil)
+	err := l.d.Respond(sipmsg.StatusRinging, "Ringing", nil, supportedHeader())
 	if err == nil {
 		l.s.observeResponse("INVITE", 180)
 	}
@@ -116,7 +118,15 @@ func (l *InboundLeg) Answer(sdp []byte) error {
 	}
 	l.s.addDialog(l.key, l)
 	defer l.markFinal()
-	err := l.d.RespondSDP(sdp)
+	res := sipmsg.NewSDPResponseFromRequest(l.d.InviteRequest, sdp)
+	res.AppendHeader(supportedHeader())
+	res.AppendHeader(sipmsg.NewHeader("Allow", allowed))
+	if l.se > 0 {
+		for _, h := range sessionHeaders(l.se) {
+			res.AppendHeader(h)
+		}
+	}
+	err := l.d.WriteResponse(res)
 	if err != nil && l.d.LoadState() == sipmsg.DialogStateEnded {
 		// The caller's BYE overtook its ACK (it hung up at once): the leg
 		// ends by that BYE (EventBye), not by a lost ACK.
@@ -173,13 +183,17 @@ func (l *InboundLeg) handleInDialog(req *sipmsg.Request, tx sipmsg.ServerTransac
 		l.s.respond(req, tx, sipmsg.StatusForbidden, "Transfer Not Allowed")
 		return
 	}
+	if l.se > 0 && (req.Method == sipmsg.INVITE || req.Method == sipmsg.UPDATE) {
+		tx = &refreshTx{ServerTransaction: tx, l: l}
+	}
 	l.inDialog(req, tx, l.d.ReadBye)
 }
 
 // onInvite admits a new INVITE (or routes a re-INVITE to its dialog). In
 // order, before anything is built: 503 while draining; the origin (a trunk
-// by its ACL, a seat after a 407 digest challenge, 403 for strangers); 503
-// with Retry-After over a limit. Then 100 Trying, the leg to the Handler, and
+// by its ACL, a seat after a 407 digest challenge, 403 for strangers); 422
+// for a session interval below the minimum (sessiontimer.go); 503 with
+// Retry-After over a limit. Then 100 Trying, the leg to the Handler, and
 // it stays until the leg has its final response, so sipgo does not end the
 // transaction under it.
 func (s *Server) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
@@ -196,6 +210,10 @@ func (s *Server) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	if !ok {
 		return
 	}
+	se, ok := s.sessionInterval(req, tx)
+	if !ok {
+		return
+	}
 	release, ok := s.admit(req, tx, origin)
 	if !ok {
 		return
@@ -209,7 +227,7 @@ func (s *Server) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	}
 	leg := &InboundLeg{
 		legCore: legCore{s: s, onEnd: release}, req: req, d: d, origin: origin, source: src,
-		final: make(chan struct{}),
+		final: make(chan struct{}), se: se,
 	}
 	defer func() {
 		if v := recover(); v != nil {

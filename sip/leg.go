@@ -43,6 +43,11 @@ type EventReinvite struct {
 // application/dtmf).
 type EventDTMF struct{ Digit rune }
 
+// EventRefresh: the caller refreshed the session (a re-INVITE or UPDATE
+// answered 2xx) on a leg that runs a session timer (InboundLeg.SessionExpires).
+type EventRefresh struct{}
+
+func (EventRefresh) legEvent()   {}
 func (EventBye) legEvent()       {}
 func (EventCancel) legEvent()    {}
 func (EventReinvite) legEvent()  {}
@@ -130,7 +135,7 @@ func (c *legCore) end() bool {
 
 // inDialog serves a request within the leg's dialog other than ACK: BYE
 // (read with readBye, the dialog kind's own) ends the leg; INFO and
-// re-INVITE go to handleCommon; anything else gets 405.
+// re-INVITE and UPDATE go to handleCommon; anything else gets 405.
 func (c *legCore) inDialog(req *sipmsg.Request, tx sipmsg.ServerTransaction,
 	readBye func(*sipmsg.Request, sipmsg.ServerTransaction) error) {
 	if req.Method == sipmsg.BYE {
@@ -152,7 +157,7 @@ func (c *legCore) inDialog(req *sipmsg.Request, tx sipmsg.ServerTransaction,
 }
 
 // handleCommon serves the in-dialog requests both leg kinds treat alike:
-// INFO (DTMF) and re-INVITE. It reports whether it handled req.
+// INFO (DTMF), re-INVITE and UPDATE. It reports whether it handled req.
 func (s *Server) handleCommon(e *events, req *sipmsg.Request, tx sipmsg.ServerTransaction, contact *sipmsg.ContactHeader) bool {
 	switch req.Method {
 	case sipmsg.INFO:
@@ -170,14 +175,25 @@ func (s *Server) handleCommon(e *events, req *sipmsg.Request, tx sipmsg.ServerTr
 	case sipmsg.INVITE:
 		s.handleReinvite(e, req, tx, contact)
 		return true
+	case sipmsg.UPDATE:
+		// RFC 3311: without a body it only refreshes the session (and its
+		// timer, see InboundLeg); with SDP it is an offer, answered like a
+		// re-INVITE's in the 200 (no ACK follows).
+		if len(req.Body()) == 0 {
+			s.respond(req, tx, sipmsg.StatusOK, "OK", contact)
+			return true
+		}
+		s.handleReinvite(e, req, tx, contact)
+		return true
 	}
 	return false
 }
 
-// handleReinvite asks the owner for an answer and sends it. The 200 carries
-// our Contact; its ACK arrives through onAck and is absorbed by the leg.
-// Without SDP (a late offer) our offer goes in the 200 and the answer is
-// awaited from the ACK (awaitAnswer).
+// handleReinvite asks the owner for an answer to the offer of a re-INVITE
+// or an UPDATE and sends it. The 200 carries our Contact; a re-INVITE's ACK
+// arrives through onAck and is absorbed by the leg. A re-INVITE without
+// SDP (a late offer) gets our offer in the 200 and the answer is awaited
+// from the ACK (awaitAnswer).
 func (s *Server) handleReinvite(e *events, req *sipmsg.Request, tx sipmsg.ServerTransaction, contact *sipmsg.ContactHeader) {
 	late := len(bytes.TrimSpace(req.Body())) == 0
 	var offer MediaDesc
@@ -218,7 +234,7 @@ func (s *Server) handleReinvite(e *events, req *sipmsg.Request, tx sipmsg.Server
 		res := sipmsg.NewSDPResponseFromRequest(req, r.sdp)
 		res.AppendHeader(contact)
 		if err := tx.Respond(res); err == nil {
-			s.observeResponse("INVITE", 200)
+			s.observeResponse(req.Method.String(), 200)
 		}
 		if late {
 			awaitAnswer(e, acked)

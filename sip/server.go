@@ -71,6 +71,9 @@ type Config struct {
 	Limits    Limits
 	Admission Admission
 	Now       func() time.Time // nil = time.Now
+	// MinSessionExpires is the shortest session interval (RFC 4028) a
+	// caller may ask for; 0 = 90 s.
+	MinSessionExpires time.Duration
 }
 
 // Server owns the sipgo user agent, its listeners and the dialog table that
@@ -118,6 +121,9 @@ func NewServer(cfg Config) (*Server, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.MinSessionExpires <= 0 {
+		cfg.MinSessionExpires = defaultMinSessionExpires
+	}
 	s := &Server{
 		cfg:     cfg,
 		log:     cfg.Logger,
@@ -155,6 +161,7 @@ func NewServer(cfg Config) (*Server, error) {
 	s.srv.OnAck(s.handle(s.onAck))
 	s.srv.OnBye(s.handle(s.onInDialog))
 	s.srv.OnInfo(s.handle(s.onInDialog))
+	s.srv.OnUpdate(s.handle(s.onUpdate))
 	s.srv.OnRefer(s.handle(s.onRefer))
 	s.srv.OnCancel(s.handle(s.onCancel))
 	s.srv.OnNoRoute(s.handle(s.onNoRoute))
@@ -315,7 +322,7 @@ func (s *Server) observeResponse(method string, code int) {
 }
 
 // allowed is the Allow header value: the methods we serve.
-const allowed = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, REFER"
+const allowed = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, REFER, UPDATE"
 
 func (s *Server) onOptions(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	code := sipmsg.StatusOK
@@ -323,7 +330,7 @@ func (s *Server) onOptions(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		code = sipmsg.StatusServiceUnavailable
 	}
 	s.respond(req, tx, code, "", sipmsg.NewHeader("Allow", allowed),
-		sipmsg.NewHeader("Accept", "application/sdp"))
+		sipmsg.NewHeader("Accept", "application/sdp"), supportedHeader())
 }
 
 func (s *Server) onRegister(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
@@ -339,7 +346,7 @@ func (s *Server) onRegister(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 func (s *Server) onNoRoute(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	switch req.Method {
 	case sipmsg.SUBSCRIBE, sipmsg.NOTIFY, sipmsg.MESSAGE, sipmsg.PRACK,
-		sipmsg.UPDATE, sipmsg.PUBLISH:
+		sipmsg.PUBLISH:
 		s.respond(req, tx, sipmsg.StatusMethodNotAllowed, "Method Not Allowed",
 			sipmsg.NewHeader("Allow", allowed))
 	default:
@@ -357,6 +364,18 @@ func (s *Server) onRefer(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		return
 	}
 	s.respond(req, tx, sipmsg.StatusForbidden, "REFER Outside A Dialog")
+}
+
+// onUpdate: an UPDATE (RFC 3311) within a dialog goes to its leg; one
+// outside any dialog (no To tag) is answered 481, as one whose dialog we do
+// not know. An UPDATE in an early dialog finds no leg (a leg enters the
+// table with its 200) and gets 481 too.
+func (s *Server) onUpdate(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+	if tag, _ := req.To().Params.Get("tag"); tag == "" {
+		s.respond(req, tx, sipmsg.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
+		return
+	}
+	s.onInDialog(req, tx)
 }
 
 // onCancel sees only CANCELs that matched no pending INVITE (the transaction

@@ -177,7 +177,7 @@ func (c *centre) build(cfg *config.Config) error {
 		Address: cfg.SIP.Address, Transports: cfg.SIP.Transports, UserAgent: cfg.SIP.UserAgent,
 		Registrar: c.reg, Trunks: c.trunk, Handler: c.engine, Observer: c.metrics,
 		Logger: c.log.With("part", "sip"), Now: c.now, Limits: edgeLimits(cfg.Limits),
-		Admission: engineAdmission{c.engine},
+		Admission: engineAdmission{c.engine}, MinSessionExpires: cfg.SIP.MinSessionExpires,
 	})
 	if err != nil {
 		return err

@@ -33,10 +33,7 @@ const (
 func promtool(t *testing.T, args ...string) {
 	t.Helper()
 	if _, err := exec.LookPath("promtool"); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("promtool is not installed (make peers installs the prometheus package)")
-		}
-		t.Skip("promtool is not installed (make peers)")
+		t.Fatal("promtool is not installed (make peers installs the prometheus package)") // a missing peer is a failure, never a skip
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

@@ -22,7 +22,7 @@ func TestPrivacy(t *testing.T) {
 		t.Helper()
 		return apiStatus(t, e, http.MethodGet, path, "", token)
 	}
-	for _, path := range []string{"/api/v1/calls", "/api/v1/agents", "/api/v1/queues"} {
+	for _, path := range []string{"/api/v1/calls", "/api/v1/agents", "/api/v1/queues", "/api/v1/centre", "/api/v1/wallboard", "/api/v1/trunks"} {
 		if code := get(path, ""); code != http.StatusUnauthorized {
 			t.Errorf("%s without a token: %d, want 401", path, code)
 		}
@@ -39,6 +39,14 @@ func TestPrivacy(t *testing.T) {
 		if code := get(path, ""); code != http.StatusOK {
 			t.Errorf("%s: %d, want 200 without a token", path, code)
 		}
+	}
+	for _, token := range []string{"", readToken} { // changing a recording needs the admin token
+		if code := apiStatus(t, e, http.MethodPost, "/api/v1/calls/x/recording", `{"action":"pause"}`, token); code != http.StatusUnauthorized {
+			t.Errorf("pausing a recording with token %q: %d, want 401", token, code)
+		}
+	}
+	if code := get("/wallboard", ""); code != http.StatusOK { // the page holds no data
+		t.Errorf("/wallboard: %d, want 200 without a token", code)
 	}
 	if code := agentState(t, e, "1001", `{"state":"logout"}`, readToken); code != http.StatusUnauthorized {
 		t.Errorf("state change with the read token: %d, want 401", code)

@@ -232,10 +232,6 @@ func (r *Recorder) fail() { r.failWith(fmt.Errorf("%w: the recorder panicked", E
 
 func (r *Recorder) slotPtr() *int { return &r.slot }
 
-// put queues one received audio frame for the recording; the session's
-// reader goroutine calls it.
-func (t *recTap) put(payload []byte, codec Codec) { t.roomLeg.put(payload, codec) }
-
 // tick writes the frames owed since the last tick. It allocates nothing.
 func (r *Recorder) tick(now time.Duration) {
 	r.tickMu.Lock()

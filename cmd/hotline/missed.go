@@ -110,9 +110,6 @@ func (m *missedCalls) seed(w *records.Writer) {
 	}
 }
 
-// follow notes each call.ended record of the feed from event id after on.
-func (m *missedCalls) follow(feed *records.Feed, after uint64) { followRecords(feed, after, m.note) }
-
 // followRecords calls note with the record of each call.ended event of
 // the feed after the event after, until the feed closes. A panic in note
 // ends the following (logged), never the process.

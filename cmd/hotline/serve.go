@@ -131,12 +131,17 @@ func (c *centre) build(cfg *config.Config) error {
 	// start are in them already), the feed brings the rest.
 	c.missed = newMissedCalls(cfg.Records.MissedWindow, c.now)
 	c.missed.seed(c.records)
-	go c.missed.follow(c.journal.Feed(), c.journal.Feed().Last())
 	c.today = newTodayFigures(cfg.Location, c.now, func() report.Options {
 		return report.Options{Loc: cfg.Location, ShortAbandon: c.cfg.Load().ACD.ShortAbandon}
 	})
 	c.today.seed(c.records)
-	go followRecords(c.journal.Feed(), c.journal.Feed().Last(), c.today.note)
+	// One reader of the feed's records for the missed callers, today's
+	// figures and the queue metrics (each record decoded once).
+	go followRecords(c.journal.Feed(), c.journal.Feed().Last(), func(r *records.Record) {
+		c.missed.note(r)
+		c.today.note(r)
+		c.observeQueue(r)
+	})
 	c.stopSinks = startStreamSink(cfg.Records.Stream, c.journal.Feed(), c.log.With("part", "records"), c.metrics)
 	c.stopWebhook, err = startWebhookSink(cfg.Records.Webhook, cfg.DataDir, c.journal.Feed(), c.log.With("part", "records"), c.metrics)
 	if err != nil {
@@ -187,7 +192,7 @@ func (c *centre) build(cfg *config.Config) error {
 	}
 	c.trunks = startTrunkHealth(cfg, c.sip, c.now, c.log.With("part", "trunks"), c.metrics.SetTrunkUp, c.stopRetention)
 	c.engine.Start(call.SIPDialer(c.sip))
-	c.startQueueMetrics()
+	c.metrics.RegisterQueueSource(c.queueGauges)
 	c.http = supervisor.NewServer(supervisor.ServerConfig{
 		Address: cfg.HTTP.Address.String(), Token: cfg.HTTP.Token, ReadToken: cfg.HTTP.ReadToken, Logger: c.log.With("part", "http"),
 		Metrics: c.metrics, State: liveState{c}, Healthy: func() bool { return !c.engine.Draining() },

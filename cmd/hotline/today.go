@@ -190,33 +190,34 @@ type liveState struct{ c *centre }
 func (s liveState) Calls() any { return s.c.engine.Calls() }
 
 func (s liveState) Queues() any {
+	agents, _ := s.agents()
+	return s.queues(agents)
+}
+
+// queues is this node's queues with today's figures, agents (read once
+// by the caller) counted by queue.
+func (s liveState) queues(agents []acd.AgentInfo) []apiQueue {
 	c := s.c
 	cfg := c.cfg.Load()
-	agents, _ := s.agents()
+	byQueue := agentsByQueue(cfg, agents)
 	t := c.today
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.rollLocked()
 	var out []apiQueue
 	for _, q := range c.engine.QueueInfo() {
+		longest, kept := onTheLine(q)
 		row := apiQueue{Name: q.Name, Waiting: q.Waiting, Ringing: q.Offered, AvgHandleS: q.AvgHandle.Seconds(),
-			Agents: map[string]int{}, Calls: make([]apiWaiting, 0, len(q.Calls))}
+			LongestWaitS: longest.Seconds(), CallbacksKept: kept, Agents: byQueue[q.Name], Calls: make([]apiWaiting, 0, len(q.Calls))}
+		if row.Agents == nil {
+			row.Agents = map[string]int{}
+		}
 		for _, w := range q.Calls {
-			if w.Callback {
-				row.CallbacksKept++ // a kept place: nobody is on the line
-			} else {
-				row.LongestWaitS = max(row.LongestWaitS, w.Wait.Seconds())
-			}
 			row.Calls = append(row.Calls, apiWaiting{CallID: w.CallID, Caller: w.Caller, Priority: w.Priority,
 				Position: w.Position, WaitS: w.Wait.Seconds(), Callback: w.Callback})
 		}
 		if qc, ok := cfg.Queue(q.Name); ok {
 			row.ServiceLevelS = qc.ServiceLevel.Seconds()
-			for _, a := range agents {
-				if _, has := a.Skills[qc.Skill]; has {
-					row.Agents[string(a.State)]++
-				}
-			}
 		}
 		if r := t.queues[q.Name]; r != nil {
 			row.Today = figures(r)
@@ -277,21 +278,27 @@ type apiCentre struct {
 
 // centreNow serves GET /api/v1/centre.
 func (c *centre) centreNow(w http.ResponseWriter, _ *http.Request) {
-	s := liveState{c}
-	out := apiCentre{Centre: c.cfg.Load().Centre, Agents: map[string]int{}}
-	for _, q := range s.Queues().([]apiQueue) {
+	out, _, _ := liveState{c}.centre()
+	writeJSON(w, http.StatusOK, out)
+}
+
+// centre is the whole centre now and today, with the queues and the agents
+// it was summed from (the agents read from the store once).
+func (s liveState) centre() (apiCentre, []apiQueue, []acd.AgentInfo) {
+	agents, _ := s.agents()
+	queues := s.queues(agents)
+	out := apiCentre{Centre: s.c.cfg.Load().Centre, Agents: map[string]int{}}
+	for _, q := range queues {
 		out.Waiting += q.Waiting
 		out.LongestWaitS = max(out.LongestWaitS, q.LongestWaitS)
 	}
-	if agents, err := s.agents(); err == nil {
-		for _, a := range agents {
-			out.Agents[string(a.State)]++
-		}
+	for _, a := range agents {
+		out.Agents[string(a.State)]++
 	}
-	t := c.today
+	t := s.c.today
 	t.mu.Lock()
 	t.rollLocked()
 	out.Today, out.Day = figures(&t.centre), t.day
 	t.mu.Unlock()
-	writeJSON(w, http.StatusOK, out)
+	return out, queues, agents
 }

@@ -106,34 +106,26 @@ func light(w config.Wallboard, sl *float64, longest float64) (string, string) {
 func (c *centre) wallboardData(w http.ResponseWriter, _ *http.Request) {
 	cfg := c.cfg.Load()
 	wb := cfg.Wallboard
-	s := liveState{c}
+	centre, queues, agents := liveState{c}.centre()
 	var b board
-	b.Title, b.Now = wb.Title, c.now()
+	b.Title, b.Now, b.Day = wb.Title, c.now(), centre.Day
 	b.Thresholds.ServiceLevelYellow, b.Thresholds.ServiceLevelRed = float64(wb.ServiceLevelYellow)/100, float64(wb.ServiceLevelRed)/100
 	b.Thresholds.LongestWaitYellowS, b.Thresholds.LongestWaitRedS = wb.LongestWaitYellow.Seconds(), wb.LongestWaitRed.Seconds()
-	b.Centre = boardQueue{Name: cfg.Centre, Agents: map[string]int{}}
-	for _, q := range s.Queues().([]apiQueue) {
+	d := centre.Today
+	b.Centre = boardQueue{Name: cfg.Centre, Waiting: centre.Waiting, LongestWaitS: centre.LongestWaitS, Agents: centre.Agents,
+		ServiceLevel: d.ServiceLevel, AnswerRate: d.AnswerRate, Offered: d.Offered, Answered: d.Answered, Abandoned: d.Abandoned}
+	for _, q := range queues {
 		bq := boardQueue{Name: q.Name, Waiting: q.Waiting, LongestWaitS: q.LongestWaitS, ServiceLevel: q.Today.ServiceLevel,
 			AnswerRate: q.Today.AnswerRate, Offered: q.Today.Offered, Answered: q.Today.Answered, Abandoned: q.Today.Abandoned, Agents: q.Agents}
 		bq.Light, bq.Why = light(wb, bq.ServiceLevel, bq.LongestWaitS)
 		b.Queues = append(b.Queues, bq)
-		b.Centre.Waiting += q.Waiting
-		b.Centre.LongestWaitS = max(b.Centre.LongestWaitS, q.LongestWaitS)
 	}
-	if agents, err := s.agents(); err == nil {
-		for _, a := range agents {
-			b.Agents = append(b.Agents, boardAgent{Ext: a.Ext, Name: a.Name, State: string(a.State), Reason: a.Reason, StateS: a.TimeInState.Seconds()})
-			b.Centre.Agents[string(a.State)]++
-		}
-		sort.Slice(b.Agents, func(i, j int) bool { return b.Agents[i].Ext < b.Agents[j].Ext })
+	for _, a := range agents {
+		b.Agents = append(b.Agents, boardAgent{Ext: a.Ext, Name: a.Name, State: string(a.State), Reason: a.Reason, StateS: a.TimeInState.Seconds()})
 	}
+	sort.Slice(b.Agents, func(i, j int) bool { return b.Agents[i].Ext < b.Agents[j].Ext })
 	t := c.today
 	t.mu.Lock()
-	t.rollLocked()
-	b.Day = t.day
-	d := figures(&t.centre)
-	b.Centre.ServiceLevel, b.Centre.AnswerRate = d.ServiceLevel, d.AnswerRate
-	b.Centre.Offered, b.Centre.Answered, b.Centre.Abandoned = d.Offered, d.Answered, d.Abandoned
 	for _, e := range t.entries {
 		b.Entries = append(b.Entries, boardEntry{Name: e.Group, Kind: e.Kind, Transfers: e.Transfers, InLevel: e.TransfersInLevel, Rate: e.TransferRate()})
 	}

@@ -99,13 +99,15 @@ func (m *missedCalls) list() []missedCaller {
 	return out
 }
 
-// seed reads the records files of the window (oldest first).
-func (m *missedCalls) seed(w *records.Writer) {
+// seed reads the records files of the window (oldest first; today's is
+// always among them), giving each record to also as well.
+func (m *missedCalls) seed(w *records.Writer, also func(*records.Record)) {
 	now := m.now()
 	for d := now.Add(-m.window); !d.After(now.AddDate(0, 0, 1)); d = d.AddDate(0, 0, 1) {
 		recs, _ := records.ReadFile(w.Path(d)) // a missing file has none
 		for i := range recs {
 			m.note(&recs[i])
+			also(&recs[i])
 		}
 	}
 }

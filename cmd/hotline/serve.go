@@ -127,14 +127,14 @@ func (c *centre) build(cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
-	// The records files seed the missed callers (the lost records of this
-	// start are in them already), the feed brings the rest.
+	// The records files seed the missed callers and today's figures (the
+	// lost records of this start are in them already; read once), the
+	// feed brings the rest.
 	c.missed = newMissedCalls(cfg.Records.MissedWindow, c.now)
-	c.missed.seed(c.records)
 	c.today = newTodayFigures(cfg.Location, c.now, func() report.Options {
 		return report.Options{Loc: cfg.Location, ShortAbandon: c.cfg.Load().ACD.ShortAbandon}
 	})
-	c.today.seed(c.records)
+	c.missed.seed(c.records, c.today.note)
 	// One reader of the feed's records for the missed callers, today's
 	// figures and the queue metrics (each record decoded once).
 	go followRecords(c.journal.Feed(), c.journal.Feed().Last(), func(r *records.Record) {

@@ -60,14 +60,6 @@ func (t *todayFigures) rollLocked() {
 	}
 }
 
-// seed counts today's records already written (a restart).
-func (t *todayFigures) seed(w *records.Writer) {
-	recs, _ := records.ReadFile(w.Path(t.now())) // a missing file has none
-	for i := range recs {
-		t.note(&recs[i])
-	}
-}
-
 // note counts one ended call if it started today.
 func (t *todayFigures) note(r *records.Record) {
 	t.mu.Lock()

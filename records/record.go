@@ -129,3 +129,32 @@ func (r Record) MarshalJSON() ([]byte, error) {
 	}
 	return json.Marshal(recordJSON(r))
 }
+
+// Queue outcomes: what became of a call that reached a queue. Reports and
+// metrics both classify by QueueOutcome, so their figures agree.
+const (
+	OutcomeAnswered  = "answered"  // a seat answered it
+	OutcomeAbandoned = "abandoned" // the caller hung up waiting or while a seat rang
+	OutcomeOverflow  = "overflow"  // moved on: max_wait or a full queue (a message, refused busy), or a department rung
+	OutcomeCallback  = "callback"  // the caller hung up keeping a place for a callback (or had one already)
+	OutcomeOther     = "other"     // lost in a crash, shut down, media lost, an engine fault, ...
+)
+
+// QueueOutcome classifies a call that reached a queue (QueuedAt or
+// OfferedAt set) by its end. A call that was not answered by a seat and
+// rang a department (a queue's overflow target, or a line's department in
+// parallel) counts as overflow whatever its end reason: the queue did not
+// serve it.
+func QueueOutcome(r *Record) string {
+	switch {
+	case r.AnsweredAt != nil && r.Agent != "":
+		return OutcomeAnswered
+	case r.EndReason == "abandoned":
+		return OutcomeAbandoned
+	case r.EndReason == "overflow" || len(r.Transfers) > 0:
+		return OutcomeOverflow
+	case r.EndReason == "callback" || r.EndReason == "callback_duplicate":
+		return OutcomeCallback
+	}
+	return OutcomeOther
+}

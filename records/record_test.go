@@ -108,3 +108,25 @@ func TestRecordMarshalDoesNotModify(t *testing.T) {
 		t.Fatal("marshalling replaced nil slices in the caller's record")
 	}
 }
+
+func TestQueueOutcome(t *testing.T) {
+	at := Time{}
+	for _, tc := range []struct {
+		name string
+		r    Record
+		want string
+	}{
+		{"a seat answered", Record{AnsweredAt: &at, Agent: "1001", EndReason: "answered"}, OutcomeAnswered},
+		{"hung up waiting", Record{EndReason: "abandoned"}, OutcomeAbandoned},
+		{"hung up while a department rang", Record{EndReason: "abandoned", Transfers: []Transfer{{Mode: "transfer"}}}, OutcomeAbandoned},
+		{"overflow message", Record{EndReason: "overflow"}, OutcomeOverflow},
+		{"overflow to a department that answered", Record{AnsweredAt: &at, EndReason: "answered", Transfers: []Transfer{{Mode: "transfer", Answered: true}}}, OutcomeOverflow},
+		{"kept a callback place", Record{EndReason: "callback"}, OutcomeCallback},
+		{"already had one", Record{EndReason: "callback_duplicate"}, OutcomeCallback},
+		{"lost in a crash", Record{EndReason: "lost"}, OutcomeOther},
+	} {
+		if got := QueueOutcome(&tc.r); got != tc.want {
+			t.Errorf("%s: %s, want %s", tc.name, got, tc.want)
+		}
+	}
+}

@@ -11,7 +11,6 @@ import (
 const (
 	lineCallback = "callback"
 	endAbandoned = "abandoned"
-	endOverflow  = "overflow"
 	endCallback  = "callback"
 )
 
@@ -123,7 +122,7 @@ func (g *Row) add(r *records.Record, f facts, o Options) {
 	g.Answered24h += b2i(f.answered24h)
 	g.Abandoned += b2i(f.abandoned)
 	g.ShortAbandoned += b2i(f.short)
-	g.Overflow += b2i(f.offered && !f.answered && r.EndReason == endOverflow)
+	g.Overflow += b2i(f.offered && records.QueueOutcome(r) == records.OutcomeOverflow)
 	g.CallbacksKept += b2i(f.offered && !f.answered && r.EndReason == endCallback)
 	g.CallbacksReached += b2i(r.LineMode == lineCallback && answered(r))
 	for i := range r.Transfers {

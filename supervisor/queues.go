@@ -20,12 +20,12 @@ import (
 // (it is not offered again).
 const (
 	OutcomeOffered         = "offered"
-	OutcomeAnswered        = "answered"
-	OutcomeAbandoned       = "abandoned"
-	OutcomeOverflow        = "overflow"
-	OutcomeCallback        = "callback"
+	OutcomeAnswered        = records.OutcomeAnswered
+	OutcomeAbandoned       = records.OutcomeAbandoned
+	OutcomeOverflow        = records.OutcomeOverflow
+	OutcomeCallback        = records.OutcomeCallback
 	OutcomeCallbackReached = "callback_reached"
-	OutcomeOther           = "other"
+	OutcomeOther           = records.OutcomeOther
 )
 
 // WaitBuckets are the upper bounds of hotline_queue_wait_seconds: 15 s is
@@ -151,7 +151,7 @@ func (m *Metrics) ObserveRecord(r *records.Record, wrapUp time.Duration) {
 		}
 	} else if r.QueuedAt != nil || r.OfferedAt != nil { // as report counts offered
 		q.calls.WithLabelValues(r.Queue, OutcomeOffered).Inc()
-		outcome := QueueOutcome(r)
+		outcome := records.QueueOutcome(r)
 		q.calls.WithLabelValues(r.Queue, outcome).Inc()
 		if outcome == OutcomeAnswered || outcome == OutcomeAbandoned {
 			q.wait.WithLabelValues(r.Queue, outcome).Observe(float64(r.WaitMs) / 1000)
@@ -165,18 +165,3 @@ func (m *Metrics) ObserveRecord(r *records.Record, wrapUp time.Duration) {
 	}
 }
 
-// QueueOutcome is what became of a call that reached a queue (one of the
-// Outcome constants but offered and callback_reached).
-func QueueOutcome(r *records.Record) string {
-	switch {
-	case r.AnsweredAt != nil && r.Agent != "":
-		return OutcomeAnswered
-	case r.EndReason == "abandoned":
-		return OutcomeAbandoned
-	case r.EndReason == "overflow" || r.EndReason == "busy" || len(r.Transfers) > 0:
-		return OutcomeOverflow
-	case r.EndReason == "callback" || r.EndReason == "callback_duplicate":
-		return OutcomeCallback
-	}
-	return OutcomeOther
-}

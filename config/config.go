@@ -108,11 +108,13 @@ type SIP struct {
 func (s SIP) HasTransport(t string) bool { return slices.Contains(s.Transports, t) }
 
 // RTP is the rtp section: the address bound and advertised in SDP, the even
-// port range [PortMin, PortMax], and the media timeout (0 disables it).
+// port range [PortMin, PortMax], the media timeout (0 disables it), and
+// whether the prompt pacer batches its sends (sendmmsg on a raw socket).
 type RTP struct {
 	Address          netip.Addr
 	PortMin, PortMax int
 	Timeout          time.Duration
+	BatchSends       bool
 }
 
 // HTTP is the http section. Token is the admin bearer token every /api/v1/

@@ -214,8 +214,9 @@ func (p *parser) rtp(path string, n *yaml.Node) {
 				r.Address = a.Unmap()
 			}
 		},
-		"ports":   p.rtpPorts,
-		"timeout": func(path string, v *yaml.Node) { setDuration(&p.reader, &r.Timeout, path, v, 0) },
+		"ports":       p.rtpPorts,
+		"timeout":     func(path string, v *yaml.Node) { setDuration(&p.reader, &r.Timeout, path, v, 0) },
+		"batch_sends": p.setBool(&r.BatchSends),
 	})
 	p.require(path, n, seen, "address")
 }

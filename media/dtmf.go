@@ -315,7 +315,7 @@ func (s *Session) SendDTMF(digit rune, d time.Duration) error {
 
 // tickDTMF sends the DTMF sender's packet for this tick; false when it
 // had none (the player may send instead).
-func (s *Session) tickDTMF(now time.Duration) bool {
+func (s *Session) tickDTMF(now time.Duration, b *sendBatch) bool {
 	if s.txState.Load() == txIdle {
 		return false
 	}
@@ -333,6 +333,6 @@ func (s *Session) tickDTMF(now time.Duration) bool {
 	}
 	var payload [telephoneEventSize]byte
 	ev.marshalTo(payload[:])
-	s.sendEvent(payload[:], first, pt, ev.Duration, now)
+	s.sendEvent(b, payload[:], first, pt, ev.Duration, now)
 	return true
 }

@@ -30,6 +30,11 @@ type Config struct {
 	PortMin, PortMax int
 	// Logger receives the package's logs; nil discards them.
 	Logger *slog.Logger
+	// UnbatchedSends makes the pacer send each prompt, music, DTMF and
+	// mixed packet on its session's own socket, one sendto each, instead
+	// of batching a tick's packets into sendmmsg on a raw socket (the
+	// default where the process may open one: CAP_NET_RAW on Linux).
+	UnbatchedSends bool
 }
 
 // Stats are the Manager's counters since it started, read atomically (each
@@ -94,6 +99,8 @@ type Manager struct {
 	sessions []*Session // index kept in Session.slot
 	rooms    []paced    // mixing rooms and recordings, index kept in their slot
 	closed   bool
+
+	batch *sendBatch // the pacer's sends; nil: one sendto each (pacer goroutine only)
 }
 
 // NewManager validates cfg and starts the shared pacer goroutine (one 20 ms
@@ -116,6 +123,15 @@ func NewManager(cfg Config) (*Manager, error) {
 		epoch: time.Now(),
 		ports: ports,
 		done:  make(chan struct{}),
+	}
+	if !cfg.UnbatchedSends {
+		b, err := newSendBatch()
+		if err != nil {
+			log.Info("pacer sends one packet per system call", "reason", err)
+		} else {
+			m.batch = b
+			log.Info("pacer sends batched", "per_call", batchSize)
+		}
 	}
 	m.pacing.Add(1)
 	go m.pace()
@@ -229,6 +245,9 @@ func removeSlotted[T comparable](list *[]T, x T, slot *int, slotOf func(T) *int)
 // when it plays nothing, a room one when it does not mix.
 func (m *Manager) pace() {
 	defer m.pacing.Done()
+	if m.batch != nil {
+		defer m.batch.close()
+	}
 	defer guard.Recover(m.log, "media_pacer", nil)
 	ticker := time.NewTicker(frameInterval)
 	defer ticker.Stop()
@@ -246,22 +265,34 @@ func (m *Manager) pace() {
 		batch = append(batch[:0], m.sessions...)
 		rooms = append(rooms[:0], m.rooms...)
 		m.mu.Unlock()
-		now := m.now()
-		for i := 0; i < len(batch); {
-			i = m.tickFrom(batch, i, now)
-		}
-		for i := 0; i < len(rooms); {
-			i = m.mixFrom(rooms, i, now)
-		}
+		m.paceOnce(batch, rooms, m.now())
 		clear(batch)
 		clear(rooms)
 	}
 }
 
+// paceOnce is one tick of the pacer: the sessions, then the rooms, then
+// the batch of what they sent.
+func (m *Manager) paceOnce(batch []*Session, rooms []paced, now time.Duration) {
+	for i := 0; i < len(batch); {
+		i = m.tickFrom(batch, i, now)
+	}
+	for i := 0; i < len(rooms); {
+		i = m.mixFrom(rooms, i, now)
+	}
+	if m.batch != nil {
+		m.batch.flush()
+	}
+}
+
+// Batched reports whether the pacer batches its sends (sendmmsg on a raw
+// socket) rather than one sendto per packet.
+func (m *Manager) Batched() bool { return m.batch != nil }
+
 // paced is what the pacer ticks after the sessions: mixing rooms and
 // recordings, each failed alone by a panic in its tick.
 type paced interface {
-	tick(now time.Duration)
+	tick(now time.Duration, b *sendBatch)
 	fail()
 	slotPtr() *int
 }
@@ -293,7 +324,7 @@ func (m *Manager) mixFrom(rooms []paced, i int, now time.Duration) (next int) {
 		next++
 	})
 	for next = i; next < len(rooms); next++ {
-		rooms[next].tick(now)
+		rooms[next].tick(now, m.batch)
 	}
 	return next
 }
@@ -308,7 +339,7 @@ func (m *Manager) tickFrom(batch []*Session, i int, now time.Duration) (next int
 		next++
 	})
 	for next = i; next < len(batch); next++ {
-		batch[next].tick(now)
+		batch[next].tick(now, m.batch)
 	}
 	return next
 }

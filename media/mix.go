@@ -102,19 +102,19 @@ func (l *roomLeg) take() {
 // tick is the room's share of a pacer tick: for each frame owed, take
 // each leg's next frame, then give every listener the sum of the legs it
 // hears. It allocates nothing.
-func (r *Room) tick(now time.Duration) {
+func (r *Room) tick(now time.Duration, b *sendBatch) {
 	p := r.plan.Load()
 	if p == nil {
 		r.mix.next = 0
 		return
 	}
 	for range r.mix.owed(now) {
-		r.mixFrame(p, now)
+		r.mixFrame(p, now, b)
 	}
 }
 
 // mixFrame mixes and sends one frame for every leg of p.
-func (r *Room) mixFrame(p *mixPlan, now time.Duration) {
+func (r *Room) mixFrame(p *mixPlan, now time.Duration, b *sendBatch) {
 	for _, l := range p.legs {
 		l.take()
 	}
@@ -128,7 +128,7 @@ func (r *Room) mixFrame(p *mixPlan, now time.Duration) {
 		}
 		codec := s.params.Load().Codec
 		r.mix.sum(p, p.hears[i], &l.enc, codec)
-		s.sendMixed(r, l.enc[:], codec.PayloadType, now)
+		s.sendMixed(b, r, l.enc[:], codec.PayloadType, now)
 	}
 }
 
@@ -164,7 +164,7 @@ func saturate(v int32) int16 {
 // sendMixed sends one mixed frame on s's output stream, continuing its
 // sequence and timestamps like a prompt frame; the room is a source of
 // its own (marker on the switch to and from it).
-func (s *Session) sendMixed(r *Room, frame []byte, pt uint8, now time.Duration) {
+func (s *Session) sendMixed(b *sendBatch, r *Room, frame []byte, pt uint8, now time.Duration) {
 	s.outMu.Lock()
 	defer s.outMu.Unlock()
 	o := &s.out
@@ -173,5 +173,5 @@ func (s *Session) sendMixed(r *Room, frame []byte, pt uint8, now time.Duration) 
 	if marker {
 		ts = o.startTs(now)
 	}
-	s.writeLocked(marker, pt, o.lastSeq+1, ts, frame, nil, uint32(len(frame)), now)
+	s.writeLocked(b, marker, pt, o.lastSeq+1, ts, frame, nil, uint32(len(frame)), now)
 }

@@ -96,9 +96,11 @@ func (o *output) note(seq uint16, ts, samples uint32, now time.Duration) {
 }
 
 // writeLocked serializes one packet into the session's write buffer (the
-// payload copied, or transcoded through table) and sends it to dest. It
-// allocates nothing. Called with outMu held; false when nothing was sent.
-func (s *Session) writeLocked(marker bool, pt uint8, seq uint16, ts uint32,
+// payload copied, or transcoded through table) and sends it to dest: into
+// the pacer's batch b when there is one (the pacer's sends), else on the
+// session's socket. It allocates nothing. Called with outMu held; false
+// when nothing was sent.
+func (s *Session) writeLocked(b *sendBatch, marker bool, pt uint8, seq uint16, ts uint32,
 	payload []byte, table *[256]byte, samples uint32, now time.Duration) bool {
 	o := &s.out
 	dst := s.dest()
@@ -121,7 +123,10 @@ func (s *Session) writeLocked(marker bool, pt uint8, seq uint16, ts uint32,
 		}
 	}
 	o.note(seq, ts, samples, now)
-	if _, err := s.conn.WriteToUDPAddrPort(o.buf[:n+len(payload)], dst); err != nil {
+	pkt := o.buf[:n+len(payload)]
+	if b != nil && b.add(s, s.LocalAddr(), dst, pkt) {
+		// counted now; a flush that fails takes the counts back
+	} else if _, err := s.conn.WriteToUDPAddrPort(pkt, dst); err != nil {
 		s.drop(DropOutput)
 		return false
 	}
@@ -132,7 +137,7 @@ func (s *Session) writeLocked(marker bool, pt uint8, seq uint16, ts uint32,
 
 // sendFrame sends one player frame: the next sequence number, the
 // timestamp continuing the stream (or restarting it after a switch).
-func (s *Session) sendFrame(pl *player, frame []byte, pt uint8, now time.Duration) {
+func (s *Session) sendFrame(b *sendBatch, pl *player, frame []byte, pt uint8, now time.Duration) {
 	s.outMu.Lock()
 	defer s.outMu.Unlock()
 	o := &s.out
@@ -141,13 +146,13 @@ func (s *Session) sendFrame(pl *player, frame []byte, pt uint8, now time.Duratio
 	if marker {
 		ts = o.startTs(now)
 	}
-	s.writeLocked(marker, pt, o.lastSeq+1, ts, frame, nil, uint32(len(frame)), now)
+	s.writeLocked(b, marker, pt, o.lastSeq+1, ts, frame, nil, uint32(len(frame)), now)
 }
 
 // sendEvent sends one RFC 4733 packet of the DTMF sender. All packets of
 // an event share its start timestamp; the first carries the marker
 // (RFC 4733 §2.5.1.3).
-func (s *Session) sendEvent(payload []byte, first bool, pt uint8, duration uint16, now time.Duration) {
+func (s *Session) sendEvent(b *sendBatch, payload []byte, first bool, pt uint8, duration uint16, now time.Duration) {
 	s.outMu.Lock()
 	defer s.outMu.Unlock()
 	o := &s.out
@@ -155,7 +160,7 @@ func (s *Session) sendEvent(payload []byte, first bool, pt uint8, duration uint1
 	if first {
 		o.eventTs = o.startTs(now)
 	}
-	s.writeLocked(first, pt, o.lastSeq+1, o.eventTs, payload, nil, uint32(duration), now)
+	s.writeLocked(b, first, pt, o.lastSeq+1, o.eventTs, payload, nil, uint32(duration), now)
 }
 
 // sendRelayed sends a packet received on session from: its sequence
@@ -172,5 +177,5 @@ func (s *Session) sendRelayed(from *Session, h *rtp.Header, payload []byte, pt u
 		o.tsOff = o.startTs(now) - h.Timestamp
 		o.seqOff = o.lastSeq + 1 - h.SequenceNumber
 	}
-	return s.writeLocked(marker, pt, h.SequenceNumber+o.seqOff, h.Timestamp+o.tsOff, payload, table, samples, now)
+	return s.writeLocked(nil, marker, pt, h.SequenceNumber+o.seqOff, h.Timestamp+o.tsOff, payload, table, samples, now)
 }

@@ -56,9 +56,10 @@ func (s *Session) StopPlayback() {
 }
 
 // tick is the session's share of a pacer tick: a DTMF packet if the
-// sender has one, else the player's next frame.
-func (s *Session) tick(now time.Duration) {
-	if s.closed.Load() || s.failed.Load() || s.tickDTMF(now) {
+// sender has one, else the player's next frame, queued in b (nil: sent
+// at once).
+func (s *Session) tick(now time.Duration, b *sendBatch) {
+	if s.closed.Load() || s.failed.Load() || s.tickDTMF(now, b) {
 		return
 	}
 	pl := s.player.Load()
@@ -82,5 +83,5 @@ func (s *Session) tick(now time.Duration) {
 		s.drop(DropOutput)
 		return
 	}
-	s.sendFrame(pl, frame, codec.PayloadType, now)
+	s.sendFrame(b, pl, frame, codec.PayloadType, now)
 }

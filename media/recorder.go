@@ -233,7 +233,7 @@ func (r *Recorder) fail() { r.failWith(fmt.Errorf("%w: the recorder panicked", E
 func (r *Recorder) slotPtr() *int { return &r.slot }
 
 // tick writes the frames owed since the last tick. It allocates nothing.
-func (r *Recorder) tick(now time.Duration) {
+func (r *Recorder) tick(now time.Duration, _ *sendBatch) {
 	r.tickMu.Lock()
 	defer r.tickMu.Unlock()
 	if r.stopped || r.failed.Load() != nil {

@@ -59,7 +59,7 @@ func (x *mixRig) tick() {
 		s.mixIn.Load().put(x.frame, s.params.Load().Codec)
 	}
 	x.now += frameInterval
-	x.r.tick(x.now)
+	x.r.tick(x.now, nil)
 }
 
 // TestMixAllocatesNothing proves a mixing tick (queue each leg's frame,

@@ -62,6 +62,7 @@ type benchEngineOpts struct {
 	extra      string
 	limits     string
 	profile    string
+	rtp        string // more keys of the rtp section, indented
 }
 
 // benchCentre writes a centre with seats extensions 1001.. and returns its path.
@@ -80,7 +81,7 @@ rtp:
   address: 127.0.0.1
   ports: 10000-31998
   timeout: %s
-http:
+%shttp:
   address: 127.0.0.1:0
   token: '%s'
 data_dir: %s
@@ -96,7 +97,7 @@ trunks:
 lines:
   - {number: "12345", mode: main, skill: general}
 seats:
-`, o.rtpTimeout, testToken, filepath.Join(dir, "data"), o.prompts, carrierIP)
+`, o.rtpTimeout, o.rtp, testToken, filepath.Join(dir, "data"), o.prompts, carrierIP)
 	for i := range o.seats {
 		ext := 1001 + i
 		fmt.Fprintf(&b, "  - {extension: \"%d\", password: demo-%d, skills: [general]}\n", ext, ext)

@@ -91,6 +91,7 @@ func TestBench(t *testing.T) {
 	var variants []callRateResult
 	for _, v := range []callRateStore{
 		{name: "memory, no event client"},
+		{name: "memory, no event client, pacer unbatched (one sendto per packet)", rtp: "  batch_sends: false\n"},
 		{name: "memory, 20 event-stream clients", sse: 20},
 		{name: "memory, every call recorded", recording: true, yaml: "queues:\n  - {name: general, record: true}\n"},
 	} {
@@ -178,8 +179,9 @@ type callRateStore struct {
 	name      string
 	yaml      string
 	serverPID int
-	sse       int  // event-stream clients connected throughout
-	recording bool // every call recorded: disk per call is reported
+	sse       int    // event-stream clients connected throughout
+	recording bool   // every call recorded: disk per call is reported
+	rtp       string // more keys of the rtp section, indented
 }
 
 // callRateResult is what a calls/s run found: the highest rate with no
@@ -198,7 +200,7 @@ type callRateResult struct {
 func benchCallRate(t *testing.T, w *strings.Builder, rates []int, profile string, st callRateStore) callRateResult {
 	seats := envInts(t, "HOTLINE_BENCH_SEATS", []int{2000})[0]
 	sink := newRTPSink(t)
-	e := startBenchEngine(t, benchEngineOpts{prompts: benchPrompts(t), seats: seats, extra: st.yaml, profile: profile})
+	e := startBenchEngine(t, benchEngineOpts{prompts: benchPrompts(t), seats: seats, extra: st.yaml, rtp: st.rtp, profile: profile})
 	uas := testpeer.StartSipp(t, testpeer.SippOptions{
 		Scenario: testpeer.ScenarioPath(t, "bench_uas.xml"), BufferSize: benchSocketBytes,
 		Vars: map[string]string{"rtp_port": strconv.Itoa(sink.port())}, Timeout: 30 * time.Minute,

@@ -151,7 +151,8 @@ func (c *centre) build(cfg *config.Config) error {
 	go keepRecordings(filepath.Join(cfg.DataDir, "recordings"), cfg.Recordings.Keep, cfg.Location, c.now, c.log.With("part", "recordings"), c.stopRetention)
 	c.media, err = media.NewManager(media.Config{
 		Address: cfg.RTP.Address, PortMin: cfg.RTP.PortMin, PortMax: cfg.RTP.PortMax,
-		Logger: c.log.With("part", "media"),
+		UnbatchedSends: !cfg.RTP.BatchSends,
+		Logger:         c.log.With("part", "media"),
 	})
 	if err != nil {
 		return err

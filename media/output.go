@@ -120,8 +120,13 @@ func (s *Session) writeLocked(marker bool, pt uint8, seq uint16, ts uint32,
 			body[i] = table[b]
 		}
 	}
+	pkt, ok := s.protect(o.buf[:n+len(payload)])
+	if !ok {
+		s.drop(DropOutput)
+		return false
+	}
 	o.note(seq, ts, samples, now)
-	if _, err := s.conn.WriteToUDPAddrPort(o.buf[:n+len(payload)], dst); err != nil {
+	if _, err := s.conn.WriteToUDPAddrPort(pkt, dst); err != nil {
 		s.drop(DropOutput)
 		return false
 	}

@@ -91,6 +91,7 @@ func serve(cfg *config.Config, path string, log *slog.Logger, now func() time.Ti
 	}()
 	log.Info("hotline ready", "centre", cfg.Centre,
 		"sip_udp", c.sip.BoundAddr("udp").String(), "sip_tcp", c.sip.BoundAddr("tcp").String(),
+		"sip_tls", tlsAddr(c.sip),
 		"http", hl.Addr().String(), "data", cfg.DataDir, "seats", len(cfg.Seats), "lines", len(cfg.Lines),
 		"node", cfg.Store.Node, "boot", c.engine.Boot())
 
@@ -183,6 +184,7 @@ func (c *centre) build(cfg *config.Config) error {
 		Registrar: c.reg, Trunks: c.trunk, Handler: c.engine, Observer: c.metrics,
 		Logger: c.log.With("part", "sip"), Now: c.now, Limits: edgeLimits(cfg.Limits),
 		Admission: engineAdmission{c.engine}, MinSessionExpires: cfg.SIP.MinSessionExpires,
+		TLS: sipTLS(cfg.SIP.TLS),
 	})
 	if err != nil {
 		return err
@@ -361,3 +363,19 @@ func panicCounts() []supervisor.PanicCount {
 type engineAdmission struct{ e *call.Engine }
 
 func (a engineAdmission) Admit(sip.Origin) (string, bool) { return a.e.Admit() }
+
+// sipTLS is the SIP edge's TLS from the config's sip.tls (nil: none).
+func sipTLS(t *config.TLS) *sip.TLSConfig {
+	if t == nil {
+		return nil
+	}
+	return &sip.TLSConfig{Listen: t.Listen, Certificate: t.Certificate, Roots: t.Roots}
+}
+
+// tlsAddr is the TLS listener's address for the ready line ("" for none).
+func tlsAddr(s *sip.Server) string {
+	if a := s.BoundAddr("tls"); a.IsValid() {
+		return a.String()
+	}
+	return ""
+}

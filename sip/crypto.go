@@ -146,3 +146,9 @@ func PickCrypto(offered []Crypto) (Crypto, bool) {
 	}
 	return Crypto{}, false
 }
+
+// OfferPrefer parses the INVITE's SDP offer, choosing its SRTP stream (srtp)
+// or its plain one from an offer of both (ParseSDPPrefer).
+func (l *InboundLeg) OfferPrefer(srtp bool) (MediaDesc, error) {
+	return ParseSDPPrefer(l.req.Body(), srtp)
+}

@@ -230,6 +230,7 @@ func (c *Call) setupCallerMedia() *reason {
 		_ = sess.Close()
 		return reasonPtr(endSRTP)
 	}
+	lsdp.srtp.logKeyed(c.log, "caller")
 	sess.SetSignal(c.a.Source().Addr()) // a caller behind NAT is learnt there only
 	c.in.m, c.in.sdp = sess, lsdp
 	c.in.sdp.codec, c.in.sdp.dtmf = codec, dtmf
@@ -278,6 +279,7 @@ func (c *Call) lateAnswer() *reason {
 		c.log.Warn("the ACK's answer does not fit the caller's SRTP policy", "error", err)
 		return reasonPtr(endSRTP)
 	}
+	c.in.sdp.srtp.logKeyed(c.log, "caller")
 	mc, _ := media.CodecByName(codec.Name)
 	c.in.m.Update(media.Params{Remote: ans.Addr, Codec: mc, DTMF: dtmf})
 	c.in.sdp.codec, c.in.sdp.dtmf = codec, dtmf

@@ -307,6 +307,7 @@ func (l *leg) settle(log *slog.Logger, err error) error {
 		l.hangupLater(log)
 		return &sip.RejectError{Code: 488, Reason: "Not Acceptable Here"}
 	}
+	l.sdp.srtp.logKeyed(log, l.kind.String())
 	mc, _ := media.CodecByName(codec.Name)
 	l.m.Update(media.Params{Remote: ans.Addr, Codec: mc, DTMF: dtmf})
 	l.m.SetDirection(true, true) // the RTP timeout starts now (openSession)

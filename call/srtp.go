@@ -182,3 +182,11 @@ func (c *Call) callerOffer(srtp bool) (sip.MediaDesc, error) {
 	}
 	return c.a.Offer()
 }
+
+// logKeyed notes that the leg speaks SRTP, with the suite and whether the
+// stream is RTP/SAVP (else RTP/AVP with a=crypto).
+func (s *legSRTP) logKeyed(log *slog.Logger, leg string) {
+	if s.local != nil {
+		log.Info("leg speaks SRTP", "leg", leg, "suite", s.local.Suite, "savp", s.secure)
+	}
+}

@@ -124,7 +124,7 @@ func TestSRTPAcceptAnswer(t *testing.T) {
 
 func TestSRTPPolicyOfLegs(t *testing.T) {
 	cfg := &config.Config{
-		SIP: config.SIP{SeatSRTP: config.SRTPOffer},
+		SIP:   config.SIP{SeatSRTP: config.SRTPOffer},
 		Seats: []config.Seat{{Extension: "1001"}, {Extension: "1002", SRTP: config.SRTPRequire}},
 		Trunks: []config.Trunk{{Name: "c", Outbound: "sip:10.0.0.1:5061", SRTP: config.SRTPRequire},
 			{Name: "d", Outbound: "sip:10.0.0.2"}},

@@ -102,12 +102,13 @@ func (s *Server) viaConnection(req *sipmsg.Request, target string) {
 	if req.Recipient.Scheme == "sips" {
 		req.SetTransport("TLS")
 	}
+	tr := strings.ToLower(req.Transport())
 	r := s.cfg.Registrar
-	if r == nil {
+	if r == nil || (tr != "tls" && tr != "tcp") {
 		return
 	}
-	reg, ok := r.Lookup(userOf(req.Recipient))
-	if !ok || reg.Contact != target || (reg.Transport != "tls" && reg.Transport != "tcp") {
+	reg, ok := r.byContact(target)
+	if !ok || (reg.Transport != "tls" && reg.Transport != "tcp") {
 		return
 	}
 	req.SetTransport(strings.ToUpper(reg.Transport))
@@ -120,4 +121,19 @@ type TLSConfig struct {
 	Listen      netip.AddrPort // the zero value: no listener
 	Certificate tls.Certificate
 	Roots       *x509.CertPool // nil = the system's
+}
+
+// byContact finds the live binding whose Contact is contact (a phone's
+// Contact user is its own, not the extension: baresip's "1001-0x…").
+// It scans the bindings: called only for targets over a stream transport.
+func (r *Registrar) byContact(contact string) (Registration, bool) {
+	now := r.cfg.Now()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, reg := range r.byExt {
+		if reg.Contact == contact && now.Before(reg.Expires) {
+			return reg, true
+		}
+	}
+	return Registration{}, false
 }

@@ -19,6 +19,13 @@ import (
 func tlsCentre(t *testing.T, seatSRTP string, o centreOpts) (*engine, netip.AddrPort, testpeer.Certs) {
 	t.Helper()
 	certs := testpeer.MakeCerts(t)
+	e, addr := tlsCentreWith(t, certs, seatSRTP, o)
+	return e, addr, certs
+}
+
+// tlsCentreWith is tlsCentre with a PKI made before.
+func tlsCentreWith(t *testing.T, certs testpeer.Certs, seatSRTP string, o centreOpts) (*engine, netip.AddrPort) {
+	t.Helper()
 	o.SIPExtra += fmt.Sprintf("  tls:\n    listen: 127.0.0.1:0\n    cert: %s\n    key: %s\n    ca: %s\n  seat_srtp: %s\n",
 		certs.Chain, certs.Key, certs.CA, seatSRTP)
 	e := startEngine(t, o)
@@ -26,7 +33,7 @@ func tlsCentre(t *testing.T, seatSRTP string, o centreOpts) (*engine, netip.Addr
 	if err != nil {
 		t.Fatalf("no TLS listener: %v", err)
 	}
-	return e, netip.MustParseAddrPort(m[1]), certs
+	return e, netip.MustParseAddrPort(m[1])
 }
 
 // tlsSeat starts baresip seat ext registered over TLS with the given media
@@ -151,5 +158,51 @@ func knockPlain(t *testing.T, addr netip.AddrPort) {
 		if strings.Contains(string(b), "SIP/2.0") {
 			t.Errorf("a SIP answer on the TLS port to a plain client: %q", b)
 		}
+	}
+}
+
+// TestTLSTrunkOutbound: a trunk with transport: tls. A follow-up call
+// through the API dials the citizen over TLS: the carrier's TLS edge is
+// stunnel (our test CA's certificate, which the engine verifies with
+// sip.tls.ca) in front of SIPp over TCP; ACK and BYE use the same
+// connection. Bridged to the seat, each hears the other.
+func TestTLSTrunkOutbound(t *testing.T) {
+	t.Parallel()
+	certs := testpeer.MakeCerts(t)
+	seatPeer, seatSIP := rtpParty(t, 1)
+	citizenPeer := testpeer.NewRTPPeer(t)
+	citizen := testpeer.StartSipp(t, testpeer.SippOptions{
+		Scenario: testpeer.ScenarioPath(t, "uas_callee.xml"), Calls: 1, Transport: "t1",
+		Vars:    map[string]string{"media_port": strconv.Itoa(citizenPeer.Port()), "hold_ms": "8000"},
+		Timeout: 90 * time.Second,
+	})
+	front := "127.0.0.1:" + strconv.Itoa(testpeer.FreeUDPPort(t))
+	edge := testpeer.StartStunnel(t, testpeer.StunnelOptions{Accept: front, Connect: citizen.Addr, CertFile: certs.KeyAndCert})
+	e, _ := tlsCentreWith(t, certs, "off", centreOpts{Seats: 2, RTPTimeout: "30s",
+		Outbound: "sip:" + front + "\n    transport: tls", Extra: "queues:\n  - {name: general, wrap_up: 1s}\n"})
+	registerSeatRange(t, e, 1001, 1, seatSIP.Addr, 200, 50)
+	agentStateIs(t, e, "1001", "ready")
+	code, out := postOutbound(t, e, `{"number": "13800138000", "agent": "1001", "purpose": "followup"}`)
+	if code != 202 || out["call_id"] == "" {
+		t.Fatalf("outbound: %d %v\n%s", code, out, e.log.tail(20))
+	}
+	if _, err := e.log.wait(`msg="outbound: bridged"`, 30*time.Second); err != nil {
+		t.Fatalf("%v\n%s\n%s", err, e.log.tail(30), edge.Log())
+	}
+	if !strings.Contains(edge.Log(), "accepted connection from 127.0.0.1") {
+		t.Errorf("the citizen was not called through the TLS edge:\n%s", edge.Log())
+	}
+	seatPeer.SendTone(netip.AddrPort{}, 0, 600, 6*time.Second)
+	if err := citizenPeer.WaitPackets(5, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	citizenPeer.SendTone(netip.AddrPort{}, 0, 1000, 5*time.Second)
+	hears(t, "the seat", seatPeer, []float64{1000}, nil)
+	hears(t, "the citizen", citizenPeer, []float64{600}, []float64{1000})
+	if res := citizen.Wait(); res.ExitCode != 0 {
+		t.Fatalf("citizen over TLS: %s\n%s", res, e.log.tail(20))
+	}
+	if r := outboundRecord(t, e, out["call_id"]); r.EndReason != "answered" || r.HangupBy != "caller" {
+		t.Errorf("record: %+v", r)
 	}
 }

@@ -115,6 +115,11 @@ func (s *Server) viaConnection(req *sipmsg.Request, target string) {
 	req.SetDestination(reg.Source.String())
 }
 
+// sipsOverTLS: a sips: request that came over TLS, which we serve.
+func sipsOverTLS(req *sipmsg.Request) bool {
+	return strings.EqualFold(req.Recipient.Scheme, "sips") && strings.EqualFold(req.Transport(), "tls")
+}
+
 // TLSConfig is the SIP edge's TLS: the listener's address and
 // certificate, and the roots of peers we dial.
 type TLSConfig struct {

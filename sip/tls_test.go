@@ -83,6 +83,20 @@ func TestTLSListener(t *testing.T) {
 	if s.duaTLS == nil || !strings.Contains(s.duaTLS.ContactHDR.Address.String(), "transport=tls") {
 		t.Fatalf("TLS contact %v", s.duaTLS)
 	}
+	// sips: is served over TLS (RFC 3261 §26.2); over UDP it stays 416.
+	c, err := tls.Dial("tcp", addr.String(), &tls.Config{RootCAs: roots, ServerName: "127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	msg := strings.ReplaceAll(strings.Replace(tlsOptions, "OPTIONS sip:", "OPTIONS sips:", 1), "%s", "sips")
+	if _, err := io.WriteString(c, msg); err != nil {
+		t.Fatal(err)
+	}
+	if line, err := bufio.NewReader(c).ReadString('\n'); err != nil || !strings.HasPrefix(line, "SIP/2.0 200") {
+		t.Fatalf("sips: OPTIONS over TLS: %q %v", line, err)
+	}
 }
 
 // TestTLSStrangers: a plain SIP request on the TLS port, garbage, a

@@ -206,3 +206,55 @@ func TestTLSTrunkOutbound(t *testing.T) {
 		t.Errorf("record: %+v", r)
 	}
 }
+
+// TestTLSSRTPSeatToSeat: seats under srtp: offer, both over TLS. 1001
+// (PCMA) offers RTP/SAVP (baresip's srtp-mand); 1002 (PCMU) is offered
+// RTP/AVP with a=crypto and takes it (baresip's best-effort srtp). Both
+// legs speak SRTP; the relay decrypts, transcodes and encrypts, and each
+// seat hears the other's tone.
+func TestTLSSRTPSeatToSeat(t *testing.T) {
+	t.Parallel()
+	e, tlsAddr, certs := tlsCentre(t, "offer", centreOpts{Seats: 3})
+	a := tlsSeat(t, e, tlsAddr, certs, 1001, "srtp-mand", testpeer.SeatOptions{Codecs: []string{"pcma"}, SineHz: 440, Record: true})
+	b := tlsSeat(t, e, tlsAddr, certs, 1002, "srtp", testpeer.SeatOptions{Codecs: []string{"pcmu"}, SineHz: 880, Record: true})
+	if err := a.Dial("sip:1002@" + tlsAddr.String() + ";transport=tls"); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []*testpeer.Seat{a, b} {
+		if _, err := s.WaitEvent("CALL_ESTABLISHED", 10*time.Second); err != nil {
+			t.Fatalf("seat %s: %v\n%s", s.Extension, err, e.log.tail(40))
+		}
+	}
+	for _, want := range []string{
+		`msg="leg speaks SRTP" .*leg=caller suite=\S+ savp=true`,
+		`msg="leg speaks SRTP" .*leg=seat suite=AES_CM_128_HMAC_SHA1_80 savp=false`,
+	} {
+		if _, err := e.log.wait(want, 5*time.Second); err != nil {
+			t.Errorf("%s: %v", want, err)
+		}
+	}
+	waitRelayed(t, e, 200)
+	if err := a.Hangup(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.WaitEvent("CALL_CLOSED", 10*time.Second); err != nil {
+		t.Fatalf("callee not hung up: %v", err)
+	}
+	a.Stop()
+	b.Stop()
+	for _, c := range []struct {
+		s  *testpeer.Seat
+		hz float64
+	}{{a, 880}, {b, 440}} {
+		if !strings.Contains(c.s.Log(), "SRTP is Enabled") {
+			t.Errorf("seat %s: baresip did not report SRTP in force", c.s.Extension)
+		}
+		pcm, _, err := testpeer.ReadWAV(c.s.Recording())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !testpeer.HasTone(pcm, c.hz) {
+			t.Errorf("seat %s did not hear %v Hz over SRTP (level %.3f)", c.s.Extension, c.hz, testpeer.ToneLevel(pcm, c.hz))
+		}
+	}
+}

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	_ "time/tzdata" // the centre's timezone works on machines without zoneinfo
 
 	"fmt"
@@ -325,6 +327,9 @@ func (c *centre) reload() {
 	if cfg.SIP.Address != old.SIP.Address || cfg.HTTP.Address != old.HTTP.Address || cfg.RTP != old.RTP {
 		c.log.Warn("reload: listen addresses and RTP ports change only on restart")
 	}
+	if tlsChanged(old.SIP.TLS, cfg.SIP.TLS) {
+		c.log.Warn("reload: sip.tls (listener, certificate, key, CA) changes only on restart")
+	}
 	cfg.DataDir = old.DataDir
 	if err := c.engine.Reload(cfg); err != nil {
 		c.log.Error("reload refused: the running config stays", "error", err)
@@ -378,4 +383,14 @@ func tlsAddr(s *sip.Server) string {
 		return a.String()
 	}
 	return ""
+}
+
+// tlsChanged: sip.tls differs between two configs (its files compared by
+// what they hold).
+func tlsChanged(a, b *config.TLS) bool {
+	if a == nil || b == nil {
+		return a != b
+	}
+	return a.Listen != b.Listen || !slices.EqualFunc(a.Certificate.Certificate, b.Certificate.Certificate, bytes.Equal) ||
+		a.CA != b.CA || (a.Roots != nil && b.Roots != nil && !a.Roots.Equal(b.Roots))
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+	"time"
 
 	"github.com/emiago/sipgo"
 	sipmsg "github.com/emiago/sipgo/sip"
@@ -30,6 +31,29 @@ import (
 
 // tlsMinVersion: TLS 1.2 at least (RFC 8996 retires older ones).
 const tlsMinVersion = tls.VersionTLS12
+
+// tlsHandshakeTimeout bounds a TLS client's handshake (the first read of
+// its connection), however long the idle timeout: a stranger that
+// connects and says nothing holds a connection for this long only.
+const tlsHandshakeTimeout = 10 * time.Second
+
+// handshakeBound is the read timeout of c's next read: idle, or, while
+// c is a TLS connection whose handshake is not done, at most
+// tlsHandshakeTimeout. Called by the connection's reader only.
+func (c *tcpConn) handshakeBound(idle time.Duration) time.Duration {
+	if c.shaken {
+		return idle
+	}
+	tc, ok := c.Conn.(*tls.Conn)
+	if !ok || tc.ConnectionState().HandshakeComplete {
+		c.shaken = true
+		return idle
+	}
+	if idle <= 0 || idle > tlsHandshakeTimeout {
+		return tlsHandshakeTimeout
+	}
+	return idle
+}
 
 // serverTLS is the listener's tls.Config.
 func serverTLS(cert tls.Certificate) *tls.Config {

@@ -148,3 +148,24 @@ func isReset(err error) bool {
 	var op *net.OpError
 	return errors.As(err, &op) && strings.Contains(op.Err.Error(), "reset")
 }
+
+// TestTLSHandshakeBound: until its handshake is done a TLS connection's
+// reads wait at most tlsHandshakeTimeout, whatever the idle timeout; a
+// plain TCP one waits the idle timeout.
+func TestTLSHandshakeBound(t *testing.T) {
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	c := &tcpConn{Conn: tls.Server(a, &tls.Config{})}
+	for _, tc := range []struct{ idle, want time.Duration }{
+		{20 * time.Minute, tlsHandshakeTimeout}, {time.Second, time.Second}, {0, tlsHandshakeTimeout},
+	} {
+		if got := c.handshakeBound(tc.idle); got != tc.want {
+			t.Errorf("TLS, idle %v: %v, want %v", tc.idle, got, tc.want)
+		}
+	}
+	plain := &tcpConn{Conn: b}
+	if got := plain.handshakeBound(20 * time.Minute); got != 20*time.Minute || !plain.shaken {
+		t.Errorf("TCP: %v", got)
+	}
+}

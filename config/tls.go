@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -198,4 +199,13 @@ func (p *parser) checkTLS() {
 			p.problemAt(fmt.Sprintf("trunks[%d].transport", i), "is how calls to the trunk's outbound address go: set outbound too")
 		}
 	}
+}
+
+// PingURI is the URI the trunk's OPTIONS pings go to: Outbound, with the
+// trunk's transport.
+func (t Trunk) PingURI() string {
+	if t.Transport == "" || strings.Contains(t.Outbound, ";transport=") {
+		return t.Outbound
+	}
+	return t.Outbound + ";transport=" + t.Transport
 }

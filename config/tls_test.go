@@ -34,6 +34,9 @@ func TestTLSConfig(t *testing.T) {
 	if got := c.Trunks[0].OutboundURI("12345"); got != "sip:12345@127.0.0.1:5071;transport=tls" {
 		t.Errorf("outbound URI %q", got)
 	}
+	if got := c.Trunks[0].PingURI(); got != "sip:127.0.0.1:5071;transport=tls" {
+		t.Errorf("ping URI %q", got)
+	}
 	if c.TrunkSRTP("carrier") != SRTPRequire || c.TrunkSRTP("nobody") != SRTPOff || c.SeatSRTP("1001") != SRTPOff {
 		t.Errorf("srtp policies: trunk %s, seat %s", c.TrunkSRTP("carrier"), c.SeatSRTP("1001"))
 	}

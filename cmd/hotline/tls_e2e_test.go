@@ -258,3 +258,56 @@ func TestTLSSRTPSeatToSeat(t *testing.T) {
 		}
 	}
 }
+
+// TestTLSSRTPHold: an SRTP seat puts its seat-to-seat call on hold and
+// resumes it (re-INVITEs with a=crypto over TLS): the engine answers each
+// with its key, and after the resume each seat hears the other again.
+func TestTLSSRTPHold(t *testing.T) {
+	t.Parallel()
+	e, tlsAddr, certs := tlsCentre(t, "require", centreOpts{Seats: 3})
+	a := tlsSeat(t, e, tlsAddr, certs, 1001, "srtp-mand", testpeer.SeatOptions{SineHz: 440, Record: true})
+	b := tlsSeat(t, e, tlsAddr, certs, 1002, "srtp-mand", testpeer.SeatOptions{SineHz: 880, Record: true})
+	if err := a.Dial("sip:1002@" + tlsAddr.String() + ";transport=tls"); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []*testpeer.Seat{a, b} {
+		if _, err := s.WaitEvent("CALL_ESTABLISHED", 10*time.Second); err != nil {
+			t.Fatalf("seat %s: %v\n%s", s.Extension, err, e.log.tail(40))
+		}
+	}
+	waitRelayed(t, e, 100)
+	for _, step := range []struct{ cmd, log string }{{"hold", `msg=re-INVITE .*hold=true`}, {"resume", `msg=re-INVITE .*hold=false`}} {
+		if _, err := a.Command(step.cmd, ""); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.log.wait(step.log, 10*time.Second); err != nil {
+			t.Fatalf("%s: %v\n%s\n%s", step.cmd, err, e.log.tail(30), a.Log())
+		}
+	}
+	base := metricValue(t, e, "hotline_rtp_packets_relayed_total")
+	waitRelayed(t, e, int(base)+200)
+	t.Logf("SRTP drops around the re-INVITEs: %v auth, %v replay",
+		metricValue(t, e, `hotline_rtp_packets_dropped_total{reason="srtp_auth"}`),
+		metricValue(t, e, `hotline_rtp_packets_dropped_total{reason="srtp_replay"}`))
+	if err := a.Hangup(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.WaitEvent("CALL_CLOSED", 10*time.Second); err != nil {
+		t.Fatalf("callee not hung up: %v", err)
+	}
+	a.Stop()
+	b.Stop()
+	for _, c := range []struct {
+		s  *testpeer.Seat
+		hz float64
+	}{{a, 880}, {b, 440}} {
+		pcm, _, err := testpeer.ReadWAV(c.s.Recording())
+		if err != nil {
+			t.Fatal(err)
+		}
+		tail := pcm[max(0, len(pcm)-8000):]
+		if !testpeer.HasTone(tail, c.hz) {
+			t.Errorf("seat %s did not hear %v Hz after the resume (level %.3f)\n%s", c.s.Extension, c.hz, testpeer.ToneLevel(tail, c.hz), c.s.Log())
+		}
+	}
+}

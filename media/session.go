@@ -87,11 +87,10 @@ type Session struct {
 	learnLogged atomic.Int64               // package clock of the last stranger log
 	failed      atomic.Bool                // a goroutine of the session panicked
 	relay       atomic.Pointer[Session]
-	srtp        atomic.Pointer[srtpPair] // set when the leg speaks SRTP (SetSRTP)
-	keepDTMF    atomic.Bool              // RFC 4733 events are detected (OnDTMF) but never relayed
-	mixIn       atomic.Pointer[roomLeg]  // set while a mixing room takes the inbound audio
-	room        atomic.Pointer[Room]     // the room the session is in, if any
-	rec         atomic.Pointer[recTap]   // set while a recording takes the inbound audio
+	keepDTMF    atomic.Bool             // RFC 4733 events are detected (OnDTMF) but never relayed
+	mixIn       atomic.Pointer[roomLeg] // set while a mixing room takes the inbound audio
+	room        atomic.Pointer[Room]    // the room the session is in, if any
+	rec         atomic.Pointer[recTap]  // set while a recording takes the inbound audio
 	player      atomic.Pointer[player]
 	send, recv  atomic.Bool
 	closed      atomic.Bool
@@ -109,6 +108,9 @@ type Session struct {
 
 	outMu sync.Mutex // guards out and writes to conn
 	out   output
+
+	// srtp is set while the leg speaks SRTP (SetSRTP, srtp.go).
+	srtp atomic.Pointer[srtpPair]
 }
 
 // NewSession binds an even UDP port from the manager's range (skipping

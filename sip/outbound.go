@@ -63,7 +63,7 @@ func (s *Server) Dial(ctx context.Context, o DialOptions) (*OutboundLeg, error) 
 	}
 	req := sipmsg.NewRequest(sipmsg.INVITE, uri)
 	if tr, ok := uri.UriParams.Get("transport"); ok && tr != "" {
-		req.SetTransport(strings.ToUpper(tr))
+		req.SetTransport(tr)
 	}
 	s.viaConnection(req, o.Target)
 	s.fromListener(req)

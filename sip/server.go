@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -100,13 +101,14 @@ type Server struct {
 	udp     []net.PacketConn
 	tcp     []net.Listener
 	tls     []net.Listener
-	// duaTLS and duaSIPS hold dialogs over TLS (tls.go); nil without a
-	// TLS listener.
-	duaTLS, duaSIPS *sipgo.DialogUA
-	addrs           map[string]netip.AddrPort // bound address per transport
+	addrs   map[string]netip.AddrPort // bound address per transport
 	// udpLocal is the first UDP listener's address: requests over UDP
 	// leave from it.
 	udpLocal *net.UDPAddr
+
+	// duaTLS and duaSIPS hold dialogs over TLS (tls.go); nil without a
+	// TLS listener.
+	duaTLS, duaSIPS *sipgo.DialogUA
 }
 
 // dialogLeg is what the dialog table holds: either kind of leg.
@@ -217,7 +219,7 @@ func (s *Server) bind() (_ netip.AddrPort, err error) {
 		for _, pc := range s.udp {
 			_ = pc.Close()
 		}
-		for _, l := range append(s.tcp, s.tls...) {
+		for _, l := range slices.Concat(s.tcp, s.tls) {
 			_ = l.Close()
 		}
 		s.udp, s.tcp, s.tls, s.udpLocal = nil, nil, nil, nil
@@ -305,7 +307,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	for _, pc := range s.udp {
 		pc.Close()
 	}
-	for _, l := range append(s.tcp, s.tls...) {
+	for _, l := range slices.Concat(s.tcp, s.tls) {
 		l.Close()
 	}
 	wg.Wait()

@@ -2,8 +2,8 @@
 GO       ?= go
 BIN      := bin/hotline
 # Debian packages the tests talk to (real peers, not mocks).
-PEERS    := sip-tester baresip-core sox espeak-ng redis-server kamailio sipvicious prometheus chromium
-PEER_BIN := sipp baresip sox espeak-ng redis-server kamailio svwar svcrack promtool chromium
+PEERS    := sip-tester baresip-core sox espeak-ng redis-server kamailio sipvicious prometheus chromium stunnel4
+PEER_BIN := sipp baresip sox espeak-ng redis-server kamailio svwar svcrack promtool chromium stunnel4
 
 .PHONY: all build run test unit e2e bench fuzz peers vet fmt clean
 
@@ -28,7 +28,7 @@ bench: peers build
 # Each fuzz target for FUZZTIME (default 60s); their seed corpora run in
 # `make test` already. Executions and crashes go to docs/RELIABILITY.md.
 FUZZTIME ?= 60s
-FUZZ     := ./config:FuzzParse ./media:FuzzRTP4733 ./media:FuzzLatch ./media:FuzzWAV ./sip:FuzzServer ./sip:FuzzParseSDP ./sip:FuzzInfoDTMF
+FUZZ     := ./config:FuzzParse ./media:FuzzRTP4733 ./media:FuzzLatch ./media:FuzzWAV ./sip:FuzzServer ./sip:FuzzParseSDP ./sip:FuzzInfoDTMF ./sip:FuzzParseCrypto
 fuzz:
 	@for t in $(FUZZ); do pkg=$${t%%:*}; fn=$${t##*:}; \
 		echo "== $$pkg $$fn ($(FUZZTIME))"; \

@@ -29,6 +29,7 @@ type legSDP struct {
 	dtmf        uint8
 	lines       []sip.MediaLine
 	index       int
+	srtp        legSRTP // SDES keys and policy (srtp.go)
 }
 
 // answering keeps the m= lines of an offer the leg answers.
@@ -40,10 +41,11 @@ func newLegSDP() legSDP { return legSDP{id: rand.Uint64() >> 1} }
 // force (plus telephone-event when negotiated).
 func (l *legSDP) build(addr netip.AddrPort, dir string) []byte {
 	l.version++
+	secure, crypto := l.srtp.answerCrypto()
 	return sip.BuildSDP(sip.SDPParams{
 		SessionID: l.id, Version: l.version, Addr: addr,
 		Formats: []sip.Format{l.codec}, DTMF: l.dtmf, Direction: dir, Username: "hotline",
-		Lines: l.lines, Index: l.index,
+		Lines: l.lines, Index: l.index, Secure: secure, Crypto: crypto,
 	})
 }
 
@@ -68,9 +70,11 @@ func (l *legSDP) offer(addr netip.AddrPort, first string) []byte {
 		}
 		return 0
 	})
+	secure, crypto := l.srtp.offerCrypto()
 	return sip.BuildSDP(sip.SDPParams{
 		SessionID: l.id, Version: l.version, Addr: addr, Formats: formats,
 		DTMF: dtmf, Direction: sip.DirSendRecv, Username: "hotline", Lines: l.lines, Index: l.index,
+		Secure: secure, Crypto: crypto,
 	})
 }
 
@@ -198,7 +202,8 @@ func (c *Call) setupCallerMedia() *reason {
 	if !c.a.HasOffer() {
 		return c.setupLateOffer()
 	}
-	offer, err := c.a.Offer()
+	policy := c.callerSRTP()
+	offer, err := c.callerOffer(policy != config.SRTPOff)
 	if err != nil {
 		c.log.Info("unusable SDP offer", "error", err)
 		return reasonPtr(endNoCodec)
@@ -218,8 +223,16 @@ func (c *Call) setupCallerMedia() *reason {
 		_ = sess.Close()
 		return reasonPtr(endAddrFamily)
 	}
+	lsdp := newLegSDP()
+	lsdp.srtp.policy = policy
+	if err := lsdp.srtp.acceptOffer(offer, sess); err != nil {
+		c.log.Info("the caller's SRTP offer does not fit its policy", "srtp", policy, "secure", offer.Secure, "crypto", len(offer.Crypto), "error", err)
+		_ = sess.Close()
+		return reasonPtr(endSRTP)
+	}
+	lsdp.srtp.logKeyed(c.log, "caller")
 	sess.SetSignal(c.a.Source().Addr()) // a caller behind NAT is learnt there only
-	c.in.m, c.in.sdp = sess, newLegSDP()
+	c.in.m, c.in.sdp = sess, lsdp
 	c.in.sdp.codec, c.in.sdp.dtmf = codec, dtmf
 	c.in.sdp.answering(offer)
 	c.aOfferDir = offer.Direction
@@ -243,6 +256,7 @@ func (c *Call) setupLateOffer() *reason {
 	sess.SetSignal(c.a.Source().Addr())
 	c.in.m, c.in.sdp = sess, newLegSDP()
 	c.in.sdp.codec = lateOfferCodec
+	c.in.sdp.srtp.policy = c.callerSRTP()
 	c.lateOffer = true
 	c.log.Info("INVITE without SDP: our offer goes in the 200, the answer comes in the ACK")
 	return nil
@@ -261,6 +275,11 @@ func (c *Call) lateAnswer() *reason {
 		c.log.Warn("the ACK carried no usable answer to our offer", "error", errors.Join(perr, nerr))
 		return reasonPtr(endNoSDPAnswer)
 	}
+	if err := c.in.sdp.srtp.acceptAnswer(ans, c.in.m); err != nil {
+		c.log.Warn("the ACK's answer does not fit the caller's SRTP policy", "error", err)
+		return reasonPtr(endSRTP)
+	}
+	c.in.sdp.srtp.logKeyed(c.log, "caller")
 	mc, _ := media.CodecByName(codec.Name)
 	c.in.m.Update(media.Params{Remote: ans.Addr, Codec: mc, DTMF: dtmf})
 	c.in.sdp.codec, c.in.sdp.dtmf = codec, dtmf

@@ -208,6 +208,7 @@ func (cb *callback) dialCaller(contact string) *reason {
 		return reasonPtr(endNoMedia)
 	}
 	cb.caller = &leg{kind: legCaller, m: sess, sdp: newLegSDP(), rangAt: cb.e.opts.Now()}
+	cb.caller.sdp.srtp.policy = srtpPolicy(cb.cfg, legCaller, "", cb.p.target)
 	err = cb.caller.dial(cb.e.dialer, cb.p.codec, cb.cfg.ACD.CallbackRing,
 		sip.DialOptions{Target: cb.p.target, FromUser: cb.p.line},
 		cb.post, nil, func(err error) any { return evCallerAnswer{err: err} })
@@ -244,6 +245,7 @@ func (cb *callback) ringSeat(contact string) *reason {
 		return reasonPtr(endNoMedia)
 	}
 	cb.seat = &leg{kind: legSeat, ext: cb.ext, m: sess, sdp: newLegSDP(), rangAt: cb.e.opts.Now()}
+	cb.seat.sdp.srtp.policy = srtpPolicy(cb.cfg, legSeat, cb.ext, contact)
 	err = cb.seat.dial(cb.e.dialer, cb.caller.sdp.codec.Name, cb.cfg.SIP.SeatRingTimeout,
 		sip.DialOptions{Target: contact, FromUser: cb.p.caller, FromDisplay: "callback"},
 		cb.post, nil, func(err error) any { return evSeatAnswer{err: err} })

@@ -299,11 +299,15 @@ func (l *leg) settle(log *slog.Logger, err error) error {
 	if perr == nil && !reachable(l.m.LocalAddr().Addr(), ans.Addr.Addr()) {
 		perr = errAddrFamily
 	}
+	if perr == nil && nerr == nil {
+		nerr = l.sdp.srtp.acceptAnswer(ans, l.m)
+	}
 	if perr != nil || nerr != nil {
 		log.Warn("far side answered with unusable SDP", "error", errors.Join(perr, nerr))
 		l.hangupLater(log)
 		return &sip.RejectError{Code: 488, Reason: "Not Acceptable Here"}
 	}
+	l.sdp.srtp.logKeyed(log, l.kind.String())
 	mc, _ := media.CodecByName(codec.Name)
 	l.m.Update(media.Params{Remote: ans.Addr, Codec: mc, DTMF: dtmf})
 	l.m.SetDirection(true, true) // the RTP timeout starts now (openSession)
@@ -328,6 +332,11 @@ func (l *leg) reinvite(e sip.EventReinvite, other *media.Session, bridged bool, 
 		return false, l.sdp.codec.Name, true
 	}
 	format, dtmf, err := sip.Negotiate(e.Offer, supportedCodecs)
+	if err == nil && e.FromAck {
+		err = l.sdp.srtp.acceptAnswer(e.Offer, sess)
+	} else if err == nil {
+		err = l.sdp.srtp.acceptOffer(e.Offer, sess)
+	}
 	if err != nil || !reachable(sess.LocalAddr().Addr(), e.Offer.Addr.Addr()) {
 		e.Reply(nil, 488)
 		return false, "", false

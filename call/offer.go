@@ -44,6 +44,7 @@ func (c *Call) offerSeat(o seatOffer) *reason {
 		return c.offerFailed(o.ext, errNoSeatMedia)
 	}
 	of := &leg{kind: legSeat, ext: o.ext, m: sess, sdp: newLegSDP(), rangAt: c.e.opts.Now()}
+	of.sdp.srtp.policy = srtpPolicy(c.cfg, legSeat, o.ext, o.contact)
 	err = of.dial(c.e.dialer, c.in.sdp.codec.Name, c.cfg.SIP.SeatRingTimeout,
 		sip.DialOptions{Target: o.contact, FromUser: c.rec.Caller, FromDisplay: c.a.CallerName()},
 		c.post, nil, func(err error) any { return evOfferAnswer{o: of, err: err} })

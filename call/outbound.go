@@ -255,6 +255,7 @@ func (ob *outbound) ringSeat(contact string) *reason {
 		return reasonPtr(endNoMedia)
 	}
 	ob.seat = &leg{kind: legSeat, ext: ob.ext, m: sess, sdp: newLegSDP(), rangAt: ob.e.opts.Now()}
+	ob.seat.sdp.srtp.policy = srtpPolicy(ob.cfg, legSeat, ob.ext, contact)
 	err = ob.seat.dial(ob.e.dialer, supportedCodecs[0], ob.cfg.SIP.SeatRingTimeout,
 		sip.DialOptions{Target: contact, FromUser: ob.rec.Caller, FromDisplay: ob.rec.Purpose},
 		ob.post, nil, func(err error) any { return evSeatAnswer{err: err} })
@@ -306,6 +307,7 @@ func (ob *outbound) dialCitizen() *reason {
 		return reasonPtr(endNoMedia)
 	}
 	ob.citizen = &leg{kind: legCaller, m: sess, sdp: newLegSDP(), rangAt: ob.e.opts.Now()}
+	ob.citizen.sdp.srtp.policy = srtpPolicy(ob.cfg, legCaller, "", ob.target)
 	err = ob.citizen.dial(ob.e.dialer, codec.Name, ob.cfg.ACD.CallbackRing,
 		sip.DialOptions{Target: ob.target, FromUser: ob.from},
 		ob.post, nil, func(err error) any { return evCallerAnswer{err: err} })

@@ -34,6 +34,7 @@ func (c *Call) ring(o seatOffer) *reason {
 // the answer (evSeatAnswer) within timeout.
 func (c *Call) dialOut(kind legKind, target string, timeout time.Duration) *reason {
 	b := &leg{kind: kind, target: target, ext: c.seat, rangAt: c.e.opts.Now(), sdp: newLegSDP()}
+	b.sdp.srtp.policy = srtpPolicy(c.cfg, kind, c.seat, target)
 	c.b = b
 	m, err := c.newSession(true, netip.AddrPort{}, c.in.sdp.codec, offerDTMF)
 	if err != nil {

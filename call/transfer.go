@@ -215,6 +215,7 @@ func (c *Call) startTransfer(target, mode string) error {
 	now := c.e.opts.Now()
 	entry.URI = c.e.entryURI(c.cfg, entry)
 	l := &leg{kind: legDepartment, target: entry.URI, rangAt: now, sdp: newLegSDP()}
+	l.sdp.srtp.policy = srtpPolicy(c.cfg, legDepartment, "", entry.URI)
 	onTimeout := func() { c.tryPost(evXferTimeout{}) }
 	l.m, err = c.e.openSession(c.cfg, c.log.With("leg", "transfer"), netip.AddrPort{}, c.in.sdp.codec, offerDTMF, func(rune) {}, onTimeout)
 	if err != nil {

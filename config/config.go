@@ -102,6 +102,11 @@ type SIP struct {
 	MinSessionExpires time.Duration
 	// SeatNetworks are where seats may register from and be dialled at.
 	SeatNetworks []netip.Prefix
+	// TLS is the SIP over TLS listener; nil when there is none.
+	TLS *TLS
+	// SeatSRTP is the SRTP policy of seats without their own (SRTPOff,
+	// SRTPOffer or SRTPRequire).
+	SeatSRTP string
 }
 
 // HasTransport reports whether t ("udp" or "tcp") is enabled.
@@ -147,6 +152,11 @@ type Trunk struct {
 	// Ping is how often the engine sends OPTIONS to Outbound to know the
 	// trunk is up (0, the default: never; it then counts as up).
 	Ping time.Duration
+	// Transport is how calls to Outbound go: "" (as the URI says, UDP by
+	// default), TransportUDP, TransportTCP or TransportTLS.
+	Transport string
+	// SRTP is the trunk's SRTP policy ("" = SRTPOff).
+	SRTP string
 }
 
 // defaultTrunkPing is a trunk's OPTIONS interval unless ping says: none
@@ -157,6 +167,9 @@ const defaultTrunkPing = 0
 // OutboundURI is the Request-URI that calls number through the trunk.
 func (t Trunk) OutboundURI(number string) string {
 	host, _ := strings.CutPrefix(t.Outbound, "sip:")
+	if t.Transport != "" && !strings.Contains(host, ";transport=") {
+		host += ";transport=" + t.Transport
+	}
 	return "sip:" + number + "@" + host
 }
 
@@ -202,6 +215,8 @@ type Seat struct {
 	MonitorQueues []string
 	// NotMonitorable: this agent's calls may not be monitored.
 	NotMonitorable bool
+	// SRTP is the seat's SRTP policy; "" = sip.seat_srtp.
+	SRTP string
 }
 
 // Seat roles.

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"io/fs"
 	"net/netip"
 	"net/url"
 	"slices"
@@ -23,7 +24,11 @@ type parser struct {
 	reader
 	c          *Config
 	promptsDir string
-	skillsBad  bool // skills was not a list: skip the checks of references to it
+	// osDir is the config's folder on disk ("" from Parse), base the
+	// fs.FS of Parse: where relative file names (sip.tls) are read.
+	osDir     string
+	base      fs.FS
+	skillsBad bool // skills was not a list: skip the checks of references to it
 
 	// paths of the valid calendar items, in the order of Calendar's slices
 	holidayPaths, workdayPaths []string
@@ -149,6 +154,8 @@ func (p *parser) sip(path string, n *yaml.Node) {
 		},
 		"auth_lockout":  func(path string, v *yaml.Node) { setDuration(&p.reader, &s.AuthLockout, path, v, time.Second) },
 		"seat_networks": func(path string, v *yaml.Node) { s.SeatNetworks = p.acl(path, v) },
+		"tls":           p.tlsSection,
+		"seat_srtp":     p.srtpPolicy(&s.SeatSRTP),
 	})
 	p.require(path, n, seen, "address")
 }

@@ -30,7 +30,13 @@ func (p *parser) trunks(path string, n *yaml.Node) {
 					t.Name = s
 				}
 			},
-			"acl": func(path string, v *yaml.Node) { t.ACL = p.acl(path, v) },
+			"acl":  func(path string, v *yaml.Node) { t.ACL = p.acl(path, v) },
+			"srtp": p.srtpPolicy(&t.SRTP),
+			"transport": func(path string, v *yaml.Node) {
+				if s, ok := p.str(path, v); ok && p.oneOf(path, v, s, "transport", []string{TransportUDP, TransportTCP, TransportTLS}) {
+					t.Transport = s
+				}
+			},
 			"outbound": func(path string, v *yaml.Node) {
 				if s := p.sipURI(path, v); strings.Contains(s, "@") {
 					p.problem(v.Line, path, "%q: the carrier's address takes no user part (the number called is put there), e.g. sip:10.1.2.3:5060", s)
@@ -198,6 +204,7 @@ func (p *parser) seats(path string, n *yaml.Node) {
 				}
 			},
 			"monitor_queues": func(path string, v *yaml.Node) { s.MonitorQueues, _ = p.strList(path, v) },
+			"srtp":           p.srtpPolicy(&s.SRTP),
 			"monitorable": func(path string, v *yaml.Node) {
 				if b, ok := p.boolean(path, v); ok {
 					s.NotMonitorable = !b

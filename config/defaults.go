@@ -81,6 +81,7 @@ func newConfig() *Config {
 			SeatRingTimeout: 30 * time.Second,
 			// RFC 4028 section 4's recommended Min-SE.
 			MinSessionExpires: 90 * time.Second,
+			SeatSRTP:          SRTPOff,
 		},
 		RTP:           RTP{PortMin: 20000, PortMax: 29999, Timeout: 30 * time.Second, BatchSends: true},
 		DataDir:       "./data",

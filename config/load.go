@@ -39,7 +39,7 @@ func Parse(name string, data []byte, base fs.FS) (*Config, error) {
 }
 
 func parse(name string, data []byte, base fs.FS, osDir string) (*Config, error) {
-	p := &parser{reader: reader{file: name, at: map[string]int{}}, c: newConfig()}
+	p := &parser{reader: reader{file: name, at: map[string]int{}}, c: newConfig(), osDir: osDir, base: base}
 	root, ok := p.document(data)
 	if ok {
 		p.at[""] = root.Line

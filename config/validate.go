@@ -19,6 +19,7 @@ func (p *parser) validate() {
 	p.checkTrunks()
 	p.checkDemoLoopback()
 	p.checkAddressClash()
+	p.checkTLS()
 	p.validateIVR()
 	p.validateACD()
 	p.validateDirectory()

@@ -64,10 +64,12 @@ const (
 	DropDTMF                          // an RFC 4733 event over the session's digit limits
 	DropRelay                         // a relayed packet the other leg could not take now
 	DropOutput                        // output not sent: no address, sending off, socket error
+	DropSRTPAuth                      // an SRTP packet whose auth tag is wrong (RFC 3711 §3.3)
+	DropSRTPReplay                    // an SRTP packet seen before, or older than the replay window
 	DropReasons                       // the number of reasons
 )
 
-var dropNames = [DropReasons]string{"malformed", "payload_type", "source", "dtmf_limit", "relay", "output"}
+var dropNames = [DropReasons]string{"malformed", "payload_type", "source", "dtmf_limit", "relay", "output", "srtp_auth", "srtp_replay"}
 
 // String is the reason's metric label.
 func (r DropReason) String() string {

@@ -122,8 +122,12 @@ func (s *Session) writeLocked(b *sendBatch, marker bool, pt uint8, seq uint16, t
 			body[i] = table[b]
 		}
 	}
+	pkt, ok := s.protect(o.buf[:n+len(payload)])
+	if !ok {
+		s.drop(DropOutput)
+		return false
+	}
 	o.note(seq, ts, samples, now)
-	pkt := o.buf[:n+len(payload)]
 	if b != nil && b.add(s, s.LocalAddr(), dst, pkt) {
 		// counted now; a flush that fails takes the counts back
 	} else if _, err := s.conn.WriteToUDPAddrPort(pkt, dst); err != nil {

@@ -73,6 +73,10 @@ func (s *Session) handlePacket(pkt *rtp.Packet, data []byte, src netip.AddrPort,
 		s.drop(DropMalformed)
 		return
 	}
+	data, ok := s.unprotect(data)
+	if !ok {
+		return
+	}
 	if err := pkt.Unmarshal(data); err != nil {
 		s.drop(DropMalformed)
 		return

@@ -108,6 +108,9 @@ type Session struct {
 
 	outMu sync.Mutex // guards out and writes to conn
 	out   output
+
+	// srtp is set while the leg speaks SRTP (SetSRTP, srtp.go).
+	srtp atomic.Pointer[srtpPair]
 }
 
 // NewSession binds an even UDP port from the manager's range (skipping

@@ -98,8 +98,9 @@ func checkURIs(req *sipmsg.Request) *rejection {
 	if len(ruri.String()) > maxRequestURILen {
 		return reject(sipmsg.StatusRequestURITooLong, "Request-URI Too Long")
 	}
-	if s := strings.ToLower(ruri.Scheme); s != "sip" && req.Method != sipmsg.ACK {
-		// sips needs TLS we do not serve; tel and others we do not route.
+	if s := strings.ToLower(ruri.Scheme); s != "sip" && req.Method != sipmsg.ACK && !sipsOverTLS(req) {
+		// sips needs TLS (RFC 3261 §26.2: over any other transport it is
+		// refused); tel and others we do not route.
 		return &rejection{code: statusUnsupportedURIScheme, reason: "Unsupported URI Scheme"}
 	}
 	for _, u := range []struct {

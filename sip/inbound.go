@@ -219,14 +219,15 @@ func (s *Server) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		return
 	}
 	s.respond(req, tx, sipmsg.StatusTrying, "Trying")
-	d, err := s.dua.ReadInvite(req, tx)
+	dua := s.duaFor(req)
+	d, err := dua.ReadInvite(req, tx)
 	if err != nil {
 		release()
 		s.respond(req, tx, sipmsg.StatusBadRequest, "Bad Request: "+err.Error())
 		return
 	}
 	leg := &InboundLeg{
-		legCore: legCore{s: s, onEnd: release}, req: req, d: d, origin: origin, source: src,
+		legCore: legCore{s: s, dua: dua, onEnd: release}, req: req, d: d, origin: origin, source: src,
 		final: make(chan struct{}), se: se,
 	}
 	defer func() {

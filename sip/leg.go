@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/emiago/sipgo"
 	sipmsg "github.com/emiago/sipgo/sip"
 )
 
@@ -114,6 +115,7 @@ func (e *events) emit(ev Event) bool {
 type legCore struct {
 	events
 	s     *Server
+	dua   *sipgo.DialogUA // the dialog UA the leg's dialog is held by
 	key   string
 	ended atomic.Bool
 	// onEnd runs once when the leg ends (an inbound leg gives its call
@@ -150,7 +152,7 @@ func (c *legCore) inDialog(req *sipmsg.Request, tx sipmsg.ServerTransaction,
 		}
 		return
 	}
-	if !c.s.handleCommon(&c.events, req, tx, &c.s.dua.ContactHDR) {
+	if !c.s.handleCommon(&c.events, req, tx, &c.dua.ContactHDR) {
 		c.s.respond(req, tx, sipmsg.StatusMethodNotAllowed, "Method Not Allowed",
 			sipmsg.NewHeader("Allow", allowed))
 	}

@@ -65,6 +65,7 @@ func (s *Server) Dial(ctx context.Context, o DialOptions) (*OutboundLeg, error) 
 	if tr, ok := uri.UriParams.Get("transport"); ok && tr != "" {
 		req.SetTransport(tr)
 	}
+	s.viaConnection(req, o.Target)
 	s.fromListener(req)
 	from := &sipmsg.FromHeader{
 		DisplayName: o.FromDisplay,
@@ -82,11 +83,12 @@ func (s *Server) Dial(ctx context.Context, o DialOptions) (*OutboundLeg, error) 
 	if s.cfg.Observer != nil {
 		s.cfg.Observer.SIPRequest("INVITE_OUT")
 	}
-	d, err := s.dua.WriteInvite(ctx, req)
+	dua := s.duaFor(req)
+	d, err := dua.WriteInvite(ctx, req)
 	if err != nil {
 		return nil, fmt.Errorf("sip: dial %s: %w", o.Target, err)
 	}
-	return &OutboundLeg{legCore: legCore{s: s}, d: d}, nil
+	return &OutboundLeg{legCore: legCore{s: s, dua: dua}, d: d}, nil
 }
 
 // WaitAnswer blocks until the far side answers (nil, with its SDP in

@@ -52,6 +52,11 @@ type MediaDesc struct {
 	// (RFC 3264 §6), rejecting all but the audio stream we use.
 	Lines []MediaLine
 	Index int
+	// Secure: the stream's profile is RTP/SAVP (or SAVPF): SRTP only.
+	// Crypto are its usable a=crypto lines (RFC 4568) in offer order;
+	// a plain RTP/AVP stream may carry them too (best-effort SRTP).
+	Secure bool
+	Crypto []Crypto
 }
 
 // MediaLine is an m= line as an answer that rejects it repeats it: media,
@@ -81,10 +86,18 @@ var staticFormats = map[uint8]Format{
 	18: {PT: 18, Name: "G729", Rate: 8000},
 }
 
-// ParseSDP reads the first audio stream with a non-zero port (RTP/AVP or
-// RTP/AVPF) from an SDP body. c=0.0.0.0 or a=inactive mean hold (see
-// MediaDesc.Hold). An empty body (an INVITE without an offer) is ErrBadSDP.
-func ParseSDP(body []byte) (MediaDesc, error) {
+// ParseSDP reads the first plain audio stream with a non-zero port (RTP/AVP
+// or RTP/AVPF) from an SDP body, else the first SRTP one (RTP/SAVP,
+// RTP/SAVPF): ParseSDPPrefer(body, false).
+func ParseSDP(body []byte) (MediaDesc, error) { return ParseSDPPrefer(body, false) }
+
+// ParseSDPPrefer reads one audio stream with a non-zero port from an SDP
+// body: with srtp, the first SRTP one that carries a usable a=crypto, else
+// the first one at all; without, the first plain one, else the first one.
+// (An offer of SRTP with a plain fallback lists the same audio twice.)
+// c=0.0.0.0 or a=inactive mean hold (see MediaDesc.Hold). An empty body
+// (an INVITE without an offer) is ErrBadSDP.
+func ParseSDPPrefer(body []byte, srtp bool) (MediaDesc, error) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return MediaDesc{}, fmt.Errorf("%w: empty body", ErrBadSDP)
 	}
@@ -92,26 +105,61 @@ func ParseSDP(body []byte) (MediaDesc, error) {
 	if err := sd.UnmarshalString(string(body)); err != nil {
 		return MediaDesc{}, fmt.Errorf("%w: %w", ErrBadSDP, err)
 	}
+	pick := -1
 	for i, m := range sd.MediaDescriptions {
 		if m.MediaName.Media != "audio" || m.MediaName.Port.Value == 0 || !isRTPProfile(m.MediaName.Protos) {
 			continue
 		}
-		md, err := audioDesc(&sd, m)
-		if err != nil {
-			return MediaDesc{}, err
+		if pick < 0 {
+			pick = i
 		}
-		md.Index = i
-		for _, o := range sd.MediaDescriptions {
-			md.Lines = append(md.Lines, MediaLine{Media: o.MediaName.Media, Protos: o.MediaName.Protos, Formats: o.MediaName.Formats})
+		secure := isSecureProfile(m.MediaName.Protos)
+		if (srtp && secure && len(cryptosOf(m.Attributes)) > 0) || (!srtp && !secure) {
+			pick = i
+			break
 		}
-		return md, nil
 	}
-	return MediaDesc{}, ErrNoAudio
+	if pick < 0 {
+		return MediaDesc{}, ErrNoAudio
+	}
+	md, err := audioDesc(&sd, sd.MediaDescriptions[pick])
+	if err != nil {
+		return MediaDesc{}, err
+	}
+	md.Index = pick
+	for _, o := range sd.MediaDescriptions {
+		md.Lines = append(md.Lines, MediaLine{Media: o.MediaName.Media, Protos: o.MediaName.Protos, Formats: o.MediaName.Formats})
+	}
+	return md, nil
 }
 
 func isRTPProfile(protos []string) bool {
+	switch strings.Join(protos, "/") {
+	case "RTP/AVP", "RTP/AVPF", "RTP/SAVP", "RTP/SAVPF":
+		return true
+	}
+	return false
+}
+
+// isSecureProfile: the profile is SRTP's (RFC 3711 §12).
+func isSecureProfile(protos []string) bool {
 	p := strings.Join(protos, "/")
-	return p == "RTP/AVP" || p == "RTP/AVPF"
+	return p == "RTP/SAVP" || p == "RTP/SAVPF"
+}
+
+// cryptosOf reads the usable a=crypto lines of a media section; unusable
+// ones (ErrBadCrypto) are skipped, as RFC 4568 §7.1.1 has the answerer do.
+func cryptosOf(attrs []sdp.Attribute) []Crypto {
+	var out []Crypto
+	for _, a := range attrs {
+		if a.Key != "crypto" {
+			continue
+		}
+		if c, err := ParseCrypto(a.Value); err == nil {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // audioDesc builds the MediaDesc of one audio m= section.
@@ -128,6 +176,8 @@ func audioDesc(sd *sdp.SessionDescription, m *sdp.MediaDescription) (MediaDesc, 
 		Addr:      netip.AddrPortFrom(addr, uint16(port)),
 		Direction: direction(sd.Attributes, m.Attributes),
 		Ptime:     ptime(sd.Attributes, m.Attributes),
+		Secure:    isSecureProfile(m.MediaName.Protos),
+		Crypto:    cryptosOf(m.Attributes),
 	}
 	rtpmaps := rtpmapsOf(m.Attributes)
 	var seen [128]bool
@@ -286,6 +336,11 @@ type SDPParams struct {
 	// with port 0 and its offered formats (RFC 3264 §6). Nil: one m= line.
 	Lines []MediaLine
 	Index int
+	// Secure makes the audio stream RTP/SAVP; Crypto are the a=crypto
+	// lines it carries (our key: one line in an answer, one per suite in an
+	// offer), on an RTP/AVP stream too (best-effort SRTP).
+	Secure bool
+	Crypto []Crypto
 }
 
 // BuildSDP marshals p as a session description with one audio stream:
@@ -341,8 +396,12 @@ func mediaSections(p SDPParams) []*sdp.MediaDescription {
 // audioSection builds the m=audio section of BuildSDP.
 func audioSection(p SDPParams) *sdp.MediaDescription {
 	formats := withDTMF(p.Formats, p.DTMF)
+	proto := "AVP"
+	if p.Secure {
+		proto = "SAVP"
+	}
 	m := &sdp.MediaDescription{MediaName: sdp.MediaName{
-		Media: "audio", Port: sdp.RangedPort{Value: int(p.Addr.Port())}, Protos: []string{"RTP", "AVP"},
+		Media: "audio", Port: sdp.RangedPort{Value: int(p.Addr.Port())}, Protos: []string{"RTP", proto},
 	}}
 	for _, f := range formats {
 		pt := strconv.Itoa(int(f.PT))
@@ -353,6 +412,9 @@ func audioSection(p SDPParams) *sdp.MediaDescription {
 		}
 	}
 	m.Attributes = append(m.Attributes, sdp.NewAttribute("ptime", "20"))
+	for _, c := range p.Crypto {
+		m.Attributes = append(m.Attributes, sdp.NewAttribute("crypto", c.String()))
+	}
 	dir := p.Direction
 	switch dir {
 	case DirSendRecv, DirSendOnly, DirRecvOnly, DirInactive:

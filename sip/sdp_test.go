@@ -129,10 +129,26 @@ var sdpCases = []struct {
 		err: ErrNoAudio,
 	},
 	{
-		name: "SRTP only",
+		name: "SRTP with a bad key only",
 		body: sdpText("v=0", "o=- 1 1 IN IP4 127.0.0.1", "s=-", "c=IN IP4 127.0.0.1", "t=0 0",
 			"m=audio 5000 RTP/SAVP 0", "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:abcd"),
-		err: ErrNoAudio,
+		want: MediaDesc{Addr: ap("127.0.0.1:5000"), Formats: []Format{fmtPCMU}, Direction: DirSendRecv, Secure: true},
+	},
+	{
+		name: "SRTP, an MKI line skipped",
+		body: sdpText("v=0", "o=- 1 1 IN IP4 127.0.0.1", "s=-", "c=IN IP4 127.0.0.1", "t=0 0",
+			"m=audio 5000 RTP/SAVP 0",
+			"a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:"+testKeyB64+"|2^20|1:4",
+			"a=crypto:2 AES_CM_128_HMAC_SHA1_32 inline:"+testKeyB64+"|2^31"),
+		want: MediaDesc{Addr: ap("127.0.0.1:5000"), Formats: []Format{fmtPCMU}, Direction: DirSendRecv, Secure: true,
+			Crypto: []Crypto{{Tag: 2, Suite: SuiteAES128SHA32, Key: testKey}}},
+	},
+	{
+		name: "best-effort SRTP on RTP/AVP",
+		body: sdpText("v=0", "o=- 1 1 IN IP4 127.0.0.1", "s=-", "c=IN IP4 127.0.0.1", "t=0 0",
+			"m=audio 5000 RTP/AVP 8", "a=crypto:7 AES_CM_128_HMAC_SHA1_80 inline:"+testKeyB64),
+		want: MediaDesc{Addr: ap("127.0.0.1:5000"), Formats: []Format{fmtPCMA}, Direction: DirSendRecv,
+			Crypto: []Crypto{{Tag: 7, Suite: SuiteAES128SHA80, Key: testKey}}},
 	},
 	{
 		name: "no connection address",
@@ -298,7 +314,7 @@ func FuzzParseSDP(f *testing.F) {
 		if !md.Addr.IsValid() || md.Addr.Port() == 0 {
 			t.Fatalf("accepted without address: %+v", md)
 		}
-		again, err := ParseSDP(BuildSDP(SDPParams{Addr: md.Addr, Formats: md.Formats, DTMF: md.DTMF, Direction: md.Direction, Lines: md.Lines, Index: md.Index}))
+		again, err := ParseSDP(BuildSDP(SDPParams{Addr: md.Addr, Formats: md.Formats, DTMF: md.DTMF, Direction: md.Direction, Lines: md.Lines, Index: md.Index, Secure: md.Secure, Crypto: md.Crypto}))
 		if err != nil {
 			t.Fatalf("rebuilt SDP refused: %v (from %+v)", err, md)
 		}

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -74,6 +75,9 @@ type Config struct {
 	// MinSessionExpires is the shortest session interval (RFC 4028) a
 	// caller may ask for; 0 = 90 s.
 	MinSessionExpires time.Duration
+	// TLS is the SIP over TLS listener and the roots of TLS peers we
+	// dial; nil: no listener, the system's roots.
+	TLS *TLSConfig
 }
 
 // Server owns the sipgo user agent, its listeners and the dialog table that
@@ -96,10 +100,15 @@ type Server struct {
 	dialogs map[string]dialogLeg // key: Call-ID|local tag|remote tag
 	udp     []net.PacketConn
 	tcp     []net.Listener
+	tls     []net.Listener
 	addrs   map[string]netip.AddrPort // bound address per transport
 	// udpLocal is the first UDP listener's address: requests over UDP
 	// leave from it.
 	udpLocal *net.UDPAddr
+
+	// duaTLS and duaSIPS hold dialogs over TLS (tls.go); nil without a
+	// TLS listener.
+	duaTLS, duaSIPS *sipgo.DialogUA
 }
 
 // dialogLeg is what the dialog table holds: either kind of leg.
@@ -137,6 +146,7 @@ func NewServer(cfg Config) (*Server, error) {
 	ua, err := sipgo.NewUA(
 		sipgo.WithUserAgent(cfg.UserAgent),
 		sipgo.WithUserAgentHostname(cfg.Address.Addr().String()),
+		sipgo.WithUserAgenTLSConfig(clientTLS(cfg.TLS)),
 		sipgo.WithUserAgentTransportLayerOptions(
 			sipmsg.WithTransportLayerLogger(cfg.Logger.With("layer", "transport")),
 			sipmsg.WithTransportLayerReadFilter(s.readFilter),
@@ -209,10 +219,10 @@ func (s *Server) bind() (_ netip.AddrPort, err error) {
 		for _, pc := range s.udp {
 			_ = pc.Close()
 		}
-		for _, l := range s.tcp {
+		for _, l := range slices.Concat(s.tcp, s.tls) {
 			_ = l.Close()
 		}
-		s.udp, s.tcp, s.udpLocal = nil, nil, nil
+		s.udp, s.tcp, s.tls, s.udpLocal = nil, nil, nil, nil
 		clear(s.addrs)
 	}()
 	for _, tr := range s.cfg.Transports {
@@ -249,7 +259,7 @@ func (s *Server) bind() (_ netip.AddrPort, err error) {
 			return addr, fmt.Errorf("sip: unknown transport %q", tr)
 		}
 	}
-	return addr, nil
+	return addr, s.bindTLS()
 }
 
 // newClient makes the client and dialog UA that send from addr.
@@ -267,6 +277,7 @@ func (s *Server) newClient(addr netip.AddrPort) error {
 			Address: sipmsg.Uri{Scheme: "sip", User: "hotline", Host: host, Port: int(addr.Port())},
 		},
 	}
+	s.tlsDialogUAs(client)
 	return nil
 }
 
@@ -276,7 +287,7 @@ func (s *Server) BoundAddr(transport string) netip.AddrPort { return s.addrs[tra
 // Serve runs the listeners until ctx ends; it returns when all have stopped.
 func (s *Server) Serve(ctx context.Context) error {
 	var wg sync.WaitGroup
-	errs := make(chan error, udpReaders*len(s.udp)+len(s.tcp))
+	errs := make(chan error, udpReaders*len(s.udp)+len(s.tcp)+len(s.tls))
 	for _, pc := range s.udp {
 		for range udpReaders {
 			wg.Add(1)
@@ -287,12 +298,16 @@ func (s *Server) Serve(ctx context.Context) error {
 		wg.Add(1)
 		go func() { defer wg.Done(); errs <- s.srv.ServeTCP(l) }()
 	}
+	for _, l := range s.tls {
+		wg.Add(1)
+		go func() { defer wg.Done(); errs <- s.srv.ServeTLS(l) }()
+	}
 	<-ctx.Done()
 	s.ua.Close()
 	for _, pc := range s.udp {
 		pc.Close()
 	}
-	for _, l := range s.tcp {
+	for _, l := range slices.Concat(s.tcp, s.tls) {
 		l.Close()
 	}
 	wg.Wait()

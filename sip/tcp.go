@@ -76,6 +76,7 @@ type tcpConn struct {
 	in, out []byte
 	buf     []byte
 	once    sync.Once
+	shaken  bool // a TLS connection's handshake is done (tls.go); reader only
 }
 
 // errFraming ends a connection whose stream cannot be framed.
@@ -99,7 +100,7 @@ func (c *tcpConn) Read(p []byte) (n int, err error) {
 
 // fill reads what the peer sent next, within the idle timeout.
 func (c *tcpConn) fill() error {
-	idle := c.l.s.limits().TCPIdleTimeout
+	idle := c.handshakeBound(c.l.s.limits().TCPIdleTimeout)
 	if idle > 0 {
 		_ = c.Conn.SetReadDeadline(time.Now().Add(idle))
 	}

@@ -137,7 +137,7 @@ func TestRTPStatsReadAtScrape(t *testing.T) {
 	m.RegisterRTPStats(func() RTPStats { return stats })
 	stats = RTPStats{Received: 1000, Sent: 500, Relayed: 900, Dropped: map[string]uint64{"source": 7}, Timeouts: 1, Sessions: 12}
 	const want = `
-# HELP hotline_rtp_packets_dropped_total RTP packets dropped, by reason: malformed, payload_type, source (not the learnt peer), dtmf_limit, relay, output.
+# HELP hotline_rtp_packets_dropped_total RTP packets dropped, by reason: malformed, payload_type, source (not the learnt peer), dtmf_limit, relay, output, srtp_auth (wrong SRTP auth tag), srtp_replay.
 # TYPE hotline_rtp_packets_dropped_total counter
 hotline_rtp_packets_dropped_total{reason="source"} 7
 # HELP hotline_rtp_packets_received_total RTP packets received on all media sessions.

@@ -48,7 +48,7 @@ func newRTPCollector() *rtpCollector {
 		received: desc("hotline_rtp_packets_received_total", "RTP packets received on all media sessions."),
 		sent:     desc("hotline_rtp_packets_sent_total", "RTP packets sent by the engine (prompts, tones)."),
 		relayed:  desc("hotline_rtp_packets_relayed_total", "RTP packets relayed from one leg to another."),
-		dropped:  desc("hotline_rtp_packets_dropped_total", "RTP packets dropped, by reason: malformed, payload_type, source (not the learnt peer), dtmf_limit, relay, output.", "reason"),
+		dropped:  desc("hotline_rtp_packets_dropped_total", "RTP packets dropped, by reason: malformed, payload_type, source (not the learnt peer), dtmf_limit, relay, output, srtp_auth (wrong SRTP auth tag), srtp_replay.", "reason"),
 		timeouts: desc("hotline_rtp_timeouts_total", "Media sessions ended because no RTP arrived in time."),
 		sessions: desc("hotline_rtp_sessions_active", "Media sessions open."),
 		rooms:    desc("hotline_rtp_rooms_mixing", "Calls whose media is mixed now: three or more parties, or a supervisor monitoring."),

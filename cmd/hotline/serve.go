@@ -1,11 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	_ "time/tzdata" // the centre's timezone works on machines without zoneinfo
 
 	"fmt"
@@ -91,6 +93,7 @@ func serve(cfg *config.Config, path string, log *slog.Logger, now func() time.Ti
 	}()
 	log.Info("hotline ready", "centre", cfg.Centre,
 		"sip_udp", c.sip.BoundAddr("udp").String(), "sip_tcp", c.sip.BoundAddr("tcp").String(),
+		"sip_tls", tlsAddr(c.sip),
 		"http", hl.Addr().String(), "data", cfg.DataDir, "seats", len(cfg.Seats), "lines", len(cfg.Lines),
 		"node", cfg.Store.Node, "boot", c.engine.Boot())
 
@@ -184,6 +187,7 @@ func (c *centre) build(cfg *config.Config) error {
 		Registrar: c.reg, Trunks: c.trunk, Handler: c.engine, Observer: c.metrics,
 		Logger: c.log.With("part", "sip"), Now: c.now, Limits: edgeLimits(cfg.Limits),
 		Admission: engineAdmission{c.engine}, MinSessionExpires: cfg.SIP.MinSessionExpires,
+		TLS: sipTLS(cfg.SIP.TLS),
 	})
 	if err != nil {
 		return err
@@ -324,6 +328,9 @@ func (c *centre) reload() {
 	if cfg.SIP.Address != old.SIP.Address || cfg.HTTP.Address != old.HTTP.Address || cfg.RTP != old.RTP {
 		c.log.Warn("reload: listen addresses and RTP ports change only on restart")
 	}
+	if tlsChanged(old.SIP.TLS, cfg.SIP.TLS) {
+		c.log.Warn("reload: sip.tls (listener, certificate, key, CA) changes only on restart")
+	}
 	cfg.DataDir = old.DataDir
 	if err := c.engine.Reload(cfg); err != nil {
 		c.log.Error("reload refused: the running config stays", "error", err)
@@ -362,3 +369,29 @@ func panicCounts() []supervisor.PanicCount {
 type engineAdmission struct{ e *call.Engine }
 
 func (a engineAdmission) Admit(sip.Origin) (string, bool) { return a.e.Admit() }
+
+// sipTLS is the SIP edge's TLS from the config's sip.tls (nil: none).
+func sipTLS(t *config.TLS) *sip.TLSConfig {
+	if t == nil {
+		return nil
+	}
+	return &sip.TLSConfig{Listen: t.Listen, Certificate: t.Certificate, Roots: t.Roots}
+}
+
+// tlsAddr is the TLS listener's address for the ready line ("" for none).
+func tlsAddr(s *sip.Server) string {
+	if a := s.BoundAddr("tls"); a.IsValid() {
+		return a.String()
+	}
+	return ""
+}
+
+// tlsChanged: sip.tls differs between two configs (its files compared by
+// what they hold).
+func tlsChanged(a, b *config.TLS) bool {
+	if a == nil || b == nil {
+		return a != b
+	}
+	return a.Listen != b.Listen || !slices.EqualFunc(a.Certificate.Certificate, b.Certificate.Certificate, bytes.Equal) ||
+		a.CA != b.CA || (a.Roots != nil && b.Roots != nil && !a.Roots.Equal(b.Roots))
+}

@@ -75,7 +75,7 @@ func (h *trunkHealth) watch(t config.Trunk, p pinger, now func() time.Time, log 
 	defer tick.Stop()
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), min(t.Ping, 5*time.Second))
-		code, err := p.Ping(ctx, t.Outbound)
+		code, err := p.Ping(ctx, t.PingURI())
 		cancel()
 		if changed, up := h.note(t.Name, code, err, now()); changed {
 			setUp(t.Name, up)

@@ -23,7 +23,13 @@ type SeatOptions struct {
 	SineHz              int      // ausine frequency; 0 = 440
 	Record              bool     // sndfile: record what it hears into Dir (dump-*-dec.wav)
 	AutoAnswer          bool
-	Transport           string // "udp" (default) or "tcp"
+	Transport           string // "udp" (default), "tcp" or "tls"
+	// MediaEnc is baresip's media encryption: "" none, "srtp" (SDES best
+	// effort), "srtp-mand" (SDES, RTP/SAVP, mandatory); module srtp.
+	MediaEnc string
+	// CAFile is the CA baresip verifies the registrar's TLS certificate
+	// with (sip_cafile).
+	CAFile string
 }
 
 // seatPorts are the loopback ports one seat uses.
@@ -60,6 +66,12 @@ func seatConfig(dir string, o SeatOptions, ports seatPorts) string {
 		"snd_path " + dir,
 	}
 	lines = append(lines, sourceLines(o)...)
+	if o.MediaEnc != "" {
+		lines = append(lines, "module srtp.so")
+	}
+	if o.CAFile != "" {
+		lines = append(lines, "sip_cafile "+o.CAFile)
+	}
 	if o.Record {
 		lines = append(lines, "module sndfile.so")
 	}
@@ -89,8 +101,8 @@ func seatAccount(o SeatOptions) string {
 		host = "127.0.0.1"
 	}
 	uri := fmt.Sprintf("sip:%s@%s", o.Extension, host)
-	if o.Transport == "tcp" {
-		uri += ";transport=tcp"
+	if o.Transport == "tcp" || o.Transport == "tls" {
+		uri += ";transport=" + o.Transport
 	}
 	params := []string{"<" + uri + ">"}
 	if o.Password != "" {
@@ -110,5 +122,8 @@ func seatAccount(o SeatOptions) string {
 		codecs = []string{"pcmu", "pcma"}
 	}
 	params = append(params, "answermode="+mode, "audio_codecs="+strings.Join(codecs, ","))
+	if o.MediaEnc != "" {
+		params = append(params, "mediaenc="+o.MediaEnc)
+	}
 	return strings.Join(params, ";")
 }

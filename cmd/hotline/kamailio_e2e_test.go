@@ -1,0 +1,150 @@
+package main
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hotline-cc/hotline/acd"
+	"github.com/hotline-cc/hotline/internal/testpeer"
+	"github.com/hotline-cc/hotline/records"
+	"github.com/hotline-cc/hotline/store/redistest"
+)
+
+// TestKamailioTwoNodes: the shipped Kamailio configuration in front of
+// two engine nodes sharing one redis-server. 20 seats (one SIPp answering
+// for all) register through Kamailio, which adds a Path; 100 carrier calls
+// (SIPp) go through Kamailio and are spread over both nodes, each node
+// reaching the seats through Kamailio whoever they registered with (the
+// seats fail any INVITE without the proxy's Record-Route). Node A is
+// killed with SIGKILL mid-run: Kamailio sends the next calls to node B,
+// which frees A's seats; every call the carrier saw answered has its
+// record (A's lost ones written when A starts again), and no seat ever
+// had two calls at once.
+func TestKamailioTwoNodes(t *testing.T) {
+	t.Parallel()
+	const seats, calls = 20, 100
+	rds := redistest.Start(t)
+	a := startEngine(t, kamailioCentre(rds.Addr, "node-a", seats, ""))
+	b := startEngine(t, kamailioCentre(rds.Addr, "node-b", seats, ""))
+	k := startKamailio(t, a, b)
+
+	seatPort := testpeer.FreeUDPPort(t)
+	registerThrough(t, k, 1001, seats, seatPort, a, b)
+	testpeer.StartSipp(t, testpeer.SippOptions{
+		Scenario: testpeer.ScenarioPath(t, "uas_proxied.xml"), LocalPort: seatPort, RTPEcho: true,
+		Vars: map[string]string{"codec": "8"}, BufferSize: 4 << 20, Timeout: 2 * time.Minute,
+	})
+	if na, nb := a.log.count(`msg=registration seat=`), b.log.count(`msg=registration seat=`); na == 0 || nb == 0 {
+		t.Errorf("REGISTERs went %d to A and %d to B: the hash should use both", na, nb)
+	}
+	for _, e := range []*engine{a, b} {
+		waitUntil(t, "every seat ready on both nodes", 20*time.Second, func() bool { return agentStates(t, e)["ready"] == seats })
+	}
+
+	uac := testpeer.StartSipp(t, testpeer.SippOptions{
+		LocalIP: carrierIP, Scenario: testpeer.ScenarioPath(t, "uac_load.xml"), Target: k.Trunk.String(),
+		Service: "12345", Calls: calls, Rate: 10, Limit: calls, Vars: map[string]string{"hold_ms": "7000"},
+		BufferSize: 4 << 20, Timeout: 90 * time.Second, Extra: []string{"-recv_timeout", "20000"},
+	})
+	// Mid-run: both nodes have bridged calls to seats, then A dies.
+	for _, e := range []*engine{a, b} {
+		waitEvents(t, e, "call.answered", 3, 30*time.Second)
+	}
+	waitEvents(t, a, "call.started", 20, 30*time.Second)
+	killed := time.Now()
+	a.kill()
+
+	if _, err := b.log.wait(`msg="seat recovered" .*reason=node_gone .*node=node-a`, acd.RecoveryBound+10*time.Second); err != nil {
+		t.Errorf("node B freed none of A's seats: %v", err)
+	}
+	res := uac.Wait()
+	t.Logf("carrier: %s", res)
+	// The calls A held end with it (their BYE finds no node); every other
+	// call completes.
+	answered := answeredCalls(res.Log)
+	if len(answered) != calls {
+		t.Errorf("%d of %d calls answered: Kamailio did not fail over every call\n%s", len(answered), calls, k.log.tail(30))
+	}
+	waitUntil(t, "B idle with every seat ready", 30*time.Second, func() bool {
+		return metricValue(t, b, "hotline_calls_active") == 0 && agentStates(t, b)["ready"] == seats
+	})
+
+	again := launch(t, a.dir, a.cfg, "info") // writes the records of the calls A lost
+	recsA, recsB := again.records(), b.waitRecords(1, time.Second)
+	again.kill()
+	checkTwoNodeRecords(t, recsA, recsB, answered, killed)
+}
+
+// answeredCalls are the Call-IDs uac_load.xml logged on a 200.
+func answeredCalls(log string) []string {
+	var out []string
+	for _, l := range strings.Split(log, "\n") {
+		if id, ok := strings.CutPrefix(strings.TrimSpace(l), "answered "); ok && !slices.Contains(out, id) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// checkTwoNodeRecords: both nodes took calls; A's all started before it
+// was killed and B took calls after; every answered call has a record;
+// no seat had two calls at once (a lost call of A held its seat at most
+// until the kill).
+func checkTwoNodeRecords(t *testing.T, recsA, recsB []records.Record, answered []string, killed time.Time) {
+	t.Helper()
+	bySIP := map[string]bool{}
+	type span struct {
+		from, to time.Time
+		id       string
+	}
+	seat := map[string][]span{}
+	afterKill := 0
+	for i, rs := range [][]records.Record{recsA, recsB} {
+		for _, r := range rs {
+			bySIP[r.SIPCallID] = true
+			start := time.Time(r.StartedAt)
+			if i == 0 && start.After(killed) {
+				t.Errorf("node A has a call started after its kill: %+v", r)
+			}
+			if i == 1 && start.After(killed) {
+				afterKill++
+			}
+			if r.Agent == "" || r.AnsweredAt == nil {
+				continue
+			}
+			end := time.Time(r.EndedAt)
+			if r.EndReason == "lost" && end.After(killed) {
+				end = killed
+			}
+			seat[r.Agent] = append(seat[r.Agent], span{time.Time(*r.AnsweredAt), end, r.CallID})
+		}
+	}
+	t.Logf("node A: %d records, node B: %d (%d started after A was killed); %d seats took calls",
+		len(recsA), len(recsB), afterKill, len(seat))
+	if len(recsA) < 10 || len(recsB) < 10 || afterKill == 0 {
+		t.Errorf("calls not spread: A %d, B %d, B after the kill %d", len(recsA), len(recsB), afterKill)
+	}
+	missing := 0
+	for _, id := range answered {
+		if !bySIP[id] {
+			missing++
+		}
+	}
+	if missing > 0 {
+		t.Errorf("%d answered calls have no record", missing)
+	}
+	for ext, spans := range seat {
+		slices.SortFunc(spans, func(x, y span) int { return x.from.Compare(y.from) })
+		for i := 1; i < len(spans); i++ {
+			if spans[i].from.Before(spans[i-1].to) {
+				t.Errorf("seat %s double-booked: %s answered %v before %s ended %v", ext,
+					spans[i].id, spans[i].from.Format(time.StampMilli), spans[i-1].id, spans[i-1].to.Format(time.StampMilli))
+			}
+		}
+	}
+	if len(seat) == 0 {
+		t.Error("no call reached a seat")
+	}
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -146,5 +147,55 @@ func checkTwoNodeRecords(t *testing.T, recsA, recsB []records.Record, answered [
 	}
 	if len(seat) == 0 {
 		t.Error("no call reached a seat")
+	}
+}
+
+// TestKamailioDrainedNodeTakenOut: node A is told to stop (SIGTERM) while
+// it holds a call, so it drains: its answer to Kamailio's OPTIONS probe
+// becomes 503. Kamailio takes it out of rotation: the next ten carrier
+// calls all go to node B, and not one INVITE reaches A to be refused; A's
+// own call goes on.
+func TestKamailioDrainedNodeTakenOut(t *testing.T) {
+	t.Parallel()
+	const calls = 10
+	rds := redistest.Start(t)
+	opts := kamailioCentre(rds.Addr, "node-a", 1, "")
+	opts.Grace = "60s"
+	a := startEngine(t, opts)
+	b := startEngine(t, kamailioCentre(rds.Addr, "node-b", 1, ""))
+	k := startKamailio(t, a, b)
+
+	// A call A holds (sent to A directly from the proxy's trunk address,
+	// which A's trunk ACL names) keeps A draining rather than gone.
+	held := testpeer.StartSipp(t, testpeer.SippOptions{
+		LocalIP: kamTrunkIP, Scenario: testpeer.ScenarioPath(t, "uac_load.xml"), Target: a.target(),
+		Service: "12345", Calls: 1, Vars: map[string]string{"hold_ms": "60000"}, Timeout: 90 * time.Second,
+	})
+	defer held.Kill()
+	waitEvents(t, a, "call.started", 1, 10*time.Second)
+	a.signal(syscall.SIGTERM)
+	if _, err := a.log.wait(`msg="draining: new calls get 503"`, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	// Two probes answered 503: Kamailio has seen the first.
+	probed := `hotline_sip_responses_total{code="503",method="OPTIONS"}`
+	waitUntil(t, "two OPTIONS probes answered 503", 10*time.Second, func() bool { return metricValue(t, a, probed) >= 2 })
+
+	res := testpeer.RunSipp(t, testpeer.SippOptions{
+		LocalIP: carrierIP, Scenario: testpeer.ScenarioPath(t, "uac_load.xml"), Target: k.Trunk.String(),
+		Service: "12345", Calls: calls, Rate: 10, Limit: calls, Vars: map[string]string{"hold_ms": "1000"},
+		Timeout: 30 * time.Second,
+	})
+	if res.Successful != calls {
+		t.Fatalf("callers through kamailio: %s", res)
+	}
+	if n := metricValue(t, a, `hotline_calls_rejected_total{reason="draining"}`); n != 0 {
+		t.Errorf("%v INVITEs reached the draining node: Kamailio did not take it out", n)
+	}
+	if n := len(b.waitRecords(calls, 10*time.Second)); n != calls {
+		t.Errorf("node B has %d records, want %d", n, calls)
+	}
+	if n := metricValue(t, a, "hotline_calls_active"); n != 1 {
+		t.Errorf("node A has %v calls, want its own 1 going on", n)
 	}
 }

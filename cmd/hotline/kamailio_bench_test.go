@@ -323,8 +323,10 @@ func benchKamRate(t *testing.T, w *strings.Builder, name string, nodes int, prox
 	rds := redistest.Start(t)
 	es := startKamNodes(t, nodes, rds.Addr)
 	target := es[0].target()
+	var k *kamailio
 	if proxy {
-		target = startKamailio(t, es...).Trunk.String()
+		k = startKamailio(t, es...)
+		target = k.Trunk.String()
 	}
 	sink := newRTPSink(t)
 	total := 0
@@ -350,6 +352,10 @@ func benchKamRate(t *testing.T, w *strings.Builder, name string, nodes int, prox
 		fmt.Fprintf(w, "| %s | %d | %d | %d | %.0f | %v |\n", name, rate, res.Successful, res.Failed,
 			launchRate(res, res.Successful+res.Failed, kamRateHoldMs*time.Millisecond), per)
 		if res.Failed > 0 || res.ExitCode != 0 {
+			t.Logf("%s at %d calls/s: %s", name, rate, res)
+			if k != nil {
+				t.Logf("kamailio marked a node down %d times", k.log.count(`marked down`))
+			}
 			return
 		}
 		for _, e := range es {

@@ -289,7 +289,7 @@ func (r *Registrar) store(reg Registration) {
 		r.log.Debug("registration refreshed", "ext", reg.Extension, "expires", reg.Expires)
 		return
 	}
-	r.log.Info("registered", "ext", reg.Extension, "contact", reg.Contact, "source", reg.Source, "transport", reg.Transport)
+	r.log.Info("registered", "ext", reg.Extension, "contact", reg.Contact, "source", reg.Source, "transport", reg.Transport, "path", reg.Path)
 	r.notify(reg, true)
 }
 

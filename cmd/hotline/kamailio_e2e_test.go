@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+	"net"
 	"slices"
 	"strings"
 	"syscall"
@@ -197,5 +199,54 @@ func TestKamailioDrainedNodeTakenOut(t *testing.T) {
 	}
 	if n := metricValue(t, a, "hotline_calls_active"); n != 1 {
 		t.Errorf("node A has %v calls, want its own 1 going on", n)
+	}
+}
+
+// TestKamailioStrangerCannotRouteThrough: Kamailio honours a pre-loaded
+// Route only from the engine nodes. A stranger's INVITE to a phone with
+// Kamailio as its Route (as a node sends a seat's) is not relayed: the Route
+// is dropped, the INVITE goes to a node as any new call from that side,
+// and the node refuses it (403: no seat registered from there). The phone
+// hears nothing.
+func TestKamailioStrangerCannotRouteThrough(t *testing.T) {
+	t.Parallel()
+	rds := redistest.Start(t)
+	e := startEngine(t, kamailioCentre(rds.Addr, "node-a", 1, ""))
+	k := startKamailio(t, e)
+	phone, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer phone.Close()
+	stranger, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stranger.Close()
+	me, target := stranger.LocalAddr().String(), phone.LocalAddr().String()
+	invite := fmt.Sprintf("INVITE sip:1001@%s SIP/2.0\r\nVia: SIP/2.0/UDP %s;branch=z9hG4bK-stranger;rport\r\n"+
+		"Route: <sip:%s;lr>\r\nFrom: <sip:stranger@%s>;tag=s1\r\nTo: <sip:1001@%s>\r\n"+
+		"Call-ID: stranger@%s\r\nCSeq: 1 INVITE\r\nContact: <sip:stranger@%s>\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
+		target, me, k.Seat, me, target, me, me)
+	if _, err := stranger.WriteToUDPAddrPort([]byte(invite), k.Seat); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 4096)
+	_ = stranger.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for {
+		n, _, err := stranger.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			t.Fatalf("no final answer to the stranger's INVITE: %v", err)
+		}
+		if line, _, _ := strings.Cut(string(buf[:n]), "\r\n"); !strings.HasPrefix(line, "SIP/2.0 1") {
+			if line != "SIP/2.0 403 Forbidden" {
+				t.Errorf("stranger got %q, want 403 from the node", line)
+			}
+			break
+		}
+	}
+	_ = phone.SetReadDeadline(time.Now()) // anything relayed would be here by now: the answer came after it
+	if n, _, err := phone.ReadFromUDPAddrPort(buf); err == nil {
+		t.Errorf("the phone received the stranger's request:\n%s", buf[:n])
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -249,4 +250,37 @@ func TestKamailioStrangerCannotRouteThrough(t *testing.T) {
 	if n, _, err := phone.ReadFromUDPAddrPort(buf); err == nil {
 		t.Errorf("the phone received the stranger's request:\n%s", buf[:n])
 	}
+}
+
+// TestKamailioSeatDialsThroughProxy: a seat registered through Kamailio
+// dials a feature code (*12, log out) through it. Kamailio sends the
+// INVITE to the node the seat registered with (the same hash of its
+// user), which challenges it (407), knows it by the user it authenticates
+// as (its source is the proxy's) and carries out the code: the seat is
+// logged out on both nodes.
+func TestKamailioSeatDialsThroughProxy(t *testing.T) {
+	t.Parallel()
+	rds := redistest.Start(t)
+	a := startEngine(t, kamailioCentre(rds.Addr, "node-a", 1, ""))
+	b := startEngine(t, kamailioCentre(rds.Addr, "node-b", 1, ""))
+	k := startKamailio(t, a, b)
+	port := testpeer.FreeUDPPort(t)
+	registerThrough(t, k, 1001, 1, port, a, b)
+	home, other := a, b
+	if b.log.count(`msg=registration seat=1001 registered=true`) > 0 {
+		home, other = b, a
+	}
+	agentStateIs(t, other, "1001", "ready")
+	res := testpeer.RunSipp(t, testpeer.SippOptions{
+		Scenario: testpeer.ScenarioPath(t, "uac_seat_auth.xml"), Target: k.Seat.String(), LocalPort: port,
+		Service: "*12", Calls: 1, InfFile: testpeer.WriteInf(t, [][]string{testpeer.RegistrationRow("1001", "demo-1001", "127.0.0.1:"+strconv.Itoa(port))}),
+		Timeout: 40 * time.Second, Extra: []string{"-auth_uri", "*12@" + k.Seat.String()},
+	})
+	if res.ExitCode != 0 || res.Successful != 1 {
+		t.Fatalf("*12 as 1001 through kamailio: %s\n%s", res, home.log.tail(30))
+	}
+	if _, err := home.log.wait(`msg="agent state changed by feature code" .*seat=1001`, 5*time.Second); err != nil {
+		t.Errorf("the node 1001 registered with did not take its call: %v", err)
+	}
+	agentStateIs(t, other, "1001", "logged_out")
 }

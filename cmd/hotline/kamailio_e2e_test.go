@@ -67,9 +67,11 @@ func TestKamailioTwoNodes(t *testing.T) {
 	t.Logf("carrier: %s", res)
 	// The calls A held end with it (their BYE finds no node); every other
 	// call completes. Every call is answered: one Kamailio sent to A after
-	// the kill goes to B when A's answer does not come; only a call A had
-	// taken (its 100 Trying sent) and not yet answered is lost unanswered,
-	// and then A's record of it says so.
+	// the kill goes to B when A's answer does not come. Only a call A had
+	// taken (its 100 Trying sent) and not yet answered is lost unanswered
+	// (Kamailio fails over on no answer at all, not after a 100): A's
+	// record of it says so if A had journaled it; if the kill came between
+	// the 100 and the journal, no node knows of it.
 	placed, answered := loggedCalls(res.Log, "calling "), loggedCalls(res.Log, "answered ")
 	if len(placed) != calls || len(answered) < calls-2 {
 		t.Errorf("%d of %d calls answered: Kamailio did not fail over\n%s", len(answered), len(placed), k.log.tail(30))
@@ -82,12 +84,18 @@ func TestKamailioTwoNodes(t *testing.T) {
 	recsA, recsB := again.records(), b.waitRecords(1, time.Second)
 	again.kill()
 	checkTwoNodeRecords(t, recsA, recsB, answered, killed)
+	var unknown []string
 	for _, id := range placed {
 		if !slices.Contains(answered, id) && !slices.ContainsFunc(recsA, func(r records.Record) bool {
 			return r.SIPCallID == id && r.EndReason == "lost"
 		}) {
-			t.Errorf("call %s was never answered, and node A has no lost record of it", id)
+			unknown = append(unknown, id)
 		}
+	}
+	if len(unknown) > 1 {
+		t.Errorf("calls never answered, of which node A has no lost record: %v", unknown)
+	} else if len(unknown) == 1 {
+		t.Logf("call %s was taken by node A (100 Trying) just before the kill and not yet journaled: no record", unknown[0])
 	}
 }
 

@@ -51,7 +51,7 @@ func TestBenchKamailio(t *testing.T) {
 		name  string
 		nodes int
 		proxy bool
-	}{{"one node, direct", 1, false}, {"Kamailio, two nodes", 2, true}} {
+	}{{"one node, direct", 1, false}, {"Kamailio, one node", 1, true}, {"Kamailio, two nodes", 2, true}} {
 		t.Run("Rate", func(t *testing.T) { benchKamRate(t, report, c.name, c.nodes, c.proxy, rates) })
 	}
 	fmt.Fprintln(report)

@@ -249,7 +249,7 @@ func (e *Engine) SeatRegistered(r sip.Registration, registered bool) {
 		}
 		return
 	}
-	ds, err := e.acd.Register(ctx, r.Extension, r.Contact, r.Expires)
+	ds, err := e.acd.Register(ctx, r.Extension, r.Target(), r.Expires)
 	if err != nil && !errors.Is(err, acd.ErrUnknownAgent) {
 		e.log.Warn("acd register", "seat", r.Extension, "error", err)
 	}

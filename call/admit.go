@@ -157,7 +157,7 @@ func (c *Call) admitSeatCall(from string) *reason {
 	if r := c.setupCallerMedia(); r != nil {
 		return r
 	}
-	return c.ring(seatOffer{ext: target, contact: reg.Contact})
+	return c.ring(seatOffer{ext: target, contact: reg.Target()})
 }
 
 // admitSeatOutside: a seat dials what is not another seat: a directory

@@ -155,7 +155,7 @@ func (c *Call) startMonitor(sup, mode string) error {
 		return fmt.Errorf("%w: no RTP port: %v", ErrTransferState, err)
 	}
 	err = l.dial(c.e.dialer, c.in.sdp.codec.Name, c.cfg.SIP.SeatRingTimeout,
-		sip.DialOptions{Target: reg.Contact, FromUser: c.rec.Caller, FromDisplay: "monitor " + c.answeredSeat, AutoAnswer: true},
+		sip.DialOptions{Target: reg.Target(), FromUser: c.rec.Caller, FromDisplay: "monitor " + c.answeredSeat, AutoAnswer: true},
 		c.post, nil, func(err error) any { return evMonAnswer{l: l, err: err} })
 	if err != nil {
 		l.drop()

@@ -390,7 +390,7 @@ func (r *Registrar) Authenticate(req *sipmsg.Request, tx sipmsg.ServerTransactio
 // credentials' username (the To user for REGISTER), else 403.
 func (r *Registrar) authenticate(req *sipmsg.Request, tx sipmsg.ServerTransaction, proxy bool, wantUser string) (string, bool) {
 	ext, res := r.auth.verify(req, proxy, true)
-	src := requestSource(req).Addr()
+	src := clientAddr(req) // the seat's own address behind a proxy (path.go)
 	log := r.log.With("method", req.Method, "ext", ext, "source", req.Source())
 	switch {
 	case res == AuthMissing:

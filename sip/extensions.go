@@ -8,9 +8,10 @@ import (
 )
 
 // supportedTags are the option tags (RFC 3261 19.2) the engine implements:
-// session timers (RFC 4028). 100rel (PRACK, RFC 3262) is not among them, so
-// an INVITE that requires reliable provisionals is refused with 420.
-var supportedTags = []string{"timer"}
+// session timers (RFC 4028) and, for REGISTER, path (RFC 3327). 100rel
+// (PRACK, RFC 3262) is not among them, so an INVITE that requires reliable
+// provisionals is refused with 420.
+var supportedTags = []string{"timer", "path"}
 
 // statusBadExtension is RFC 3261 21.4.15; statusIntervalTooSmall is
 // RFC 4028 6 (sipgo names neither).

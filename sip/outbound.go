@@ -57,15 +57,20 @@ func (s *Server) Dial(ctx context.Context, o DialOptions) (*OutboundLeg, error) 
 	if err := checkHeaderValue(o.FromUser, o.FromDisplay); err != nil {
 		return nil, err
 	}
+	target, route := splitTarget(o.Target) // a seat behind a proxy (path.go)
 	var uri sipmsg.Uri
-	if err := sipmsg.ParseUri(o.Target, &uri); err != nil {
+	if err := sipmsg.ParseUri(target, &uri); err != nil {
 		return nil, fmt.Errorf("sip: dial %q: %w", o.Target, err)
 	}
 	req := sipmsg.NewRequest(sipmsg.INVITE, uri)
 	if tr, ok := uri.UriParams.Get("transport"); ok && tr != "" {
 		req.SetTransport(tr)
 	}
-	s.viaConnection(req, o.Target)
+	if len(route) > 0 {
+		withRoute(req, route) // through the proxy the seat registered by
+	} else {
+		s.viaConnection(req, o.Target)
+	}
 	s.fromListener(req)
 	from := &sipmsg.FromHeader{
 		DisplayName: o.FromDisplay,

@@ -29,6 +29,10 @@ type Registration struct {
 	Transport string         // "udp" | "tcp"
 	Expires   time.Time
 	UserAgent string
+	// Path is the route back to the seat when it registered through a
+	// proxy (RFC 3327): its entries, top first, joined by ", "; Target puts
+	// it on the seat's INVITEs.
+	Path string
 }
 
 // RegistrarConfig configures a Registrar. Zero durations and counts take the
@@ -285,12 +289,12 @@ func (r *Registrar) store(reg Registration) {
 		r.log.Debug("registration refreshed", "ext", reg.Extension, "expires", reg.Expires)
 		return
 	}
-	r.log.Info("registered", "ext", reg.Extension, "contact", reg.Contact, "source", reg.Source, "transport", reg.Transport)
+	r.log.Info("registered", "ext", reg.Extension, "contact", reg.Contact, "source", reg.Source, "transport", reg.Transport, "path", reg.Path)
 	r.notify(reg, true)
 }
 
 func sameBinding(a, b Registration) bool {
-	return a.Contact == b.Contact && a.Source == b.Source && a.Transport == b.Transport
+	return a.Contact == b.Contact && a.Source == b.Source && a.Transport == b.Transport && a.Path == b.Path
 }
 
 // unregister removes ext's binding if match accepts it; it returns the
@@ -370,6 +374,7 @@ type registerRequest struct {
 	contact *sipmsg.ContactHeader // nil for "Contact: *"
 	expires int64                 // seconds asked for; -1 when not given
 	ua      string
+	path    []string // Path entries, top first (RFC 3327)
 }
 
 // parseRegister reads and checks a REGISTER's To, Contact and Expires.
@@ -399,6 +404,10 @@ func parseRegister(req *sipmsg.Request) (registerRequest, error) {
 	}
 	rr.contact = contacts[0]
 	rr.expires = hdrExp
+	rr.path = pathOf(req)
+	if err := checkPath(rr.path); err != nil {
+		return registerRequest{}, err
+	}
 	if v, ok := rr.contact.Params.Get("expires"); ok {
 		if rr.expires, err = parseExpires(v); err != nil {
 			return registerRequest{}, err
@@ -477,16 +486,19 @@ func (r *Registrar) HandleRegister(req *sipmsg.Request, tx sipmsg.ServerTransact
 	}
 	exp = min(exp, r.cfg.MaxExpires)
 	src := requestSource(req)
+	contact := *rr.contact.Address.Clone()
+	contact.Headers = nil // a seat pre-loads no route of its own (path.go)
 	reg := Registration{
 		Extension: rr.ext,
-		Contact:   rr.contact.Address.String(),
+		Contact:   contact.String(),
 		Source:    src,
 		Transport: strings.ToLower(req.Transport()),
 		Expires:   r.cfg.Now().Add(exp),
 		UserAgent: rr.ua,
+		Path:      strings.Join(rr.path, ", "),
 	}
 	r.store(reg)
-	r.respondBinding(req, tx, rr.contact.Address, exp)
+	r.respondBinding(req, tx, rr.contact.Address, exp, rr.path...)
 }
 
 // admit asks Admit about the REGISTER's source and Contact before any
@@ -497,8 +509,15 @@ func (r *Registrar) admit(req *sipmsg.Request, tx sipmsg.ServerTransaction, rr r
 		return true
 	}
 	src := requestSource(req)
-	if err := r.cfg.Admit(rr.ext, src, rr.contact.Address.Host, rr.contact.Address.Port); err != nil {
-		r.log.Warn("REGISTER refused", "ext", rr.ext, "source", src, "contact", rr.contact.Address.String(), "err", err)
+	err := r.cfg.Admit(rr.ext, src, rr.contact.Address.Host, rr.contact.Address.Port)
+	if err == nil && len(rr.path) > 0 {
+		// the seat's calls go to the first Path hop: it is held to the
+		// same seat networks as a Contact
+		hop, _ := pathURI(rr.path[0])
+		err = r.cfg.Admit(rr.ext, src, hop.Host, hop.Port)
+	}
+	if err != nil {
+		r.log.Warn("REGISTER refused", "ext", rr.ext, "source", src, "contact", rr.contact.Address.String(), "path", rr.path, "err", err)
 		r.respond(req, tx, sipmsg.StatusForbidden, "Forbidden")
 		return false
 	}
@@ -535,13 +554,17 @@ func sameContact(stored string, u sipmsg.Uri) bool {
 	return uriKey(s) == uriKey(u)
 }
 
-// respondBinding answers 200 with the binding's Contact;expires, Expires and Date.
-func (r *Registrar) respondBinding(req *sipmsg.Request, tx sipmsg.ServerTransaction, uri sipmsg.Uri, exp time.Duration) {
+// respondBinding answers 200 with the binding's Contact;expires, Expires,
+// Date and the Path stored with it (RFC 3327 section 5.3).
+func (r *Registrar) respondBinding(req *sipmsg.Request, tx sipmsg.ServerTransaction, uri sipmsg.Uri, exp time.Duration, path ...string) {
 	exp = max(exp, 0).Round(time.Second)
 	contact := &sipmsg.ContactHeader{Address: *uri.Clone(), Params: sipmsg.NewParams()}
 	contact.Params.Add("expires", seconds(exp))
-	r.respond(req, tx, sipmsg.StatusOK, "OK", contact,
-		sipmsg.NewHeader("Expires", seconds(exp)), r.dateHeader())
+	hdrs := []sipmsg.Header{contact, sipmsg.NewHeader("Expires", seconds(exp)), r.dateHeader()}
+	if len(path) > 0 {
+		hdrs = append(hdrs, sipmsg.NewHeader("Path", strings.Join(path, ", ")))
+	}
+	r.respond(req, tx, sipmsg.StatusOK, "OK", hdrs...)
 }
 
 func (r *Registrar) dateHeader() sipmsg.Header {

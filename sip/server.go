@@ -131,6 +131,7 @@ func NewServer(cfg Config) (*Server, error) {
 		dialogs: make(map[string]dialogLeg),
 		addrs:   make(map[string]netip.AddrPort),
 	}
+	raiseUDPLimit()
 	s.lim.Store(&cfg.Limits)
 	s.adm = newAdmission(s.limits, cfg.Now)
 	s.sources = newSourceLimiter(s.limits, cfg.Now)
@@ -260,6 +261,8 @@ func (s *Server) newClient(addr netip.AddrPort) error {
 	if err != nil {
 		return fmt.Errorf("sip: client: %w", err)
 	}
+	// Every request leaves through sizeRouter (RFC 3261 18.1.1, mtu.go).
+	client.TxRequester = &sizeRouter{s: s, tx: s.ua.TransactionLayer(), tp: s.ua.TransportLayer()}
 	s.client = client
 	s.dua = &sipgo.DialogUA{
 		Client: client,

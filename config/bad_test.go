@@ -57,6 +57,9 @@ func badCases(t testing.TB) []badCase {
 		{"session interval below a second", edit(t, "sip:\n", "sip:\n  min_session_expires: 500ms\n"), []string{
 			"3: sip.min_session_expires: must be at least 1s, not 500ms",
 		}},
+		{"seat keep-alive under a second", edit(t, "sip:\n", "sip:\n  seat_keepalive: 200ms\n"), []string{
+			"3: sip.seat_keepalive: must be 0s (off) or at least 1s, not 200ms",
+		}},
 		{"trunk pinged too often", edit(t, "    acl: [127.0.0.1/32]", "    acl: [127.0.0.1/32]\n    ping: 500ms"), []string{
 			"13: trunks[0].ping: must be at least 1s, not 500ms",
 		}},

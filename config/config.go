@@ -100,6 +100,9 @@ type SIP struct {
 	// MinSessionExpires is the shortest session interval (RFC 4028) a
 	// caller may ask for; shorter gets 422 with Min-SE. Whole seconds.
 	MinSessionExpires time.Duration
+	// SeatKeepalive is how often seats registered over UDP are sent an
+	// OPTIONS (NAT keep-alive; three unanswered drop the binding); 0 = off.
+	SeatKeepalive time.Duration
 	// SeatNetworks are where seats may register from and be dialled at.
 	SeatNetworks []netip.Prefix
 }

@@ -147,6 +147,13 @@ func (p *parser) sip(path string, n *yaml.Node) {
 				s.MinSessionExpires = d
 			}
 		},
+		"seat_keepalive": func(path string, v *yaml.Node) {
+			if d, ok := p.duration(path, v, 0); ok && d != 0 && d < time.Second {
+				p.problem(v.Line, path, "must be 0s (off) or at least 1s, not %s", d)
+			} else if ok {
+				s.SeatKeepalive = d
+			}
+		},
 		"auth_lockout":  func(path string, v *yaml.Node) { setDuration(&p.reader, &s.AuthLockout, path, v, time.Second) },
 		"seat_networks": func(path string, v *yaml.Node) { s.SeatNetworks = p.acl(path, v) },
 	})

@@ -219,7 +219,7 @@ func (s *Server) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		return
 	}
 	s.respond(req, tx, sipmsg.StatusTrying, "Trying")
-	d, err := s.dua.ReadInvite(req, tx)
+	d, err := s.inviteDialog(req, origin, src).ReadInvite(req, tx)
 	if err != nil {
 		release()
 		s.respond(req, tx, sipmsg.StatusBadRequest, "Bad Request: "+err.Error())

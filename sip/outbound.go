@@ -66,6 +66,7 @@ func (s *Server) Dial(ctx context.Context, o DialOptions) (*OutboundLeg, error) 
 		req.SetTransport(tr)
 	}
 	s.fromListener(req)
+	dua := s.seatDialog(req, o.Target)
 	from := &sipmsg.FromHeader{
 		DisplayName: o.FromDisplay,
 		Address:     sipmsg.Uri{Scheme: "sip", User: o.FromUser, Host: s.dua.ContactHDR.Address.Host},
@@ -82,7 +83,7 @@ func (s *Server) Dial(ctx context.Context, o DialOptions) (*OutboundLeg, error) 
 	if s.cfg.Observer != nil {
 		s.cfg.Observer.SIPRequest("INVITE_OUT")
 	}
-	d, err := s.dua.WriteInvite(ctx, req)
+	d, err := dua.WriteInvite(ctx, req)
 	if err != nil {
 		return nil, fmt.Errorf("sip: dial %s: %w", o.Target, err)
 	}

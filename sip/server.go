@@ -74,6 +74,9 @@ type Config struct {
 	// MinSessionExpires is the shortest session interval (RFC 4028) a
 	// caller may ask for; 0 = 90 s.
 	MinSessionExpires time.Duration
+	// SeatKeepalive, when not 0, is how often seats registered over UDP
+	// are sent an OPTIONS (keepalive.go).
+	SeatKeepalive time.Duration
 }
 
 // Server owns the sipgo user agent, its listeners and the dialog table that
@@ -85,6 +88,7 @@ type Server struct {
 	srv    *sipgo.Server
 	client *sipgo.Client
 	dua    *sipgo.DialogUA
+	duaNAT *sipgo.DialogUA // dua for seats behind NAT or on TCP (nat.go)
 	parser *sipmsg.Parser
 
 	draining atomic.Bool
@@ -270,6 +274,9 @@ func (s *Server) newClient(addr netip.AddrPort) error {
 			Address: sipmsg.Uri{Scheme: "sip", User: "hotline", Host: host, Port: int(addr.Port())},
 		},
 	}
+	nat := *s.dua
+	nat.RewriteContact = true
+	s.duaNAT = &nat
 	return nil
 }
 
@@ -289,6 +296,10 @@ func (s *Server) Serve(ctx context.Context) error {
 	for _, l := range s.tcp {
 		wg.Add(1)
 		go func() { defer wg.Done(); errs <- s.srv.ServeTCP(l) }()
+	}
+	if s.cfg.SeatKeepalive > 0 && s.cfg.Registrar != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); s.runSeatKeepalive(ctx, s.cfg.SeatKeepalive) }()
 	}
 	<-ctx.Done()
 	s.ua.Close()

@@ -11,13 +11,14 @@ import (
 )
 
 // registerSeatWith registers extension ext with its Contact at contact plus
-// the URI parameters params (one SIPp REGISTER over UDP), and waits until the
-// engine has logged n registrations in all.
-func registerSeatWith(t *testing.T, e *engine, ext int, contact, params string, n int) {
+// the URI parameters params (one SIPp REGISTER over UDP from 127.0.0.1:from,
+// 0 for any port), and waits until the engine has logged n registrations in
+// all.
+func registerSeatWith(t *testing.T, e *engine, ext, from int, contact, params string, n int) {
 	t.Helper()
 	x := strconv.Itoa(ext)
 	res := testpeer.RunSipp(t, testpeer.SippOptions{
-		Scenario: testpeer.ScenarioPath(t, "register_auth.xml"), Target: e.target(),
+		LocalPort: from, Scenario: testpeer.ScenarioPath(t, "register_auth.xml"), Target: e.target(),
 		InfFile: testpeer.WriteInf(t, [][]string{testpeer.RegistrationRow(x, "demo-"+x, contact)}),
 		Calls:   1, Vars: map[string]string{"contact_params": params}, Timeout: 20 * time.Second,
 	})
@@ -45,7 +46,7 @@ func TestLargeAnswerOverUDP(t *testing.T) {
 		Scenario: testpeer.ScenarioPath(t, "uas_hangup.xml"), Calls: 1, RTPEcho: true,
 		Vars: map[string]string{"codec": "8", "hold_ms": "1000"}, Timeout: 40 * time.Second,
 	})
-	registerSeatWith(t, e, 1001, seat.Addr, "", 1)
+	registerSeatWith(t, e, 1001, 0, seat.Addr, "", 1)
 	peer := testpeer.NewRTPPeer(t)
 	res := testpeer.RunSipp(t, testpeer.SippOptions{
 		LocalIP:  carrierIP,
@@ -86,7 +87,7 @@ func TestLargeRequestOverTCP(t *testing.T) {
 		Scenario: testpeer.ScenarioPath(t, "uas_hangup.xml"), Transport: "t1", Calls: 1, RTPEcho: true,
 		Vars: map[string]string{"codec": "8", "hold_ms": "1000"}, TraceMessages: true, Timeout: 40 * time.Second,
 	})
-	registerSeatWith(t, e, 1001, seat.Addr, ";x-pad="+strings.Repeat("a", 700), 1)
+	registerSeatWith(t, e, 1001, 0, seat.Addr, ";x-pad="+strings.Repeat("a", 700), 1)
 	peer := testpeer.NewRTPPeer(t)
 	res := testpeer.RunSipp(t, testpeer.SippOptions{
 		LocalIP:  carrierIP,

@@ -183,6 +183,7 @@ func (c *centre) build(cfg *config.Config) error {
 		Registrar: c.reg, Trunks: c.trunk, Handler: c.engine, Observer: c.metrics,
 		Logger: c.log.With("part", "sip"), Now: c.now, Limits: edgeLimits(cfg.Limits),
 		Admission: engineAdmission{c.engine}, MinSessionExpires: cfg.SIP.MinSessionExpires,
+		SeatKeepalive: cfg.SIP.SeatKeepalive,
 	})
 	if err != nil {
 		return err

@@ -15,7 +15,8 @@ const keepaliveTries = 3
 const keepaliveParallel = 64
 
 // runSeatKeepalive sends an OPTIONS every interval to each seat registered
-// over UDP, at the address its REGISTER came from: the traffic keeps the
+// over UDP, where its INVITEs go (behind NAT: the address its REGISTER came
+// from, nat.go): the traffic keeps the
 // seat's NAT binding open between registrations (a NAT forgets a UDP
 // mapping after 30 s to a few minutes), and a phone that answers none of
 // keepaliveTries in a row is gone (unplugged, its NAT binding lost) and
@@ -60,7 +61,7 @@ func (s *Server) keepaliveRound(ctx context.Context, wait time.Duration, missed 
 		go func() {
 			defer func() { <-sem; wg.Done() }()
 			pctx, cancel := context.WithTimeout(ctx, wait)
-			_, err := s.ping(pctx, reg.Contact, reg.Source)
+			_, err := s.ping(pctx, reg.Contact, reachAt(reg))
 			cancel()
 			mu.Lock()
 			defer mu.Unlock()

@@ -68,6 +68,9 @@ func (r *sizeRouter) send(ctx context.Context, req *sipmsg.Request) (sipmsg.Clie
 	if err != nil {
 		return nil, err
 	}
+	if req.IsInvite() {
+		return r.s.watchForks(req, tx), nil
+	}
 	return tx, nil
 }
 

@@ -9,12 +9,17 @@ import (
 )
 
 // Seats behind NAT. A desk phone on a private network registers with a
-// Contact that names its private address (10.0.0.5:5060), which the engine
-// cannot reach; the REGISTER itself came from the address the NAT gave it.
-// As Kamailio's nathelper and Asterisk's force_rport/comedia do, the engine
-// sends the seat's INVITEs to where its REGISTER came from when the two
-// differ (the Request-URI stays the Contact), and in-dialog requests to
-// where the seat's answers come from (sipgo's RewriteContact). A seat
+// Via and a Contact that name its private address (10.0.0.5:5060), which
+// the engine cannot reach; the REGISTER itself came from the address the NAT
+// gave it. As Kamailio's nathelper (nat_uac_test: the Via is not where the
+// request came from) and Asterisk's force_rport/comedia do, the engine sends
+// the seat's INVITEs to where its REGISTER came from when its Via says
+// another address and the Contact is not that source either (the
+// Request-URI stays the Contact), and in-dialog requests to where the
+// seat's answers come from (sipgo's RewriteContact). A REGISTER whose Via is
+// its source, with a Contact elsewhere, is a registration on the phone's
+// behalf (RFC 3261 10.2: a provisioning system, a test harness): its
+// Contact is reachable as it stands. A seat
 // registered over TCP is reached over the connection it registered on (the
 // pool keys it by its remote address), never over a new one to its Contact.
 // Responses already follow rport/received (RFC 3581; sipgo adds received
@@ -35,9 +40,20 @@ func (r *Registrar) BindingFor(contact string) (Registration, bool) {
 	return Registration{}, false
 }
 
+// viaBehindNAT reports whether a REGISTER's top Via sent-by (host, and
+// port, 5060 when it names none) is not src, where it came from.
+func viaBehindNAT(req *sipmsg.Request, src netip.AddrPort) bool {
+	via := req.Via()
+	if via == nil || !src.IsValid() {
+		return false
+	}
+	return !sameHostPort(sipmsg.Uri{Host: via.Host, Port: via.Port}, src)
+}
+
 // behindNAT reports whether reg must be reached at its source rather than
 // at its Contact: always over TCP (the connection it registered on), over
-// UDP when the Contact names another host or port than the source.
+// UDP when its REGISTER's Via was not its source (NAT) and the Contact names
+// another host or port than the source.
 func behindNAT(reg Registration) bool {
 	if !reg.Source.IsValid() {
 		return false
@@ -45,7 +61,7 @@ func behindNAT(reg Registration) bool {
 	if reg.Transport == "tcp" {
 		return true
 	}
-	if reg.Transport != "udp" && reg.Transport != "" {
+	if reg.Transport != "udp" && reg.Transport != "" || !reg.NAT {
 		return false
 	}
 	var u sipmsg.Uri
@@ -101,4 +117,13 @@ func (s *Server) inviteDialog(req *sipmsg.Request, origin Origin, src netip.Addr
 		return s.duaNAT
 	}
 	return s.dua
+}
+
+// reachAt is where requests to reg's Contact are sent: its source when it
+// is behind NAT or on TCP, else the zero AddrPort (where the Contact says).
+func reachAt(reg Registration) netip.AddrPort {
+	if behindNAT(reg) {
+		return reg.Source
+	}
+	return netip.AddrPort{}
 }

@@ -19,10 +19,11 @@ func TestBehindNAT(t *testing.T) {
 		reg    Registration
 		natted bool
 	}{
-		{"udp, contact is the source", Registration{Contact: "sip:1001@127.0.0.1:40000", Source: src, Transport: "udp"}, false},
-		{"udp, private contact", Registration{Contact: "sip:1001@10.0.0.5:5060", Source: src, Transport: "udp"}, true},
-		{"udp, same host, other port", Registration{Contact: "sip:1001@127.0.0.1:5060", Source: src, Transport: "udp"}, true},
-		{"udp, no port is 5060", Registration{Contact: "sip:1001@127.0.0.1", Source: netip.MustParseAddrPort("127.0.0.1:5060"), Transport: "udp"}, false},
+		{"udp, contact is the source", Registration{Contact: "sip:1001@127.0.0.1:40000", Source: src, Transport: "udp", NAT: true}, false},
+		{"udp, private contact", Registration{Contact: "sip:1001@10.0.0.5:5060", Source: src, Transport: "udp", NAT: true}, true},
+		{"udp, same host, other port", Registration{Contact: "sip:1001@127.0.0.1:5060", Source: src, Transport: "udp", NAT: true}, true},
+		{"udp, no port is 5060", Registration{Contact: "sip:1001@127.0.0.1", Source: netip.MustParseAddrPort("127.0.0.1:5060"), Transport: "udp", NAT: true}, false},
+		{"udp, registered on the phone's behalf", Registration{Contact: "sip:1001@127.0.0.1:5070", Source: src, Transport: "udp"}, false},
 		{"tcp, always its connection", Registration{Contact: "sip:1001@127.0.0.1:40000;transport=tcp", Source: src, Transport: "tcp"}, true},
 		{"no source", Registration{Contact: "sip:1001@10.0.0.5", Transport: "udp"}, false},
 	} {

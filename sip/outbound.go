@@ -29,8 +29,9 @@ type DialOptions struct {
 // hotline. Dial sends the INVITE; WaitAnswer waits for the outcome.
 type OutboundLeg struct {
 	legCore
-	d  *sipgo.DialogClientSession
-	up atomic.Bool
+	d     *sipgo.DialogClientSession
+	up    atomic.Bool
+	forks *forkGuard // the INVITE's other 2xx answers (fork.go)
 	// REFER progress: NOTIFYs queued in order for one sender (refer.go).
 	referOnce sync.Once
 	notifies  chan *sipmsg.Request
@@ -83,11 +84,13 @@ func (s *Server) Dial(ctx context.Context, o DialOptions) (*OutboundLeg, error) 
 	if s.cfg.Observer != nil {
 		s.cfg.Observer.SIPRequest("INVITE_OUT")
 	}
+	forks := s.guardForks(req)
 	d, err := dua.WriteInvite(ctx, req)
 	if err != nil {
+		forks.release()
 		return nil, fmt.Errorf("sip: dial %s: %w", o.Target, err)
 	}
-	return &OutboundLeg{legCore: legCore{s: s}, d: d}, nil
+	return &OutboundLeg{legCore: legCore{s: s}, d: d, forks: forks}, nil
 }
 
 // WaitAnswer blocks until the far side answers (nil, with its SDP in
@@ -102,7 +105,9 @@ func (l *OutboundLeg) WaitAnswer(ctx context.Context, onProvisional func(code in
 		}
 		return nil
 	}})
+	l.forks.release()
 	if err != nil {
+		l.endLateAnswer()
 		l.ended.Store(true)
 		var rej *sipgo.ErrDialogResponse
 		if errors.As(err, &rej) {
@@ -119,7 +124,9 @@ func (l *OutboundLeg) WaitAnswer(ctx context.Context, onProvisional func(code in
 	l.key = dialogKey(res.CallID().Value(), local, remote)
 	l.s.addDialog(l.key, l)
 	l.up.Store(true)
-	if err := l.d.Ack(ctx); err != nil {
+	err = l.d.Ack(ctx)
+	l.forks.keep(remote, false) // after our ACK: a fork's ACK and BYE follow it
+	if err != nil {
 		return fmt.Errorf("sip: ack: %w", err)
 	}
 	return nil

@@ -95,6 +95,7 @@ type Server struct {
 	lim      atomic.Pointer[Limits]
 	adm      *admission
 	sources  *sourceLimiter
+	forks    sync.Map // *sipmsg.Request (an INVITE we sent) -> *forkGuard (fork.go)
 
 	mu      sync.Mutex
 	dialogs map[string]dialogLeg // key: Call-ID|local tag|remote tag

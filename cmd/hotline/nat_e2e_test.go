@@ -14,15 +14,33 @@ import (
 // reaches the seat.
 const natContact = "127.0.0.99:5099"
 
-// TestSeatBehindNAT: a seat registers from 127.0.0.1:P with a Contact
-// naming a private address; a queue call's INVITE goes to 127.0.0.1:P, where
+// registerBehindNAT registers seat 1001 from 127.0.0.1:from with its Via and
+// Contact at natContact (register_nat.xml); the answers must come back to
+// the source (rport) for SIPp to finish.
+func registerBehindNAT(t *testing.T, e *engine, from int) {
+	t.Helper()
+	res := testpeer.RunSipp(t, testpeer.SippOptions{
+		LocalPort: from, Scenario: testpeer.ScenarioPath(t, "register_nat.xml"), Target: e.target(),
+		InfFile: testpeer.WriteInf(t, [][]string{testpeer.RegistrationRow("1001", "demo-1001", natContact)}),
+		Calls:   1, Timeout: 20 * time.Second,
+	})
+	if res.ExitCode != 0 || res.Successful != 1 {
+		t.Fatalf("registering behind NAT: %s", res)
+	}
+	if _, err := e.log.wait(`msg=registered part=registrar ext=1001 contact=sip:1001@`+natContact, 20*time.Second); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSeatBehindNAT: a seat registers from 127.0.0.1:P with a Via and a
+// Contact naming a private address; a queue call's INVITE goes to 127.0.0.1:P, where
 // the phone (SIPp, on the port the REGISTER came from) answers; the ACK
 // reaches it there too, and its BYE ends the call.
 func TestSeatBehindNAT(t *testing.T) {
 	t.Parallel()
 	e := startEngine(t, centreOpts{Seats: 1})
 	port := testpeer.FreeUDPPort(t)
-	registerSeatWith(t, e, 1001, port, natContact, "", 1)
+	registerBehindNAT(t, e, port)
 	seat := testpeer.StartSipp(t, testpeer.SippOptions{
 		Scenario: testpeer.ScenarioPath(t, "uas_hangup.xml"), LocalPort: port, Calls: 1, RTPEcho: true,
 		Vars: map[string]string{"codec": "8", "hold_ms": "1000"}, Timeout: 40 * time.Second,
@@ -53,7 +71,7 @@ func TestSeatKeepalive(t *testing.T) {
 	t.Parallel()
 	e := startEngine(t, centreOpts{Seats: 1, SIPExtra: "  seat_keepalive: 1s\n"})
 	port := testpeer.FreeUDPPort(t)
-	registerSeatWith(t, e, 1001, port, natContact, "", 1)
+	registerBehindNAT(t, e, port)
 	agentStateIs(t, e, "1001", "ready")
 	seat := testpeer.StartSipp(t, testpeer.SippOptions{
 		Scenario: testpeer.ScenarioPath(t, "uas_options.xml"), LocalPort: port, Calls: 2, Timeout: 20 * time.Second,

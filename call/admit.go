@@ -308,12 +308,20 @@ func (e *Engine) openSession(cfg *config.Config, log *slog.Logger, remote netip.
 		Logger:    log,
 		OnDTMF:    onDTMF,
 		OnTimeout: onTimeout,
+		IPv6:      mediaOverIPv6(cfg, remote.Addr()),
 	})
 	if err != nil {
 		return nil, err
 	}
 	sess.SetDirection(true, false)
 	return sess, nil
+}
+
+// mediaOverIPv6: a leg whose far media (or, before any SDP, signalling)
+// address is IPv6 gets its RTP on rtp.address6, when the engine has one
+// and rtp.address is IPv4.
+func mediaOverIPv6(cfg *config.Config, remote netip.Addr) bool {
+	return cfg.RTP.Address6.IsValid() && cfg.RTP.Address.Is4() && remote.Is6() && !remote.Is4In6()
 }
 
 func legName(b bool) string {

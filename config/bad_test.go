@@ -228,6 +228,12 @@ func badCases(t testing.TB) []badCase {
 		{"rtp address unspecified", edit(t, "  address: 127.0.0.1\n", "  address: 0.0.0.0\n"), []string{
 			"5: rtp.address: 0.0.0.0 is advertised in SDP, so it must be a concrete address, not unspecified",
 		}},
+		{"rtp address6 not IPv6, or unspecified", edit(t, "  address: 127.0.0.1\n", "  address: 127.0.0.1\n  address6: 10.0.0.1\n"), []string{
+			`6: rtp.address6: "10.0.0.1" is not an IPv6 address (without a zone)`,
+		}},
+		{"rtp address6 unspecified", edit(t, "  address: 127.0.0.1\n", "  address: 127.0.0.1\n  address6: \"::\"\n"), []string{
+			"6: rtp.address6: :: is advertised in SDP, so it must be a concrete address, not unspecified",
+		}},
 		{"sip and http on one TCP port", edit(t,
 			"  address: 127.0.0.1:0\nrtp", "  address: 127.0.0.1:5060\nrtp",
 			"  address: 127.0.0.1:0\n  token", "  address: 127.0.0.1:5060\n  token"), []string{

@@ -113,7 +113,10 @@ func (s SIP) HasTransport(t string) bool { return slices.Contains(s.Transports, 
 // RTP is the rtp section: the address bound and advertised in SDP, the even
 // port range [PortMin, PortMax], and the media timeout (0 disables it).
 type RTP struct {
-	Address          netip.Addr
+	Address netip.Addr
+	// Address6, when valid, is a second media address, IPv6, for offers
+	// and answers whose media is on IPv6 (c=IN IP6) while Address is IPv4.
+	Address6         netip.Addr
 	PortMin, PortMax int
 	Timeout          time.Duration
 }

@@ -221,6 +221,21 @@ func (p *parser) rtp(path string, n *yaml.Node) {
 				r.Address = a.Unmap()
 			}
 		},
+		"address6": func(path string, v *yaml.Node) {
+			s, ok := p.nonEmpty(path, v)
+			if !ok {
+				return
+			}
+			a, err := netip.ParseAddr(s)
+			switch {
+			case err != nil || !a.Is6() || a.Is4In6() || a.Zone() != "":
+				p.problem(v.Line, path, "%q is not an IPv6 address (without a zone)", s)
+			case a.IsUnspecified():
+				p.problem(v.Line, path, "%s is advertised in SDP, so it must be a concrete address, not unspecified", s)
+			default:
+				r.Address6 = a
+			}
+		},
 		"ports":   p.rtpPorts,
 		"timeout": func(path string, v *yaml.Node) { setDuration(&p.reader, &r.Timeout, path, v, 0) },
 	})

@@ -162,6 +162,7 @@ func (p *parser) checkDemoLoopback() {
 	}{
 		{"sip.address", p.c.SIP.Address.Addr(), p.c.SIP.Address.String()},
 		{"rtp.address", p.c.RTP.Address, p.c.RTP.Address.String()},
+		{"rtp.address6", p.c.RTP.Address6, p.c.RTP.Address6.String()},
 		{"http.address", p.c.HTTP.Address.Addr(), p.c.HTTP.Address.String()},
 	}
 	for _, a := range addrs {

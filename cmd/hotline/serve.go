@@ -150,7 +150,7 @@ func (c *centre) build(cfg *config.Config) error {
 	c.stopRetention = make(chan struct{})
 	go keepRecordings(filepath.Join(cfg.DataDir, "recordings"), cfg.Recordings.Keep, cfg.Location, c.now, c.log.With("part", "recordings"), c.stopRetention)
 	c.media, err = media.NewManager(media.Config{
-		Address: cfg.RTP.Address, PortMin: cfg.RTP.PortMin, PortMax: cfg.RTP.PortMax,
+		Address: cfg.RTP.Address, Address6: cfg.RTP.Address6, PortMin: cfg.RTP.PortMin, PortMax: cfg.RTP.PortMax,
 		Logger: c.log.With("part", "media"),
 	})
 	if err != nil {

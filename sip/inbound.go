@@ -23,6 +23,8 @@ type InboundLeg struct {
 	origin Origin
 	source netip.AddrPort
 	se     time.Duration // session interval (RFC 4028); 0: no session timer
+	// uasRefresh: the engine refreshes the session (sessiontimer.go)
+	uasRefresh bool
 
 	final    chan struct{} // closed once a final response has been sent
 	finalOne sync.Once
@@ -122,7 +124,7 @@ func (l *InboundLeg) Answer(sdp []byte) error {
 	res.AppendHeader(supportedHeader())
 	res.AppendHeader(sipmsg.NewHeader("Allow", allowed))
 	if l.se > 0 {
-		for _, h := range sessionHeaders(l.se) {
+		for _, h := range sessionHeaders(l.se, l.refresher()) {
 			res.AppendHeader(h)
 		}
 	}
@@ -227,7 +229,7 @@ func (s *Server) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	}
 	leg := &InboundLeg{
 		legCore: legCore{s: s, onEnd: release}, req: req, d: d, origin: origin, source: src,
-		final: make(chan struct{}), se: se,
+		final: make(chan struct{}), se: se, uasRefresh: se > 0 && engineRefreshes(req),
 	}
 	defer func() {
 		if v := recover(); v != nil {

@@ -123,3 +123,52 @@ func TestSessionTimer(t *testing.T) {
 		}
 	})
 }
+
+// TestSessionTimerEngineRefreshes: a caller asking the engine to refresh
+// (refresher=uas, UPDATE allowed) is answered refresher=uas and sent an
+// UPDATE every half interval (4 s: every 2 s); three answered, it hangs
+// up past the interval. A caller that answers the first refresh 481 is
+// hung up at once, end_reason session_expired.
+func TestSessionTimerEngineRefreshes(t *testing.T) {
+	t.Parallel()
+	e := startEngine(t, centreOpts{Seats: 1, RTPTimeout: "0s", SIPExtra: "  min_session_expires: 2s\n"})
+	run := func(t *testing.T, refreshes, refuse int) testpeer.SippResult {
+		t.Helper()
+		peer := testpeer.NewRTPPeer(t)
+		return testpeer.RunSipp(t, testpeer.SippOptions{
+			LocalIP:  carrierIP,
+			Scenario: testpeer.ScenarioPath(t, "uac_timer_uas.xml"), Target: e.target(),
+			Service: "12345", Calls: 1, TraceMessages: true, Timeout: 30 * time.Second,
+			Vars: map[string]string{
+				"media_port": strconv.Itoa(peer.Port()), "se": "4",
+				"refreshes": strconv.Itoa(refreshes), "refuse": strconv.Itoa(refuse),
+			},
+		})
+	}
+	t.Run("refreshed", func(t *testing.T) {
+		res := run(t, 3, 0)
+		if res.ExitCode != 0 || res.Successful != 1 {
+			t.Fatalf("refreshed call failed\n%s\n%s", res, e.log.tail(20))
+		}
+		if n := strings.Count(res.Messages, "UPDATE sip:"); n != 3 {
+			t.Errorf("want 3 UPDATEs from the engine, have %d", n)
+		}
+		r := e.waitRecords(1, 10*time.Second)[0]
+		if r.EndReason == "session_expired" || r.HangupBy != "caller" {
+			t.Fatalf("record: end_reason %q hangup_by %q", r.EndReason, r.HangupBy)
+		}
+		if d := r.EndedAt.Std().Sub(r.StartedAt.Std()); d < 5500*time.Millisecond {
+			t.Fatalf("ended %v after it started, want past 6 s (three refreshes 2 s apart)", d)
+		}
+	})
+	t.Run("refresh refused", func(t *testing.T) {
+		res := run(t, 0, 1)
+		if res.ExitCode != 0 || res.Successful != 1 {
+			t.Fatalf("the engine's BYE did not follow the 481\n%s\n%s", res, e.log.tail(20))
+		}
+		rs := e.waitRecords(2, 10*time.Second)
+		if r := rs[len(rs)-1]; r.EndReason != "session_expired" || r.HangupBy != "system" {
+			t.Fatalf("record: end_reason %q hangup_by %q", r.EndReason, r.HangupBy)
+		}
+	})
+}

@@ -128,7 +128,7 @@ func (g *forkGuard) end(res *sipmsg.Response, bye bool) {
 	if !bye {
 		return
 	}
-	log.Info("sip: a second 2xx to our INVITE (forked) acknowledged and hung up")
+	log.Info("sip: a 2xx to our INVITE the leg does not keep (a fork, or one that crossed our CANCEL) acknowledged and hung up")
 	ctx, cancel := context.WithTimeout(context.Background(), 64*sipmsg.T1)
 	defer cancel()
 	if _, err := g.s.client.Do(ctx, dialogRequest(sipmsg.BYE, g.invite, res, 1)); err != nil {

@@ -67,3 +67,34 @@ func TestAckLost(t *testing.T) {
 		t.Errorf("ended %v after it started, want 64*T1 = 32 s", d)
 	}
 }
+
+// TestAnswerCrossesCancel: a seat rings out (sip.seat_ring_timeout 2 s) and
+// picks up just as the engine's CANCEL goes out: its 200 to the INVITE
+// crosses the CANCEL. The engine ACKs that 200 and hangs the dialog up with
+// BYE; the seat counts a miss and the caller stays in the queue.
+func TestAnswerCrossesCancel(t *testing.T) {
+	t.Parallel()
+	e := startEngine(t, centreOpts{Seats: 1, RingTimeout: "2s", RTPTimeout: "0s", Extra: "acd:\n  max_misses: 1\n"})
+	seat := testpeer.StartSipp(t, testpeer.SippOptions{
+		Scenario: testpeer.ScenarioPath(t, "uas_answer_on_cancel.xml"), Calls: 1,
+		TraceMessages: true, Timeout: 40 * time.Second,
+	})
+	registerSeatWith(t, e, 1001, 0, seat.Addr, "", 1)
+	peer := testpeer.NewRTPPeer(t)
+	caller := testpeer.StartSipp(t, testpeer.SippOptions{
+		LocalIP:  carrierIP,
+		Scenario: testpeer.ScenarioPath(t, "uac_call.xml"), Target: e.target(), Service: "12345",
+		Calls: 1, Timeout: 40 * time.Second,
+		Vars: map[string]string{"media_port": strconv.Itoa(peer.Port()), "codecs": "8", "hold_ms": "15000"},
+	})
+	if sr := seat.Wait(); sr.Successful != 1 {
+		t.Fatalf("the seat's late 200 was not ACKed and hung up: %s\n%s\n%s", sr, sr.Messages, e.log.tail(40))
+	}
+	if res := caller.Wait(); res.ExitCode != 0 || res.Successful != 1 {
+		t.Fatalf("caller: %s\n%s", res, e.log.tail(30))
+	}
+	r := e.waitRecords(1, 10*time.Second)[0]
+	if r.Agent != "" || len(r.SeatsMissed) != 1 {
+		t.Fatalf("record: agent %q seats_missed %v end_reason %q", r.Agent, r.SeatsMissed, r.EndReason)
+	}
+}

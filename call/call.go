@@ -367,6 +367,9 @@ func (c *Call) onLeg(ev evLeg) *reason {
 		return c.onMonLeg(ev.ev)
 	}
 	switch e := ev.ev.(type) {
+	case sip.EventSessionExpired:
+		c.log.Warn("session timer expired on a leg", "leg", legName(ev.b), "error", e.Err)
+		return reasonPtr(endSessionExpired)
 	case sip.EventBye:
 		if ev.b && c.xfer != nil {
 			return c.agentHungUpInTransfer()

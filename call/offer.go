@@ -45,7 +45,7 @@ func (c *Call) offerSeat(o seatOffer) *reason {
 	}
 	of := &leg{kind: legSeat, ext: o.ext, m: sess, sdp: newLegSDP(), rangAt: c.e.opts.Now()}
 	err = of.dial(c.e.dialer, c.in.sdp.codec.Name, c.cfg.SIP.SeatRingTimeout,
-		sip.DialOptions{Target: o.contact, FromUser: c.rec.Caller, FromDisplay: c.a.CallerName()},
+		sip.DialOptions{Target: o.contact, FromUser: c.rec.Caller, FromDisplay: c.a.CallerName(), SessionExpires: c.seatTimer(legSeat)},
 		c.post, nil, func(err error) any { return evOfferAnswer{o: of, err: err} })
 	if err != nil {
 		of.drop()

@@ -42,7 +42,7 @@ func (c *Call) dialOut(kind legKind, target string, timeout time.Duration) *reas
 	}
 	b.m = m
 	err = b.dial(c.e.dialer, c.in.sdp.codec.Name, timeout,
-		sip.DialOptions{Target: target, FromUser: c.rec.Caller, FromDisplay: c.a.CallerName()},
+		sip.DialOptions{Target: target, FromUser: c.rec.Caller, FromDisplay: c.a.CallerName(), SessionExpires: c.seatTimer(kind)},
 		c.post, evRinging{}, func(err error) any { return evSeatAnswer{err: err} })
 	if err != nil {
 		c.log.Warn("dialling failed", "target", target, "error", err)

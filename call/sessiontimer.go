@@ -98,6 +98,15 @@ func (c *Call) stopSessionTimer() {
 	c.se.gen++
 }
 
+// seatTimer is the session interval asked of a leg of kind (seats only;
+// 0: none).
+func (c *Call) seatTimer(kind legKind) time.Duration {
+	if kind != legSeat {
+		return 0
+	}
+	return c.cfg.SIP.SeatSessionExpires
+}
+
 // onSessionExpired ends the call when the live timer ran out.
 func (c *Call) onSessionExpired(gen int) *reason {
 	if gen != c.se.gen || c.se.t == nil {

@@ -57,6 +57,9 @@ func badCases(t testing.TB) []badCase {
 		{"session interval below a second", edit(t, "sip:\n", "sip:\n  min_session_expires: 500ms\n"), []string{
 			"3: sip.min_session_expires: must be at least 1s, not 500ms",
 		}},
+		{"seat session interval below the minimum", edit(t, "sip:\n", "sip:\n  seat_session_expires: 60s\n"), []string{
+			"3: sip.seat_session_expires: 1m0s is below sip.min_session_expires (1m30s)",
+		}},
 		{"seat keep-alive under a second", edit(t, "sip:\n", "sip:\n  seat_keepalive: 200ms\n"), []string{
 			"3: sip.seat_keepalive: must be 0s (off) or at least 1s, not 200ms",
 		}},

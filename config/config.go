@@ -103,6 +103,9 @@ type SIP struct {
 	// SeatKeepalive is how often seats registered over UDP are sent an
 	// OPTIONS (NAT keep-alive; three unanswered drop the binding); 0 = off.
 	SeatKeepalive time.Duration
+	// SeatSessionExpires, when not 0, is the session interval (RFC 4028)
+	// asked of seats the engine rings; the engine refreshes. Whole seconds.
+	SeatSessionExpires time.Duration
 	// SeatNetworks are where seats may register from and be dialled at.
 	SeatNetworks []netip.Prefix
 }

@@ -36,6 +36,7 @@ func TestDefaults(t *testing.T) {
 		{"seat_ring_timeout", s.SeatRingTimeout, 30 * time.Second},
 		{"min_session_expires", s.MinSessionExpires, 90 * time.Second},
 		{"seat_keepalive", s.SeatKeepalive, time.Duration(0)},
+		{"seat_session_expires", s.SeatSessionExpires, time.Duration(0)},
 		{"rtp ports", [2]int{c.RTP.PortMin, c.RTP.PortMax}, [2]int{20000, 29999}},
 		{"rtp timeout", c.RTP.Timeout, 30 * time.Second},
 		{"data_dir", c.DataDir, "./data"},

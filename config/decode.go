@@ -137,15 +137,9 @@ func (p *parser) sip(path string, n *yaml.Node) {
 		"seat_ring_timeout": func(path string, v *yaml.Node) {
 			setDuration(&p.reader, &s.SeatRingTimeout, path, v, time.Second)
 		},
-		"min_session_expires": func(path string, v *yaml.Node) {
-			d, ok := p.duration(path, v, time.Second)
-			switch {
-			case !ok:
-			case d%time.Second != 0 || d > maxSessionExpires:
-				p.problem(v.Line, path, "must be whole seconds from 1s to 24h (Session-Expires counts seconds), not %s", d)
-			default:
-				s.MinSessionExpires = d
-			}
+		"min_session_expires": func(path string, v *yaml.Node) { p.sessionExpires(path, v, time.Second, &s.MinSessionExpires) },
+		"seat_session_expires": func(path string, v *yaml.Node) {
+			p.sessionExpires(path, v, 0, &s.SeatSessionExpires)
 		},
 		"seat_keepalive": func(path string, v *yaml.Node) {
 			if d, ok := p.duration(path, v, 0); ok && d != 0 && d < time.Second {
@@ -158,6 +152,19 @@ func (p *parser) sip(path string, n *yaml.Node) {
 		"seat_networks": func(path string, v *yaml.Node) { s.SeatNetworks = p.acl(path, v) },
 	})
 	p.require(path, n, seen, "address")
+}
+
+// sessionExpires reads a session interval: whole seconds up to 24 h, at
+// least lo.
+func (p *parser) sessionExpires(path string, v *yaml.Node, lo time.Duration, dst *time.Duration) {
+	d, ok := p.duration(path, v, lo)
+	switch {
+	case !ok:
+	case d%time.Second != 0 || d > maxSessionExpires:
+		p.problem(v.Line, path, "must be whole seconds from 1s to 24h (Session-Expires counts seconds), not %s", d)
+	default:
+		*dst = d
+	}
 }
 
 func (p *parser) transports(path string, n *yaml.Node) {

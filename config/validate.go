@@ -23,6 +23,9 @@ func (p *parser) validate() {
 	p.validateACD()
 	p.validateDirectory()
 	p.checkMonitorQueues()
+	if se, least := p.c.SIP.SeatSessionExpires, p.c.SIP.MinSessionExpires; se > 0 && se < least {
+		p.problemAt("sip.seat_session_expires", "%s is below sip.min_session_expires (%s)", se, least)
+	}
 	if p.c.CallingHours != "" {
 		p.knownHours("calling_hours", p.c.CallingHours)
 	}

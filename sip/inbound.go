@@ -186,7 +186,7 @@ func (l *InboundLeg) handleInDialog(req *sipmsg.Request, tx sipmsg.ServerTransac
 		return
 	}
 	if l.se > 0 && (req.Method == sipmsg.INVITE || req.Method == sipmsg.UPDATE) {
-		tx = &refreshTx{ServerTransaction: tx, l: l}
+		tx = l.refreshTx(tx)
 	}
 	l.inDialog(req, tx, l.d.ReadBye)
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/emiago/sipgo"
 	sipmsg "github.com/emiago/sipgo/sip"
@@ -23,6 +24,9 @@ type DialOptions struct {
 	// answer-after=0, as desk phones and softphones honour for intercom and
 	// a supervisor's monitoring).
 	AutoAnswer bool
+	// SessionExpires, when not 0, asks for a session timer (RFC 4028)
+	// refreshed by the engine (legtimer.go).
+	SessionExpires time.Duration
 }
 
 // OutboundLeg is a dialog we open: a seat's phone ringing, a department
@@ -32,6 +36,10 @@ type OutboundLeg struct {
 	d     *sipgo.DialogClientSession
 	up    atomic.Bool
 	forks *forkGuard // the INVITE's other 2xx answers (fork.go)
+	// timerAsked: the INVITE asked for a session timer; timer runs it
+	// once the 2xx agreed (legtimer.go).
+	timerAsked bool
+	timer      atomic.Pointer[legTimer]
 	// REFER progress: NOTIFYs queued in order for one sender (refer.go).
 	referOnce sync.Once
 	notifies  chan *sipmsg.Request
@@ -80,6 +88,11 @@ func (s *Server) Dial(ctx context.Context, o DialOptions) (*OutboundLeg, error) 
 	if o.AutoAnswer {
 		req.AppendHeader(sipmsg.NewHeader("Call-Info", "<"+uri.String()+">;answer-after=0"))
 	}
+	if o.SessionExpires > 0 {
+		for _, h := range sessionOffer(o.SessionExpires) {
+			req.AppendHeader(h)
+		}
+	}
 	req.SetBody(o.SDP)
 	if s.cfg.Observer != nil {
 		s.cfg.Observer.SIPRequest("INVITE_OUT")
@@ -90,7 +103,7 @@ func (s *Server) Dial(ctx context.Context, o DialOptions) (*OutboundLeg, error) 
 		forks.release()
 		return nil, fmt.Errorf("sip: dial %s: %w", o.Target, err)
 	}
-	return &OutboundLeg{legCore: legCore{s: s}, d: d, forks: forks}, nil
+	return &OutboundLeg{legCore: legCore{s: s}, d: d, forks: forks, timerAsked: o.SessionExpires > 0}, nil
 }
 
 // WaitAnswer blocks until the far side answers (nil, with its SDP in
@@ -129,6 +142,7 @@ func (l *OutboundLeg) WaitAnswer(ctx context.Context, onProvisional func(code in
 	if err != nil {
 		return fmt.Errorf("sip: ack: %w", err)
 	}
+	l.startTimer()
 	return nil
 }
 
@@ -169,6 +183,13 @@ func (l *OutboundLeg) handleInDialog(req *sipmsg.Request, tx sipmsg.ServerTransa
 	if req.Method == sipmsg.REFER {
 		l.s.handleRefer(&l.events, req, tx, l.notifyRefer)
 		return
+	}
+	if t := l.timer.Load(); t != nil && (req.Method == sipmsg.INVITE || req.Method == sipmsg.UPDATE) {
+		refresher := "uac" // the far side sends this refresh and refreshes
+		if t.engine {
+			refresher = "uas"
+		}
+		tx = &refreshTx{ServerTransaction: tx, se: t.se, refresher: refresher, refreshed: l.noteRefresh}
 	}
 	l.inDialog(req, tx, l.d.ReadBye)
 }

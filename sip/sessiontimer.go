@@ -62,14 +62,7 @@ func engineRefreshes(req *sipmsg.Request) bool {
 	if h == nil || !strings.Contains(strings.ReplaceAll(strings.ToLower(h.Value()), " ", ""), ";refresher=uas") {
 		return false
 	}
-	for _, a := range req.GetHeaders("allow") {
-		for _, m := range strings.Split(a.Value(), ",") {
-			if strings.EqualFold(strings.TrimSpace(m), "UPDATE") {
-				return true
-			}
-		}
-	}
-	return false
+	return allows(req, "UPDATE")
 }
 
 // refresher is the refresher parameter the engine answers: uas when it
@@ -124,23 +117,31 @@ func (l *InboundLeg) Refresh(ctx context.Context) error {
 }
 
 // refreshTx is the transaction of a re-INVITE or UPDATE on a leg that runs
-// a session timer: its 2xx carries the session headers and, once sent,
-// tells the leg's owner the session was refreshed (RFC 4028 10).
+// a session timer: its 2xx carries the session headers (interval se,
+// refresher) and, once sent, refreshed is called (RFC 4028 10).
 type refreshTx struct {
 	sipmsg.ServerTransaction
-	l *InboundLeg
+	se        time.Duration
+	refresher string
+	refreshed func()
+}
+
+// refreshTx wraps a refresh's transaction on the caller's leg: its 2xx is
+// EventRefresh to the leg's owner.
+func (l *InboundLeg) refreshTx(tx sipmsg.ServerTransaction) *refreshTx {
+	return &refreshTx{ServerTransaction: tx, se: l.se, refresher: l.refresher(), refreshed: func() { l.emit(EventRefresh{}) }}
 }
 
 func (t *refreshTx) Respond(res *sipmsg.Response) error {
 	ok := res.StatusCode >= 200 && res.StatusCode < 300
 	if ok {
-		for _, h := range sessionHeaders(t.l.se, t.l.refresher()) {
+		for _, h := range sessionHeaders(t.se, t.refresher) {
 			res.AppendHeader(h)
 		}
 	}
 	err := t.ServerTransaction.Respond(res)
 	if ok && err == nil {
-		t.l.emit(EventRefresh{})
+		t.refreshed()
 	}
 	return err
 }

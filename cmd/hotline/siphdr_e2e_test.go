@@ -172,3 +172,57 @@ func TestSessionTimerEngineRefreshes(t *testing.T) {
 		}
 	})
 }
+
+// TestSeatSessionTimer: with sip.seat_session_expires at 4 s, the engine's
+// INVITE to a seat asks for a session timer it refreshes; a seat that
+// agrees (its 200 carries Session-Expires;refresher=uac) is sent an UPDATE
+// every 2 s: three answered, it hangs up itself. A seat that answers the
+// first refresh 481 is hung up, the call ends session_expired.
+func TestSeatSessionTimer(t *testing.T) {
+	t.Parallel()
+	e := startEngine(t, centreOpts{Seats: 1, RTPTimeout: "0s",
+		SIPExtra: "  min_session_expires: 2s\n  seat_session_expires: 4s\n"})
+	call := func(t *testing.T, refreshes, refuse, n int) (testpeer.SippResult, testpeer.SippResult) {
+		t.Helper()
+		seat := testpeer.StartSipp(t, testpeer.SippOptions{
+			Scenario: testpeer.ScenarioPath(t, "uas_timer.xml"), Calls: 1, RTPEcho: true, TraceMessages: true,
+			Vars: map[string]string{"se": "4", "refreshes": strconv.Itoa(refreshes), "refuse": strconv.Itoa(refuse)},
+			Timeout: 40 * time.Second,
+		})
+		registerSeatWith(t, e, 1001, 0, seat.Addr, "", n)
+		peer := testpeer.NewRTPPeer(t)
+		caller := testpeer.StartSipp(t, testpeer.SippOptions{
+			LocalIP:  carrierIP,
+			Scenario: testpeer.ScenarioPath(t, "uac_call.xml"), Target: e.target(), Service: "12345",
+			Calls: 1, Timeout: 40 * time.Second,
+			Vars: map[string]string{"media_port": strconv.Itoa(peer.Port()), "codecs": "8"},
+		})
+		return seat.Wait(), caller.Wait()
+	}
+	t.Run("refreshed", func(t *testing.T) {
+		sr, cr := call(t, 3, 0, 1)
+		if sr.Successful != 1 || cr.Successful != 1 {
+			t.Fatalf("seat: %s\ncaller: %s\n%s", sr, cr, e.log.tail(30))
+		}
+		if n := strings.Count(sr.Messages, "UPDATE sip:"); n != 3 {
+			t.Errorf("want 3 UPDATEs to the seat, have %d", n)
+		}
+		r := e.waitRecords(1, 10*time.Second)[0]
+		if r.EndReason != "answered" || r.HangupBy != "agent" {
+			t.Fatalf("record: end_reason %q hangup_by %q", r.EndReason, r.HangupBy)
+		}
+		if d := r.EndedAt.Std().Sub(r.AnsweredAt.Std()); d < 5500*time.Millisecond {
+			t.Fatalf("talked %v, want past 6 s (three refreshes 2 s apart)", d)
+		}
+	})
+	t.Run("refresh refused", func(t *testing.T) {
+		sr, cr := call(t, 0, 1, 2)
+		if sr.Successful != 1 || cr.Successful != 1 {
+			t.Fatalf("seat: %s\ncaller: %s\n%s", sr, cr, e.log.tail(30))
+		}
+		rs := e.waitRecords(2, 10*time.Second)
+		if r := rs[len(rs)-1]; r.EndReason != "session_expired" || r.HangupBy != "system" {
+			t.Fatalf("record: end_reason %q hangup_by %q", r.EndReason, r.HangupBy)
+		}
+	})
+}

@@ -186,7 +186,7 @@ func TestSeatSessionTimer(t *testing.T) {
 		t.Helper()
 		seat := testpeer.StartSipp(t, testpeer.SippOptions{
 			Scenario: testpeer.ScenarioPath(t, "uas_timer.xml"), Calls: 1, RTPEcho: true, TraceMessages: true,
-			Vars: map[string]string{"se": "4", "refreshes": strconv.Itoa(refreshes), "refuse": strconv.Itoa(refuse)},
+			Vars:    map[string]string{"se": "4", "refreshes": strconv.Itoa(refreshes), "refuse": strconv.Itoa(refuse)},
 			Timeout: 40 * time.Second,
 		})
 		registerSeatWith(t, e, 1001, 0, seat.Addr, "", n)

@@ -60,14 +60,32 @@ func answeredTimer(res *sipmsg.Response) (se time.Duration, engine, ok bool) {
 		return 0, false, false
 	}
 	value, params, _ := strings.Cut(h.Value(), ";")
-	secs, err := strconv.Atoi(strings.TrimSpace(value))
-	if err != nil || secs <= 0 {
+	se, ok = sessionSeconds(value)
+	if !ok {
 		return 0, false, false
 	}
 	// A 2xx without a refresher names none: the UAC (we) refreshes, RFC
 	// 4028 7.2 ("the UAC MUST ... be the refresher" when absent).
 	engine = !strings.Contains(strings.ReplaceAll(strings.ToLower(params), " ", ""), "refresher=uas")
-	return time.Duration(secs) * time.Second, engine, true
+	return se, engine, true
+}
+
+// maxSessionInterval caps a Session-Expires the engine runs: its delta-
+// seconds may reach 2^32-1 (RFC 4028 4), past what a time.Duration holds;
+// a day without a refresh is no session timer at all.
+const maxSessionInterval = 24 * time.Hour
+
+// sessionSeconds reads a Session-Expires value (delta-seconds), capped at
+// maxSessionInterval; ok false when it is not a positive number.
+func sessionSeconds(value string) (time.Duration, bool) {
+	secs, err := strconv.ParseUint(strings.TrimSpace(value), 10, 64)
+	if err != nil || secs == 0 {
+		return 0, false
+	}
+	if secs >= uint64(maxSessionInterval/time.Second) {
+		return maxSessionInterval, true
+	}
+	return time.Duration(secs) * time.Second, true
 }
 
 // allows reports whether a message's Allow lists method.

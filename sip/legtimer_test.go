@@ -30,3 +30,23 @@ func TestAnsweredTimer(t *testing.T) {
 		}
 	}
 }
+
+// FuzzAnsweredTimer: whatever Session-Expires a dialled phone answers, the
+// leg runs no timer or one of a whole positive number of seconds.
+func FuzzAnsweredTimer(f *testing.F) {
+	for _, s := range []string{"1800;refresher=uac", "90; refresher=uas", "120", "", ";", "-5;refresher=uas",
+		"99999999999999999999", "30;REFRESHER=UAS;x=y", "0"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		res := sipmsg.NewResponse(200, "OK")
+		res.AppendHeader(sipmsg.NewHeader("Session-Expires", v))
+		se, _, ok := answeredTimer(res)
+		if ok && (se <= 0 || se%time.Second != 0) {
+			t.Fatalf("%q: interval %v", v, se)
+		}
+		if !ok && se != 0 {
+			t.Fatalf("%q: no timer but %v", v, se)
+		}
+	})
+}

@@ -38,12 +38,11 @@ func (s *Server) sessionInterval(req *sipmsg.Request, tx sipmsg.ServerTransactio
 		return 0, true
 	}
 	value, _, _ := strings.Cut(h.Value(), ";")
-	secs, err := strconv.Atoi(strings.TrimSpace(value))
-	if err != nil || secs <= 0 {
+	se, ok := sessionSeconds(value)
+	if !ok {
 		s.respond(req, tx, sipmsg.StatusBadRequest, "Bad Request: malformed Session-Expires")
 		return 0, false
 	}
-	se := time.Duration(secs) * time.Second
 	if least := s.cfg.MinSessionExpires; se < least {
 		s.respond(req, tx, statusIntervalTooSmall, "Session Interval Too Small",
 			sipmsg.NewHeader("Min-SE", strconv.Itoa(int(least/time.Second))))

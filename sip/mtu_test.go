@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	sipmsg "github.com/emiago/sipgo/sip"
 )
 
 // servedEdge is a Server listening on UDP and TCP of 127.0.0.1, serving
@@ -95,5 +97,25 @@ func TestLargeRequestTransport(t *testing.T) {
 	}
 	if msg := string(got); !strings.HasPrefix(msg, "INVITE ") || !strings.Contains(msg, "Via: SIP/2.0/TCP ") {
 		t.Fatalf("large INVITE over TCP:\n%.300s", msg)
+	}
+}
+
+// BenchmarkOverTCPIfLarge: the size check every request over UDP pays
+// (serialising it once more to measure it), for a seat INVITE with SDP.
+func BenchmarkOverTCPIfLarge(b *testing.B) {
+	s := &Server{addrs: map[string]netip.AddrPort{"udp": {}, "tcp": {}}}
+	var u sipmsg.Uri
+	if err := sipmsg.ParseUri("sip:1001@127.0.0.1:5070", &u); err != nil {
+		b.Fatal(err)
+	}
+	req := sipmsg.NewRequest(sipmsg.INVITE, u)
+	req.AppendHeader(&sipmsg.ViaHeader{ProtocolName: "SIP", ProtocolVersion: "2.0", Transport: "UDP", Host: "127.0.0.1", Port: 5060, Params: sipmsg.NewParams()})
+	req.AppendHeader(sipmsg.NewHeader("Content-Type", "application/sdp"))
+	req.SetBody([]byte("v=0\r\no=hotline 1 1 IN IP4 127.0.0.1\r\ns=hotline\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 20000 RTP/AVP 8 0 101\r\na=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\na=ptime:20\r\na=sendrecv\r\n"))
+	b.ReportAllocs()
+	for b.Loop() {
+		if undo := s.overTCPIfLarge(req); undo != nil {
+			b.Fatal("a small INVITE moved to TCP")
+		}
 	}
 }

@@ -92,3 +92,37 @@ func TestSeatKeepalive(t *testing.T) {
 	}
 	agentStateIs(t, e, "1001", "logged_out")
 }
+
+// TestSeatOverTCPBehindNAT: a seat registers over TCP (SIPp, -t t1) with a
+// Via and Contact naming a private address; a queue call reaches it over
+// the very connection it registered on (SIPp answers it with its
+// out-of-call scenario), and the caller's BYE follows there too.
+func TestSeatOverTCPBehindNAT(t *testing.T) {
+	t.Parallel()
+	e := startEngine(t, centreOpts{Seats: 1})
+	seat := testpeer.StartSipp(t, testpeer.SippOptions{
+		Scenario: testpeer.ScenarioPath(t, "register_tcp_hold.xml"), Target: e.target(), Transport: "t1",
+		InfFile: testpeer.WriteInf(t, [][]string{testpeer.RegistrationRow("1001", "demo-1001", natContact)}),
+		Calls:   1, RTPEcho: true, Timeout: 60 * time.Second, TraceMessages: true,
+		Vars:  map[string]string{"hold_ms": "40000", "codec": "8"},
+		Extra: []string{"-oocsf", testpeer.ScenarioPath(t, "uas_answer.xml")},
+	})
+	if _, err := e.log.wait(`msg=registered part=registrar ext=1001 contact="?sip:1001@`+natContact+`;transport=tcp.* transport=tcp`, 20*time.Second); err != nil {
+		t.Fatalf("no TCP registration: %v\n%s", err, e.log.tail(20))
+	}
+	peer := testpeer.NewRTPPeer(t)
+	res := testpeer.RunSipp(t, testpeer.SippOptions{
+		LocalIP:  carrierIP,
+		Scenario: testpeer.ScenarioPath(t, "uac_call.xml"), Target: e.target(), Service: "12345",
+		Calls: 1, Timeout: 30 * time.Second,
+		Vars: map[string]string{"media_port": strconv.Itoa(peer.Port()), "codecs": "8", "hold_ms": "9000"},
+	})
+	if res.ExitCode != 0 || res.Successful != 1 {
+		t.Fatalf("caller: %s\n%s", res, e.log.tail(30))
+	}
+	r := e.waitRecords(1, 10*time.Second)[0]
+	if r.EndReason != "answered" || r.Agent != "1001" {
+		t.Fatalf("record: end_reason %q agent %q\n%s", r.EndReason, r.Agent, e.log.tail(30))
+	}
+	seat.Stop()
+}

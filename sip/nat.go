@@ -96,6 +96,11 @@ func (s *Server) seatDialog(req *sipmsg.Request, target string) *sipgo.DialogUA 
 	if !ok || !behindNAT(reg) {
 		return s.dua
 	}
+	if reg.Transport == "tcp" && !s.connected("tcp", reg.Source) {
+		// Its connection is gone (the phone will register again on a new
+		// one): the Contact is all there is to try.
+		return s.dua
+	}
 	req.SetDestination(reg.Source.String())
 	req.SetTransport(strings.ToUpper(reg.Transport))
 	req.Laddr = sipmsg.Addr{}
@@ -126,4 +131,15 @@ func reachAt(reg Registration) netip.AddrPort {
 		return reg.Source
 	}
 	return netip.AddrPort{}
+}
+
+// connected reports whether the transport holds a live connection with
+// peer (one it accepted or opened).
+func (s *Server) connected(network string, peer netip.AddrPort) bool {
+	c, err := s.ua.TransportLayer().GetConnection(network, peer.String())
+	if err != nil || c == nil {
+		return false
+	}
+	_, _ = c.TryClose() // GetConnection took a reference
+	return true
 }

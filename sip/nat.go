@@ -21,7 +21,8 @@ import (
 // behalf (RFC 3261 10.2: a provisioning system, a test harness): its
 // Contact is reachable as it stands. A seat
 // registered over TCP is reached over the connection it registered on (the
-// pool keys it by its remote address), never over a new one to its Contact.
+// pool keys it by its remote address) while that is open, not over a new
+// one to its Contact.
 // Responses already follow rport/received (RFC 3581; sipgo adds received
 // and rport to the top Via of what it serves, and answers there).
 

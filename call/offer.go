@@ -38,7 +38,7 @@ func (c *Call) offerSeat(o seatOffer) *reason {
 	}
 	c.setState(stRinging)
 	c.holdMusic()
-	sess, err := c.newSession(true, netip.AddrPort{}, c.in.sdp.codec, offerDTMF)
+	sess, err := c.newSession(true, netip.AddrPort{}, sip.URIHostIP(o.contact), c.in.sdp.codec, offerDTMF)
 	if err != nil {
 		c.log.Error("no RTP session for the seat", "seat", o.ext, "error", err)
 		return c.offerFailed(o.ext, errNoSeatMedia)

@@ -35,7 +35,7 @@ func (c *Call) ring(o seatOffer) *reason {
 func (c *Call) dialOut(kind legKind, target string, timeout time.Duration) *reason {
 	b := &leg{kind: kind, target: target, ext: c.seat, rangAt: c.e.opts.Now(), sdp: newLegSDP()}
 	c.b = b
-	m, err := c.newSession(true, netip.AddrPort{}, c.in.sdp.codec, offerDTMF)
+	m, err := c.newSession(true, netip.AddrPort{}, sip.URIHostIP(target), c.in.sdp.codec, offerDTMF)
 	if err != nil {
 		c.log.Error("no RTP session for the outbound leg", "target", target, "error", err)
 		return c.outboundFailed(err)

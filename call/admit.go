@@ -212,7 +212,7 @@ func (c *Call) setupCallerMedia() *reason {
 	if err != nil {
 		return reasonPtr(endNoCodec)
 	}
-	sess, err := c.newSession(false, offer.Addr, codec, dtmf)
+	sess, err := c.newSession(false, offer.Addr, offer.Addr.Addr(), codec, dtmf)
 	if err != nil {
 		c.log.Error("no RTP session for the caller", "error", err)
 		return reasonPtr(endNoMedia)
@@ -248,7 +248,7 @@ var lateOfferCodec = sip.Format{PT: 8, Name: sip.CodecPCMA, Rate: 8000}
 // (RFC 3261 13.2.1): our 200 will carry the offer (answerCaller) and the
 // ACK the answer (onAnswered, lateAnswer).
 func (c *Call) setupLateOffer() *reason {
-	sess, err := c.newSession(false, netip.AddrPort{}, lateOfferCodec, offerDTMF)
+	sess, err := c.newSession(false, netip.AddrPort{}, c.a.Source().Addr(), lateOfferCodec, offerDTMF)
 	if err != nil {
 		c.log.Error("no RTP session for the caller", "error", err)
 		return reasonPtr(endNoMedia)
@@ -301,9 +301,9 @@ func reachable(local, remote netip.Addr) bool {
 
 // newSession opens an RTP session for one leg. The caller's leg (not b),
 // already answered or about to be, counts its RTP timeout from now.
-func (c *Call) newSession(b bool, remote netip.AddrPort, codec sip.Format, dtmf uint8) (*media.Session, error) {
+func (c *Call) newSession(b bool, remote netip.AddrPort, peer netip.Addr, codec sip.Format, dtmf uint8) (*media.Session, error) {
 	onDTMF, onTimeout := c.mediaCallbacks(b)
-	sess, err := c.e.openSession(c.cfg, c.log.With("leg", legName(b)), remote, codec, dtmf, onDTMF, onTimeout)
+	sess, err := c.e.openSession(c.cfg, c.log.With("leg", legName(b)), remote, peer, codec, dtmf, onDTMF, onTimeout)
 	if err == nil && !b {
 		sess.SetDirection(true, true)
 	}
@@ -315,8 +315,10 @@ func (c *Call) newSession(b bool, remote netip.AddrPort, codec sip.Format, dtmf 
 // suspended (receiving off) until settleAnswer or the caller's leg turns it
 // on: a leg we dial counts it from the answer, because a phone that rings
 // sends no RTP, and its silence must not end the caller's call before the
-// ring timeout moves the call on.
-func (e *Engine) openSession(cfg *config.Config, log *slog.Logger, remote netip.AddrPort, codec sip.Format, dtmf uint8, onDTMF func(rune), onTimeout func()) (*media.Session, error) {
+// ring timeout moves the call on. peer is the far side's address as far as
+// it is known (its media address, or where its SIP comes from or goes to):
+// its IP family picks the session's (mediaOverIPv6).
+func (e *Engine) openSession(cfg *config.Config, log *slog.Logger, remote netip.AddrPort, peer netip.Addr, codec sip.Format, dtmf uint8, onDTMF func(rune), onTimeout func()) (*media.Session, error) {
 	mc, ok := media.CodecByName(codec.Name)
 	if !ok {
 		mc = media.PCMU
@@ -327,12 +329,20 @@ func (e *Engine) openSession(cfg *config.Config, log *slog.Logger, remote netip.
 		Logger:    log,
 		OnDTMF:    onDTMF,
 		OnTimeout: onTimeout,
+		IPv6:      mediaOverIPv6(cfg, peer),
 	})
 	if err != nil {
 		return nil, err
 	}
 	sess.SetDirection(true, false)
 	return sess, nil
+}
+
+// mediaOverIPv6: a leg whose far media (or, before any SDP, signalling)
+// address is IPv6 gets its RTP on rtp.address6, when the engine has one
+// and rtp.address is IPv4.
+func mediaOverIPv6(cfg *config.Config, remote netip.Addr) bool {
+	return cfg.RTP.Address6.IsValid() && cfg.RTP.Address.Is4() && remote.Is6() && !remote.Is4In6()
 }
 
 func legName(b bool) string {

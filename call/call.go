@@ -155,6 +155,8 @@ type callerLeg interface {
 	Context() context.Context
 	Hangup(ctx context.Context, code int) error
 	SessionExpires() time.Duration // RFC 4028 session interval; 0: none
+	EngineRefreshes() bool         // the engine refreshes the session (refresher=uas)
+	Refresh(ctx context.Context) error
 }
 
 func newCall(e *Engine, inbound callerLeg) *Call {
@@ -338,6 +340,11 @@ func (c *Call) handle(ev any) *reason {
 		return reasonPtr(endRTPTimeout) // handed over: the entry's media is the call's
 	case evSessionExpired:
 		return c.onSessionExpired(ev.gen)
+	case evSessionRefresh:
+		c.refreshSession(ev.gen)
+		return nil
+	case evSessionRefreshed:
+		return c.onSessionRefreshed(ev.gen, ev.err)
 	case evRTPTimeout:
 		c.seatLost = ev.b && c.answeredSeat != ""
 		r := endRTPTimeout
@@ -360,6 +367,9 @@ func (c *Call) onLeg(ev evLeg) *reason {
 		return c.onMonLeg(ev.ev)
 	}
 	switch e := ev.ev.(type) {
+	case sip.EventSessionExpired:
+		c.log.Warn("session timer expired on a leg", "leg", legName(ev.b), "error", e.Err)
+		return reasonPtr(endSessionExpired)
 	case sip.EventBye:
 		if ev.b && c.xfer != nil {
 			return c.agentHungUpInTransfer()

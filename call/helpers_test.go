@@ -22,6 +22,8 @@ type fakeLeg struct {
 	caller, dialled string
 	origin          sip.Origin
 	se              time.Duration
+	uasRefresh      bool  // EngineRefreshes
+	refreshErr      error // what Refresh returns
 
 	mu     sync.Mutex
 	hungUp int // the final code, 0 until Hangup
@@ -43,6 +45,8 @@ func (l *fakeLeg) Answered() bool                { return true }
 func (l *fakeLeg) Ringing() error                { return nil }
 func (l *fakeLeg) Context() context.Context      { return context.Background() }
 func (l *fakeLeg) SessionExpires() time.Duration { return l.se }
+func (l *fakeLeg) EngineRefreshes() bool         { return l.uasRefresh }
+func (l *fakeLeg) Refresh(context.Context) error { return l.refreshErr }
 func (l *fakeLeg) Hangup(_ context.Context, code int) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()

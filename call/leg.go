@@ -374,7 +374,7 @@ func (l *leg) reinvite(e sip.EventReinvite, other *media.Session, bridged bool, 
 // posted through tryPost.
 func (e *Engine) dialledSession(cfg *config.Config, log *slog.Logger, b bool, codec sip.Format, tryPost func(any) bool) (*media.Session, error) {
 	onTimeout := func() { tryPost(evRTPTimeout{b: b}) }
-	return e.openSession(cfg, log.With("leg", legName(b)), netip.AddrPort{}, codec, offerDTMF, func(rune) {}, onTimeout)
+	return e.openSession(cfg, log.With("leg", legName(b)), netip.AddrPort{}, netip.Addr{}, codec, offerDTMF, func(rune) {}, onTimeout)
 }
 
 // reinviteOf answers a re-INVITE on the seat's leg (b) or the citizen's

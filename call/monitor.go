@@ -149,7 +149,7 @@ func (c *Call) startMonitor(sup, mode string) error {
 	}
 	l := &leg{kind: legSeat, ext: sup, rangAt: c.e.opts.Now(), sdp: newLegSDP()}
 	l.sdp.srtp.policy = srtpPolicy(c.cfg, legSeat, sup, "")
-	l.m, err = c.e.openSession(c.cfg, c.log.With("leg", "supervisor"), netip.AddrPort{}, c.in.sdp.codec, offerDTMF,
+	l.m, err = c.e.openSession(c.cfg, c.log.With("leg", "supervisor"), netip.AddrPort{}, netip.Addr{}, c.in.sdp.codec, offerDTMF,
 		func(d rune) { c.tryPost(evMonKey{d}) }, func() { c.tryPost(evMonGone{}) })
 	if err != nil {
 		return fmt.Errorf("%w: no RTP port: %v", ErrTransferState, err)

@@ -38,7 +38,7 @@ func (c *Call) offerSeat(o seatOffer) *reason {
 	}
 	c.setState(stRinging)
 	c.holdMusic()
-	sess, err := c.newSession(true, netip.AddrPort{}, c.in.sdp.codec, offerDTMF)
+	sess, err := c.newSession(true, netip.AddrPort{}, sip.URIHostIP(o.contact), c.in.sdp.codec, offerDTMF)
 	if err != nil {
 		c.log.Error("no RTP session for the seat", "seat", o.ext, "error", err)
 		return c.offerFailed(o.ext, errNoSeatMedia)
@@ -46,7 +46,7 @@ func (c *Call) offerSeat(o seatOffer) *reason {
 	of := &leg{kind: legSeat, ext: o.ext, m: sess, sdp: newLegSDP(), rangAt: c.e.opts.Now()}
 	of.sdp.srtp.policy = srtpPolicy(c.cfg, legSeat, o.ext, o.contact)
 	err = of.dial(c.e.dialer, c.in.sdp.codec.Name, c.cfg.SIP.SeatRingTimeout,
-		sip.DialOptions{Target: o.contact, FromUser: c.rec.Caller, FromDisplay: c.a.CallerName()},
+		sip.DialOptions{Target: o.contact, FromUser: c.rec.Caller, FromDisplay: c.a.CallerName(), SessionExpires: c.seatTimer(legSeat)},
 		c.post, nil, func(err error) any { return evOfferAnswer{o: of, err: err} })
 	if err != nil {
 		of.drop()

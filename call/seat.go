@@ -36,14 +36,14 @@ func (c *Call) dialOut(kind legKind, target string, timeout time.Duration) *reas
 	b := &leg{kind: kind, target: target, ext: c.seat, rangAt: c.e.opts.Now(), sdp: newLegSDP()}
 	b.sdp.srtp.policy = srtpPolicy(c.cfg, kind, c.seat, target)
 	c.b = b
-	m, err := c.newSession(true, netip.AddrPort{}, c.in.sdp.codec, offerDTMF)
+	m, err := c.newSession(true, netip.AddrPort{}, sip.URIHostIP(target), c.in.sdp.codec, offerDTMF)
 	if err != nil {
 		c.log.Error("no RTP session for the outbound leg", "target", target, "error", err)
 		return c.outboundFailed(err)
 	}
 	b.m = m
 	err = b.dial(c.e.dialer, c.in.sdp.codec.Name, timeout,
-		sip.DialOptions{Target: target, FromUser: c.rec.Caller, FromDisplay: c.a.CallerName()},
+		sip.DialOptions{Target: target, FromUser: c.rec.Caller, FromDisplay: c.a.CallerName(), SessionExpires: c.seatTimer(kind)},
 		c.post, evRinging{}, func(err error) any { return evSeatAnswer{err: err} })
 	if err != nil {
 		c.log.Warn("dialling failed", "target", target, "error", err)

@@ -1,6 +1,7 @@
 package call
 
 import (
+	"errors"
 	"log/slog"
 	"testing"
 	"time"
@@ -42,4 +43,38 @@ func TestSessionTimerEvents(t *testing.T) {
 	if none.armSessionTimer(); none.se.t != nil {
 		t.Fatal("a timer without a session interval")
 	}
+}
+
+// TestEngineRefreshes: when the engine is the refresher (refresher=uas),
+// the timer fires at half the interval with a refresh; the refresh's answer
+// comes back as an event: accepted, the timer is armed again; refused or
+// unanswered, the call ends session_expired; an answer to a refresh a
+// newer one replaced is ignored.
+func TestEngineRefreshes(t *testing.T) {
+	leg := &fakeLeg{se: 60 * time.Millisecond, uasRefresh: true}
+	c := &Call{a: leg, mb: newMailbox(), log: slog.New(slog.DiscardHandler)}
+	start := time.Now()
+	c.armSessionTimer()
+	ev := c.mb.take()[0].(evSessionRefresh)
+	if d := time.Since(start); d < 30*time.Millisecond {
+		t.Fatalf("refresh due after %v, want half the interval", d)
+	}
+	c.refreshSession(ev.gen)
+	done := c.mb.take()[0].(evSessionRefreshed)
+	if r := c.onSessionRefreshed(done.gen, done.err); r != nil {
+		t.Fatalf("an accepted refresh ended the call: %v", r.name)
+	}
+	if _, ok := c.mb.take()[0].(evSessionRefresh); !ok {
+		t.Fatal("no next refresh")
+	}
+	leg.refreshErr = errors.New("481")
+	c.refreshSession(c.se.gen)
+	done = c.mb.take()[0].(evSessionRefreshed)
+	if r := c.onSessionRefreshed(done.gen-1, done.err); r != nil {
+		t.Fatal("a stale answer ended the call")
+	}
+	if r := c.onSessionRefreshed(done.gen, done.err); r == nil || r.name != "session_expired" {
+		t.Fatalf("a refused refresh gave %v", r)
+	}
+	c.stopSessionTimer()
 }

@@ -217,7 +217,7 @@ func (c *Call) startTransfer(target, mode string) error {
 	l := &leg{kind: legDepartment, target: entry.URI, rangAt: now, sdp: newLegSDP()}
 	l.sdp.srtp.policy = srtpPolicy(c.cfg, legDepartment, "", entry.URI)
 	onTimeout := func() { c.tryPost(evXferTimeout{}) }
-	l.m, err = c.e.openSession(c.cfg, c.log.With("leg", "transfer"), netip.AddrPort{}, c.in.sdp.codec, offerDTMF, func(rune) {}, onTimeout)
+	l.m, err = c.e.openSession(c.cfg, c.log.With("leg", "transfer"), netip.AddrPort{}, sip.URIHostIP(entry.URI), c.in.sdp.codec, offerDTMF, func(rune) {}, onTimeout)
 	if err != nil {
 		return fmt.Errorf("%w: no RTP port: %v", ErrTransferState, err)
 	}

@@ -57,6 +57,12 @@ func badCases(t testing.TB) []badCase {
 		{"session interval below a second", edit(t, "sip:\n", "sip:\n  min_session_expires: 500ms\n"), []string{
 			"3: sip.min_session_expires: must be at least 1s, not 500ms",
 		}},
+		{"seat session interval below the minimum", edit(t, "sip:\n", "sip:\n  seat_session_expires: 60s\n"), []string{
+			"3: sip.seat_session_expires: 1m0s is below sip.min_session_expires (1m30s)",
+		}},
+		{"seat keep-alive under a second", edit(t, "sip:\n", "sip:\n  seat_keepalive: 200ms\n"), []string{
+			"3: sip.seat_keepalive: must be 0s (off) or at least 1s, not 200ms",
+		}},
 		{"trunk pinged too often", edit(t, "    acl: [127.0.0.1/32]", "    acl: [127.0.0.1/32]\n    ping: 500ms"), []string{
 			"13: trunks[0].ping: must be at least 1s, not 500ms",
 		}},
@@ -224,6 +230,12 @@ func badCases(t testing.TB) []badCase {
 		}},
 		{"rtp address unspecified", edit(t, "  address: 127.0.0.1\n", "  address: 0.0.0.0\n"), []string{
 			"5: rtp.address: 0.0.0.0 is advertised in SDP, so it must be a concrete address, not unspecified",
+		}},
+		{"rtp address6 not IPv6, or unspecified", edit(t, "  address: 127.0.0.1\n", "  address: 127.0.0.1\n  address6: 10.0.0.1\n"), []string{
+			`6: rtp.address6: "10.0.0.1" is not an IPv6 address (without a zone)`,
+		}},
+		{"rtp address6 unspecified", edit(t, "  address: 127.0.0.1\n", "  address: 127.0.0.1\n  address6: \"::\"\n"), []string{
+			"6: rtp.address6: :: is advertised in SDP, so it must be a concrete address, not unspecified",
 		}},
 		{"sip and http on one TCP port", edit(t,
 			"  address: 127.0.0.1:0\nrtp", "  address: 127.0.0.1:5060\nrtp",

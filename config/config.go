@@ -100,6 +100,12 @@ type SIP struct {
 	// MinSessionExpires is the shortest session interval (RFC 4028) a
 	// caller may ask for; shorter gets 422 with Min-SE. Whole seconds.
 	MinSessionExpires time.Duration
+	// SeatKeepalive is how often seats registered over UDP are sent an
+	// OPTIONS (NAT keep-alive; three unanswered drop the binding); 0 = off.
+	SeatKeepalive time.Duration
+	// SeatSessionExpires, when not 0, is the session interval (RFC 4028)
+	// asked of seats the engine rings; the engine refreshes. Whole seconds.
+	SeatSessionExpires time.Duration
 	// SeatNetworks are where seats may register from and be dialled at.
 	SeatNetworks []netip.Prefix
 	// TLS is the SIP over TLS listener; nil when there is none.
@@ -116,7 +122,10 @@ func (s SIP) HasTransport(t string) bool { return slices.Contains(s.Transports, 
 // port range [PortMin, PortMax], the media timeout (0 disables it), and
 // whether the prompt pacer batches its sends (sendmmsg on a raw socket).
 type RTP struct {
-	Address          netip.Addr
+	Address netip.Addr
+	// Address6, when valid, is a second media address, IPv6, for offers
+	// and answers whose media is on IPv6 (c=IN IP6) while Address is IPv4.
+	Address6         netip.Addr
 	PortMin, PortMax int
 	Timeout          time.Duration
 	BatchSends       bool

@@ -35,6 +35,8 @@ func TestDefaults(t *testing.T) {
 		{"seat_networks", fmt.Sprint(s.SeatNetworks), "[127.0.0.0/8 ::1/128 10.0.0.0/8 172.16.0.0/12 192.168.0.0/16 fc00::/7]"},
 		{"seat_ring_timeout", s.SeatRingTimeout, 30 * time.Second},
 		{"min_session_expires", s.MinSessionExpires, 90 * time.Second},
+		{"seat_keepalive", s.SeatKeepalive, time.Duration(0)},
+		{"seat_session_expires", s.SeatSessionExpires, time.Duration(0)},
 		{"rtp ports", [2]int{c.RTP.PortMin, c.RTP.PortMax}, [2]int{20000, 29999}},
 		{"rtp timeout", c.RTP.Timeout, 30 * time.Second},
 		{"data_dir", c.DataDir, "./data"},

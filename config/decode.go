@@ -142,14 +142,15 @@ func (p *parser) sip(path string, n *yaml.Node) {
 		"seat_ring_timeout": func(path string, v *yaml.Node) {
 			setDuration(&p.reader, &s.SeatRingTimeout, path, v, time.Second)
 		},
-		"min_session_expires": func(path string, v *yaml.Node) {
-			d, ok := p.duration(path, v, time.Second)
-			switch {
-			case !ok:
-			case d%time.Second != 0 || d > maxSessionExpires:
-				p.problem(v.Line, path, "must be whole seconds from 1s to 24h (Session-Expires counts seconds), not %s", d)
-			default:
-				s.MinSessionExpires = d
+		"min_session_expires": func(path string, v *yaml.Node) { p.sessionExpires(path, v, time.Second, &s.MinSessionExpires) },
+		"seat_session_expires": func(path string, v *yaml.Node) {
+			p.sessionExpires(path, v, 0, &s.SeatSessionExpires)
+		},
+		"seat_keepalive": func(path string, v *yaml.Node) {
+			if d, ok := p.duration(path, v, 0); ok && d != 0 && d < time.Second {
+				p.problem(v.Line, path, "must be 0s (off) or at least 1s, not %s", d)
+			} else if ok {
+				s.SeatKeepalive = d
 			}
 		},
 		"auth_lockout":  func(path string, v *yaml.Node) { setDuration(&p.reader, &s.AuthLockout, path, v, time.Second) },
@@ -158,6 +159,19 @@ func (p *parser) sip(path string, n *yaml.Node) {
 		"seat_srtp":     p.srtpPolicy(&s.SeatSRTP),
 	})
 	p.require(path, n, seen, "address")
+}
+
+// sessionExpires reads a session interval: whole seconds up to 24 h, at
+// least lo.
+func (p *parser) sessionExpires(path string, v *yaml.Node, lo time.Duration, dst *time.Duration) {
+	d, ok := p.duration(path, v, lo)
+	switch {
+	case !ok:
+	case d%time.Second != 0 || d > maxSessionExpires:
+		p.problem(v.Line, path, "must be whole seconds from 1s to 24h (Session-Expires counts seconds), not %s", d)
+	default:
+		*dst = d
+	}
 }
 
 func (p *parser) transports(path string, n *yaml.Node) {
@@ -219,6 +233,21 @@ func (p *parser) rtp(path string, n *yaml.Node) {
 				p.problem(v.Line, path, "%s is advertised in SDP, so it must be a concrete address, not unspecified", s)
 			default:
 				r.Address = a.Unmap()
+			}
+		},
+		"address6": func(path string, v *yaml.Node) {
+			s, ok := p.nonEmpty(path, v)
+			if !ok {
+				return
+			}
+			a, err := netip.ParseAddr(s)
+			switch {
+			case err != nil || !a.Is6() || a.Is4In6() || a.Zone() != "":
+				p.problem(v.Line, path, "%q is not an IPv6 address (without a zone)", s)
+			case a.IsUnspecified():
+				p.problem(v.Line, path, "%s is advertised in SDP, so it must be a concrete address, not unspecified", s)
+			default:
+				r.Address6 = a
 			}
 		},
 		"ports":       p.rtpPorts,

@@ -24,6 +24,9 @@ func (p *parser) validate() {
 	p.validateACD()
 	p.validateDirectory()
 	p.checkMonitorQueues()
+	if se, least := p.c.SIP.SeatSessionExpires, p.c.SIP.MinSessionExpires; se > 0 && se < least {
+		p.problemAt("sip.seat_session_expires", "%s is below sip.min_session_expires (%s)", se, least)
+	}
 	if p.c.CallingHours != "" {
 		p.knownHours("calling_hours", p.c.CallingHours)
 	}
@@ -163,6 +166,7 @@ func (p *parser) checkDemoLoopback() {
 	}{
 		{"sip.address", p.c.SIP.Address.Addr(), p.c.SIP.Address.String()},
 		{"rtp.address", p.c.RTP.Address, p.c.RTP.Address.String()},
+		{"rtp.address6", p.c.RTP.Address6, p.c.RTP.Address6.String()},
 		{"http.address", p.c.HTTP.Address.Addr(), p.c.HTTP.Address.String()},
 	}
 	for _, a := range addrs {

@@ -24,6 +24,9 @@ type Config struct {
 	// Address is the local IP every session binds, and what LocalAddr
 	// reports for the call layer to put in SDP: use a concrete address.
 	Address netip.Addr
+	// Address6, when valid, is the IPv6 address sessions opened with
+	// SessionConfig.IPv6 bind (Address being IPv4).
+	Address6 netip.Addr
 	// PortMin and PortMax bound the RTP ports (inclusive; only even ports
 	// are used, RFC 3550 §11). Both 0: the system picks any free port
 	// (tests).
@@ -90,6 +93,7 @@ type counters struct {
 // methods are safe from any goroutine.
 type Manager struct {
 	addr   netip.Addr
+	addr6  netip.Addr // zero: no IPv6 sessions
 	log    *slog.Logger
 	epoch  time.Time // monotonic origin of the package's clock
 	ports  portRange
@@ -121,6 +125,7 @@ func NewManager(cfg Config) (*Manager, error) {
 	}
 	m := &Manager{
 		addr:  cfg.Address.Unmap(),
+		addr6: cfg.Address6,
 		log:   log,
 		epoch: time.Now(),
 		ports: ports,

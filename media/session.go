@@ -44,6 +44,9 @@ type SessionConfig struct {
 	// session's goroutines panicked, after an error log: the owner ends
 	// the leg either way. It must not block.
 	OnTimeout func()
+	// IPv6 binds the session on the manager's Address6 (ErrConfig when it
+	// has none).
+	IPv6 bool
 }
 
 // SessionStats describe one session.
@@ -72,6 +75,7 @@ type SessionStats struct {
 type Session struct {
 	m        *Manager
 	conn     *net.UDPConn
+	local    netip.Addr // the address bound (Manager's Address or Address6)
 	port     int
 	log      *slog.Logger
 	timeout  time.Duration
@@ -122,12 +126,19 @@ func (m *Manager) NewSession(cfg SessionConfig) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
+	local := m.addr
+	if cfg.IPv6 {
+		if !m.addr6.IsValid() {
+			return nil, fmt.Errorf("%w: no IPv6 address", ErrConfig)
+		}
+		local = m.addr6
+	}
 	m.mu.Lock()
 	if m.closed {
 		m.mu.Unlock()
 		return nil, ErrClosed
 	}
-	conn, port, err := m.ports.bindLocked(m.addr, m.now())
+	conn, port, err := m.ports.bindLocked(local, m.now())
 	m.mu.Unlock()
 	if err != nil {
 		return nil, err
@@ -135,6 +146,7 @@ func (m *Manager) NewSession(cfg SessionConfig) (*Session, error) {
 	s := &Session{
 		m:       m,
 		conn:    conn,
+		local:   local,
 		port:    port,
 		log:     cfg.Logger,
 		timeout: cfg.Timeout,
@@ -180,7 +192,7 @@ func normalize(p Params) (Params, error) {
 
 // LocalAddr is the address and port the session receives RTP on.
 func (s *Session) LocalAddr() netip.AddrPort {
-	return netip.AddrPortFrom(s.m.addr, uint16(s.port))
+	return netip.AddrPortFrom(s.local, uint16(s.port))
 }
 
 // Update applies new Params (a re-INVITE, an answer). A new Remote forgets

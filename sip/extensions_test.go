@@ -108,7 +108,7 @@ func TestRefreshTx(t *testing.T) {
 				refreshed++
 			}
 		})
-		tx := &refreshTx{ServerTransaction: rec, l: l}
+		tx := l.refreshTx(rec)
 		if err := tx.Respond(sipmsg.NewResponseFromRequest(req, code, "", nil)); err != nil {
 			t.Fatal(err)
 		}

@@ -23,6 +23,8 @@ type InboundLeg struct {
 	origin Origin
 	source netip.AddrPort
 	se     time.Duration // session interval (RFC 4028); 0: no session timer
+	// uasRefresh: the engine refreshes the session (sessiontimer.go)
+	uasRefresh bool
 
 	final    chan struct{} // closed once a final response has been sent
 	finalOne sync.Once
@@ -122,7 +124,7 @@ func (l *InboundLeg) Answer(sdp []byte) error {
 	res.AppendHeader(supportedHeader())
 	res.AppendHeader(sipmsg.NewHeader("Allow", allowed))
 	if l.se > 0 {
-		for _, h := range sessionHeaders(l.se) {
+		for _, h := range sessionHeaders(l.se, l.refresher()) {
 			res.AppendHeader(h)
 		}
 	}
@@ -184,7 +186,7 @@ func (l *InboundLeg) handleInDialog(req *sipmsg.Request, tx sipmsg.ServerTransac
 		return
 	}
 	if l.se > 0 && (req.Method == sipmsg.INVITE || req.Method == sipmsg.UPDATE) {
-		tx = &refreshTx{ServerTransaction: tx, l: l}
+		tx = l.refreshTx(tx)
 	}
 	l.inDialog(req, tx, l.d.ReadBye)
 }
@@ -219,7 +221,10 @@ func (s *Server) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		return
 	}
 	s.respond(req, tx, sipmsg.StatusTrying, "Trying")
-	dua := s.duaFor(req)
+	dua := s.inviteDialog(req, origin, src)
+	if tls := s.duaFor(req); tls != s.dua {
+		dua = tls
+	}
 	d, err := dua.ReadInvite(req, tx)
 	if err != nil {
 		release()
@@ -228,7 +233,7 @@ func (s *Server) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	}
 	leg := &InboundLeg{
 		legCore: legCore{s: s, dua: dua, onEnd: release}, req: req, d: d, origin: origin, source: src,
-		final: make(chan struct{}), se: se,
+		final: make(chan struct{}), se: se, uasRefresh: se > 0 && engineRefreshes(req),
 	}
 	defer func() {
 		if v := recover(); v != nil {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/emiago/sipgo"
 	sipmsg "github.com/emiago/sipgo/sip"
@@ -23,14 +24,22 @@ type DialOptions struct {
 	// answer-after=0, as desk phones and softphones honour for intercom and
 	// a supervisor's monitoring).
 	AutoAnswer bool
+	// SessionExpires, when not 0, asks for a session timer (RFC 4028)
+	// refreshed by the engine (legtimer.go).
+	SessionExpires time.Duration
 }
 
 // OutboundLeg is a dialog we open: a seat's phone ringing, a department
 // hotline. Dial sends the INVITE; WaitAnswer waits for the outcome.
 type OutboundLeg struct {
 	legCore
-	d  *sipgo.DialogClientSession
-	up atomic.Bool
+	d     *sipgo.DialogClientSession
+	up    atomic.Bool
+	forks *forkGuard // the INVITE's other 2xx answers (fork.go)
+	// timerAsked: the INVITE asked for a session timer; timer runs it
+	// once the 2xx agreed (legtimer.go).
+	timerAsked bool
+	timer      atomic.Pointer[legTimer]
 	// REFER progress: NOTIFYs queued in order for one sender (refer.go).
 	referOnce sync.Once
 	notifies  chan *sipmsg.Request
@@ -72,6 +81,7 @@ func (s *Server) Dial(ctx context.Context, o DialOptions) (*OutboundLeg, error) 
 		s.viaConnection(req, o.Target)
 	}
 	s.fromListener(req)
+	dua := s.seatDialog(req, o.Target)
 	from := &sipmsg.FromHeader{
 		DisplayName: o.FromDisplay,
 		Address:     sipmsg.Uri{Scheme: "sip", User: o.FromUser, Host: s.dua.ContactHDR.Address.Host},
@@ -84,16 +94,25 @@ func (s *Server) Dial(ctx context.Context, o DialOptions) (*OutboundLeg, error) 
 	if o.AutoAnswer {
 		req.AppendHeader(sipmsg.NewHeader("Call-Info", "<"+uri.String()+">;answer-after=0"))
 	}
+	if o.SessionExpires > 0 {
+		for _, h := range sessionOffer(o.SessionExpires) {
+			req.AppendHeader(h)
+		}
+	}
 	req.SetBody(o.SDP)
 	if s.cfg.Observer != nil {
 		s.cfg.Observer.SIPRequest("INVITE_OUT")
 	}
-	dua := s.duaFor(req)
+	if tls := s.duaFor(req); tls != s.dua {
+		dua = tls
+	}
+	forks := s.guardForks(req)
 	d, err := dua.WriteInvite(ctx, req)
 	if err != nil {
+		forks.release()
 		return nil, fmt.Errorf("sip: dial %s: %w", o.Target, err)
 	}
-	return &OutboundLeg{legCore: legCore{s: s, dua: dua}, d: d}, nil
+	return &OutboundLeg{legCore: legCore{s: s, dua: dua}, d: d, forks: forks, timerAsked: o.SessionExpires > 0}, nil
 }
 
 // WaitAnswer blocks until the far side answers (nil, with its SDP in
@@ -108,7 +127,9 @@ func (l *OutboundLeg) WaitAnswer(ctx context.Context, onProvisional func(code in
 		}
 		return nil
 	}})
+	l.forks.release()
 	if err != nil {
+		l.endLateAnswer()
 		l.ended.Store(true)
 		var rej *sipgo.ErrDialogResponse
 		if errors.As(err, &rej) {
@@ -125,9 +146,12 @@ func (l *OutboundLeg) WaitAnswer(ctx context.Context, onProvisional func(code in
 	l.key = dialogKey(res.CallID().Value(), local, remote)
 	l.s.addDialog(l.key, l)
 	l.up.Store(true)
-	if err := l.d.Ack(ctx); err != nil {
+	err = l.d.Ack(ctx)
+	l.forks.keep(remote, false) // after our ACK: a fork's ACK and BYE follow it
+	if err != nil {
 		return fmt.Errorf("sip: ack: %w", err)
 	}
+	l.startTimer()
 	return nil
 }
 
@@ -168,6 +192,13 @@ func (l *OutboundLeg) handleInDialog(req *sipmsg.Request, tx sipmsg.ServerTransa
 	if req.Method == sipmsg.REFER {
 		l.s.handleRefer(&l.events, req, tx, l.notifyRefer)
 		return
+	}
+	if t := l.timer.Load(); t != nil && (req.Method == sipmsg.INVITE || req.Method == sipmsg.UPDATE) {
+		refresher := "uac" // the far side sends this refresh and refreshes
+		if t.engine {
+			refresher = "uas"
+		}
+		tx = &refreshTx{ServerTransaction: tx, se: t.se, refresher: refresher, refreshed: l.noteRefresh}
 	}
 	l.inDialog(req, tx, l.d.ReadBye)
 }

@@ -27,6 +27,7 @@ type Registration struct {
 	Contact   string         // the Contact URI as registered, e.g. "sip:1001@127.0.0.1:5070;transport=udp"
 	Source    netip.AddrPort // where the REGISTER came from (seat INVITEs are recognised by it)
 	Transport string         // "udp" | "tcp"
+	NAT       bool           // the REGISTER's top Via named another address than Source (nat.go)
 	Expires   time.Time
 	UserAgent string
 	// Path is the route back to the seat when it registered through a
@@ -493,6 +494,7 @@ func (r *Registrar) HandleRegister(req *sipmsg.Request, tx sipmsg.ServerTransact
 		Contact:   contact.String(),
 		Source:    src,
 		Transport: strings.ToLower(req.Transport()),
+		NAT:       viaBehindNAT(req, src),
 		Expires:   r.cfg.Now().Add(exp),
 		UserAgent: rr.ua,
 		Path:      strings.Join(rr.path, ", "),

@@ -78,6 +78,9 @@ type Config struct {
 	// TLS is the SIP over TLS listener and the roots of TLS peers we
 	// dial; nil: no listener, the system's roots.
 	TLS *TLSConfig
+	// SeatKeepalive, when not 0, is how often seats registered over UDP
+	// are sent an OPTIONS (keepalive.go).
+	SeatKeepalive time.Duration
 }
 
 // Server owns the sipgo user agent, its listeners and the dialog table that
@@ -89,12 +92,14 @@ type Server struct {
 	srv    *sipgo.Server
 	client *sipgo.Client
 	dua    *sipgo.DialogUA
+	duaNAT *sipgo.DialogUA // dua for seats behind NAT or on TCP (nat.go)
 	parser *sipmsg.Parser
 
 	draining atomic.Bool
 	lim      atomic.Pointer[Limits]
 	adm      *admission
 	sources  *sourceLimiter
+	forks    sync.Map // *sipmsg.Request (an INVITE we sent) -> *forkGuard (fork.go)
 
 	mu      sync.Mutex
 	dialogs map[string]dialogLeg // key: Call-ID|local tag|remote tag
@@ -140,6 +145,7 @@ func NewServer(cfg Config) (*Server, error) {
 		dialogs: make(map[string]dialogLeg),
 		addrs:   make(map[string]netip.AddrPort),
 	}
+	raiseUDPLimit()
 	s.lim.Store(&cfg.Limits)
 	s.adm = newAdmission(s.limits, cfg.Now)
 	s.sources = newSourceLimiter(s.limits, cfg.Now)
@@ -270,6 +276,8 @@ func (s *Server) newClient(addr netip.AddrPort) error {
 	if err != nil {
 		return fmt.Errorf("sip: client: %w", err)
 	}
+	// Every request leaves through sizeRouter (RFC 3261 18.1.1, mtu.go).
+	client.TxRequester = &sizeRouter{s: s, tx: s.ua.TransactionLayer(), tp: s.ua.TransportLayer()}
 	s.client = client
 	s.dua = &sipgo.DialogUA{
 		Client: client,
@@ -278,6 +286,9 @@ func (s *Server) newClient(addr netip.AddrPort) error {
 		},
 	}
 	s.tlsDialogUAs(client)
+	nat := *s.dua
+	nat.RewriteContact = true
+	s.duaNAT = &nat
 	return nil
 }
 
@@ -301,6 +312,10 @@ func (s *Server) Serve(ctx context.Context) error {
 	for _, l := range s.tls {
 		wg.Add(1)
 		go func() { defer wg.Done(); errs <- s.srv.ServeTLS(l) }()
+	}
+	if s.cfg.SeatKeepalive > 0 && s.cfg.Registrar != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); s.runSeatKeepalive(ctx, s.cfg.SeatKeepalive) }()
 	}
 	<-ctx.Done()
 	s.ua.Close()

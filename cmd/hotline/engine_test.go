@@ -81,6 +81,8 @@ type centreOpts struct {
 	Outbound    string // the trunk's outbound address (callbacks), e.g. sip:127.0.0.1:PORT
 	HTTPExtra   string // appended to the http section (indented keys)
 	SIPExtra    string // appended to the sip section (indented keys)
+	SIPAddress  string // default 127.0.0.1:0
+	RTPExtra    string // appended to the rtp section (indented keys)
 }
 
 // engine is a running hotline process.
@@ -113,6 +115,9 @@ func writeCentre(t testing.TB, dir string, o centreOpts) string {
 	if o.TrunkACL == "" {
 		o.TrunkACL = carrierIP + "/32"
 	}
+	if o.SIPAddress == "" {
+		o.SIPAddress = "127.0.0.1:0"
+	}
 	outbound := ""
 	if o.Outbound != "" {
 		outbound = "\n    outbound: " + o.Outbound
@@ -123,14 +128,14 @@ func writeCentre(t testing.TB, dir string, o centreOpts) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, `centre: test-centre
 sip:
-  address: 127.0.0.1:0
+  address: %s
   transports: [udp, tcp]
   seat_ring_timeout: %s
 %srtp:
   address: 127.0.0.1
   ports: %d-%d
   timeout: %s
-http:
+%shttp:
   address: 127.0.0.1:0
   token: %s
 %sdata_dir: %s
@@ -153,7 +158,7 @@ lines:
 emergency:
   - {number: "110", target: "sip:110@127.0.0.1:5094"}
 seats:
-`, o.RingTimeout, o.SIPExtra, base, base+1998, o.RTPTimeout, testToken, o.HTTPExtra, filepath.Join(dir, "data"), o.Grace,
+`, o.SIPAddress, o.RingTimeout, o.SIPExtra, base, base+1998, o.RTPTimeout, o.RTPExtra, testToken, o.HTTPExtra, filepath.Join(dir, "data"), o.Grace,
 		filepath.Join(repoDir(t), "testdata", "prompts"), o.TrunkACL, outbound)
 	for i := 0; i < o.Seats; i++ {
 		ext := 1001 + i

@@ -153,7 +153,7 @@ func (c *centre) build(cfg *config.Config) error {
 	c.stopRetention = make(chan struct{})
 	go keepRecordings(filepath.Join(cfg.DataDir, "recordings"), cfg.Recordings.Keep, cfg.Location, c.now, c.log.With("part", "recordings"), c.stopRetention)
 	c.media, err = media.NewManager(media.Config{
-		Address: cfg.RTP.Address, PortMin: cfg.RTP.PortMin, PortMax: cfg.RTP.PortMax,
+		Address: cfg.RTP.Address, Address6: cfg.RTP.Address6, PortMin: cfg.RTP.PortMin, PortMax: cfg.RTP.PortMax,
 		UnbatchedSends: !cfg.RTP.BatchSends,
 		Logger:         c.log.With("part", "media"),
 	})
@@ -187,7 +187,8 @@ func (c *centre) build(cfg *config.Config) error {
 		Registrar: c.reg, Trunks: c.trunk, Handler: c.engine, Observer: c.metrics,
 		Logger: c.log.With("part", "sip"), Now: c.now, Limits: edgeLimits(cfg.Limits),
 		Admission: engineAdmission{c.engine}, MinSessionExpires: cfg.SIP.MinSessionExpires,
-		TLS: sipTLS(cfg.SIP.TLS),
+		TLS:           sipTLS(cfg.SIP.TLS),
+		SeatKeepalive: cfg.SIP.SeatKeepalive,
 	})
 	if err != nil {
 		return err

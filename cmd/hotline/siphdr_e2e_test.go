@@ -123,3 +123,106 @@ func TestSessionTimer(t *testing.T) {
 		}
 	})
 }
+
+// TestSessionTimerEngineRefreshes: a caller asking the engine to refresh
+// (refresher=uas, UPDATE allowed) is answered refresher=uas and sent an
+// UPDATE every half interval (4 s: every 2 s); three answered, it hangs
+// up past the interval. A caller that answers the first refresh 481 is
+// hung up at once, end_reason session_expired.
+func TestSessionTimerEngineRefreshes(t *testing.T) {
+	t.Parallel()
+	e := startEngine(t, centreOpts{Seats: 1, RTPTimeout: "0s", SIPExtra: "  min_session_expires: 2s\n"})
+	run := func(t *testing.T, refreshes, refuse int) testpeer.SippResult {
+		t.Helper()
+		peer := testpeer.NewRTPPeer(t)
+		return testpeer.RunSipp(t, testpeer.SippOptions{
+			LocalIP:  carrierIP,
+			Scenario: testpeer.ScenarioPath(t, "uac_timer_uas.xml"), Target: e.target(),
+			Service: "12345", Calls: 1, TraceMessages: true, Timeout: 30 * time.Second,
+			Vars: map[string]string{
+				"media_port": strconv.Itoa(peer.Port()), "se": "4",
+				"refreshes": strconv.Itoa(refreshes), "refuse": strconv.Itoa(refuse),
+			},
+		})
+	}
+	t.Run("refreshed", func(t *testing.T) {
+		res := run(t, 3, 0)
+		if res.ExitCode != 0 || res.Successful != 1 {
+			t.Fatalf("refreshed call failed\n%s\n%s", res, e.log.tail(20))
+		}
+		if n := strings.Count(res.Messages, "UPDATE sip:"); n != 3 {
+			t.Errorf("want 3 UPDATEs from the engine, have %d", n)
+		}
+		r := e.waitRecords(1, 10*time.Second)[0]
+		if r.EndReason == "session_expired" || r.HangupBy != "caller" {
+			t.Fatalf("record: end_reason %q hangup_by %q", r.EndReason, r.HangupBy)
+		}
+		if d := r.EndedAt.Std().Sub(r.StartedAt.Std()); d < 5500*time.Millisecond {
+			t.Fatalf("ended %v after it started, want past 6 s (three refreshes 2 s apart)", d)
+		}
+	})
+	t.Run("refresh refused", func(t *testing.T) {
+		res := run(t, 0, 1)
+		if res.ExitCode != 0 || res.Successful != 1 {
+			t.Fatalf("the engine's BYE did not follow the 481\n%s\n%s", res, e.log.tail(20))
+		}
+		rs := e.waitRecords(2, 10*time.Second)
+		if r := rs[len(rs)-1]; r.EndReason != "session_expired" || r.HangupBy != "system" {
+			t.Fatalf("record: end_reason %q hangup_by %q", r.EndReason, r.HangupBy)
+		}
+	})
+}
+
+// TestSeatSessionTimer: with sip.seat_session_expires at 4 s, the engine's
+// INVITE to a seat asks for a session timer it refreshes; a seat that
+// agrees (its 200 carries Session-Expires;refresher=uac) is sent an UPDATE
+// every 2 s: three answered, it hangs up itself. A seat that answers the
+// first refresh 481 is hung up, the call ends session_expired.
+func TestSeatSessionTimer(t *testing.T) {
+	t.Parallel()
+	e := startEngine(t, centreOpts{Seats: 1, RTPTimeout: "0s",
+		SIPExtra: "  min_session_expires: 2s\n  seat_session_expires: 4s\n"})
+	call := func(t *testing.T, refreshes, refuse, n int) (testpeer.SippResult, testpeer.SippResult) {
+		t.Helper()
+		seat := testpeer.StartSipp(t, testpeer.SippOptions{
+			Scenario: testpeer.ScenarioPath(t, "uas_timer.xml"), Calls: 1, RTPEcho: true, TraceMessages: true,
+			Vars:    map[string]string{"se": "4", "refreshes": strconv.Itoa(refreshes), "refuse": strconv.Itoa(refuse)},
+			Timeout: 40 * time.Second,
+		})
+		registerSeatWith(t, e, 1001, 0, seat.Addr, "", n)
+		peer := testpeer.NewRTPPeer(t)
+		caller := testpeer.StartSipp(t, testpeer.SippOptions{
+			LocalIP:  carrierIP,
+			Scenario: testpeer.ScenarioPath(t, "uac_call.xml"), Target: e.target(), Service: "12345",
+			Calls: 1, Timeout: 40 * time.Second,
+			Vars: map[string]string{"media_port": strconv.Itoa(peer.Port()), "codecs": "8"},
+		})
+		return seat.Wait(), caller.Wait()
+	}
+	t.Run("refreshed", func(t *testing.T) {
+		sr, cr := call(t, 3, 0, 1)
+		if sr.Successful != 1 || cr.Successful != 1 {
+			t.Fatalf("seat: %s\ncaller: %s\n%s", sr, cr, e.log.tail(30))
+		}
+		if n := strings.Count(sr.Messages, "UPDATE sip:"); n != 3 {
+			t.Errorf("want 3 UPDATEs to the seat, have %d", n)
+		}
+		r := e.waitRecords(1, 10*time.Second)[0]
+		if r.EndReason != "answered" || r.HangupBy != "agent" {
+			t.Fatalf("record: end_reason %q hangup_by %q", r.EndReason, r.HangupBy)
+		}
+		if d := r.EndedAt.Std().Sub(r.AnsweredAt.Std()); d < 5500*time.Millisecond {
+			t.Fatalf("talked %v, want past 6 s (three refreshes 2 s apart)", d)
+		}
+	})
+	t.Run("refresh refused", func(t *testing.T) {
+		sr, cr := call(t, 0, 1, 2)
+		if sr.Successful != 1 || cr.Successful != 1 {
+			t.Fatalf("seat: %s\ncaller: %s\n%s", sr, cr, e.log.tail(30))
+		}
+		rs := e.waitRecords(2, 10*time.Second)
+		if r := rs[len(rs)-1]; r.EndReason != "session_expired" || r.HangupBy != "system" {
+			t.Fatalf("record: end_reason %q hangup_by %q", r.EndReason, r.HangupBy)
+		}
+	})
+}

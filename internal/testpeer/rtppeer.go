@@ -35,6 +35,7 @@ const (
 type RTPPeer struct {
 	t    testing.TB
 	conn *net.UDPConn
+	ip   netip.Addr
 	port int
 
 	mu        sync.Mutex
@@ -66,12 +67,18 @@ type countWaiter struct {
 // registers Close with t.Cleanup.
 func NewRTPPeer(t testing.TB) *RTPPeer {
 	t.Helper()
-	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	return NewRTPPeerOn(t, netip.AddrFrom4([4]byte{127, 0, 0, 1}))
+}
+
+// NewRTPPeerOn is NewRTPPeer bound on ip (::1 for an IPv6 caller).
+func NewRTPPeerOn(t testing.TB, ip netip.Addr) *RTPPeer {
+	t.Helper()
+	conn, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, 0)))
 	if err != nil {
 		t.Fatalf("rtp peer: %v", err)
 	}
 	p := &RTPPeer{
-		t: t, conn: conn, port: conn.LocalAddr().(*net.UDPAddr).Port,
+		t: t, conn: conn, ip: ip, port: conn.LocalAddr().(*net.UDPAddr).Port,
 		pcm:    make([]int16, 0, 8000*10),
 		hdrs:   make([]rtp.Header, 0, 500),
 		jobs:   make(chan sendJob, 64),
@@ -88,9 +95,9 @@ func NewRTPPeer(t testing.TB) *RTPPeer {
 // Port is the local UDP port (put it in the SDP, e.g. -set media_port).
 func (p *RTPPeer) Port() int { return p.port }
 
-// Addr is 127.0.0.1:Port.
+// Addr is the bound address and Port (127.0.0.1 unless NewRTPPeerOn).
 func (p *RTPPeer) Addr() netip.AddrPort {
-	return netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), uint16(p.port))
+	return netip.AddrPortFrom(p.ip, uint16(p.port))
 }
 
 // Close stops both goroutines and closes the socket; it returns once they have

@@ -5,7 +5,7 @@ BIN      := bin/hotline
 PEERS    := sip-tester baresip-core sox espeak-ng redis-server kamailio sipvicious prometheus chromium
 PEER_BIN := sipp baresip sox espeak-ng redis-server kamailio svwar svcrack promtool chromium
 
-.PHONY: all build run test unit e2e bench fuzz peers vet fmt clean
+.PHONY: all build run test unit e2e bench fuzz peers vet fmt clean bpf
 
 all: build
 
@@ -43,6 +43,12 @@ peers:
 		apt-get update -qq && apt-get install -y -qq --no-install-recommends $(PEERS) >/dev/null; \
 		for s in redis-server kamailio prometheus; do (service $$s stop >/dev/null 2>&1 || true); done; \
 	fi
+
+# Regenerates the kernel fast path's object and Go bindings from
+# media/fastpath/bpf/relay.c (both committed: a build needs no clang).
+bpf:
+	command -v clang >/dev/null || (apt-get update -qq && apt-get install -y -qq --no-install-recommends clang llvm libbpf-dev >/dev/null)
+	cd media/fastpath && $(GO) generate .
 
 vet:
 	$(GO) vet ./...

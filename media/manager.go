@@ -30,6 +30,10 @@ type Config struct {
 	PortMin, PortMax int
 	// Logger receives the package's logs; nil discards them.
 	Logger *slog.Logger
+	// FastPath tries the kernel fast path (package fastpath) for bridged
+	// same-codec legs; where it cannot be loaded (privileges, kernel,
+	// IPv6) the user-space relay serves every leg, as it does without.
+	FastPath bool
 }
 
 // Stats are the Manager's counters since it started, read atomically (each
@@ -87,6 +91,7 @@ type Manager struct {
 	epoch  time.Time // monotonic origin of the package's clock
 	ports  portRange
 	stats  counters
+	kernel *kernelPath // nil: every packet is relayed in user space
 	done   chan struct{}
 	pacing sync.WaitGroup
 
@@ -117,6 +122,16 @@ func NewManager(cfg Config) (*Manager, error) {
 		ports: ports,
 		done:  make(chan struct{}),
 	}
+	if cfg.FastPath {
+		m.kernel, err = openKernelPath(m.addr, log)
+		if err != nil {
+			log.Warn("rtp relay in user space: kernel fast path unavailable", "path", "user", "err", err)
+		} else {
+			log.Info("rtp relay: bridged same-codec legs in the kernel", "path", "kernel", "interface", m.kernel.p.Interface())
+		}
+	} else {
+		log.Info("rtp relay in user space", "path", "user")
+	}
 	m.pacing.Add(1)
 	go m.pace()
 	return m, nil
@@ -127,6 +142,9 @@ func (m *Manager) now() time.Duration { return time.Since(m.epoch) }
 
 // Stats returns the manager's counters.
 func (m *Manager) Stats() Stats {
+	if m.kernel != nil {
+		m.kernel.foldAll()
+	}
 	m.mu.Lock()
 	active, mixing := len(m.sessions), 0
 	recording := 0
@@ -174,6 +192,9 @@ func (m *Manager) Close() error {
 	var errs []error
 	for _, s := range live {
 		errs = append(errs, s.Close())
+	}
+	if m.kernel != nil {
+		errs = append(errs, m.kernel.close())
 	}
 	return errors.Join(errs...)
 }

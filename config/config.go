@@ -108,12 +108,21 @@ type SIP struct {
 func (s SIP) HasTransport(t string) bool { return slices.Contains(s.Transports, t) }
 
 // RTP is the rtp section: the address bound and advertised in SDP, the even
-// port range [PortMin, PortMax], and the media timeout (0 disables it).
+// port range [PortMin, PortMax], the media timeout (0 disables it), and
+// whether bridged legs may be relayed by the kernel (FastPath: one of the
+// FastPath constants).
 type RTP struct {
 	Address          netip.Addr
 	PortMin, PortMax int
 	Timeout          time.Duration
+	FastPath         string
 }
+
+// rtp.fast_path values.
+const (
+	FastPathAuto = "auto" // the kernel fast path where it loads, else user space
+	FastPathOff  = "off"  // every packet through user space
+)
 
 // HTTP is the http section. Token is the admin bearer token every /api/v1/
 // route accepts; ReadToken ("" when unset) is accepted by the read-only ones.

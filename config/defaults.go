@@ -82,7 +82,7 @@ func newConfig() *Config {
 			// RFC 4028 section 4's recommended Min-SE.
 			MinSessionExpires: 90 * time.Second,
 		},
-		RTP:           RTP{PortMin: 20000, PortMax: 29999, Timeout: 30 * time.Second},
+		RTP:           RTP{PortMin: 20000, PortMax: 29999, Timeout: 30 * time.Second, FastPath: FastPathAuto},
 		DataDir:       "./data",
 		Location:      time.Local,
 		ShutdownGrace: 60 * time.Second,

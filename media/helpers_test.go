@@ -2,8 +2,8 @@ package media
 
 import (
 	"net"
-	"os"
 	"net/netip"
+	"os"
 	"testing"
 	"time"
 

@@ -212,6 +212,7 @@ func (k *kernelPath) foldLocked(s *Session, c fastpath.Counters) {
 	st.packetsIn.Add(n)
 	st.packetsOut.Add(n)
 	st.packetsRelayed.Add(n)
+	st.kernelRelayed.Add(n)
 }
 
 // fold brings s's counters up to date with the kernel (RTP timeout, Stats).

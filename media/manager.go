@@ -49,6 +49,8 @@ type Stats struct {
 	Dropped        [DropReasons]uint64 // PacketsDropped by DropReason
 	DTMFEvents     uint64              // DTMF digits received (RFC 4733 events, each once)
 	Timeouts       uint64              // sessions whose RTP timeout fired
+	KernelLegs     int                 // legs the kernel fast path relays now
+	KernelRelayed  uint64              // of PacketsRelayed, those the kernel relayed
 }
 
 // DropReason says why a packet was dropped (the label of the dropped
@@ -79,6 +81,7 @@ func (r DropReason) String() string {
 // counters are the atomic backing of Stats.
 type counters struct {
 	packetsIn, packetsOut, packetsRelayed, dtmfEvents, timeouts atomic.Uint64
+	kernelRelayed                                               atomic.Uint64
 	dropped                                                     [DropReasons]atomic.Uint64
 }
 
@@ -168,6 +171,8 @@ func (m *Manager) Stats() Stats {
 		PacketsRelayed: m.stats.packetsRelayed.Load(),
 		DTMFEvents:     m.stats.dtmfEvents.Load(),
 		Timeouts:       m.stats.timeouts.Load(),
+		KernelLegs:     m.KernelLegs(),
+		KernelRelayed:  m.stats.kernelRelayed.Load(),
 	}
 	for i := range st.Dropped {
 		st.Dropped[i] = m.stats.dropped[i].Load()

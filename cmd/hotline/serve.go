@@ -151,7 +151,8 @@ func (c *centre) build(cfg *config.Config) error {
 	go keepRecordings(filepath.Join(cfg.DataDir, "recordings"), cfg.Recordings.Keep, cfg.Location, c.now, c.log.With("part", "recordings"), c.stopRetention)
 	c.media, err = media.NewManager(media.Config{
 		Address: cfg.RTP.Address, PortMin: cfg.RTP.PortMin, PortMax: cfg.RTP.PortMax,
-		Logger: c.log.With("part", "media"),
+		FastPath: cfg.RTP.FastPath == config.FastPathAuto,
+		Logger:   c.log.With("part", "media"),
 	})
 	if err != nil {
 		return err
@@ -257,6 +258,7 @@ func (c *centre) rtpStats() supervisor.RTPStats {
 		Received: s.PacketsIn, Sent: s.PacketsOut, Relayed: s.PacketsRelayed, Dropped: dropped,
 		Timeouts: s.Timeouts, Sessions: int(s.ActiveSessions), RoomsMixing: s.RoomsMixing,
 		Recordings: s.Recordings,
+		KernelPath: c.media.FastPath() == "kernel", KernelLegs: s.KernelLegs, KernelRelayed: s.KernelRelayed,
 	}
 }
 

@@ -22,7 +22,8 @@ test: peers vet
 
 # Go benchmarks and SIPp load runs; figures go to docs/BENCHMARKS.md.
 bench: peers build
-	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./media/ ./records/ ./acd/
+	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./media/ ./media/fastpath/ ./records/ ./acd/
+	HOTLINE_BENCH=1 HOTLINE_BENCH_OUT=$(CURDIR)/bin/bench $(GO) test -count=1 -timeout 20m -run '^TestRelayPaths$$' -v ./media/
 	HOTLINE_BENCH=1 HOTLINE_BENCH_OUT=$(CURDIR)/bin/bench $(GO) test -count=1 -timeout 60m -run 'Bench' -v ./cmd/hotline/
 
 # Each fuzz target for FUZZTIME (default 60s); their seed corpora run in

@@ -18,6 +18,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/hotline-cc/hotline/media/fastpath"
 )
 
 // pathsBlasterEnv makes the test binary the packet source of
@@ -98,7 +100,9 @@ type pathRow struct {
 	machine                  float64 // cores busy, /proc/stat
 	mallocs                  uint64
 	kernelLegs               int
-	ownNs                    float64 // relay's own CPU per packet (path − floor); 0 for the floor
+	progRuns                 uint64        // the eBPF program's runs in the window (kernel path)
+	progTime                 time.Duration // and their total run time
+	ownNs                    float64       // relay's own CPU per packet (path − floor); 0 for the floor
 	addedP50, addedP99       time.Duration
 }
 
@@ -125,7 +129,8 @@ func (r *pathRow) markdown() string {
 	}
 	path := r.path
 	if r.path == "kernel" {
-		path = fmt.Sprintf("kernel (%d legs in it)", r.kernelLegs)
+		path = fmt.Sprintf("kernel (%d legs in it; the program: %.2f runs, %.0f ns per packet)", r.kernelLegs,
+			float64(r.progRuns)/float64(max(r.received, 1)), float64(r.progTime.Nanoseconds())/float64(max(r.received, 1)))
 	}
 	return fmt.Sprintf("| %d | %s | %.0f (%d) | %d of %d | %d / %d µs | %s | %d / %d µs | %.1f%% | %.1f%% | %.1f%% | %.2f µs | %s | %s | %s | %.2f |\n",
 		r.calls, path, float64(r.received)/w, r.calls*100, r.sent-r.received, r.sent,
@@ -173,6 +178,12 @@ func runPath(t *testing.T, bl *pathsBlaster, path string, calls int, window time
 	if m != nil {
 		r.kernelLegs = m.KernelLegs()
 	}
+	if m != nil && m.kernel != nil {
+		if c, err := fastpath.EnableStats(); err == nil {
+			defer c.Close()
+		}
+	}
+	progRuns0, progTime0 := programStats(m)
 	soft := softirqThreads()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
@@ -182,10 +193,21 @@ func runPath(t *testing.T, bl *pathsBlaster, path string, calls int, window time
 	r.engine, r.softirq = processCPU()-engine0, threadsCPU(soft)-soft0
 	runtime.ReadMemStats(&ms)
 	r.mallocs = ms.Mallocs - mallocs0
+	progRuns1, progTime1 := programStats(m)
+	r.progRuns, r.progTime = progRuns1-progRuns0, progTime1-progTime0
 	r.machine = (busy1 - busy0).Seconds() / wall1.Sub(wall0).Seconds()
 	r.sent, r.received, r.blaster = res.sent, res.received, res.cpu
 	r.latP50, r.latP99, r.jitP50, r.jitP99 = res.latP50, res.latP99, res.jitP50, res.jitP99
 	return r
+}
+
+// programStats reads the eBPF program's run count and time (kernel path).
+func programStats(m *Manager) (uint64, time.Duration) {
+	if m == nil || m.kernel == nil {
+		return 0, 0
+	}
+	runs, total, _ := m.kernel.p.ProgramStats()
+	return runs, total
 }
 
 func envList(name, def string) []int {
@@ -403,12 +425,12 @@ func blastPaths(t *testing.T, epoch time.Time, caller, agent *net.UDPConn, dsts 
 }
 
 // pathsReceiver counts what comes back: a latency histogram (1 µs
-// buckets up to 20 ms, the last one for everything later) and each
+// buckets up to 100 ms, the last one for everything later) and each
 // stream's RFC 3550 jitter. No allocation per packet.
 type pathsReceiver struct {
 	epoch    time.Time
 	mu       sync.Mutex
-	hist     [20001]int64
+	hist     [100001]int64
 	streams  []streamJitter
 	received atomic.Int64
 }

@@ -16,6 +16,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"time"
@@ -207,4 +208,21 @@ func be32(x uint32) uint32 {
 	var b [4]byte
 	binary.BigEndian.PutUint32(b[:], x)
 	return binary.NativeEndian.Uint32(b[:])
+}
+
+// EnableStats turns on the kernel's run-time accounting of every BPF
+// program until the closer is closed (it costs a little on each run:
+// benchmarks only).
+func EnableStats() (io.Closer, error) {
+	return ebpf.EnableStats(uint32(unix.BPF_STATS_RUN_TIME))
+}
+
+// ProgramStats is how often the program ran and for how long in all,
+// counted while stats are enabled.
+func (p *Path) ProgramStats() (runs uint64, total time.Duration, err error) {
+	st, err := p.objs.RtpRelay.Stats()
+	if err != nil {
+		return 0, 0, err
+	}
+	return st.RunCount, st.Runtime, nil
 }

@@ -57,6 +57,7 @@ func TestRelayPaths(t *testing.T) {
 	if v := os.Getenv("HOTLINE_BENCH_WINDOW"); v != "" {
 		window, _ = time.ParseDuration(v)
 	}
+	started, load := time.Now().UTC(), loadAvg()
 	bl := startPathsBlaster(t)
 	var rows []pathRow
 	for _, calls := range levels {
@@ -75,7 +76,8 @@ func TestRelayPaths(t *testing.T) {
 		}
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "relay paths, %s window, started %s, load average before: %s\n\n", window, time.Now().UTC().Format(time.RFC3339), loadAvg())
+	fmt.Fprintf(&b, "relay paths, %s window, %s to %s, load average before: %s, after: %s\n\n",
+		window, started.Format(time.RFC3339), time.Now().UTC().Format(time.RFC3339), load, loadAvg())
 	b.WriteString("| calls | path | relayed packets/s (nominal) | lost | latency p50 / p99 | added vs floor p50 / p99 | jitter p50 / p99 | engine CPU | blaster CPU | ksoftirqd CPU | CPU per packet, all three | relay's own per packet (− floor) | = % of a core per call | engine allocs per packet | machine busy (of 2 cores) |\n")
 	b.WriteString("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	for _, r := range rows {

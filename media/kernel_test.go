@@ -2,6 +2,7 @@ package media
 
 import (
 	"bytes"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -59,9 +60,7 @@ func TestKernelRelayContinuity(t *testing.T) {
 		prevB, prevA = atB, atA
 	}
 	if bp.kernel {
-		if !bp.a.InKernel() || !bp.b.InKernel() || bp.m.KernelLegs() != 2 {
-			t.Fatalf("legs not in the kernel: a %v, b %v, %d legs", bp.a.InKernel(), bp.b.InKernel(), bp.m.KernelLegs())
-		}
+		waitFor(t, "both legs in the kernel", func() bool { return bp.a.InKernel() && bp.b.InKernel() && bp.m.KernelLegs() == 2 })
 		c, ok := bp.m.kernel.p.Read(bp.a.k.leg.Local, bp.a.k.leg.Remote)
 		if !ok || c.Packets < rounds-2 {
 			t.Errorf("kernel relayed %d of the caller's packets, want >= %d", c.Packets, rounds-2)
@@ -97,10 +96,14 @@ func TestKernelLegLeavesForUserSpace(t *testing.T) {
 	for range 5 {
 		prevB, _ = bp.round(t)
 	}
+	// A leg enters the kernel from its reader goroutine, just after the
+	// packet that made it possible: wait for it. Leaving is synchronous.
 	inKernel := func(want bool) {
 		t.Helper()
-		if bp.kernel && (bp.a.InKernel() != want || bp.b.InKernel() != want) {
-			t.Fatalf("in kernel: a %v, b %v, want %v", bp.a.InKernel(), bp.b.InKernel(), want)
+		if bp.kernel {
+			waitFor(t, fmt.Sprintf("both legs in the kernel: %v", want), func() bool {
+				return bp.a.InKernel() == want && bp.b.InKernel() == want
+			})
 		}
 	}
 	inKernel(true)
@@ -181,8 +184,8 @@ func TestKernelLegTimeout(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	if bp.kernel && !bp.a.InKernel() {
-		t.Fatal("not in the kernel")
+	if bp.kernel {
+		waitFor(t, "the caller's leg in the kernel", bp.a.InKernel)
 	}
 	silent := time.Now()
 	waitChan(t, "RTP timeout", fired)

@@ -72,26 +72,6 @@ struct {
 #define IP_CSUM (IP_OFF + offsetof(struct iphdr, check))
 #define UDP_CSUM (UDP_OFF + offsetof(struct udphdr, check))
 
-static __always_inline int replace4(struct __sk_buff *skb, __u32 off, __u32 from, __u32 to, int l3, int pseudo)
-{
-	if (from == to)
-		return 0;
-	if (l3 && bpf_l3_csum_replace(skb, IP_CSUM, from, to, 4))
-		return -1;
-	if (bpf_l4_csum_replace(skb, UDP_CSUM, from, to, BPF_F_MARK_MANGLED_0 | (pseudo ? BPF_F_PSEUDO_HDR : 0) | 4))
-		return -1;
-	return bpf_skb_store_bytes(skb, off, &to, 4, 0);
-}
-
-static __always_inline int replace2(struct __sk_buff *skb, __u32 off, __u16 from, __u16 to)
-{
-	if (from == to)
-		return 0;
-	if (bpf_l4_csum_replace(skb, UDP_CSUM, from, to, BPF_F_MARK_MANGLED_0 | 2))
-		return -1;
-	return bpf_skb_store_bytes(skb, off, &to, 2, 0);
-}
-
 SEC("tc")
 int rtp_relay(struct __sk_buff *skb)
 {
@@ -132,23 +112,36 @@ int rtp_relay(struct __sk_buff *skb)
 	if (len < sizeof(struct udphdr) + 12)
 		return TCX_NEXT;
 
-	__u16 seq_in = *(__u16 *)(rtp + 2);
-	__u32 ts_in = *(__u32 *)(rtp + 4);
-	__u16 seq = bpf_ntohs(seq_in) + l->seq_off;
-	__u32 ts = bpf_ntohl(ts_in) + l->ts_off;
-	__u32 saddr = ip->saddr, daddr = ip->daddr;
-	__u16 sport = udp->source, dport = udp->dest;
+	__u32 w0 = *(__u32 *)rtp; // version, payload type, sequence number
+	__u16 seq = bpf_ntohs(*(__u16 *)(rtp + 2)) + l->seq_off;
+	__u32 ts = bpf_ntohl(*(__u32 *)(rtp + 4)) + l->ts_off;
+	__u32 ports = *(__u32 *)&udp->source;
 
-	// Every pointer into the packet is invalid after the first helper
-	// that writes it: everything needed was read above.
-	if (replace4(skb, IP_OFF + offsetof(struct iphdr, saddr), saddr, l->out_saddr, 1, 1) ||
-	    replace4(skb, IP_OFF + offsetof(struct iphdr, daddr), daddr, l->out_daddr, 1, 1) ||
-	    replace2(skb, UDP_OFF + offsetof(struct udphdr, source), sport, l->out_sport) ||
-	    replace2(skb, UDP_OFF + offsetof(struct udphdr, dest), dport, l->out_dport) ||
-	    replace2(skb, RTP_OFF + 2, seq_in, bpf_htons(seq)) ||
-	    replace4(skb, RTP_OFF + 4, ts_in, bpf_htonl(ts), 0, 0) ||
-	    replace4(skb, RTP_OFF + 8, ssrc, l->out_ssrc, 0, 0))
-		return TC_ACT_SHOT; // half rewritten: it must not go anywhere
+	// The addresses are in the UDP pseudo-header (for a packet whose
+	// checksum the device finishes, CHECKSUM_PARTIAL, only they count);
+	// ports and RTP words are in the UDP checksum proper.
+	__u32 old_addr[2] = {ip->saddr, ip->daddr};
+	__u32 new_addr[2] = {l->out_saddr, l->out_daddr};
+	__u32 old_rest[4] = {ports, w0, *(__u32 *)(rtp + 4), ssrc};
+	__u32 new_rest[4] = {(__u32)l->out_sport | ((__u32)l->out_dport << 16), w0, bpf_htonl(ts), l->out_ssrc};
+	((__u16 *)&new_rest[1])[1] = bpf_htons(seq);
+	__s64 addr_diff = bpf_csum_diff(old_addr, sizeof(old_addr), new_addr, sizeof(new_addr), 0);
+	__s64 rest_diff = bpf_csum_diff(old_rest, sizeof(old_rest), new_rest, sizeof(new_rest), 0);
+	if (addr_diff < 0 || rest_diff < 0)
+		return TCX_NEXT;
+
+	// Write the packet directly, then fix the checksums (the checksum
+	// helpers invalidate packet pointers).
+	ip->saddr = new_addr[0];
+	ip->daddr = new_addr[1];
+	*(__u32 *)&udp->source = new_rest[0];
+	*(__u32 *)rtp = new_rest[1];
+	*(__u32 *)(rtp + 4) = new_rest[2];
+	*(__u32 *)(rtp + 8) = new_rest[3];
+	if (bpf_l3_csum_replace(skb, IP_CSUM, 0, addr_diff, 0) ||
+	    bpf_l4_csum_replace(skb, UDP_CSUM, 0, addr_diff, BPF_F_PSEUDO_HDR | BPF_F_MARK_MANGLED_0) ||
+	    bpf_l4_csum_replace(skb, UDP_CSUM, 0, rest_diff, BPF_F_MARK_MANGLED_0))
+		return TC_ACT_SHOT; // rewritten with a wrong checksum: it must not go anywhere
 
 	__sync_fetch_and_add(&l->packets, 1);
 	__sync_fetch_and_add(&l->bytes, len - sizeof(struct udphdr));

@@ -48,7 +48,7 @@ func FuzzKernelRelay(f *testing.F) {
 		if _, err := r.peerA.WriteToUDPAddrPort(data, r.leg.Local); err != nil {
 			t.Fatal(err)
 		}
-		got, relayed := r.next(t)
+		got, relayed := r.next(t, data)
 		plain := len(data) >= 12 && data[0] == 0x80 && data[1]&0x7f == r.leg.PT &&
 			binary.BigEndian.Uint32(data[8:]) == r.leg.InSSRC
 		if relayed != plain {
@@ -100,7 +100,7 @@ func openRig(t *testing.T) *fuzzRig {
 
 // next returns the one datagram that came out, and whether it was relayed
 // (true: at the other leg's peer, from the other leg's port).
-func (r *fuzzRig) next(t *testing.T) ([]byte, bool) {
+func (r *fuzzRig) next(t *testing.T, sent []byte) ([]byte, bool) {
 	deadline := time.Now().Add(2 * time.Second)
 	for time.Now().Before(deadline) {
 		for _, c := range []*net.UDPConn{r.peerB, r.legA} {
@@ -115,6 +115,6 @@ func (r *fuzzRig) next(t *testing.T) ([]byte, bool) {
 			return bytes.Clone(r.buf[:n]), c == r.peerB
 		}
 	}
-	t.Fatal("the datagram came out nowhere")
+	t.Fatalf("% x came out nowhere", sent)
 	return nil, false
 }

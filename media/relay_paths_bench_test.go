@@ -4,11 +4,9 @@ import (
 	"bufio"
 	"encoding/binary"
 	"fmt"
-	"io"
 	"net"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -58,7 +56,7 @@ func TestRelayPaths(t *testing.T) {
 		window, _ = time.ParseDuration(v)
 	}
 	started, load := time.Now().UTC(), loadAvg()
-	bl := startPathsBlaster(t)
+	bl := spawnBlaster(t, "TestRelayPathsBlaster", pathsBlasterEnv)
 	var rows []pathRow
 	for _, calls := range levels {
 		var floor *pathRow
@@ -144,7 +142,7 @@ func (r *pathRow) markdown() string {
 // runPath sets up calls bridged calls on one path, warms them up (every
 // leg learns its peer; on the kernel path, moves to the kernel), and
 // measures one window.
-func runPath(t *testing.T, bl *pathsBlaster, path string, calls int, window time.Duration) pathRow {
+func runPath(t *testing.T, bl *blaster, path string, calls int, window time.Duration) pathRow {
 	t.Helper()
 	pairs := make([]string, calls)
 	var m *Manager
@@ -175,7 +173,7 @@ func runPath(t *testing.T, bl *pathsBlaster, path string, calls int, window time
 			pairs[i] = a.LocalAddr().String() + "," + b.LocalAddr().String()
 		}
 	}
-	bl.run(t, pairs, 2*time.Second) // warm-up
+	playCalls(t, bl, pairs, 2*time.Second) // warm-up
 	r := pathRow{path: path, calls: calls, window: window}
 	if m != nil {
 		r.kernelLegs = m.KernelLegs()
@@ -190,7 +188,7 @@ func runPath(t *testing.T, bl *pathsBlaster, path string, calls int, window time
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	mallocs0, engine0, soft0, busy0, wall0 := ms.Mallocs, processCPU(), threadsCPU(soft), machineBusy(), time.Now()
-	res := bl.run(t, pairs, window)
+	res := playCalls(t, bl, pairs, window)
 	busy1, wall1 := machineBusy(), time.Now()
 	r.engine, r.softirq = processCPU()-engine0, threadsCPU(soft)-soft0
 	runtime.ReadMemStats(&ms)
@@ -290,52 +288,15 @@ func statCPU(path string) time.Duration {
 	return time.Duration(ut+st) * time.Second / 100
 }
 
-// pathsBlaster is the blaster process seen from the benchmark.
-type pathsBlaster struct {
-	caller, agent netip.AddrPort
-	in            io.WriteCloser
-	out           *bufio.Scanner
-}
-
 type blastResult struct {
 	sent, received                 int64
 	latP50, latP99, jitP50, jitP99 time.Duration
 	cpu                            time.Duration
 }
 
-func startPathsBlaster(t *testing.T) *pathsBlaster {
-	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestRelayPathsBlaster$")
-	cmd.Env = append(os.Environ(), pathsBlasterEnv+"=1")
-	cmd.Stderr = os.Stderr
-	in, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { in.Close(); _ = cmd.Wait() })
-	bl := &pathsBlaster{in: in, out: bufio.NewScanner(out)}
-	bl.out.Buffer(make([]byte, 1<<20), 1<<20)
-	var c, a string
-	if !bl.out.Scan() {
-		t.Fatal("blaster said nothing")
-	}
-	if _, err := fmt.Sscan(bl.out.Text(), &c, &a); err != nil {
-		t.Fatalf("blaster: %q: %v", bl.out.Text(), err)
-	}
-	bl.caller, bl.agent = netip.MustParseAddrPort(c), netip.MustParseAddrPort(a)
-	return bl
-}
-
-// run has the blaster play every call (pairs: "A,B": the caller sends to
-// A, the agent to B) for d and report.
-func (bl *pathsBlaster) run(t *testing.T, pairs []string, d time.Duration) blastResult {
+// playCalls has the blaster (TestRelayPathsBlaster) play every call
+// (pairs: "A,B": the caller sends to A, the agent to B) for d and report.
+func playCalls(t *testing.T, bl *blaster, pairs []string, d time.Duration) blastResult {
 	t.Helper()
 	if _, err := fmt.Fprintf(bl.in, "%d %s\n", d.Milliseconds(), strings.Join(pairs, " ")); err != nil {
 		t.Fatal(err)

@@ -5,7 +5,7 @@ BIN      := bin/hotline
 PEERS    := sip-tester baresip-core sox espeak-ng redis-server kamailio sipvicious prometheus chromium stunnel4
 PEER_BIN := sipp baresip sox espeak-ng redis-server kamailio svwar svcrack promtool chromium stunnel4
 
-.PHONY: all build run test unit e2e bench fuzz peers vet fmt clean
+.PHONY: all build run test unit e2e bench fuzz peers vet fmt clean bpf
 
 all: build
 
@@ -22,13 +22,14 @@ test: peers vet
 
 # Go benchmarks and SIPp load runs; figures go to docs/BENCHMARKS.md.
 bench: peers build
-	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./media/ ./records/ ./acd/
+	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./media/ ./media/fastpath/ ./records/ ./acd/
+	HOTLINE_BENCH=1 HOTLINE_BENCH_OUT=$(CURDIR)/bin/bench $(GO) test -count=1 -timeout 20m -run '^TestRelayPaths$$' -v ./media/
 	HOTLINE_BENCH=1 HOTLINE_BENCH_OUT=$(CURDIR)/bin/bench $(GO) test -count=1 -timeout 60m -run 'Bench' -v ./cmd/hotline/
 
 # Each fuzz target for FUZZTIME (default 60s); their seed corpora run in
 # `make test` already. Executions and crashes go to docs/RELIABILITY.md.
 FUZZTIME ?= 60s
-FUZZ     := ./config:FuzzParse ./media:FuzzRTP4733 ./media:FuzzLatch ./media:FuzzWAV ./sip:FuzzServer ./sip:FuzzParseSDP ./sip:FuzzInfoDTMF ./sip:FuzzParseCrypto
+FUZZ     := ./config:FuzzParse ./media/fastpath:FuzzKernelRelay ./media:FuzzRTP4733 ./media:FuzzLatch ./media:FuzzWAV ./sip:FuzzServer ./sip:FuzzParseSDP ./sip:FuzzInfoDTMF ./sip:FuzzParseCrypto
 fuzz:
 	@for t in $(FUZZ); do pkg=$${t%%:*}; fn=$${t##*:}; \
 		echo "== $$pkg $$fn ($(FUZZTIME))"; \
@@ -43,6 +44,12 @@ peers:
 		apt-get update -qq && apt-get install -y -qq --no-install-recommends $(PEERS) >/dev/null; \
 		for s in redis-server kamailio prometheus; do (service $$s stop >/dev/null 2>&1 || true); done; \
 	fi
+
+# Regenerates the kernel fast path's object and Go bindings from
+# media/fastpath/bpf/relay.c (both committed: a build needs no clang).
+bpf:
+	command -v clang >/dev/null || (apt-get update -qq && apt-get install -y -qq --no-install-recommends clang llvm libbpf-dev >/dev/null)
+	cd media/fastpath && $(GO) generate .
 
 vet:
 	$(GO) vet ./...

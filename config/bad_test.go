@@ -105,6 +105,9 @@ func badCases(t testing.TB) []badCase {
 		{"port range not a range", edit(t, "  address: 127.0.0.1\n", "  address: 127.0.0.1\n  ports: 20000\n"), []string{
 			"6: rtp.ports: must be a string, not the number 20000",
 		}},
+		{"fast path unknown", edit(t, "  address: 127.0.0.1\n", "  address: 127.0.0.1\n  fast_path: xdp\n"), []string{
+			`6: rtp.fast_path: unknown fast path mode "xdp" (known: auto, off)`,
+		}},
 		{"missing prompt file", baseYAML + "prompts: {hold_music: nothing.wav}\n", []string{
 			`25: prompts.hold_music: prompt "nothing.wav" in prompts/: not found`,
 		}},

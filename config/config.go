@@ -120,7 +120,9 @@ func (s SIP) HasTransport(t string) bool { return slices.Contains(s.Transports, 
 
 // RTP is the rtp section: the address bound and advertised in SDP, the even
 // port range [PortMin, PortMax], the media timeout (0 disables it), and
-// whether the prompt pacer batches its sends (sendmmsg on a raw socket).
+// whether the prompt pacer batches its sends (sendmmsg on a raw socket),
+// and whether bridged legs may be relayed by the kernel (FastPath: one of
+// the FastPath constants).
 type RTP struct {
 	Address netip.Addr
 	// Address6, when valid, is a second media address, IPv6, for offers
@@ -129,7 +131,14 @@ type RTP struct {
 	PortMin, PortMax int
 	Timeout          time.Duration
 	BatchSends       bool
+	FastPath         string
 }
+
+// rtp.fast_path values.
+const (
+	FastPathAuto = "auto" // the kernel fast path where it loads, else user space
+	FastPathOff  = "off"  // every packet through user space
+)
 
 // HTTP is the http section. Token is the admin bearer token every /api/v1/
 // route accepts; ReadToken ("" when unset) is accepted by the read-only ones.

@@ -39,6 +39,7 @@ func TestDefaults(t *testing.T) {
 		{"seat_session_expires", s.SeatSessionExpires, time.Duration(0)},
 		{"rtp ports", [2]int{c.RTP.PortMin, c.RTP.PortMax}, [2]int{20000, 29999}},
 		{"rtp timeout", c.RTP.Timeout, 30 * time.Second},
+		{"rtp fast_path", c.RTP.FastPath, FastPathAuto},
 		{"data_dir", c.DataDir, "./data"},
 		{"shutdown_grace", c.ShutdownGrace, time.Minute},
 		{"prompts", [3]string{c.Prompts.Welcome, c.Prompts.HoldMusic, c.Prompts.Language}, [3]string{"welcome.wav", "hold.wav", "zh"}},
@@ -71,7 +72,7 @@ func equal(a, b any) bool {
 func TestExplicitValues(t *testing.T) {
 	text := edit(t,
 		"sip:\n", "sip:\n  transports: [tcp]\n  nonce_ttl: 1m\n  register_expires: {min: 30, max: 60, default: 45}\n  max_auth_failures: 0\n  auth_lockout: 1h\n  seat_networks: [10.1.0.0/16, 192.0.2.7]\n",
-		"  address: 127.0.0.1\n", "  address: 127.0.0.1\n  ports: 40000-40003\n  timeout: 0\n",
+		"  address: 127.0.0.1\n", "  address: 127.0.0.1\n  ports: 40000-40003\n  timeout: 0\n  fast_path: off\n",
 		"    target: sip:12315@127.0.0.1:5093\n", "    target: sip:12315@127.0.0.1:5093\n    ring_timeout: 20s\n",
 		"acl: [127.0.0.1/32]", `acl: [127.0.0.1, "::1"]`,
 		`extension: "1001"`, `extension: 1001, name: 坐席一`,
@@ -85,7 +86,7 @@ func TestExplicitValues(t *testing.T) {
 		fmt.Sprint(c.SIP.SeatNetworks) != "[10.1.0.0/16 192.0.2.7/32]" {
 		t.Errorf("sip %+v", c.SIP)
 	}
-	if c.RTP.PortMin != 40000 || c.RTP.PortMax != 40003 || c.RTP.Timeout != 0 {
+	if c.RTP.PortMin != 40000 || c.RTP.PortMax != 40003 || c.RTP.Timeout != 0 || c.RTP.FastPath != FastPathOff {
 		t.Errorf("rtp %+v", c.RTP)
 	}
 	if c.Lines[1].RingTimeout != 20*time.Second || c.Seats[0].Name != "坐席一" || c.Seats[0].Extension != "1001" {

@@ -253,6 +253,11 @@ func (p *parser) rtp(path string, n *yaml.Node) {
 		"ports":       p.rtpPorts,
 		"timeout":     func(path string, v *yaml.Node) { setDuration(&p.reader, &r.Timeout, path, v, 0) },
 		"batch_sends": p.setBool(&r.BatchSends),
+		"fast_path": func(path string, v *yaml.Node) {
+			if s, ok := p.str(path, v); ok && p.oneOf(path, v, s, "fast path mode", []string{FastPathAuto, FastPathOff}) {
+				r.FastPath = s
+			}
+		},
 	})
 	p.require(path, n, seen, "address")
 }

@@ -83,7 +83,7 @@ func newConfig() *Config {
 			MinSessionExpires: 90 * time.Second,
 			SeatSRTP:          SRTPOff,
 		},
-		RTP:           RTP{PortMin: 20000, PortMax: 29999, Timeout: 30 * time.Second, BatchSends: true},
+		RTP:           RTP{PortMin: 20000, PortMax: 29999, Timeout: 30 * time.Second, BatchSends: true, FastPath: FastPathAuto},
 		DataDir:       "./data",
 		Location:      time.Local,
 		ShutdownGrace: 60 * time.Second,

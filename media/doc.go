@@ -25,10 +25,21 @@
 // runs on the receiving session's reader goroutine, allocates nothing in
 // steady state and uses no channel, goroutine or timer per packet.
 //
+// The kernel fast path (kernel.go, package fastpath), where it loads: a
+// bridged same-codec leg whose packets are plain goes to an eBPF program
+// that rewrites and forwards them in the kernel, as the relay would; the
+// leg returns to user space whenever anything else is asked of it (a
+// prompt or DTMF sent into it, recording, mixing, a new address, hold,
+// the end of the relay), and the kernel's counters feed the RTP timeout
+// and the statistics.
+//
 // Locks: Manager.mu, Session.outMu (the output stream and its socket
 // writes), Session.txMu (DTMF sender queue), the timeout timer's mutex,
 // Room.mu (its legs and matrix) and roomLeg.mu (a leg's queued frames) are
-// each held alone, never two at once; a relay write or a mixed frame's
-// write holds only the destination session's outMu. Everything the packet
+// each held alone, never two at once, except for kernelPath.mu: it is
+// taken under Room.mu or a Recorder's mu (a leg leaving the kernel) and
+// takes a Session.outMu under it (Room.mu, Recorder.mu → kernelPath.mu →
+// Session.outMu). A relay write or a mixed frame's write holds only the
+// destination session's outMu. Everything the packet
 // path reads per packet is an atomic, but for the mixing room's leg queue.
 package media

@@ -305,11 +305,13 @@ func (s *Session) SendDTMF(digit rune, d time.Duration) error {
 	}
 	packets := min(max(int((d+frameInterval-1)/frameInterval), dtmfMinPackets), dtmfMaxPackets)
 	s.txMu.Lock()
-	defer s.txMu.Unlock()
 	if !s.tx.push(queuedDigit{event: ev, packets: packets}) {
+		s.txMu.Unlock()
 		return ErrDTMFQueue
 	}
 	s.txState.Store(s.tx.state())
+	s.txMu.Unlock()
+	s.kernelRecheck() // the digit wins over a relay into s: that relay leaves the kernel
 	return nil
 }
 

@@ -3,6 +3,7 @@ package media
 import (
 	"net"
 	"net/netip"
+	"os"
 	"testing"
 	"time"
 
@@ -12,13 +13,17 @@ import (
 // waitLimit bounds every wait on an event; reaching it fails the test.
 const waitLimit = 5 * time.Second
 
+// newTestManager is a manager on 127.0.0.1 with the kernel fast path
+// where it loads, unless HOTLINE_FAST_PATH=off; the test logs which path
+// relays.
 func newTestManager(t testing.TB) *Manager {
 	t.Helper()
-	m, err := NewManager(Config{Address: netip.MustParseAddr("127.0.0.1")})
+	m, err := NewManager(Config{Address: netip.MustParseAddr("127.0.0.1"), FastPath: os.Getenv("HOTLINE_FAST_PATH") != "off"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = m.Close() })
+	t.Logf("relay path: %s", m.FastPath())
 	return m
 }
 

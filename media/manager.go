@@ -38,6 +38,10 @@ type Config struct {
 	// of batching a tick's packets into sendmmsg on a raw socket (the
 	// default where the process may open one: CAP_NET_RAW on Linux).
 	UnbatchedSends bool
+	// FastPath tries the kernel fast path (package fastpath) for bridged
+	// same-codec legs; where it cannot be loaded (privileges, kernel,
+	// IPv6) the user-space relay serves every leg, as it does without.
+	FastPath bool
 }
 
 // Stats are the Manager's counters since it started, read atomically (each
@@ -53,6 +57,8 @@ type Stats struct {
 	Dropped        [DropReasons]uint64 // PacketsDropped by DropReason
 	DTMFEvents     uint64              // DTMF digits received (RFC 4733 events, each once)
 	Timeouts       uint64              // sessions whose RTP timeout fired
+	KernelLegs     int                 // legs the kernel fast path relays now
+	KernelRelayed  uint64              // of PacketsRelayed, those the kernel relayed
 }
 
 // DropReason says why a packet was dropped (the label of the dropped
@@ -85,6 +91,7 @@ func (r DropReason) String() string {
 // counters are the atomic backing of Stats.
 type counters struct {
 	packetsIn, packetsOut, packetsRelayed, dtmfEvents, timeouts atomic.Uint64
+	kernelRelayed                                               atomic.Uint64
 	dropped                                                     [DropReasons]atomic.Uint64
 }
 
@@ -98,6 +105,7 @@ type Manager struct {
 	epoch  time.Time // monotonic origin of the package's clock
 	ports  portRange
 	stats  counters
+	kernel *kernelPath // nil: every packet is relayed in user space
 	done   chan struct{}
 	pacing sync.WaitGroup
 
@@ -140,6 +148,16 @@ func NewManager(cfg Config) (*Manager, error) {
 			log.Info("pacer sends batched", "per_call", batchSize)
 		}
 	}
+	if cfg.FastPath {
+		m.kernel, err = openKernelPath(m.addr, log)
+		if err != nil {
+			log.Warn("rtp relay in user space: kernel fast path unavailable", "path", "user", "err", err)
+		} else {
+			log.Info("rtp relay: bridged same-codec legs in the kernel", "path", "kernel", "interface", m.kernel.p.Interface())
+		}
+	} else {
+		log.Info("rtp relay in user space", "path", "user")
+	}
 	m.pacing.Add(1)
 	go m.pace()
 	return m, nil
@@ -150,6 +168,9 @@ func (m *Manager) now() time.Duration { return time.Since(m.epoch) }
 
 // Stats returns the manager's counters.
 func (m *Manager) Stats() Stats {
+	if m.kernel != nil {
+		m.kernel.foldAll()
+	}
 	m.mu.Lock()
 	active, mixing := len(m.sessions), 0
 	recording := 0
@@ -173,6 +194,8 @@ func (m *Manager) Stats() Stats {
 		PacketsRelayed: m.stats.packetsRelayed.Load(),
 		DTMFEvents:     m.stats.dtmfEvents.Load(),
 		Timeouts:       m.stats.timeouts.Load(),
+		KernelLegs:     m.KernelLegs(),
+		KernelRelayed:  m.stats.kernelRelayed.Load(),
 	}
 	for i := range st.Dropped {
 		st.Dropped[i] = m.stats.dropped[i].Load()
@@ -197,6 +220,9 @@ func (m *Manager) Close() error {
 	var errs []error
 	for _, s := range live {
 		errs = append(errs, s.Close())
+	}
+	if m.kernel != nil {
+		errs = append(errs, m.kernel.close())
 	}
 	return errors.Join(errs...)
 }

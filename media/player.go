@@ -42,6 +42,8 @@ func (s *Session) Play(p *Prompt, loop bool, onDone func()) {
 	if old := s.player.Swap(pl); old != nil {
 		old.finish()
 	}
+	// The prompt wins over a relay into s: that relay leaves the kernel.
+	s.kernelRecheck()
 	if s.closed.Load() && s.player.CompareAndSwap(pl, nil) { // raced with Close
 		pl.finish()
 	}

@@ -234,5 +234,8 @@ func (s *Session) relayPacket(h *rtp.Header, payload []byte, isDTMF bool, in *Pa
 	}
 	if d.sendRelayed(s, h, payload, pt, table, samples, now) {
 		s.m.stats.packetsRelayed.Add(1)
+		if k := s.m.kernel; k != nil && !isDTMF && table == nil {
+			k.offer(s, d, now)
+		}
 	}
 }

@@ -158,6 +158,7 @@ func (r *Recorder) Tap(s *Session, ch Channel) {
 	next = append(next, t)
 	r.taps.Store(&next)
 	s.rec.Store(t)
+	s.kernelRecheck() // the recording reads s's audio in user space
 }
 
 // Untap stops recording s.

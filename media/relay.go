@@ -11,6 +11,7 @@ func (s *Session) RelayTo(dst *Session) {
 		return
 	}
 	s.relay.Store(dst)
+	s.kernelRecheck()
 }
 
 // KeepDTMF with on stops s relaying the RFC 4733 events it receives: they

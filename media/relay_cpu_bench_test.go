@@ -119,29 +119,37 @@ type blaster struct {
 }
 
 func startBlaster(b *testing.B) *blaster {
-	b.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestRelayBlasterProcess$")
-	cmd.Env = append(os.Environ(), blasterEnv+"=1")
+	return spawnBlaster(b, "TestRelayBlasterProcess", blasterEnv)
+}
+
+// spawnBlaster runs this test binary as the packet source test (with
+// env=1 set), reads the caller and agent addresses it prints first, and
+// stops it when the test ends.
+func spawnBlaster(tb testing.TB, test, env string) *blaster {
+	tb.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$")
+	cmd.Env = append(os.Environ(), env+"=1")
 	cmd.Stderr = os.Stderr
 	in, err := cmd.StdinPipe()
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
-	b.Cleanup(func() { in.Close(); _ = cmd.Wait() })
+	tb.Cleanup(func() { in.Close(); _ = cmd.Wait() })
 	bl := &blaster{in: in, out: bufio.NewScanner(out)}
+	bl.out.Buffer(make([]byte, 1<<20), 1<<20)
 	var c, a string
 	if !bl.out.Scan() {
-		b.Fatal("blaster said nothing")
+		tb.Fatal("blaster said nothing")
 	}
 	if _, err := fmt.Sscan(bl.out.Text(), &c, &a); err != nil {
-		b.Fatalf("blaster: %q: %v", bl.out.Text(), err)
+		tb.Fatalf("blaster: %q: %v", bl.out.Text(), err)
 	}
 	bl.caller, bl.agent = netip.MustParseAddrPort(c), netip.MustParseAddrPort(a)
 	return bl

@@ -279,6 +279,7 @@ func (r *Room) applyLocked() {
 		r.plan.Store(nil)
 		for _, mb := range r.members {
 			mb.s.mixIn.Store(nil)
+			mb.s.kernelRecheck()
 		}
 		return
 	}
@@ -300,6 +301,7 @@ func (r *Room) applyLocked() {
 	}
 	for _, mb := range r.members {
 		mb.s.relay.Store(nil)
+		mb.s.kernelRecheck() // mixing is user space's
 	}
 	r.plan.Store(p)
 }
@@ -311,6 +313,7 @@ func (r *Room) detach(mb *member) {
 	mb.s.mixIn.Store(nil)
 	mb.s.relay.Store(nil)
 	mb.s.room.CompareAndSwap(r, nil)
+	mb.s.kernelRecheck()
 }
 
 // fail stops a room whose mixing panicked: it mixes no more, and every

@@ -101,6 +101,9 @@ type Session struct {
 	lastPacket  atomic.Int64 // package clock; 0 = none yet
 	packetsIn   atomic.Uint64
 	packetsOut  atomic.Uint64
+	inKernel    atomic.Bool  // the kernel relays this session's inbound audio (kernel.go)
+	kernelAt    atomic.Int64 // package clock before which the reader does not offer its leg to the kernel
+	k           kernelLeg    // guarded by kernelPath.mu
 
 	reader    sync.WaitGroup
 	closeOnce sync.Once
@@ -211,6 +214,7 @@ func (s *Session) Update(p Params) {
 		s.learnGen.Add(1)
 		s.learned.Store(nil)
 	}
+	s.kernelRecheck()
 }
 
 // SetDirection sets what the session does (hold): send=false drops all
@@ -226,6 +230,7 @@ func (s *Session) SetDirection(send, recv bool) {
 	if !s.recv.Swap(recv) && recv {
 		s.timing.rearm(s.m.now())
 	}
+	s.kernelRecheck()
 }
 
 // SetSignal names the address the leg's SIP comes from (or goes to): the
@@ -242,6 +247,7 @@ func (s *Session) SetSignal(addr netip.Addr) {
 
 // Stats returns the session's counters.
 func (s *Session) Stats() SessionStats {
+	s.kernelFold()
 	st := SessionStats{PacketsIn: s.packetsIn.Load(), PacketsOut: s.packetsOut.Load()}
 	if t := s.lastPacket.Load(); t != 0 {
 		st.LastPacket = s.m.epoch.Add(time.Duration(t))
@@ -267,6 +273,7 @@ func (s *Session) close() error {
 	s.closed.Store(true)
 	s.stopTimer()
 	s.relay.Store(nil)
+	s.kernelRecheck()
 	if pl := s.player.Swap(nil); pl != nil {
 		pl.finish()
 	}
@@ -290,6 +297,7 @@ func (s *Session) fail(what string) {
 		return
 	}
 	s.log.Error("rtp session failed", "cause", what)
+	s.kernelRecheck()
 	if s.timing.fired.CompareAndSwap(false, true) {
 		s.timedOut()
 	}

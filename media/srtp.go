@@ -83,6 +83,7 @@ func (s *Session) SetSRTP(local, remote SRTPKey) error {
 		return err
 	}
 	s.srtp.Store(&srtpPair{in: in, out: out})
+	s.kernelRecheck() // an SRTP leg is relayed in user space only
 	return nil
 }
 

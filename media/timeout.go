@@ -49,6 +49,7 @@ func (s *Session) checkTimeout() {
 		return
 	}
 	wait := s.timeout
+	s.kernelFold() // packets the kernel relayed count as arrivals
 	if s.recv.Load() {
 		last := max(s.timing.base.Load(), s.lastPacket.Load())
 		wait = time.Duration(last) + s.timeout - s.m.now()

@@ -71,6 +71,7 @@ func TestMetricNamesLint(t *testing.T) {
 		"hotline_rtp_packets_received_total": false, "hotline_rtp_packets_sent_total": false,
 		"hotline_rtp_packets_relayed_total": false, "hotline_rtp_packets_dropped_total": false,
 		"hotline_rtp_sessions_active": false, "hotline_rtp_timeouts_total": false, "hotline_rtp_rooms_mixing": false,
+		"hotline_rtp_kernel_path": false, "hotline_rtp_kernel_legs": false, "hotline_rtp_packets_relayed_kernel_total": false,
 		"hotline_recordings_active": false, "hotline_records_backlog": false, "hotline_records_spooled_bytes": false,
 		"hotline_records_oldest_undelivered_seconds": false,
 		"hotline_queue_calls_total":                  false, "hotline_queue_wait_seconds": false, "hotline_agent_handle_seconds": false,

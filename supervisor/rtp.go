@@ -12,8 +12,11 @@ type RTPStats struct {
 	Received, Sent, Relayed, Timeouts uint64
 	Dropped                           map[string]uint64 // by reason (the metric's label)
 	Sessions                          int
-	RoomsMixing                       int // calls mixed now (three or more parties, or monitored)
-	Recordings                        int // calls being recorded now
+	RoomsMixing                       int    // calls mixed now (three or more parties, or monitored)
+	Recordings                        int    // calls being recorded now
+	KernelPath                        bool   // bridged legs may be relayed by the kernel fast path
+	KernelLegs                        int    // legs the kernel relays now
+	KernelRelayed                     uint64 // of Relayed, those the kernel relayed
 }
 
 // RegisterRTPStats makes each scrape of /metrics call f for the RTP figures,
@@ -38,6 +41,9 @@ type rtpCollector struct {
 	sessions *prometheus.Desc
 	rooms    *prometheus.Desc
 	recs     *prometheus.Desc
+	kpath    *prometheus.Desc
+	klegs    *prometheus.Desc
+	krelayed *prometheus.Desc
 }
 
 func newRTPCollector() *rtpCollector {
@@ -53,12 +59,15 @@ func newRTPCollector() *rtpCollector {
 		sessions: desc("hotline_rtp_sessions_active", "Media sessions open."),
 		rooms:    desc("hotline_rtp_rooms_mixing", "Calls whose media is mixed now: three or more parties, or a supervisor monitoring."),
 		recs:     desc("hotline_recordings_active", "Calls being recorded now."),
+		kpath:    desc("hotline_rtp_kernel_path", "1 when bridged same-codec legs are relayed by the kernel fast path (eBPF), 0 when every packet goes through user space."),
+		klegs:    desc("hotline_rtp_kernel_legs", "Legs whose RTP the kernel fast path relays now."),
+		krelayed: desc("hotline_rtp_packets_relayed_kernel_total", "Of the relayed RTP packets, those the kernel fast path relayed."),
 	}
 }
 
 // Describe implements prometheus.Collector.
 func (c *rtpCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.received, c.sent, c.relayed, c.dropped, c.timeouts, c.sessions, c.rooms, c.recs} {
+	for _, d := range []*prometheus.Desc{c.received, c.sent, c.relayed, c.dropped, c.timeouts, c.sessions, c.rooms, c.recs, c.kpath, c.klegs, c.krelayed} {
 		ch <- d
 	}
 }
@@ -83,4 +92,11 @@ func (c *rtpCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.sessions, prometheus.GaugeValue, float64(s.Sessions))
 	ch <- prometheus.MustNewConstMetric(c.rooms, prometheus.GaugeValue, float64(s.RoomsMixing))
 	ch <- prometheus.MustNewConstMetric(c.recs, prometheus.GaugeValue, float64(s.Recordings))
+	kpath := 0.0
+	if s.KernelPath {
+		kpath = 1
+	}
+	ch <- prometheus.MustNewConstMetric(c.kpath, prometheus.GaugeValue, kpath)
+	ch <- prometheus.MustNewConstMetric(c.klegs, prometheus.GaugeValue, float64(s.KernelLegs))
+	counter(c.krelayed, s.KernelRelayed)
 }

@@ -52,12 +52,21 @@ func benchPrompts(t *testing.T) string {
 	return dir
 }
 
+// benchFastPath is the rtp.fast_path line for mode ("": none).
+func benchFastPath(mode string) string {
+	if mode == "" {
+		return ""
+	}
+	return "\n  fast_path: " + mode
+}
+
 // benchEngineOpts shape a bench engine: its seats, its RTP timeout (default
 // 60s), YAML appended at the top level (a store), and where the engine
 // writes a CPU profile ("" for none).
 type benchEngineOpts struct {
 	prompts    string
 	seats      int
+	fastPath   string // rtp.fast_path; "": the default (auto)
 	rtpTimeout string
 	extra      string
 	limits     string
@@ -80,7 +89,7 @@ sip:
 rtp:
   address: 127.0.0.1
   ports: 10000-31998
-  timeout: %s
+  timeout: %s%s
 %shttp:
   address: 127.0.0.1:0
   token: '%s'
@@ -97,7 +106,7 @@ trunks:
 lines:
   - {number: "12345", mode: main, skill: general}
 seats:
-`, o.rtpTimeout, o.rtp, testToken, filepath.Join(dir, "data"), o.prompts, carrierIP)
+`, o.rtpTimeout, benchFastPath(o.fastPath), o.rtp, testToken, filepath.Join(dir, "data"), o.prompts, carrierIP)
 	for i := range o.seats {
 		ext := 1001 + i
 		fmt.Fprintf(&b, "  - {extension: \"%d\", password: demo-%d, skills: [general]}\n", ext, ext)

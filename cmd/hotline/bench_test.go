@@ -361,6 +361,8 @@ func stopForProfile(t *testing.T, e *engine) {
 
 // mediaLevel is what one level of (b) measured.
 type mediaLevel struct {
+	path                   string // rtp.fast_path of the run
+	kernelLegs             float64
 	calls, bridged         int
 	relayedPPS             float64 // frames through the relay per second in the window, both ways
 	engineCores, machine   float64
@@ -377,25 +379,36 @@ type mediaLevel struct {
 func benchMedia(t *testing.T, w *strings.Builder, levels []int, profileLevel int, profile string) {
 	prompts := benchPrompts(t)
 	var got []mediaLevel
+	paths := strings.Split(os.Getenv("HOTLINE_BENCH_MEDIA_PATHS"), ",") // e.g. off,auto: both, side by side
 	for _, n := range levels {
 		prof := ""
 		if n == profileLevel {
 			prof = profile
 		}
-		t.Run(strconv.Itoa(n), func(t *testing.T) { got = append(got, mediaRun(t, prompts, n, prof)) })
+		for _, path := range paths {
+			t.Run(strconv.Itoa(n)+path, func(t *testing.T) { got = append(got, mediaRun(t, prompts, n, prof, path)) })
+		}
 	}
 	fmt.Fprintf(w, "## (b) concurrent bridged calls, PCMA both ways (50 packets/s each way per leg), %v window\n\n", benchWindow)
-	fmt.Fprintln(w, "| calls | bridged | relayed packets/s in the window (nominal) | engine CPU | engine CPU per relayed packet | = % of a core per call at 100 packets/s | engine RSS | RSS per call | lost caller->seat | lost seat->caller | machine busy (of 2 cores) | generator+harness CPU | generator ticks late |")
-	fmt.Fprintln(w, "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+	fmt.Fprintln(w, "| calls | rtp.fast_path (legs in the kernel) | bridged | relayed packets/s in the window (nominal) | engine CPU | engine CPU per relayed packet | = % of a core per call at 100 packets/s | machine CPU per relayed packet | engine RSS | RSS per call | lost caller->seat | lost seat->caller | machine busy (of 2 cores) | generator+harness CPU | generator ticks late |")
+	fmt.Fprintln(w, "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 	for _, m := range got {
 		r := m.report
 		perPkt := time.Duration(0)
 		if m.relayedPPS > 0 {
 			perPkt = time.Duration(m.engineCores / m.relayedPPS * 1e9)
 		}
-		fmt.Fprintf(w, "| %d | %d | %.0f (%d) | %.1f%% of a core | %.1f µs | %.3f%% | %.1f MiB | %.1f KiB | %d of %d (%.4f%%) | %d of %d (%.4f%%) | %.2f cores | %.2f cores | %d of %d |\n",
-			m.calls, m.bridged, m.relayedPPS, 100*m.bridged, 100*m.engineCores,
-			float64(perPkt.Nanoseconds())/1000, 100*perPkt.Seconds()*100,
+		machinePerPkt := 0.0
+		if m.relayedPPS > 0 {
+			machinePerPkt = m.machine / m.relayedPPS * 1e6
+		}
+		path := m.path
+		if path == "" {
+			path = "default"
+		}
+		fmt.Fprintf(w, "| %d | %s (%.0f) | %d | %.0f (%d) | %.1f%% of a core | %.1f µs | %.3f%% | %.1f µs | %.1f MiB | %.1f KiB | %d of %d (%.4f%%) | %d of %d (%.4f%%) | %.2f cores | %.2f cores | %d of %d |\n",
+			m.calls, path, m.kernelLegs, m.bridged, m.relayedPPS, 100*m.bridged, 100*m.engineCores,
+			float64(perPkt.Nanoseconds())/1000, 100*perPkt.Seconds()*100, machinePerPkt,
 			float64(m.rssKiB)/1024, float64(m.rssKiB-m.idleKiB)/float64(m.calls),
 			r.CallerToSeat.Lost, r.CallerToSeat.Relayed+r.CallerToSeat.Lost, 100*r.CallerToSeat.LossRatio(),
 			r.SeatToCaller.Lost, r.SeatToCaller.Relayed+r.SeatToCaller.Lost, 100*r.SeatToCaller.LossRatio(),
@@ -439,8 +452,8 @@ func benchCallers(t *testing.T, e *engine, g *rtpload.Generator, n int, hold tim
 	})
 }
 
-func mediaRun(t *testing.T, prompts string, n int, profile string) mediaLevel {
-	e := startBenchEngine(t, benchEngineOpts{prompts: prompts, seats: n, profile: profile})
+func mediaRun(t *testing.T, prompts string, n int, profile, fastPath string) mediaLevel {
+	e := startBenchEngine(t, benchEngineOpts{prompts: prompts, seats: n, profile: profile, fastPath: fastPath})
 	g, uas := benchSeatMedia(t, n)
 	registerBenchSeats(t, e, n, uas.Addr)
 	pid := e.cmd.Process.Pid
@@ -463,10 +476,12 @@ func mediaRun(t *testing.T, prompts string, n int, profile string) mediaLevel {
 	window := time.NewTimer(benchWindow)
 	<-window.C
 	b, selfB, relB := sampleProc(t, pid), selfCPU(), relayedFrames(g)
+	kernelLegs := metricValue(t, e, "hotline_rtp_kernel_legs")
 	g.StopSending()
 	waitDrained(g)
 	_, seats := g.Streams()
 	m := mediaLevel{
+		path: fastPath, kernelLegs: kernelLegs,
 		calls: n, bridged: seats, engineCores: cores(a, b), machine: machineCores(a, b),
 		relayedPPS:     float64(relB-relA) / b.at.Sub(a.at).Seconds(),
 		generatorCores: (selfB - selfA).Seconds() / b.at.Sub(a.at).Seconds(),

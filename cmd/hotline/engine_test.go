@@ -134,7 +134,7 @@ sip:
 %srtp:
   address: 127.0.0.1
   ports: %d-%d
-  timeout: %s
+  timeout: %s%s
 %shttp:
   address: 127.0.0.1:0
   token: %s
@@ -158,7 +158,7 @@ lines:
 emergency:
   - {number: "110", target: "sip:110@127.0.0.1:5094"}
 seats:
-`, o.SIPAddress, o.RingTimeout, o.SIPExtra, base, base+1998, o.RTPTimeout, o.RTPExtra, testToken, o.HTTPExtra, filepath.Join(dir, "data"), o.Grace,
+`, o.SIPAddress, o.RingTimeout, o.SIPExtra, base, base+1998, o.RTPTimeout, fastPathLine(), o.RTPExtra, testToken, o.HTTPExtra, filepath.Join(dir, "data"), o.Grace,
 		filepath.Join(repoDir(t), "testdata", "prompts"), o.TrunkACL, outbound)
 	for i := 0; i < o.Seats; i++ {
 		ext := 1001 + i
@@ -170,6 +170,15 @@ seats:
 		t.Fatal(err)
 	}
 	return path
+}
+
+// fastPathLine is the rtp.fast_path line of a test centre: HOTLINE_FAST_PATH
+// (auto or off) if set, else none (the default, auto).
+func fastPathLine() string {
+	if v := os.Getenv("HOTLINE_FAST_PATH"); v != "" {
+		return "\n  fast_path: " + v
+	}
+	return ""
 }
 
 // demoOpts adapt the demo centre for a test.

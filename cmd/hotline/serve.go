@@ -155,6 +155,7 @@ func (c *centre) build(cfg *config.Config) error {
 	c.media, err = media.NewManager(media.Config{
 		Address: cfg.RTP.Address, Address6: cfg.RTP.Address6, PortMin: cfg.RTP.PortMin, PortMax: cfg.RTP.PortMax,
 		UnbatchedSends: !cfg.RTP.BatchSends,
+		FastPath:       cfg.RTP.FastPath == config.FastPathAuto,
 		Logger:         c.log.With("part", "media"),
 	})
 	if err != nil {
@@ -263,6 +264,7 @@ func (c *centre) rtpStats() supervisor.RTPStats {
 		Received: s.PacketsIn, Sent: s.PacketsOut, Relayed: s.PacketsRelayed, Dropped: dropped,
 		Timeouts: s.Timeouts, Sessions: int(s.ActiveSessions), RoomsMixing: s.RoomsMixing,
 		Recordings: s.Recordings,
+		KernelPath: c.media.FastPath() == "kernel", KernelLegs: s.KernelLegs, KernelRelayed: s.KernelRelayed,
 	}
 }
 

@@ -29,7 +29,7 @@ bench: peers build
 # Each fuzz target for FUZZTIME (default 60s); their seed corpora run in
 # `make test` already. Executions and crashes go to docs/RELIABILITY.md.
 FUZZTIME ?= 60s
-FUZZ     := ./config:FuzzParse ./media/fastpath:FuzzKernelRelay ./media:FuzzRTP4733 ./media:FuzzLatch ./media:FuzzWAV ./sip:FuzzServer ./sip:FuzzParseSDP ./sip:FuzzInfoDTMF ./sip:FuzzParseCrypto
+FUZZ     := ./config:FuzzParse ./media/fastpath:FuzzKernelRelay ./media:FuzzRTP4733 ./media:FuzzLatch ./media:FuzzWAV ./sip:FuzzServer ./sip:FuzzParseSDP ./sip:FuzzInfoDTMF ./sip:FuzzParseCrypto ./sip:FuzzPath ./sip:FuzzAnsweredTimer
 fuzz:
 	@for t in $(FUZZ); do pkg=$${t%%:*}; fn=$${t##*:}; \
 		echo "== $$pkg $$fn ($(FUZZTIME))"; \

@@ -15,7 +15,14 @@ import (
 // until the test ends.
 func servedEdge(t *testing.T) (*Server, context.Context) {
 	t.Helper()
-	s, err := NewServer(Config{Address: netip.MustParseAddrPort("127.0.0.1:0"), Transports: []string{"udp", "tcp"}})
+	return serveConfig(t, Config{Address: netip.MustParseAddrPort("127.0.0.1:0"), Transports: []string{"udp", "tcp"}})
+}
+
+// serveConfig is a Server made of cfg, listening and serving until the
+// test ends.
+func serveConfig(t *testing.T, cfg Config) (*Server, context.Context) {
+	t.Helper()
+	s, err := NewServer(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

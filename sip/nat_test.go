@@ -39,18 +39,7 @@ func TestBehindNAT(t *testing.T) {
 // connection, the one it registered on.
 func TestSeatOverTCPReachedOnItsConnection(t *testing.T) {
 	h := newRegHarness(t, func(c *RegistrarConfig) { c.Now = nil })
-	s, err := NewServer(Config{Address: netip.MustParseAddrPort("127.0.0.1:0"), Transports: []string{"udp", "tcp"}, Registrar: h.r})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Listen(); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- s.Serve(ctx) }()
-	t.Cleanup(func() { cancel(); <-served })
-	waitServing(t, s.BoundAddr("udp"))
+	s, ctx := serveConfig(t, Config{Address: netip.MustParseAddrPort("127.0.0.1:0"), Transports: []string{"udp", "tcp"}, Registrar: h.r})
 
 	phoneUA, err := sipgo.NewUA()
 	if err != nil {

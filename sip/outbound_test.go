@@ -1,7 +1,6 @@
 package sip
 
 import (
-	"context"
 	"fmt"
 	"net"
 	"net/netip"
@@ -15,18 +14,7 @@ import (
 // SIP listener's address, not from a socket of its own: the far side
 // answers the address it knows, and nothing listens on other interfaces.
 func TestDialLeavesFromTheListener(t *testing.T) {
-	s, err := NewServer(Config{Address: netip.MustParseAddrPort("127.0.0.1:0"), Transports: []string{"udp"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Listen(); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- s.Serve(ctx) }()
-	t.Cleanup(func() { cancel(); <-served })
-	waitServing(t, s.BoundAddr("udp"))
+	s, ctx := serveConfig(t, Config{Address: netip.MustParseAddrPort("127.0.0.1:0"), Transports: []string{"udp"}})
 
 	phone, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {

@@ -164,4 +164,3 @@ func (m *Metrics) ObserveRecord(r *records.Record, wrapUp time.Duration) {
 		q.surveys.WithLabelValues(r.Queue, strconv.Itoa(*r.SurveyScore)).Inc()
 	}
 }
-

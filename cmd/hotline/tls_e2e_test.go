@@ -234,14 +234,7 @@ func TestTLSSRTPSeatToSeat(t *testing.T) {
 		}
 	}
 	waitRelayed(t, e, 200)
-	if err := a.Hangup(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := b.WaitEvent("CALL_CLOSED", 10*time.Second); err != nil {
-		t.Fatalf("callee not hung up: %v", err)
-	}
-	a.Stop()
-	b.Stop()
+	hangUpSeats(t, a, b)
 	for _, c := range []struct {
 		s  *testpeer.Seat
 		hz float64
@@ -289,14 +282,7 @@ func TestTLSSRTPHold(t *testing.T) {
 	t.Logf("SRTP drops around the re-INVITEs: %v auth, %v replay",
 		metricValue(t, e, `hotline_rtp_packets_dropped_total{reason="srtp_auth"}`),
 		metricValue(t, e, `hotline_rtp_packets_dropped_total{reason="srtp_replay"}`))
-	if err := a.Hangup(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := b.WaitEvent("CALL_CLOSED", 10*time.Second); err != nil {
-		t.Fatalf("callee not hung up: %v", err)
-	}
-	a.Stop()
-	b.Stop()
+	hangUpSeats(t, a, b)
 	for _, c := range []struct {
 		s  *testpeer.Seat
 		hz float64
@@ -310,4 +296,18 @@ func TestTLSSRTPHold(t *testing.T) {
 			t.Errorf("seat %s did not hear %v Hz after the resume (level %.3f)\n%s", c.s.Extension, c.hz, testpeer.ToneLevel(tail, c.hz), c.s.Log())
 		}
 	}
+}
+
+// hangUpSeats: seat a hangs up its call with b, b sees it end, and both
+// baresips stop (their recordings are complete).
+func hangUpSeats(t *testing.T, a, b *testpeer.Seat) {
+	t.Helper()
+	if err := a.Hangup(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.WaitEvent("CALL_CLOSED", 10*time.Second); err != nil {
+		t.Fatalf("callee not hung up: %v", err)
+	}
+	a.Stop()
+	b.Stop()
 }
